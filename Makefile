@@ -1,0 +1,41 @@
+# The two commands a newcomer needs: `make serve` and `make test`. Each bootstraps what it
+# needs with only Python 3.11 and pip: uv (pinned) in .cache/bootstrap, then the locked
+# environment in .venv.
+PYTHON ?= python3
+BOOT := .cache/bootstrap
+UV := $(BOOT)/bin/uv
+UV_VERSION := 0.13.8
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
+
+.PHONY: serve test lint format bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(BOOT)
+	$(BOOT)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --extra local
+	touch $@
+
+serve: $(VENV)/.synced
+	$(VENV)/bin/rag-app serve
+
+lint: $(VENV)/.synced
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: lint
+	$(VENV)/bin/pytest
+
+format: $(VENV)/.synced
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: $(VENV)/.synced
+	$(VENV)/bin/python benchmarks/ingest_and_search.py
+
+clean:
+	rm -rf $(BOOT) $(VENV) .mypy_cache .ruff_cache .pytest_cache

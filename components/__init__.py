@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources, one per concern (network, buckets, ECS, EKS, Aurora): to come."""

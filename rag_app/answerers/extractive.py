@@ -1,0 +1,110 @@
+"""The offline answerer: no language model, so it answers with the retrieved sentences that
+best support the question, each cited, and abstains when no passage is close enough.
+
+Sentence score = cosine(sentence, question) + 0.3 x the share of the question's content
+words the sentence contains + 0.2 x its passage's retrieval score. The keyword term matters
+in legal text, where the decisive words are exact (a defined term, a section number).
+A passage counts as support when its cosine similarity is at least ``min_score`` and it
+either shares some of the question's content words (``SUPPORT_KEYWORD``) or is very close
+(``min_score + STRONG_MARGIN``): MiniLM puts unrelated English passages at 0.3-0.4 from
+many questions, so similarity alone abstains too rarely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag_app.answerers.base import NO_ANSWER
+from rag_app.domain import Answer, AnswerDelta, Citation, Hit
+from rag_app.embedders.base import Embedder
+from rag_app.sentences import sentences, words
+from rag_app.terms import content_words, coverage
+
+MAX_SENTENCE_CHARS = 400
+KEYWORD_WEIGHT = 0.3
+RETRIEVAL_WEIGHT = 0.2
+SUPPORT_KEYWORD = 0.25
+STRONG_MARGIN = 0.15
+KEEP_RATIO = 0.85  # further sentences must score within this fraction of the best one
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    hit: Hit
+    start: int
+    end: int
+
+    @property
+    def quote(self) -> str:
+        return self.hit.chunk.text[self.start : self.end]
+
+
+def _candidates(hits: Sequence[Hit]) -> list[_Candidate]:
+    found: list[_Candidate] = []
+    seen: set[str] = set()
+    for hit in hits:
+        text = hit.chunk.text
+        for start, end in sentences(text):
+            spans = [(start, end)]
+            if end - start > MAX_SENTENCE_CHARS:
+                spans = words(text, start, end, MAX_SENTENCE_CHARS)
+            for s, e in spans:
+                key = " ".join(text[s:e].split()).casefold()
+                if key not in seen:  # overlapping chunks repeat sentences
+                    seen.add(key)
+                    found.append(_Candidate(hit, s, e))
+    return found
+
+
+class ExtractiveAnswerer:
+    def __init__(self, embedder: Embedder, *, min_score: float, max_sentences: int) -> None:
+        self._embedder = embedder
+        self._min_score = min_score
+        self._max_sentences = max_sentences
+
+    async def stream(
+        self, question: str, hits: Sequence[Hit]
+    ) -> AsyncIterator[AnswerDelta | Answer]:
+        answer = await self._answer(question, hits)
+        yield AnswerDelta(answer.text)
+        yield answer
+
+    def _supports(self, question: str, hit: Hit) -> bool:
+        if hit.similarity < self._min_score:
+            return False
+        return (
+            hit.similarity >= self._min_score + STRONG_MARGIN
+            or coverage(content_words(question), hit.chunk.text) >= SUPPORT_KEYWORD
+        )
+
+    async def _answer(self, question: str, hits: Sequence[Hit]) -> Answer:
+        supporting = [h for h in hits if self._supports(question, h)]
+        candidates = _candidates(supporting)
+        if not candidates:
+            return Answer(text=NO_ANSWER, grounded=False, citations=())
+        vectors = await self._embedder.embed_batch([question] + [c.quote for c in candidates])
+        semantic = vectors[1:] @ vectors[0]
+        terms = content_words(question)
+        keyword = np.array([coverage(terms, c.quote) for c in candidates])
+        retrieval = np.array([c.hit.score for c in candidates])
+        scores = semantic + KEYWORD_WEIGHT * keyword + RETRIEVAL_WEIGHT * retrieval
+        order = np.argsort(-scores)
+        best = float(scores[order[0]])
+        chosen = [
+            candidates[i] for i in order[: self._max_sentences] if scores[i] >= KEEP_RATIO * best
+        ]
+        citations = tuple(
+            Citation(
+                document_id=c.hit.chunk.document_id,
+                title=c.hit.chunk.title,
+                page=c.hit.chunk.page,
+                quote=c.quote,
+                chunk_id=c.hit.chunk.chunk_id,
+            )
+            for c in chosen
+        )
+        text = " ".join(f"{' '.join(c.quote.split())} [{n}]" for n, c in enumerate(chosen, 1))
+        return Answer(text=text, grounded=True, citations=citations)

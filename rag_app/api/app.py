@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from rag_app import __version__
+from rag_app.api.documents import DocumentController, JobController
+from rag_app.api.errors import EXCEPTION_HANDLERS
+from rag_app.api.health import HealthController
+from rag_app.api.queries import QueryController
+from rag_app.services import Services, open_services
+from rag_app.settings import Settings
+
+MULTIPART_OVERHEAD = 1024 * 1024  # form fields and boundaries around the file
+
+
+def _services(state: State) -> Services:
+    services: Services = state.services
+    return services
+
+
+def create_app(settings: Settings) -> Litestar:
+    """The ASGI app. Services start in its lifespan, so building it costs nothing."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with open_services(settings) as services:
+            app.state.services = services
+            yield
+            app.state.services = None
+
+    return Litestar(
+        route_handlers=[DocumentController, JobController, QueryController, HealthController],
+        dependencies={"services": Provide(_services, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_upload_bytes + MULTIPART_OVERHEAD,
+        openapi_config=OpenAPIConfig(title="rag-app", version=__version__, path="/schema"),
+        state=State({"services": None}),
+    )

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from litestar import Controller, Response, delete, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+from rag_app.api.schemas import DocumentListOut, DocumentOut, JobOut, SubmissionOut, UploadForm
+from rag_app.errors import InvalidInputError, NotFoundError
+from rag_app.ingest.service import Upload
+from rag_app.services import Services
+
+
+def _parse_metadata(raw: str | None) -> dict[str, Any]:
+    if raw is None or not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise InvalidInputError(f"metadata is not valid JSON: {e}") from None
+    if not isinstance(value, dict):
+        raise InvalidInputError("metadata must be a JSON object")
+    return value
+
+
+class DocumentController(Controller):
+    path = "/documents"
+    tags = ("documents",)
+
+    @post("/", operation_id="uploadDocument", status_code=HTTP_202_ACCEPTED)
+    async def upload(
+        self,
+        data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+        services: NamedDependency[Services],
+    ) -> Response[SubmissionOut]:
+        """Upload a PDF; it is ingested in the background (poll ``/jobs/{job_id}``).
+
+        Content already in the collection is not ingested twice: the answer is then 200
+        with ``duplicate: true`` and the existing document's ids.
+        """
+        try:
+            content = await data.file.read()
+            filename = data.file.filename or "upload.pdf"
+        finally:
+            await data.file.close()
+        submission = await services.ingestion.submit(
+            Upload(
+                filename=filename,
+                data=content,
+                title=data.title,
+                collection=data.collection,
+                metadata=_parse_metadata(data.metadata),
+                document_id=data.document_id or None,
+            )
+        )
+        return Response(
+            SubmissionOut(
+                document_id=submission.document_id,
+                job_id=submission.job_id,
+                status=submission.status.value,
+                duplicate=submission.duplicate,
+            ),
+            status_code=HTTP_200_OK if submission.duplicate else HTTP_202_ACCEPTED,
+        )
+
+    @get("/", operation_id="listDocuments")
+    async def list_documents(
+        self,
+        services: NamedDependency[Services],
+        limit: Annotated[int, Parameter(ge=1, le=500, query="limit")] = 50,
+        offset: Annotated[int, Parameter(ge=0, query="offset")] = 0,
+        collection: FromQuery[str | None] = None,
+    ) -> DocumentListOut:
+        """Documents, oldest first, a page at a time."""
+        page = await services.catalog.list_documents(
+            collection=collection, limit=limit, offset=offset
+        )
+        return DocumentListOut(
+            items=[DocumentOut.of(d) for d in page.items],
+            total=page.total,
+            limit=limit,
+            offset=offset,
+        )
+
+    @get("/{document_id:str}", operation_id="getDocument")
+    async def get_document(
+        self, document_id: FromPath[str], services: NamedDependency[Services]
+    ) -> DocumentOut:
+        """One document: status, pages, chunks, content digest and the last error."""
+        document = await services.catalog.get_document(document_id)
+        if document is None:
+            raise NotFoundError(f"no document {document_id!r}")
+        return DocumentOut.of(document)
+
+    @delete("/{document_id:str}", operation_id="deleteDocument", status_code=HTTP_204_NO_CONTENT)
+    async def delete_document(
+        self, document_id: FromPath[str], services: NamedDependency[Services]
+    ) -> None:
+        """Delete the document, its chunks and its file; no search returns it afterwards."""
+        await services.ingestion.delete(document_id)
+
+
+class JobController(Controller):
+    path = "/jobs"
+    tags = ("documents",)
+
+    @get("/{job_id:str}", operation_id="getJob")
+    async def get_job(self, job_id: FromPath[str], services: NamedDependency[Services]) -> JobOut:
+        """An ingestion job: queued, running (with its stage), succeeded or failed (with why)."""
+        job = await services.catalog.get_job(job_id)
+        if job is None:
+            raise NotFoundError(f"no job {job_id!r}")
+        return JobOut.of(job)

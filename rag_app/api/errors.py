@@ -1,0 +1,93 @@
+"""One place that maps errors to HTTP: RFC 9457 problem details with a readable ``detail``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_404_NOT_FOUND,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+
+from rag_app.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RagError,
+    UnprocessableDocumentError,
+    UnsupportedMediaError,
+)
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+STATUS_OF: dict[type[RagError], int] = {
+    NotFoundError: HTTP_404_NOT_FOUND,
+    InvalidInputError: HTTP_400_BAD_REQUEST,
+    UnsupportedMediaError: HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    PayloadTooLargeError: HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    UnprocessableDocumentError: HTTP_422_UNPROCESSABLE_ENTITY,
+    ConfigurationError: HTTP_500_INTERNAL_SERVER_ERROR,
+}
+
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def problem(status: int, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+    body = {
+        "type": "about:blank",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    return Response(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def rag_error_handler(_: Request[Any, Any, Any], exc: RagError) -> Response[dict[str, Any]]:
+    status = next(
+        (code for cls, code in STATUS_OF.items() if isinstance(exc, cls)),
+        HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+    return problem(status, str(exc))
+
+
+def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    if isinstance(exc, ValidationException):
+        return problem(HTTP_400_BAD_REQUEST, exc.detail, errors=exc.extra or [])
+    return problem(exc.status_code, exc.detail)
+
+
+def internal_error_handler(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[dict[str, Any]]:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal error; the server log has details")
+
+
+EXCEPTION_HANDLERS = {
+    RagError: rag_error_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem"]

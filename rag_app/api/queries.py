@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from rag_app.api.schemas import AskIn, AskOut, HitOut, SearchIn, SearchOut
+from rag_app.domain import Answer, AnswerDelta
+from rag_app.services import Services
+
+EVENT_STREAM = "text/event-stream"
+
+
+async def _events(
+    events: AsyncIterator[AnswerDelta | Answer],
+) -> AsyncIterator[ServerSentEventMessage]:
+    async for event in events:
+        if isinstance(event, AnswerDelta):
+            payload = msgspec.json.encode({"text": event.text}).decode()
+            yield ServerSentEventMessage(event="delta", data=payload)
+        else:
+            payload = msgspec.json.encode(AskOut.of(event)).decode()
+            yield ServerSentEventMessage(event="answer", data=payload)
+
+
+class QueryController(Controller):
+    tags = ("queries",)
+
+    @post("/search", operation_id="search", status_code=200)
+    async def search(self, data: SearchIn, services: NamedDependency[Services]) -> SearchOut:
+        """Passages closest to the query, best first, with document, page and score."""
+        hits = await services.queries.search(data.query, top_k=data.top_k, filters=data.filters)
+        return SearchOut(hits=[HitOut.of(h) for h in hits])
+
+    @post("/ask", operation_id="ask", status_code=200)
+    async def ask(
+        self,
+        data: AskIn,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+    ) -> Response[AskOut] | ServerSentEvent:
+        """An answer from the indexed documents with page citations whose quotes are checked
+        against the cited page; ``grounded: false`` when no passage supports one.
+
+        With ``Accept: text/event-stream`` the answer streams as Server-Sent Events:
+        ``delta`` events carry text, then one ``answer`` event carries the whole answer.
+        """
+        events = await services.queries.ask_stream(
+            data.question, top_k=data.top_k, filters=data.filters
+        )
+        if EVENT_STREAM in request.headers.get("accept", ""):
+            return ServerSentEvent(_events(events))
+        async for event in events:
+            if isinstance(event, Answer):
+                return Response(AskOut.of(event))
+        raise RuntimeError("the answerer's stream ended without an answer")

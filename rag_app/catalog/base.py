@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from rag_app.domain import Document, Job
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentPage:
+    items: list[Document]
+    total: int
+
+
+@runtime_checkable
+class Catalog(Protocol):
+    """Documents and jobs by id. ``save_*`` inserts or replaces the whole record."""
+
+    async def get_document(self, document_id: str) -> Document | None: ...
+
+    async def find_document_by_content(self, collection: str, sha256: str) -> Document | None:
+        """A document of ``collection`` whose current content has this digest, if any."""
+        ...
+
+    async def list_documents(
+        self, *, collection: str | None, limit: int, offset: int
+    ) -> DocumentPage:
+        """Oldest first (stable across pages); ``collection=None`` lists every collection."""
+        ...
+
+    async def save_document(self, document: Document) -> None: ...
+
+    async def delete_document(self, document_id: str) -> bool:
+        """Remove the document and its jobs; ``False`` if there was no such document."""
+        ...
+
+    async def get_job(self, job_id: str) -> Job | None: ...
+
+    async def save_job(self, job: Job) -> None: ...
+
+    async def unfinished_jobs(self) -> list[Job]:
+        """Jobs still queued or running, oldest first (to resume after a restart)."""
+        ...
+
+    async def check(self) -> None:
+        """Raise if the catalog cannot serve requests now (readiness)."""
+        ...

@@ -1,0 +1,186 @@
+"""``rag-app``: serve the API, or ingest and query from the shell through the same services."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from rag_app.domain import Answer, Hit, JobStatus
+from rag_app.errors import RagError
+from rag_app.ingest.service import Upload
+from rag_app.services import Services, open_services
+from rag_app.settings import Settings
+
+T = TypeVar("T")
+console = Console(stderr=True)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as e:
+        raise click.ClickException(f"invalid settings:\n{e}") from None
+
+
+def _run(settings: Settings, action: Callable[[Services], Awaitable[T]]) -> T:
+    async def main() -> T:
+        async with open_services(settings, run_jobs=False) as services:
+            return await action(services)
+
+    try:
+        return asyncio.run(main())
+    except RagError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _parse_filters(pairs: tuple[str, ...]) -> dict[str, Any]:
+    filters: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--filter")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        if not isinstance(value, str | int | float | bool):
+            value = raw
+        filters[key] = value
+    return filters
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
+def main(verbose: bool) -> None:
+    """A RAG service for legal documents. Settings come from RAG_* environment variables."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8000).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the REST API (OpenAPI at /schema)."""
+    import uvicorn
+
+    from rag_app.api import create_app
+
+    settings = _settings(host=host, port=port)
+    logging.getLogger().setLevel(logging.INFO)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+def _pdfs(paths: tuple[Path, ...]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() == ".pdf"))
+        else:
+            files.append(path)
+    return files
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--collection", default="default", show_default=True)
+def ingest(paths: tuple[Path, ...], collection: str) -> None:
+    """Ingest PDF files, or every PDF under the given folders."""
+    files = _pdfs(paths)
+    if not files:
+        raise click.ClickException("no PDF files found")
+
+    async def action(services: Services) -> list[tuple[Path, str, str]]:
+        results: list[tuple[Path, str, str]] = []
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("ingesting", total=len(files))
+            for file in files:
+                progress.update(task, description=file.name[:40])
+                try:
+                    submission = await services.ingestion.submit(
+                        Upload(filename=file.name, data=file.read_bytes(), collection=collection)
+                    )
+                    if submission.duplicate:
+                        results.append((file, "unchanged", submission.document_id))
+                    else:
+                        await services.ingestion.run_job(submission.job_id)
+                        job = await services.catalog.get_job(submission.job_id)
+                        ok = job is not None and job.status is JobStatus.SUCCEEDED
+                        detail = submission.document_id if ok else (job and job.error) or "?"
+                        results.append((file, "ingested" if ok else "failed", detail))
+                except RagError as e:
+                    results.append((file, "rejected", str(e)))
+                progress.advance(task)
+        return results
+
+    results = _run(_settings(), action)
+    for file, outcome, detail in results:
+        click.echo(f"{outcome:9} {file}  {detail}")
+    if any(outcome in ("failed", "rejected") for _, outcome, _ in results):
+        sys.exit(1)
+
+
+top_k_option = click.option("--top-k", type=int, default=5, show_default=True)
+filter_option = click.option(
+    "--filter", "filters", multiple=True, metavar="KEY=VALUE", help="Equality filter; repeatable."
+)
+
+
+@main.command()
+@click.argument("query")
+@top_k_option
+@filter_option
+def search(query: str, top_k: int, filters: tuple[str, ...]) -> None:
+    """Print the passages closest to QUERY."""
+
+    async def action(services: Services) -> list[Hit]:
+        return await services.queries.search(query, top_k=top_k, filters=_parse_filters(filters))
+
+    for rank, hit in enumerate(_run(_settings(), action), 1):
+        text = " ".join(hit.chunk.text.split())
+        click.echo(f"{rank}. [{hit.score:.3f}] {hit.chunk.title}, page {hit.chunk.page}")
+        click.echo(f"   {text[:300]}")
+
+
+@main.command()
+@click.argument("question")
+@top_k_option
+@filter_option
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+def ask(question: str, top_k: int, filters: tuple[str, ...], as_json: bool) -> None:
+    """Answer QUESTION from the indexed documents, with page citations."""
+
+    async def action(services: Services) -> Answer:
+        return await services.queries.ask(question, top_k=top_k, filters=_parse_filters(filters))
+
+    answer = _run(_settings(), action)
+    if as_json:
+        import msgspec
+
+        from rag_app.api.schemas import AskOut
+
+        click.echo(msgspec.json.encode(AskOut.of(answer)).decode())
+        return
+    click.echo(answer.text)
+    for n, c in enumerate(answer.citations, 1):
+        click.echo(f'  [{n}] {c.title}, page {c.page}: "{" ".join(c.quote.split())}"')
+    if not answer.grounded:
+        sys.exit(2)

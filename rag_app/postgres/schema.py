@@ -1,0 +1,60 @@
+"""The catalog schema. Idempotent: every start runs it under an advisory lock, so several
+processes starting at once (or an upgrade) cannot race. Vector tables are created by the
+pgvector store, one per embedding space."""
+
+from __future__ import annotations
+
+import psycopg
+
+MIGRATION_LOCK = 0x52414701  # any constant shared by every rag-app process
+
+SCHEMA = """
+CREATE EXTENSION IF NOT EXISTS vector;
+
+CREATE TABLE IF NOT EXISTS rag_documents (
+    document_id    text PRIMARY KEY,
+    title          text NOT NULL,
+    collection     text NOT NULL,
+    metadata       jsonb NOT NULL DEFAULT '{}',
+    filename       text NOT NULL,
+    media_type     text NOT NULL,
+    content_sha256 text NOT NULL,
+    size_bytes     bigint NOT NULL,
+    status         text NOT NULL,
+    pages          integer NOT NULL DEFAULT 0,
+    chunks         integer NOT NULL DEFAULT 0,
+    error          text,
+    latest_job_id  text NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS rag_documents_collection_sha
+    ON rag_documents (collection, content_sha256);
+CREATE INDEX IF NOT EXISTS rag_documents_created ON rag_documents (created_at, document_id);
+
+CREATE TABLE IF NOT EXISTS rag_jobs (
+    job_id         text PRIMARY KEY,
+    document_id    text NOT NULL,
+    status         text NOT NULL,
+    stage          text NOT NULL,
+    error          text,
+    content_sha256 text NOT NULL,
+    blob_key       text NOT NULL,
+    filename       text NOT NULL,
+    media_type     text NOT NULL,
+    size_bytes     bigint NOT NULL,
+    title          text NOT NULL,
+    collection     text NOT NULL,
+    metadata       jsonb NOT NULL DEFAULT '{}',
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS rag_jobs_unfinished ON rag_jobs (created_at)
+    WHERE status IN ('queued', 'running');
+"""
+
+
+async def migrate(conn: psycopg.AsyncConnection[object]) -> None:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        await conn.execute(SCHEMA)

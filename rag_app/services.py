@@ -1,0 +1,116 @@
+"""The composition root: builds every service from ``Settings``, and nothing else does."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import anyio.to_thread
+
+from rag_app.answerers.base import Answerer
+from rag_app.answerers.extractive import ExtractiveAnswerer
+from rag_app.blobstores.base import BlobStore
+from rag_app.blobstores.local import LocalBlobStore
+from rag_app.catalog.base import Catalog
+from rag_app.catalog.postgres import PostgresCatalog
+from rag_app.embedders.base import Embedder
+from rag_app.ingest.jobs import JobRunner
+from rag_app.ingest.service import IngestionService, IngestLimits
+from rag_app.postgres.embedded import EmbeddedPostgres
+from rag_app.postgres.pool import open_pool
+from rag_app.retrieval import QueryService
+from rag_app.settings import Settings
+from rag_app.vectorstores.base import VectorStore, index_name
+from rag_app.vectorstores.pgvector import PgVectorStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    catalog: Catalog
+    blobs: BlobStore
+    store: VectorStore
+    embedder: Embedder
+    answerer: Answerer
+    ingestion: IngestionService
+    queries: QueryService
+    runner: JobRunner
+
+
+def _build_embedder(settings: Settings) -> Embedder:
+    from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
+
+    return MiniLmOnnxEmbedder(batch_size=settings.embed_batch_size)
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, *, run_jobs: bool = True) -> AsyncIterator[Services]:
+    """Start everything ``settings`` asks for and stop it on exit.
+
+    With ``run_jobs``, a background runner executes ingestion jobs, starting with any that
+    a previous process left unfinished; without it, jobs wait for ``ingestion.run_job``.
+    """
+    async with AsyncExitStack() as stack:
+        if settings.database_url is None:
+            cluster = EmbeddedPostgres(settings.data_dir / "postgres")
+            running = await anyio.to_thread.run_sync(cluster.start)
+            stack.callback(cluster.stop)
+            url = running.url
+            log.info("embedded PostgreSQL on 127.0.0.1 (data in %s)", settings.data_dir)
+        else:
+            url = settings.database_url.get_secret_value()
+        pool = await open_pool(url, max_size=8)
+        stack.push_async_callback(pool.close)
+
+        embedder = await anyio.to_thread.run_sync(_build_embedder, settings)
+        store = PgVectorStore(
+            pool,
+            table=index_name(embedder.model_id, embedder.dimension),
+            dimension=embedder.dimension,
+            ef_search=settings.hnsw_ef_search,
+        )
+        await store.create()
+        catalog = PostgresCatalog(pool)
+        blobs = LocalBlobStore(settings.data_dir / "blobs")
+        answerer = ExtractiveAnswerer(
+            embedder,
+            min_score=settings.answer_min_score,
+            max_sentences=settings.answer_max_sentences,
+        )
+        ingestion = IngestionService(
+            catalog=catalog,
+            blobs=blobs,
+            store=store,
+            embedder=embedder,
+            limits=IngestLimits(
+                max_upload_bytes=settings.max_upload_bytes,
+                max_pages=settings.max_pages,
+                chunk_size=settings.chunk_size,
+                chunk_overlap=settings.chunk_overlap,
+            ),
+        )
+        runner = JobRunner(ingestion.run_job, concurrency=settings.ingest_concurrency)
+        if run_jobs:
+            ingestion.on_submit(runner.submit)
+            runner.start(job.job_id for job in await catalog.unfinished_jobs())
+            stack.push_async_callback(runner.stop)
+        yield Services(
+            settings=settings,
+            catalog=catalog,
+            blobs=blobs,
+            store=store,
+            embedder=embedder,
+            answerer=answerer,
+            ingestion=ingestion,
+            queries=QueryService(
+                store=store,
+                embedder=embedder,
+                answerer=answerer,
+                max_query_chars=settings.max_query_chars,
+            ),
+            runner=runner,
+        )

@@ -1,0 +1,69 @@
+"""The service's settings: the only place that reads the environment (prefix ``RAG_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Validated once at start-up; ``create_app(settings)`` and the CLI take an instance."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path(".rag"),
+        description="Local state: embedded PostgreSQL cluster, local document blobs.",
+    )
+
+    # Where vectors, documents and the catalog live.
+    vector_store: Literal["pgvector"] = "pgvector"
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL URL. Unset: start the embedded PostgreSQL under data_dir.",
+    )
+    blob_store: Literal["local"] = "local"
+
+    # Models.
+    embedder: Literal["minilm-onnx"] = "minilm-onnx"
+    answerer: Literal["extractive"] = "extractive"
+
+    # Chunking (characters). The local MiniLM reads at most 256 word pieces (about
+    # 1,100 characters of English legal text), so local chunks stay below that.
+    chunk_size: int = Field(default=1000, ge=200, le=20_000)
+    chunk_overlap: int = Field(default=150, ge=0, le=5_000)
+
+    # Retrieval and answers.
+    hnsw_ef_search: int = Field(default=100, ge=10, le=1000)
+    answer_min_score: float = Field(
+        default=0.35,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine similarity below which no passage counts as support (grounded: false).",
+    )
+    answer_max_sentences: int = Field(default=3, ge=1, le=10)
+
+    # Limits.
+    max_upload_bytes: int = Field(default=50 * MIB, ge=1)
+    max_pages: int = Field(default=2000, ge=1)
+    max_query_chars: int = Field(default=2000, ge=1)
+    ingest_concurrency: int = Field(default=1, ge=1, le=8)
+    embed_batch_size: int = Field(default=32, ge=1, le=512)
+
+    # HTTP.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"RAG_CHUNK_OVERLAP ({self.chunk_overlap}) must be smaller than "
+                f"RAG_CHUNK_SIZE ({self.chunk_size})"
+            )
+        return self

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rag_app.domain import Chunk, Filters, Hit
+
+MAX_TOP_K = 100
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """Chunks and their vectors for one embedding space (one model, one dimension).
+
+    ``Hit.similarity`` is the cosine similarity in [-1, 1], higher is closer. Filters are an
+    equality AND over ``document_id``, ``collection`` and user metadata keys; a key no chunk
+    has matches nothing (it is not an error).
+    """
+
+    @property
+    def dimension(self) -> int: ...
+
+    async def upsert_document(
+        self, document_id: str, chunks: Sequence[Chunk], vectors: NDArray[np.float32]
+    ) -> None:
+        """Make ``chunks`` the document's whole chunk set, replacing any earlier set.
+
+        ``vectors[i]`` belongs to ``chunks[i]``. A reader sees the old set or the new one,
+        never a mix, where the backend can promise it (pgvector: one transaction).
+        Raises ``ValueError`` when a vector's length differs from ``dimension`` or when a
+        chunk belongs to another document.
+        """
+        ...
+
+    async def delete_document(self, document_id: str) -> int:
+        """Remove every chunk of the document; returns how many there were (0 if unknown)."""
+        ...
+
+    async def query(
+        self, vector: NDArray[np.float32], *, top_k: int, filters: Filters
+    ) -> list[Hit]:
+        """The ``top_k`` (1..100) chunks closest to ``vector`` that match ``filters``,
+        closest first. Fewer when fewer match; an empty store returns ``[]``."""
+        ...
+
+    async def count(self, filters: Filters) -> int:
+        """How many chunks match ``filters`` (``{}``: all)."""
+        ...
+
+    async def check(self) -> None:
+        """Raise if the store cannot serve queries now (readiness)."""
+        ...
+
+
+def index_name(model_id: str, dimension: int) -> str:
+    """The index (table) name for one embedding space: lowercase, ``[a-z0-9_]``, at most 63."""
+    slug = re.sub(r"[^a-z0-9]+", "_", model_id.lower()).strip("_")
+    suffix = f"_{dimension}"
+    return ("chunks_" + slug)[: 63 - len(suffix)] + suffix
+
+
+def check_upsert(
+    document_id: str, chunks: Sequence[Chunk], vectors: NDArray[np.float32], dimension: int
+) -> None:
+    """The argument checks every backend makes before writing anything."""
+    if len(chunks) != len(vectors):
+        raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+    if len(vectors) and vectors.shape[1] != dimension:
+        raise ValueError(f"vectors have dimension {vectors.shape[1]}, the index has {dimension}")
+    for chunk in chunks:
+        if chunk.document_id != document_id:
+            raise ValueError(f"chunk {chunk.chunk_id} does not belong to document {document_id}")
+
+
+def check_top_k(top_k: int) -> None:
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise ValueError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}")

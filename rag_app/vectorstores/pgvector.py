@@ -1,0 +1,197 @@
+"""pgvector on PostgreSQL: one table per embedding space, an HNSW index (cosine), filters
+in the query itself (``hnsw.iterative_scan`` keeps filtered queries from coming back short).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from rag_app.domain import Chunk, Filters, Hit
+from rag_app.vectorstores.base import check_top_k, check_upsert
+
+CREATE_TABLE = """
+CREATE TABLE IF NOT EXISTS {table} (
+    chunk_id    text PRIMARY KEY,
+    document_id text NOT NULL,
+    chunk_no    integer NOT NULL,
+    collection  text NOT NULL,
+    title       text NOT NULL,
+    page        integer NOT NULL,
+    char_start  integer NOT NULL,
+    char_end    integer NOT NULL,
+    text        text NOT NULL,
+    metadata    jsonb NOT NULL DEFAULT '{{}}',
+    embedding   vector({dimension}) NOT NULL
+);
+CREATE INDEX IF NOT EXISTS {document_index} ON {table} (document_id);
+CREATE INDEX IF NOT EXISTS {hnsw_index} ON {table} USING hnsw (embedding vector_cosine_ops);
+"""
+
+COPY_ROWS = (
+    "COPY {table} (chunk_id, document_id, chunk_no, collection, title, page, char_start,"
+    " char_end, text, metadata, embedding) FROM STDIN WITH (FORMAT BINARY)"
+)
+COPY_TYPES = [
+    "text", "text", "int4", "text", "text", "int4", "int4", "int4", "text", "jsonb", "vector",
+]  # fmt: skip
+
+DELETE_DOCUMENT = "DELETE FROM {table} WHERE document_id = %(document_id)s"
+
+QUERY = """
+SELECT document_id, chunk_no, collection, title, page, char_start, char_end, text, metadata,
+       1 - (embedding <=> %(vector)s) AS score
+FROM {table}
+WHERE {conditions}
+ORDER BY embedding <=> %(vector)s
+LIMIT %(top_k)s
+"""
+
+COUNT = "SELECT count(*) AS n FROM {table} WHERE {conditions}"
+
+
+def _where(filters: Filters) -> tuple[sql.Composable, dict[str, Any]]:
+    """Equality AND over the filter keys; user keys go through one jsonb containment."""
+    conditions: list[sql.Composable] = [sql.SQL("TRUE")]
+    params: dict[str, Any] = {}
+    user: dict[str, Any] = {}
+    for key, value in filters.items():
+        if key in ("document_id", "collection"):
+            conditions.append(sql.SQL("{} = {}").format(sql.Identifier(key), sql.Placeholder(key)))
+            params[key] = value
+        else:
+            user[key] = value
+    if user:
+        conditions.append(sql.SQL("metadata @> %(user_metadata)s"))
+        params["user_metadata"] = Jsonb(user)
+    return sql.SQL(" AND ").join(conditions), params
+
+
+def _chunk(row: Mapping[str, Any]) -> Chunk:
+    return Chunk(
+        document_id=row["document_id"],
+        chunk_no=row["chunk_no"],
+        text=row["text"],
+        page=row["page"],
+        char_start=row["char_start"],
+        char_end=row["char_end"],
+        title=row["title"],
+        collection=row["collection"],
+        metadata=row["metadata"],
+    )
+
+
+class PgVectorStore:
+    """Chunks of one embedding space in the table ``table``."""
+
+    def __init__(
+        self, pool: AsyncConnectionPool, *, table: str, dimension: int, ef_search: int = 100
+    ) -> None:
+        self._pool = pool
+        self._table = sql.Identifier(table)
+        self._table_name = table
+        self._dimension = dimension
+        self._ef_search = ef_search
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    async def create(self) -> None:
+        """Create the table and its indexes if missing; refuse a table of another dimension."""
+        statement = sql.SQL(CREATE_TABLE).format(
+            table=self._table,
+            dimension=sql.Literal(self._dimension),
+            document_index=sql.Identifier(f"{self._table_name}_document"),
+            hnsw_index=sql.Identifier(f"{self._table_name}_hnsw"),
+        )
+        async with self._pool.connection() as conn:
+            await conn.execute(statement)
+            row = await (
+                await conn.execute(
+                    "SELECT atttypmod FROM pg_attribute"
+                    " WHERE attrelid = %s::regclass AND attname = 'embedding'",
+                    (self._table_name,),
+                )
+            ).fetchone()
+        if row is None or row[0] != self._dimension:
+            raise ValueError(
+                f"table {self._table_name} holds vectors of dimension {row and row[0]}, "
+                f"the embedder produces {self._dimension}"
+            )
+
+    async def upsert_document(
+        self, document_id: str, chunks: Sequence[Chunk], vectors: NDArray[np.float32]
+    ) -> None:
+        check_upsert(document_id, chunks, vectors, self._dimension)
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                sql.SQL(DELETE_DOCUMENT).format(table=self._table), {"document_id": document_id}
+            )
+            async with conn.cursor().copy(sql.SQL(COPY_ROWS).format(table=self._table)) as copy:
+                copy.set_types(COPY_TYPES)
+                for chunk, vector in zip(chunks, vectors, strict=True):
+                    await copy.write_row(
+                        (
+                            chunk.chunk_id,
+                            chunk.document_id,
+                            chunk.chunk_no,
+                            chunk.collection,
+                            chunk.title,
+                            chunk.page,
+                            chunk.char_start,
+                            chunk.char_end,
+                            chunk.text,
+                            Jsonb(dict(chunk.metadata)),
+                            vector,
+                        )
+                    )
+
+    async def delete_document(self, document_id: str) -> int:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                sql.SQL(DELETE_DOCUMENT).format(table=self._table), {"document_id": document_id}
+            )
+            return cursor.rowcount
+
+    async def query(
+        self, vector: NDArray[np.float32], *, top_k: int, filters: Filters
+    ) -> list[Hit]:
+        check_top_k(top_k)
+        if vector.shape != (self._dimension,):
+            raise ValueError(f"query vector has shape {vector.shape}, index has {self._dimension}")
+        conditions, params = _where(filters)
+        statement = sql.SQL(QUERY).format(table=self._table, conditions=conditions)
+        async with self._pool.connection() as conn, conn.transaction():
+            # ef_search caps how many rows HNSW yields, so it never goes below top_k.
+            await conn.execute(
+                sql.SQL("SET LOCAL hnsw.ef_search = {}").format(
+                    sql.Literal(max(self._ef_search, top_k))
+                )
+            )
+            await conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(statement, {**params, "vector": vector, "top_k": top_k})
+            rows = await cursor.fetchall()
+        return [Hit(chunk=_chunk(row), similarity=float(row["score"])) for row in rows]
+
+    async def count(self, filters: Filters) -> int:
+        conditions, params = _where(filters)
+        async with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(
+                sql.SQL(COUNT).format(table=self._table, conditions=conditions), params
+            )
+            row = await cursor.fetchone()
+        return int(row["n"]) if row else 0
+
+    async def check(self) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(self._table))
