@@ -69,7 +69,10 @@ class ExtractiveAnswerer:
         self, question: str, hits: Sequence[Hit]
     ) -> AsyncIterator[AnswerDelta | Answer]:
         answer = await self._answer(question, hits)
-        yield AnswerDelta(answer.text)
+        # One delta per cited sentence: the same text, in the pieces a client can show.
+        pieces = answer.text.split("] ")
+        for i, piece in enumerate(pieces):
+            yield AnswerDelta(piece if i == len(pieces) - 1 else piece + "] ")
         yield answer
 
     def _supports(self, question: str, hit: Hit) -> bool:

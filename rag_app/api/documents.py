@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery, Parameter
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from rag_app.api.schemas import DocumentListOut, DocumentOut, JobOut, SubmissionOut, UploadForm
@@ -71,8 +71,8 @@ class DocumentController(Controller):
     async def list_documents(
         self,
         services: NamedDependency[Services],
-        limit: Annotated[int, Parameter(ge=1, le=500, query="limit")] = 50,
-        offset: Annotated[int, Parameter(ge=0, query="offset")] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
         collection: FromQuery[str | None] = None,
     ) -> DocumentListOut:
         """Documents, oldest first, a page at a time."""

@@ -6,6 +6,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from rag_app.api.schemas import AskIn, AskOut, HitOut, SearchIn, SearchOut
@@ -31,7 +32,9 @@ class QueryController(Controller):
     tags = ("queries",)
 
     @post("/search", operation_id="search", status_code=200)
-    async def search(self, data: SearchIn, services: NamedDependency[Services]) -> SearchOut:
+    async def search(
+        self, data: JSONBody[SearchIn], services: NamedDependency[Services]
+    ) -> SearchOut:
         """Passages closest to the query, best first, with document, page and score."""
         hits = await services.queries.search(data.query, top_k=data.top_k, filters=data.filters)
         return SearchOut(hits=[HitOut.of(h) for h in hits])
@@ -39,7 +42,7 @@ class QueryController(Controller):
     @post("/ask", operation_id="ask", status_code=200)
     async def ask(
         self,
-        data: AskIn,
+        data: JSONBody[AskIn],
         request: Request[Any, Any, Any],
         services: NamedDependency[Services],
     ) -> Response[AskOut] | ServerSentEvent:

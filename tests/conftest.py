@@ -1,0 +1,120 @@
+"""Fixtures on real components: one embedded PostgreSQL + pgvector cluster per session, a
+fresh database per test, the real MiniLM embedder, the real Litestar app."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from litestar.testing import TestClient
+
+from rag_app.api import create_app
+from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
+from rag_app.postgres.embedded import EmbeddedPostgres
+from rag_app.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+FAA_PDF = CORPUS / "pdf" / "federal-register-2020-17221.pdf"
+AOA_QUESTION = "how many work-hours does the AOA sensor system test take"
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def state_root() -> Iterator[Path]:
+    root = Path(tempfile.mkdtemp(prefix="rag-tests-"))
+    # Run as root, the embedded PostgreSQL runs as its own system user, which must reach it.
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(state_root: Path) -> Iterator[str]:
+    cluster = EmbeddedPostgres(state_root / "postgres")
+    running = cluster.start()
+    yield running.url
+    cluster.stop()
+
+
+def _fresh_database(server_url: str) -> str:
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture
+def database_url(postgres_url: str) -> str:
+    return _fresh_database(postgres_url)
+
+
+@pytest.fixture(scope="module")
+def module_database_url(postgres_url: str) -> str:
+    return _fresh_database(postgres_url)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> MiniLmOnnxEmbedder:
+    return MiniLmOnnxEmbedder()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient[Any]]:
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def wait_for_job(client: TestClient[Any], job_id: str, timeout: float = 180) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = client.get(f"/jobs/{job_id}").json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish in {timeout}s")
+
+
+def upload(client: TestClient[Any], path: Path, **fields: str) -> tuple[int, dict[str, Any]]:
+    response = client.post(
+        "/documents",
+        files={"file": (path.name, path.read_bytes(), "application/pdf")},
+        data=fields,
+    )
+    return response.status_code, response.json()
+
+
+@pytest.fixture(scope="module")
+def faa_client(
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient[Any], str]]:
+    """A service with the FAA rule ingested once, shared by the read-only tests of a module."""
+    settings = Settings(
+        database_url=module_database_url, data_dir=tmp_path_factory.mktemp("faa") / "data"
+    )
+    with TestClient(create_app(settings)) as c:
+        status, body = upload(c, FAA_PDF, title="FAA AD 2020-17221", collection="faa")
+        assert status == 202, body
+        job = wait_for_job(c, body["job_id"])
+        assert job["status"] == "succeeded", job
+        yield c, body["document_id"]
+
+
+async def collect(stream: AsyncIterator[Any]) -> list[Any]:
+    return [item async for item in stream]
