@@ -87,7 +87,8 @@ def test_filters_restrict_hits_to_matching_documents(faa_client: Client) -> None
     same = client.post(
         "/search", json={"query": AOA_QUESTION, "filters": {"collection": "faa"}}
     ).json()["hits"]
-    assert same and all(h["collection"] == "faa" for h in same)
+    assert same
+    assert all(h["collection"] == "faa" for h in same)
     other = client.post(
         "/search", json={"query": AOA_QUESTION, "filters": {"collection": "other"}}
     ).json()["hits"]

@@ -47,7 +47,8 @@ def test_upload_returns_202_with_ids_and_the_job_runs_to_success(client: TestCli
     hits = client.post(
         "/search", json={"query": "oral argument", "filters": {"court": "SCOTUS", "year": 2019}}
     ).json()["hits"]
-    assert hits and all(h["document_id"] == body["document_id"] for h in hits)
+    assert hits
+    assert all(h["document_id"] == body["document_id"] for h in hits)
 
 
 def test_identical_content_is_not_ingested_twice(client: TestClient[Any]) -> None:
@@ -80,7 +81,8 @@ def test_delete_removes_every_chunk_of_the_document(client: TestClient[Any]) -> 
     response = client.delete(f"/documents/{body['document_id']}")
     assert response.status_code == 204
     hits = client.post("/search", json={"query": "Supreme Court", "top_k": 100}).json()["hits"]
-    assert hits and all(h["document_id"] == keep["document_id"] for h in hits)
+    assert hits
+    assert all(h["document_id"] == keep["document_id"] for h in hits)
     _problem(client.get(f"/documents/{body['document_id']}"), 404)
     _problem(client.delete(f"/documents/{body['document_id']}"), 404)
 

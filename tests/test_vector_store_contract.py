@@ -1,0 +1,174 @@
+"""The VectorStore contract, run against every backend through one parametrised fixture
+(today pgvector on the embedded PostgreSQL; S3 Vectors joins with its local server)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from rag_app.domain import Chunk
+from rag_app.postgres.pool import open_pool
+from rag_app.vectorstores.base import VectorStore, index_name
+from rag_app.vectorstores.pgvector import PgVectorStore
+
+pytestmark = pytest.mark.anyio
+DIM = 8
+
+
+def unit(*values: float) -> NDArray[np.float32]:
+    v = np.zeros(DIM, dtype=np.float32)
+    v[: len(values)] = values
+    return v / np.linalg.norm(v)
+
+
+def chunk(document_id: str, n: int, text: str = "", **meta: Any) -> Chunk:
+    return Chunk(
+        document_id=document_id,
+        chunk_no=n,
+        text=text or f"{document_id} chunk {n}",
+        page=n + 1,
+        char_start=0,
+        char_end=len(text),
+        title=f"Title of {document_id}",
+        collection=str(meta.pop("collection", "default")),
+        metadata=meta,
+    )
+
+
+@pytest.fixture(params=["pgvector"])
+async def store(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[VectorStore]:
+    pool = await open_pool(database_url, max_size=4)
+    try:
+        store = PgVectorStore(
+            pool, table=f"chunks_test_{uuid.uuid4().hex[:8]}_{DIM}", dimension=DIM
+        )
+        await store.create()
+        yield store
+    finally:
+        await pool.close()
+
+
+async def test_empty_store_returns_no_hits_and_counts_zero(store: VectorStore) -> None:
+    assert await store.query(unit(1), top_k=5, filters={}) == []
+    assert await store.count({}) == 0
+    await store.check()
+
+
+async def test_query_orders_by_cosine_similarity(store: VectorStore) -> None:
+    vectors = np.stack([unit(1, 0), unit(1, 1), unit(0, 1), unit(-1, 0)])
+    await store.upsert_document("d", [chunk("d", i) for i in range(4)], vectors)
+    hits = await store.query(unit(1, 0), top_k=4, filters={})
+    assert [h.chunk.chunk_no for h in hits] == [0, 1, 2, 3]
+    assert [round(h.similarity, 4) for h in hits] == [1.0, 0.7071, 0.0, -1.0]
+    assert hits[0].chunk == chunk("d", 0)
+
+
+async def test_upsert_replaces_the_documents_whole_chunk_set(store: VectorStore) -> None:
+    await store.upsert_document("d", [chunk("d", i) for i in range(5)], np.stack([unit(1)] * 5))
+    await store.upsert_document("d", [chunk("d", 0, "new")], np.stack([unit(1)]))
+    hits = await store.query(unit(1), top_k=10, filters={})
+    assert [(h.chunk.chunk_no, h.chunk.text) for h in hits] == [(0, "new")]
+    assert await store.count({"document_id": "d"}) == 1
+
+
+async def test_delete_removes_every_chunk_of_the_document(store: VectorStore) -> None:
+    await store.upsert_document("a", [chunk("a", i) for i in range(3)], np.stack([unit(1)] * 3))
+    await store.upsert_document("b", [chunk("b", 0)], np.stack([unit(1)]))
+    assert await store.delete_document("a") == 3
+    assert await store.delete_document("a") == 0
+    hits = await store.query(unit(1), top_k=10, filters={})
+    assert {h.chunk.document_id for h in hits} == {"b"}
+
+
+async def test_filters_are_an_equality_and(store: VectorStore) -> None:
+    await store.upsert_document(
+        "a",
+        [
+            chunk("a", 0, collection="x", year=2020, final=True, court="ca9"),
+            chunk("a", 1, collection="x", year=2021, final=False, court="ca9"),
+        ],
+        np.stack([unit(1), unit(1)]),
+    )
+    await store.upsert_document(
+        "b", [chunk("b", 0, collection="y", year=2020, ratio=0.5)], np.stack([unit(1)])
+    )
+
+    async def ids(filters: dict[str, Any]) -> set[str]:
+        hits = await store.query(unit(1), top_k=10, filters=filters)
+        return {h.chunk.chunk_id for h in hits}
+
+    assert await ids({"collection": "x"}) == {"a#0", "a#1"}
+    assert await ids({"document_id": "b"}) == {"b#0"}
+    assert await ids({"year": 2020}) == {"a#0", "b#0"}
+    assert await ids({"year": 2020, "collection": "x"}) == {"a#0"}
+    assert await ids({"final": False}) == {"a#1"}
+    assert await ids({"court": "ca9", "final": True, "year": 2020}) == {"a#0"}
+    assert await ids({"ratio": 0.5}) == {"b#0"}
+    assert await ids({"year": "2020"}) == set()  # a string is not the number
+    assert await ids({"unknown": "x"}) == set()
+    assert await store.count({"collection": "x", "year": 2021}) == 1
+
+
+async def test_top_k_bounds(store: VectorStore) -> None:
+    await store.upsert_document(
+        "d", [chunk("d", i) for i in range(120)], np.stack([unit(1, i / 120) for i in range(120)])
+    )
+    assert len(await store.query(unit(1), top_k=100, filters={})) == 100
+    assert len(await store.query(unit(1), top_k=1, filters={})) == 1
+    for bad in (0, 101, -1):
+        with pytest.raises(ValueError, match="top_k"):
+            await store.query(unit(1), top_k=bad, filters={})
+
+
+async def test_filtered_queries_do_not_come_back_short(store: VectorStore) -> None:
+    # 300 chunks near the query in one collection, 5 farther away in another: HNSW alone
+    # would visit only the near ones; iterative scanning must still find all 5.
+    near = [chunk("near", i, collection="near") for i in range(300)]
+    await store.upsert_document("near", near, np.stack([unit(1, i / 1000) for i in range(300)]))
+    far = [chunk("far", i, collection="far") for i in range(5)]
+    await store.upsert_document("far", far, np.stack([unit(0, 1, i / 10) for i in range(5)]))
+    hits = await store.query(unit(1), top_k=5, filters={"collection": "far"})
+    assert len(hits) == 5
+
+
+async def test_dimension_mismatch_is_refused(store: VectorStore) -> None:
+    with pytest.raises(ValueError, match="dimension"):
+        await store.upsert_document("d", [chunk("d", 0)], np.ones((1, DIM + 1), np.float32))
+    with pytest.raises(ValueError, match="shape"):
+        await store.query(np.ones(DIM + 1, np.float32), top_k=1, filters={})
+    assert await store.count({}) == 0
+
+
+async def test_chunks_of_another_document_are_refused(store: VectorStore) -> None:
+    with pytest.raises(ValueError, match="does not belong"):
+        await store.upsert_document("d", [chunk("e", 0)], np.stack([unit(1)]))
+
+
+async def test_long_and_non_ascii_text_round_trips(store: VectorStore) -> None:
+    text = "§ 12(b)(6) — «Klage» abgewiesen; 訴えを却下する. " * 2000
+    await store.upsert_document("d", [chunk("d", 0, text, note="ünïcødé ✓")], np.stack([unit(1)]))
+    (hit,) = await store.query(unit(1), top_k=1, filters={"note": "ünïcødé ✓"})
+    assert hit.chunk.text == text
+
+
+async def test_a_table_of_another_dimension_is_refused(database_url: str) -> None:
+    pool = await open_pool(database_url, max_size=2)
+    try:
+        table = index_name("some-model", 8)
+        await PgVectorStore(pool, table=table, dimension=8).create()
+        with pytest.raises(ValueError, match="dimension"):
+            await PgVectorStore(pool, table=table, dimension=16).create()
+    finally:
+        await pool.close()
+
+
+def test_index_names_are_per_model_and_dimension() -> None:
+    a = index_name("amazon.titan-embed-text-v2:0", 1024)
+    assert a == "chunks_amazon_titan_embed_text_v2_0_1024"
+    assert index_name("amazon.titan-embed-text-v2:0", 256) != a
+    assert len(index_name("x" * 200, 4096)) <= 63
