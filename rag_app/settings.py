@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -58,6 +59,19 @@ class Settings(BaseSettings):
     # HTTP.
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _no_unknown_variables(self) -> Settings:
+        # A mistyped RAG_* variable would otherwise be ignored without a word.
+        known = {f"RAG_{name.upper()}" for name in type(self).model_fields}
+        unknown = sorted(
+            k for k in os.environ if k.upper().startswith("RAG_") and k.upper() not in known
+        )
+        if unknown:
+            raise ValueError(
+                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from rag_app.settings import Settings
+
+
+def test_settings_come_from_rag_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_CHUNK_SIZE", "1500")
+    monkeypatch.setenv("RAG_DATABASE_URL", "postgresql://u:secret@db/rag")
+    settings = Settings()
+    assert settings.chunk_size == 1500
+    assert "secret" not in repr(settings)
+
+
+def test_a_mistyped_variable_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_CHUNK_SIZ", "1500")
+    with pytest.raises(ValidationError, match="RAG_CHUNK_SIZ"):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("RAG_CHUNK_SIZE", "10"),
+        ("RAG_CHUNK_OVERLAP", "5000"),
+        ("RAG_PORT", "70000"),
+        ("RAG_VECTOR_STORE", "faiss"),
+    ],
+)
+def test_bad_values_are_refused_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError):
+        Settings()
