@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 Span = tuple[int, int]
 
@@ -23,10 +24,20 @@ _ABBREVIATION = re.compile(
 )
 
 
-def _split(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[Span]:
+def _split(
+    text: str,
+    start: int,
+    end: int,
+    pattern: re.Pattern[str],
+    is_boundary: Callable[[int, re.Match[str]], bool] = lambda cursor, match: True,
+) -> list[Span]:
+    """Trimmed, non-blank spans of ``text[start:end]`` between the matches of ``pattern``
+    that ``is_boundary(span_start, match)`` accepts."""
     spans: list[Span] = []
     cursor = start
     for match in pattern.finditer(text, start, end):
+        if not is_boundary(cursor, match):
+            continue
         if match.start() > cursor:
             spans.append((cursor, match.start()))
         cursor = match.end()
@@ -52,18 +63,12 @@ def paragraphs(text: str) -> list[Span]:
 
 def sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
     """Sentences of ``text[start:end]``; abbreviations such as "U.S." or "No." do not split."""
+
+    def not_abbreviation(cursor: int, match: re.Match[str]) -> bool:
+        return not _ABBREVIATION.search(text, max(cursor, match.start() - 8), match.start())
+
     end = len(text) if end is None else end
-    spans: list[Span] = []
-    cursor = start
-    for match in _SENTENCE_END.finditer(text, start, end):
-        if _ABBREVIATION.search(text, max(cursor, match.start() - 8), match.start()):
-            continue
-        if match.start() > cursor:
-            spans.append((cursor, match.start()))
-        cursor = match.end()
-    if cursor < end:
-        spans.append((cursor, end))
-    return [_trim(text, s) for s in spans if text[s[0] : s[1]].strip()]
+    return _split(text, start, end, _SENTENCE_END, not_abbreviation)
 
 
 def words(text: str, start: int, end: int, max_chars: int) -> list[Span]:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import anyio.to_thread
 
@@ -78,6 +79,19 @@ def blob_key(document_id: str, sha256: str) -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _version_of(job: Job) -> dict[str, Any]:
+    """The document fields that describe the uploaded version a job ingests."""
+    return {
+        "title": job.title,
+        "collection": job.collection,
+        "metadata": job.metadata,
+        "filename": job.filename,
+        "media_type": job.media_type,
+        "content_sha256": job.content_sha256,
+        "size_bytes": job.size_bytes,
+    }
 
 
 class IngestionService:
@@ -166,13 +180,7 @@ class IngestionService:
         if existing is None:
             document = Document(
                 document_id=document_id,
-                title=title,
-                collection=collection,
-                metadata=metadata,
-                filename=upload.filename,
-                media_type=PDF_MEDIA_TYPE,
-                content_sha256=sha,
-                size_bytes=len(upload.data),
+                **_version_of(job),
                 status=DocumentStatus.QUEUED,
                 pages=0,
                 chunks=0,
@@ -259,13 +267,7 @@ class IngestionService:
             await self._catalog.save_document(
                 dataclasses.replace(
                     document,
-                    title=job.title,
-                    collection=job.collection,
-                    metadata=job.metadata,
-                    filename=job.filename,
-                    media_type=job.media_type,
-                    content_sha256=job.content_sha256,
-                    size_bytes=job.size_bytes,
+                    **_version_of(job),
                     status=DocumentStatus.READY,
                     pages=pages,
                     chunks=chunks,
