@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from rag_app.answerers.base import collect_answer
 from rag_app.api.schemas import AskIn, AskOut, HitOut, SearchIn, SearchOut
 from rag_app.domain import Answer, AnswerDelta
 from rag_app.services import Services
@@ -57,7 +58,4 @@ class QueryController(Controller):
         )
         if EVENT_STREAM in request.headers.get("accept", ""):
             return ServerSentEvent(_events(events))
-        async for event in events:
-            if isinstance(event, Answer):
-                return Response(AskOut.of(event))
-        raise RuntimeError("the answerer's stream ended without an answer")
+        return Response(AskOut.of(await collect_answer(events)))

@@ -31,10 +31,6 @@ class JobRunner:
     def submit(self, job_id: str) -> None:
         self._queue.put_nowait(job_id)
 
-    async def join(self) -> None:
-        """Wait until every submitted job has run (tests and the CLI use this)."""
-        await self._queue.join()
-
     async def stop(self) -> None:
         for worker in self._workers:
             worker.cancel()
