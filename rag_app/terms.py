@@ -10,7 +10,7 @@ _STOPWORDS = frozenset(
     " it its may might must not of on or our shall should so than that the their them then"
     " there these they this those to under upon was we were what when where which who whom"
     " why will with would you your about any all also each many much such take takes"
-    " much long".split()
+    " long".split()
 )
 
 

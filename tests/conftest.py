@@ -7,7 +7,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +114,3 @@ def faa_client(
         job = wait_for_job(c, body["job_id"])
         assert job["status"] == "succeeded", job
         yield c, body["document_id"]
-
-
-async def collect(stream: AsyncIterator[Any]) -> list[Any]:
-    return [item async for item in stream]

@@ -68,37 +68,18 @@ class ExtractiveAnswerer:
     async def stream(
         self, question: str, hits: Sequence[Hit]
     ) -> AsyncIterator[AnswerDelta | Answer]:
-        answer = await self._answer(question, hits)
-        # One delta per cited sentence: the same text, in the pieces a client can show.
-        pieces = answer.text.split("] ")
-        for i, piece in enumerate(pieces):
-            yield AnswerDelta(piece if i == len(pieces) - 1 else piece + "] ")
-        yield answer
-
-    def _supports(self, question: str, hit: Hit) -> bool:
-        if hit.similarity < self._min_score:
-            return False
-        return (
-            hit.similarity >= self._min_score + STRONG_MARGIN
-            or coverage(content_words(question), hit.chunk.text) >= SUPPORT_KEYWORD
-        )
-
-    async def _answer(self, question: str, hits: Sequence[Hit]) -> Answer:
-        supporting = [h for h in hits if self._supports(question, h)]
-        candidates = _candidates(supporting)
-        if not candidates:
-            return Answer(text=NO_ANSWER, grounded=False, citations=())
-        vectors = await self._embedder.embed_batch([question] + [c.quote for c in candidates])
-        semantic = vectors[1:] @ vectors[0]
-        terms = content_words(question)
-        keyword = np.array([coverage(terms, c.quote) for c in candidates])
-        retrieval = np.array([c.hit.score for c in candidates])
-        scores = semantic + KEYWORD_WEIGHT * keyword + RETRIEVAL_WEIGHT * retrieval
-        order = np.argsort(-scores)
-        best = float(scores[order[0]])
-        chosen = [
-            candidates[i] for i in order[: self._max_sentences] if scores[i] >= KEEP_RATIO * best
+        chosen = await self._choose(question, hits)
+        if not chosen:
+            yield AnswerDelta(NO_ANSWER)
+            yield Answer(text=NO_ANSWER, grounded=False, citations=())
+            return
+        # One delta per cited sentence; the answer's text is their concatenation.
+        pieces = [
+            f"{' '.join(c.quote.split())} [{n}]" + (" " if n < len(chosen) else "")
+            for n, c in enumerate(chosen, 1)
         ]
+        for piece in pieces:
+            yield AnswerDelta(piece)
         citations = tuple(
             Citation(
                 document_id=c.hit.chunk.document_id,
@@ -109,5 +90,29 @@ class ExtractiveAnswerer:
             )
             for c in chosen
         )
-        text = " ".join(f"{' '.join(c.quote.split())} [{n}]" for n, c in enumerate(chosen, 1))
-        return Answer(text=text, grounded=True, citations=citations)
+        yield Answer(text="".join(pieces), grounded=True, citations=citations)
+
+    def _supports(self, terms: set[str], hit: Hit) -> bool:
+        if hit.similarity < self._min_score:
+            return False
+        return (
+            hit.similarity >= self._min_score + STRONG_MARGIN
+            or coverage(terms, hit.chunk.text) >= SUPPORT_KEYWORD
+        )
+
+    async def _choose(self, question: str, hits: Sequence[Hit]) -> list[_Candidate]:
+        """The best supporting sentences, best first; none when nothing supports an answer."""
+        terms = content_words(question)
+        candidates = _candidates([h for h in hits if self._supports(terms, h)])
+        if not candidates:
+            return []
+        vectors = await self._embedder.embed_batch([question] + [c.quote for c in candidates])
+        semantic = vectors[1:] @ vectors[0]
+        keyword = np.array([coverage(terms, c.quote) for c in candidates])
+        retrieval = np.array([c.hit.score for c in candidates])
+        scores = semantic + KEYWORD_WEIGHT * keyword + RETRIEVAL_WEIGHT * retrieval
+        order = np.argsort(-scores)
+        best = float(scores[order[0]])
+        return [
+            candidates[i] for i in order[: self._max_sentences] if scores[i] >= KEEP_RATIO * best
+        ]
