@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import anyio.to_thread
 
@@ -24,6 +25,7 @@ from rag_app.retrieval import QueryService
 from rag_app.settings import Settings
 from rag_app.vectorstores.base import VectorStore, index_name
 from rag_app.vectorstores.pgvector import PgVectorStore
+from rag_app.vectorstores.s3vectors import S3VectorsStore
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,35 @@ class Services:
     ingestion: IngestionService
     queries: QueryService
     runner: JobRunner
+
+
+def _build_store(
+    settings: Settings, pool: Any, embedder: Embedder
+) -> PgVectorStore | S3VectorsStore:
+    name = index_name(embedder.model_id, embedder.dimension)
+    if settings.vector_store == "s3vectors":
+        import boto3
+        from botocore.config import Config
+
+        client = boto3.session.Session().client(
+            "s3vectors",
+            region_name=settings.aws_region,
+            config=Config(
+                retries={"mode": "standard", "max_attempts": settings.aws_max_attempts},
+                connect_timeout=min(10.0, settings.aws_timeout_seconds),
+                read_timeout=settings.aws_timeout_seconds,
+            ),
+        )
+        # S3 Vectors index names allow [a-z0-9.-], not underscores.
+        return S3VectorsStore(
+            client,
+            bucket=settings.s3vectors_bucket,
+            index=name.replace("_", "-"),
+            dimension=embedder.dimension,
+        )
+    return PgVectorStore(
+        pool, table=name, dimension=embedder.dimension, ef_search=settings.hnsw_ef_search
+    )
 
 
 def _build_embedder(settings: Settings) -> Embedder:
@@ -67,12 +98,7 @@ async def open_services(settings: Settings, *, run_jobs: bool = True) -> AsyncIt
         stack.push_async_callback(pool.close)
 
         embedder = await anyio.to_thread.run_sync(_build_embedder, settings)
-        store = PgVectorStore(
-            pool,
-            table=index_name(embedder.model_id, embedder.dimension),
-            dimension=embedder.dimension,
-            ef_search=settings.hnsw_ef_search,
-        )
+        store = _build_store(settings, pool, embedder)
         await store.create()
         catalog = PostgresCatalog(pool)
         blobs = LocalBlobStore(settings.data_dir / "blobs")

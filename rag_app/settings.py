@@ -23,12 +23,21 @@ class Settings(BaseSettings):
     )
 
     # Where vectors, documents and the catalog live.
-    vector_store: Literal["pgvector"] = "pgvector"
+    vector_store: Literal["pgvector", "s3vectors"] = "pgvector"
     database_url: SecretStr | None = Field(
         default=None,
         description="PostgreSQL URL. Unset: start the embedded PostgreSQL under data_dir.",
     )
     blob_store: Literal["local"] = "local"
+
+    # Amazon S3 Vectors (vector_store=s3vectors). The client uses the default AWS credential
+    # chain; AWS_ENDPOINT_URL_S3VECTORS points it at another endpoint (the local server).
+    s3vectors_bucket: str = Field(
+        default="rag-vectors", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
+    )
+    aws_region: str | None = Field(default=None, description="Unset: the AWS default chain.")
+    aws_max_attempts: int = Field(default=5, ge=1, le=20, description="botocore attempts per call")
+    aws_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
 
     # Models.
     embedder: Literal["minilm-onnx"] = "minilm-onnx"
@@ -36,7 +45,8 @@ class Settings(BaseSettings):
 
     # Chunking (characters). The local MiniLM reads at most 256 word pieces (about
     # 1,100 characters of English legal text), so local chunks stay below that.
-    chunk_size: int = Field(default=1000, ge=200, le=20_000)
+    # At most 8,000 characters: even 4-byte UTF-8 then fits S3 Vectors' 40 KB record.
+    chunk_size: int = Field(default=1000, ge=200, le=8_000)
     chunk_overlap: int = Field(default=150, ge=0, le=5_000)
 
     # Retrieval and answers.

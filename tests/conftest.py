@@ -11,13 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import psycopg
 import pytest
+from botocore.config import Config
 from litestar.testing import TestClient
 
 from rag_app.api import create_app
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.postgres.embedded import EmbeddedPostgres
+from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +32,40 @@ AOA_QUESTION = "how many work-hours does the AOA sensor system test take"
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def s3vectors_server() -> Iterator[LocalS3Vectors]:
+    with LocalS3Vectors() as server:
+        yield server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _aws_points_at_local_doubles(s3vectors_server: LocalS3Vectors) -> Iterator[None]:
+    """Every AWS client the app builds in tests goes to the local S3 Vectors server, the
+    standard way a user points tools at a local double (no code path of our own)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ENDPOINT_URL_S3VECTORS", s3vectors_server.endpoint_url)
+        patch.setenv("AWS_ACCESS_KEY_ID", "test")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        patch.delenv("AWS_PROFILE", raising=False)
+        yield
+
+
+def s3vectors_client(server: LocalS3Vectors, *, max_attempts: int = 3) -> Any:
+    return boto3.client(
+        "s3vectors",
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"mode": "standard", "max_attempts": max_attempts}),
+    )
+
+
+def unique_bucket() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,13 @@ import pytest
 from numpy.typing import NDArray
 
 from rag_app.domain import Chunk
+from rag_app.errors import InvalidInputError
 from rag_app.postgres.pool import open_pool
+from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.vectorstores.base import VectorStore, index_name
 from rag_app.vectorstores.pgvector import PgVectorStore
+from rag_app.vectorstores.s3vectors import S3VectorsStore
+from tests.conftest import s3vectors_client, unique_bucket
 
 pytestmark = pytest.mark.anyio
 DIM = 8
@@ -40,15 +44,25 @@ def chunk(document_id: str, n: int, text: str = "", **meta: Any) -> Chunk:
     )
 
 
-@pytest.fixture(params=["pgvector"])
-async def store(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[VectorStore]:
+@pytest.fixture(params=["pgvector", "s3vectors"])
+async def store(
+    request: pytest.FixtureRequest, database_url: str, s3vectors_server: LocalS3Vectors
+) -> AsyncIterator[VectorStore]:
+    if request.param == "s3vectors":
+        s3 = S3VectorsStore(
+            s3vectors_client(s3vectors_server),
+            bucket=unique_bucket(),
+            index="chunks-test-8",
+            dimension=DIM,
+        )
+        await s3.create()
+        yield s3
+        return
     pool = await open_pool(database_url, max_size=4)
     try:
-        store = PgVectorStore(
-            pool, table=f"chunks_test_{uuid.uuid4().hex[:8]}_{DIM}", dimension=DIM
-        )
-        await store.create()
-        yield store
+        pg = PgVectorStore(pool, table=f"chunks_test_{uuid.uuid4().hex[:8]}_{DIM}", dimension=DIM)
+        await pg.create()
+        yield pg
     finally:
         await pool.close()
 
@@ -150,10 +164,56 @@ async def test_chunks_of_another_document_are_refused(store: VectorStore) -> Non
 
 
 async def test_long_and_non_ascii_text_round_trips(store: VectorStore) -> None:
-    text = "§ 12(b)(6) — «Klage» abgewiesen; 訴えを却下する. " * 2000
+    text = "§ 12(b)(6) — «Klage» abgewiesen; 訴えを却下する. " * 450  # 29 KB of UTF-8
     await store.upsert_document("d", [chunk("d", 0, text, note="ünïcødé ✓")], np.stack([unit(1)]))
     (hit,) = await store.query(unit(1), top_k=1, filters={"note": "ünïcødé ✓"})
     assert hit.chunk.text == text
+
+
+async def test_a_chunk_over_the_record_budget_is_refused_before_any_write(
+    store: VectorStore,
+) -> None:
+    text = "訴えを却下する。" * 2000  # 48 KB of UTF-8: over the 40,960-byte record
+    chunks = [chunk("d", 0), chunk("d", 1, text)]
+    with pytest.raises(InvalidInputError, match="'text'"):
+        await store.upsert_document("d", chunks, np.stack([unit(1), unit(1)]))
+    assert await store.count({}) == 0
+
+
+async def test_filterable_metadata_over_2kb_is_refused_naming_the_key(store: VectorStore) -> None:
+    fat = chunk("d", 0, court="x" * 500, judge="y" * 1700)
+    with pytest.raises(InvalidInputError, match="'judge'"):
+        await store.upsert_document("d", [fat], np.stack([unit(1)]))
+    assert await store.count({}) == 0
+
+
+async def test_scores_agree_across_backends(
+    database_url: str, s3vectors_server: LocalS3Vectors
+) -> None:
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(40, DIM)).astype(np.float32)
+    chunks = [chunk("d", i) for i in range(40)]
+    query = rng.normal(size=DIM).astype(np.float32)
+    s3 = S3VectorsStore(
+        s3vectors_client(s3vectors_server),
+        bucket=unique_bucket(),
+        index="chunks-agree-8",
+        dimension=DIM,
+    )
+    await s3.create()
+    pool = await open_pool(database_url, max_size=2)
+    try:
+        pg = PgVectorStore(pool, table="chunks_agree_8", dimension=DIM)
+        await pg.create()
+        results = []
+        for backend in (pg, s3):
+            await backend.upsert_document("d", chunks, vectors)
+            results.append(await backend.query(query, top_k=10, filters={}))
+    finally:
+        await pool.close()
+    pg_hits, s3_hits = results
+    assert [h.chunk.chunk_id for h in pg_hits] == [h.chunk.chunk_id for h in s3_hits]
+    assert np.allclose([h.similarity for h in pg_hits], [h.similarity for h in s3_hits], atol=1e-5)
 
 
 async def test_a_table_of_another_dimension_is_refused(database_url: str) -> None:

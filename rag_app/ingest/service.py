@@ -41,6 +41,7 @@ from rag_app.ingest.validation import (
     check_title,
 )
 from rag_app.vectorstores.base import VectorStore
+from rag_app.vectorstores.records import check_filterable_budget
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,11 @@ class IngestionService:
         else:
             document_id = check_document_id(upload.document_id)
             existing = await self._catalog.get_document(document_id)
+        # The same budget the stores enforce per chunk, checked before the file is stored.
+        check_filterable_budget(
+            {**metadata, "document_id": document_id, "collection": collection, "page": 1},
+            "the document's metadata",
+        )
         if (
             existing is not None
             and existing.content_sha256 == sha

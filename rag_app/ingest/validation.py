@@ -16,7 +16,9 @@ MAX_METADATA_KEYS = 32
 MAX_METADATA_STRING = 512
 MAX_TITLE = 500
 # Keys a chunk record already uses; user metadata must not shadow them in filters.
-RESERVED_METADATA_KEYS = RESERVED_FILTER_KEYS | {"title", "page", "text", "chunk_no"}
+RESERVED_METADATA_KEYS = RESERVED_FILTER_KEYS | {
+    "title", "page", "text", "chunk_no", "char_start", "char_end",
+}  # fmt: skip
 
 
 def check_document_id(value: str) -> str:

@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rag_app.domain import Chunk, Filters, Hit
+from rag_app.vectorstores.records import check_budget
 
 MAX_TOP_K = 100
 
@@ -66,7 +67,7 @@ def index_name(model_id: str, dimension: int) -> str:
 def check_upsert(
     document_id: str, chunks: Sequence[Chunk], vectors: NDArray[np.float32], dimension: int
 ) -> None:
-    """The argument checks every backend makes before writing anything."""
+    """The checks every backend makes before writing anything, budgets included."""
     if len(chunks) != len(vectors):
         raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
     if len(vectors) and vectors.shape[1] != dimension:
@@ -74,6 +75,7 @@ def check_upsert(
     for chunk in chunks:
         if chunk.document_id != document_id:
             raise ValueError(f"chunk {chunk.chunk_id} does not belong to document {document_id}")
+        check_budget(chunk)
 
 
 def check_top_k(top_k: int) -> None:

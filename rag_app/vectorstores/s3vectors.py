@@ -1,0 +1,256 @@
+"""Amazon S3 Vectors: one vector index per embedding space in one vector bucket.
+
+Each chunk is one vector under the key ``{document_id}#{chunk_no}``. Filterable metadata:
+``document_id``, ``collection``, ``page`` and the user's keys; the bulky fields (``text``,
+``title``, offsets) are non-filterable keys declared when the index is created
+(``records.py``). Every chunk is checked against the metadata budgets before anything is
+written (``check_upsert``), so a document fails whole with a message naming the key instead
+of with a 400 halfway through.
+
+Writes go in batches of at most 500 vectors and under the 20 MiB request limit. botocore's
+``standard`` retry mode retries throttling and 5xx answers; on top of that a batch that
+still fails with 429/500/503 is retried whole with backoff: puts overwrite and deletes are
+idempotent, so a retried batch neither loses nor duplicates a chunk.
+
+S3 Vectors has no transactions: while a document is replaced, a reader may briefly see new
+chunks next to old ones that are about to be deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import anyio.to_thread
+import numpy as np
+from botocore.exceptions import ClientError
+from numpy.typing import NDArray
+
+from rag_app import s3vectors_rules as rules
+from rag_app.domain import Chunk, Filters, Hit, MetadataValue
+from rag_app.vectorstores.base import check_top_k, check_upsert
+from rag_app.vectorstores.records import (
+    NON_FILTERABLE_FIELDS,
+    chunk_from_metadata,
+    chunk_metadata,
+)
+
+log = logging.getLogger(__name__)
+
+RETRYABLE = frozenset(
+    {
+        "TooManyRequestsException",
+        "ServiceUnavailableException",
+        "InternalServerException",
+        "RequestTimeoutException",
+    }
+)
+# JSON of one float32 in a request is at most ~15 characters; metadata is measured exactly.
+BYTES_PER_FLOAT = 16
+REQUEST_BUDGET = rules.MAX_REQUEST_BYTES - 64 * 1024
+
+
+def _filter(filters: Filters) -> dict[str, Any] | None:
+    """Equality AND in the S3 Vectors language: one key per condition object, ``$and``."""
+    conditions = [{key: {"$eq": value}} for key, value in filters.items()]
+    if not conditions:
+        return None
+    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+
+
+def _equal(stored: Any, wanted: MetadataValue) -> bool:
+    if isinstance(stored, bool) or isinstance(wanted, bool):
+        return isinstance(stored, bool) and isinstance(wanted, bool) and stored == wanted
+    if isinstance(stored, str) or isinstance(wanted, str):
+        return isinstance(stored, str) and isinstance(wanted, str) and stored == wanted
+    return bool(stored == wanted)
+
+
+class S3VectorsStore:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        bucket: str,
+        index: str,
+        dimension: int,
+        max_attempts: int = 8,
+        backoff_seconds: float = 0.2,
+    ) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._index = index
+        self._dimension = dimension
+        self._max_attempts = max_attempts
+        self._backoff = backoff_seconds
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
+    def _ids(self) -> dict[str, str]:
+        return {"vectorBucketName": self._bucket, "indexName": self._index}
+
+    async def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        method: Callable[..., dict[str, Any]] = getattr(self._client, operation)
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                return await anyio.to_thread.run_sync(lambda: method(**kwargs))
+            except ClientError as e:
+                code = e.response.get("Error", {}).get("Code", "")
+                if code not in RETRYABLE or attempt == self._max_attempts:
+                    raise
+                delay = min(5.0, self._backoff * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+                log.warning("S3 Vectors %s: %s; retry %d in %.2fs", operation, code, attempt, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _code(error: ClientError) -> str:
+        return str(error.response.get("Error", {}).get("Code", ""))
+
+    async def create(self) -> None:
+        """Create the bucket (if missing) and the index; a lost race (409) is not an error.
+        An existing index with another dimension, metric or key layout is refused."""
+        try:
+            await self._call("get_vector_bucket", vectorBucketName=self._bucket)
+        except ClientError as e:
+            if self._code(e) != "NotFoundException":
+                raise
+            try:
+                await self._call("create_vector_bucket", vectorBucketName=self._bucket)
+            except ClientError as race:
+                if self._code(race) != "ConflictException":
+                    raise
+        try:
+            await self._call(
+                "create_index",
+                **self._ids,
+                dataType="float32",
+                dimension=self._dimension,
+                distanceMetric="cosine",
+                metadataConfiguration={"nonFilterableMetadataKeys": list(NON_FILTERABLE_FIELDS)},
+            )
+        except ClientError as e:
+            if self._code(e) != "ConflictException":
+                raise
+        index = (await self._call("get_index", **self._ids))["index"]
+        keys = index.get("metadataConfiguration", {}).get("nonFilterableMetadataKeys", [])
+        if (index["dimension"], index["distanceMetric"], sorted(keys)) != (
+            self._dimension,
+            "cosine",
+            sorted(NON_FILTERABLE_FIELDS),
+        ):
+            raise ValueError(
+                f"S3 Vectors index {self._index} has dimension {index['dimension']}, metric "
+                f"{index['distanceMetric']} and non-filterable keys {keys}; this service needs "
+                f"{self._dimension}, cosine and {list(NON_FILTERABLE_FIELDS)}"
+            )
+
+    def _put_batches(
+        self, chunks: Sequence[Chunk], vectors: NDArray[np.float32]
+    ) -> Iterator[list[dict[str, Any]]]:
+        batch: list[dict[str, Any]] = []
+        size = 0
+        for chunk, vector in zip(chunks, vectors, strict=True):
+            metadata = chunk_metadata(chunk)
+            record_size = (
+                len(chunk.chunk_id.encode())
+                + BYTES_PER_FLOAT * len(vector)
+                + len(json.dumps(metadata).encode())
+            )
+            if batch and (len(batch) == rules.MAX_PUT_BATCH or size + record_size > REQUEST_BUDGET):
+                yield batch
+                batch, size = [], 0
+            batch.append(
+                {"key": chunk.chunk_id, "data": {"float32": vector.tolist()}, "metadata": metadata}
+            )
+            size += record_size
+        if batch:
+            yield batch
+
+    async def _existing_keys_from(self, document_id: str, first: int) -> list[str]:
+        """Keys ``document_id#first``, ``#first+1``... that exist, probing 100 at a time
+        (chunk numbers are contiguous, so the first short probe is the last)."""
+        found: list[str] = []
+        start = first
+        while True:
+            keys = [f"{document_id}#{n}" for n in range(start, start + rules.MAX_GET_BATCH)]
+            response = await self._call("get_vectors", **self._ids, keys=keys)
+            present = [v["key"] for v in response.get("vectors", [])]
+            found.extend(present)
+            if len(present) < len(keys):
+                return found
+            start += rules.MAX_GET_BATCH
+
+    async def _delete_keys(self, keys: list[str]) -> None:
+        for i in range(0, len(keys), rules.MAX_DELETE_BATCH):
+            await self._call(
+                "delete_vectors", **self._ids, keys=keys[i : i + rules.MAX_DELETE_BATCH]
+            )
+
+    async def upsert_document(
+        self, document_id: str, chunks: Sequence[Chunk], vectors: NDArray[np.float32]
+    ) -> None:
+        check_upsert(document_id, chunks, vectors, self._dimension)
+        for batch in self._put_batches(chunks, vectors):
+            await self._call("put_vectors", **self._ids, vectors=batch)
+        await self._delete_keys(await self._existing_keys_from(document_id, len(chunks)))
+
+    async def delete_document(self, document_id: str) -> int:
+        keys = await self._existing_keys_from(document_id, 0)
+        await self._delete_keys(keys)
+        return len(keys)
+
+    async def query(
+        self, vector: NDArray[np.float32], *, top_k: int, filters: Filters
+    ) -> list[Hit]:
+        check_top_k(top_k)
+        if vector.shape != (self._dimension,):
+            raise ValueError(f"query vector has shape {vector.shape}, index has {self._dimension}")
+        request: dict[str, Any] = {
+            **self._ids,
+            "topK": top_k,
+            "queryVector": {"float32": vector.astype(np.float32).tolist()},
+            "returnMetadata": True,
+            "returnDistance": True,
+        }
+        condition = _filter(filters)
+        if condition is not None:
+            request["filter"] = condition
+        response = await self._call("query_vectors", **request)
+        return [
+            Hit(
+                chunk=chunk_from_metadata(item["metadata"]),
+                similarity=1.0 - float(item["distance"]),
+            )
+            for item in response.get("vectors", [])
+        ]
+
+    async def count(self, filters: Filters) -> int:
+        """Lists the whole index (S3 Vectors has no count and ListVectors no filter)."""
+        total = 0
+        token: str | None = None
+        while True:
+            page = await self._call(
+                "list_vectors",
+                **self._ids,
+                returnMetadata=True,
+                maxResults=1000,
+                **({"nextToken": token} if token else {}),
+            )
+            total += sum(
+                all(_equal(v.get("metadata", {}).get(k), want) for k, want in filters.items())
+                for v in page.get("vectors", [])
+            )
+            token = page.get("nextToken")
+            if not token:
+                return total
+
+    async def check(self) -> None:
+        await self._call("get_index", **self._ids)
