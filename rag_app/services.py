@@ -55,7 +55,7 @@ def _build_store(
             "s3vectors",
             region_name=settings.aws_region,
             config=Config(
-                retries={"mode": "standard", "max_attempts": settings.aws_max_attempts},
+                retries={"mode": "standard", "total_max_attempts": settings.aws_max_attempts},
                 connect_timeout=min(10.0, settings.aws_timeout_seconds),
                 read_timeout=settings.aws_timeout_seconds,
             ),

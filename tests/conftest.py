@@ -60,7 +60,7 @@ def s3vectors_client(server: LocalS3Vectors, *, max_attempts: int = 3) -> Any:
         region_name="us-east-1",
         aws_access_key_id="test",
         aws_secret_access_key="test",
-        config=Config(retries={"mode": "standard", "max_attempts": max_attempts}),
+        config=Config(retries={"mode": "standard", "total_max_attempts": max_attempts}),
     )
 
 
@@ -97,19 +97,28 @@ def database_url(postgres_url: str) -> str:
     return _fresh_database(postgres_url)
 
 
-@pytest.fixture(scope="module")
-def module_database_url(postgres_url: str) -> str:
-    return _fresh_database(postgres_url)
-
-
 @pytest.fixture(scope="session")
 def embedder() -> MiniLmOnnxEmbedder:
     return MiniLmOnnxEmbedder()
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, data_dir=tmp_path / "data")
+STORES = ["pgvector", "s3vectors"]
+
+
+def store_settings(vector_store: str) -> dict[str, Any]:
+    """Settings that put vectors in ``vector_store``: S3 Vectors means the local server
+    (through AWS_ENDPOINT_URL_S3VECTORS) and a bucket of the test's own."""
+    if vector_store == "s3vectors":
+        return {"vector_store": "s3vectors", "s3vectors_bucket": unique_bucket()}
+    return {"vector_store": "pgvector"}
+
+
+@pytest.fixture(params=STORES)
+def settings(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Settings:
+    """The API tests run once per vector store."""
+    return Settings(
+        database_url=database_url, data_dir=tmp_path / "data", **store_settings(request.param)
+    )
 
 
 @pytest.fixture
@@ -137,13 +146,16 @@ def upload(client: TestClient[Any], path: Path, **fields: str) -> tuple[int, dic
     return response.status_code, response.json()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=STORES)
 def faa_client(
-    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[TestClient[Any], str]]:
-    """A service with the FAA rule ingested once, shared by the read-only tests of a module."""
+    """A service with the FAA rule ingested once, shared by the read-only tests of a module;
+    once per vector store."""
     settings = Settings(
-        database_url=module_database_url, data_dir=tmp_path_factory.mktemp("faa") / "data"
+        database_url=_fresh_database(postgres_url),
+        data_dir=tmp_path_factory.mktemp("faa") / "data",
+        **store_settings(request.param),
     )
     with TestClient(create_app(settings)) as c:
         status, body = upload(c, FAA_PDF, title="FAA AD 2020-17221", collection="faa")

@@ -93,6 +93,10 @@ class S3VectorsStore:
         return self._dimension
 
     @property
+    def index_name(self) -> str:
+        return self._index
+
+    @property
     def _ids(self) -> dict[str, str]:
         return {"vectorBucketName": self._bucket, "indexName": self._index}
 
