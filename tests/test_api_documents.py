@@ -3,6 +3,7 @@ job with a readable reason, and the service and the documents already in it are 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,7 @@ def test_missing_file_field_is_a_400(client: TestClient[Any]) -> None:
         ({"metadata": '{"collection": "x"}'}, "reserved"),
         ({"collection": "../etc"}, "collection"),
         ({"document_id": "a/b"}, "document_id"),
+        ({"metadata": json.dumps({f"k{i}": "x" * 500 for i in range(5)})}, "2048"),
     ],
 )
 def test_bad_form_fields_are_rejected_with_400(

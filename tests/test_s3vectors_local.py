@@ -8,14 +8,19 @@ be re-checked against the real service. Fault injection is local-only.
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from rag_app.s3vectors_local import LocalS3Vectors
 from tests.conftest import s3vectors_client
@@ -395,3 +400,35 @@ def test_oversized_request_is_refused(local: LocalS3Vectors) -> None:
         lambda: client.create_vector_bucket(vectorBucketName="x" * 3, tags={"k": "v" * 21_000_000})
     )
     assert (code, message) == ("ValidationException", "Request body exceeds max allowed size")
+
+
+def test_the_cli_command_serves_the_protocol() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    rag_app = str(Path(sys.executable).parent / "rag-app")
+    process = subprocess.Popen(
+        [rag_app, "s3vectors-local", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        client = boto3.client(
+            "s3vectors",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="eu-central-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                arn = client.create_vector_bucket(vectorBucketName="cli-bucket")["vectorBucketArn"]
+                break
+            except EndpointConnectionError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        assert arn.startswith("arn:aws:s3vectors:eu-central-1:")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
