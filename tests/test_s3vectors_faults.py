@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from rag_app.domain import JobStatus
+from rag_app.domain import Chunk, JobStatus
 from rag_app.ingest.service import Upload
 from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.services import open_services
@@ -79,3 +80,27 @@ async def test_ingest_under_30_percent_failures_stores_every_chunk_once(
     assert failures > 5
     assert len(keys) == len(set(keys))
     assert set(keys) == expected
+
+
+async def test_a_lost_index_creation_race_is_not_an_error(faulty_server: LocalS3Vectors) -> None:
+    store = S3VectorsStore(
+        s3vectors_client(faulty_server), bucket=unique_bucket(), index="race-test", dimension=4
+    )
+    faulty_server.faults.lose_create_race()
+    await store.create()  # CreateIndex answered 409: another process made the same index
+    await store.check()
+    assert faulty_server.faults.create_races == 0
+
+
+async def test_big_vectors_are_split_to_stay_under_20_mib(faulty_server: LocalS3Vectors) -> None:
+    # 300 x 4096-d vectors are ~25 MB of JSON: one request would be refused by the service.
+    store = S3VectorsStore(
+        s3vectors_client(faulty_server), bucket=unique_bucket(), index="big-vectors", dimension=4096
+    )
+    await store.create()
+    vectors = np.random.default_rng(1).normal(size=(300, 4096)).astype(np.float32)
+    chunks = [Chunk("d", i, f"text {i}", 1, 0, 6, "t", "c") for i in range(300)]
+    before = faulty_server.faults.calls.get("PutVectors", 0)
+    await store.upsert_document("d", chunks, vectors)
+    assert faulty_server.faults.calls["PutVectors"] - before == 2
+    assert await store.count({"document_id": "d"}) == 300
