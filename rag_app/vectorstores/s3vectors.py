@@ -18,19 +18,17 @@ chunks next to old ones that are about to be deleted.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import random
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-import anyio.to_thread
 import numpy as np
 from botocore.exceptions import ClientError
 from numpy.typing import NDArray
 
 from rag_app import s3vectors_rules as rules
+from rag_app.aws_retry import call_with_retries, error_code
 from rag_app.domain import Chunk, Filters, Hit, MetadataValue
 from rag_app.vectorstores.base import check_top_k, check_upsert
 from rag_app.vectorstores.records import (
@@ -41,14 +39,6 @@ from rag_app.vectorstores.records import (
 
 log = logging.getLogger(__name__)
 
-RETRYABLE = frozenset(
-    {
-        "TooManyRequestsException",
-        "ServiceUnavailableException",
-        "InternalServerException",
-        "RequestTimeoutException",
-    }
-)
 REQUEST_BUDGET = rules.MAX_REQUEST_BYTES - 64 * 1024  # room for the request's envelope
 
 
@@ -100,21 +90,12 @@ class S3VectorsStore:
 
     async def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         method: Callable[..., dict[str, Any]] = getattr(self._client, operation)
-        for attempt in range(1, self._max_attempts + 1):
-            try:
-                return await anyio.to_thread.run_sync(lambda: method(**kwargs))
-            except ClientError as e:
-                code = e.response.get("Error", {}).get("Code", "")
-                if code not in RETRYABLE or attempt == self._max_attempts:
-                    raise
-                delay = min(5.0, self._backoff * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
-                log.warning("S3 Vectors %s: %s; retry %d in %.2fs", operation, code, attempt, delay)
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
-
-    @staticmethod
-    def _code(error: ClientError) -> str:
-        return str(error.response.get("Error", {}).get("Code", ""))
+        return await call_with_retries(
+            lambda: method(**kwargs),
+            what=f"S3 Vectors {operation}",
+            max_attempts=self._max_attempts,
+            backoff_seconds=self._backoff,
+        )
 
     async def create(self) -> None:
         """Create the bucket (if missing) and the index; a lost race (409) is not an error.
@@ -122,12 +103,12 @@ class S3VectorsStore:
         try:
             await self._call("get_vector_bucket", vectorBucketName=self._bucket)
         except ClientError as e:
-            if self._code(e) != "NotFoundException":
+            if error_code(e) != "NotFoundException":
                 raise
             try:
                 await self._call("create_vector_bucket", vectorBucketName=self._bucket)
             except ClientError as race:
-                if self._code(race) != "ConflictException":
+                if error_code(race) != "ConflictException":
                     raise
         try:
             await self._call(
@@ -139,7 +120,7 @@ class S3VectorsStore:
                 metadataConfiguration={"nonFilterableMetadataKeys": list(NON_FILTERABLE_FIELDS)},
             )
         except ClientError as e:
-            if self._code(e) != "ConflictException":
+            if error_code(e) != "ConflictException":
                 raise
         index = (await self._call("get_index", **self._ids))["index"]
         keys = index.get("metadataConfiguration", {}).get("nonFilterableMetadataKeys", [])
