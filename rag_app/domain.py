@@ -74,9 +74,12 @@ class Citation:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
+    """``metadata``: how the answer was made (answerer, model id, token counts, latency)."""
+
     text: str
     grounded: bool
     citations: tuple[Citation, ...]
+    metadata: Mapping[str, str | int | float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

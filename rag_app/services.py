@@ -11,12 +11,14 @@ from typing import Any
 import anyio.to_thread
 
 from rag_app.answerers.base import Answerer
+from rag_app.answerers.bedrock import BedrockAnswerer
 from rag_app.answerers.extractive import ExtractiveAnswerer
 from rag_app.blobstores.base import BlobStore
 from rag_app.blobstores.local import LocalBlobStore
 from rag_app.catalog.base import Catalog
 from rag_app.catalog.postgres import PostgresCatalog
 from rag_app.embedders.base import Embedder
+from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
 from rag_app.ingest.jobs import JobRunner
 from rag_app.ingest.service import IngestionService, IngestLimits
 from rag_app.postgres.embedded import EmbeddedPostgres
@@ -43,23 +45,31 @@ class Services:
     runner: JobRunner
 
 
+def _aws_config(settings: Settings, *, mode: str, pool: int = 10) -> Any:
+    from botocore.config import Config
+
+    return Config(
+        retries={"mode": mode, "total_max_attempts": settings.aws_max_attempts},
+        connect_timeout=min(10.0, settings.aws_timeout_seconds),
+        read_timeout=settings.aws_timeout_seconds,
+        max_pool_connections=pool,
+    )
+
+
+def _aws_client(settings: Settings, service: str, config: Any) -> Any:
+    """One client per service per process, from the default credential chain; the standard
+    AWS_ENDPOINT_URL_<SERVICE> variables redirect it (to a local double in tests)."""
+    import boto3
+
+    return boto3.session.Session().client(service, region_name=settings.aws_region, config=config)
+
+
 def _build_store(
     settings: Settings, pool: Any, embedder: Embedder
 ) -> PgVectorStore | S3VectorsStore:
     name = index_name(embedder.model_id, embedder.dimension)
     if settings.vector_store == "s3vectors":
-        import boto3
-        from botocore.config import Config
-
-        client = boto3.session.Session().client(
-            "s3vectors",
-            region_name=settings.aws_region,
-            config=Config(
-                retries={"mode": "standard", "total_max_attempts": settings.aws_max_attempts},
-                connect_timeout=min(10.0, settings.aws_timeout_seconds),
-                read_timeout=settings.aws_timeout_seconds,
-            ),
-        )
+        client = _aws_client(settings, "s3vectors", _aws_config(settings, mode="standard"))
         # S3 Vectors index names allow [a-z0-9.-], not underscores.
         return S3VectorsStore(
             client,
@@ -72,10 +82,43 @@ def _build_store(
     )
 
 
-def _build_embedder(settings: Settings) -> Embedder:
-    from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
+def _build_models(settings: Settings) -> tuple[Embedder, Answerer]:
+    bedrock = None
+    if "bedrock" in (settings.embedder, settings.answerer):
+        config = _aws_config(
+            settings,
+            mode=settings.bedrock_retry_mode,
+            pool=max(10, 2 * settings.bedrock_embedding_concurrency),
+        )
+        bedrock = _aws_client(settings, "bedrock-runtime", config)
+    embedder: Embedder
+    if settings.embedder == "bedrock":
+        embedder = BedrockTitanEmbedder(
+            bedrock,
+            model_id=settings.bedrock_embedding_model_id,
+            dimensions=settings.bedrock_embedding_dimensions,
+            concurrency=settings.bedrock_embedding_concurrency,
+            requests_per_minute=settings.bedrock_embedding_rpm,
+        )
+    else:
+        from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 
-    return MiniLmOnnxEmbedder(batch_size=settings.embed_batch_size)
+        embedder = MiniLmOnnxEmbedder(batch_size=settings.embed_batch_size)
+    answerer: Answerer
+    if settings.answerer == "bedrock":
+        answerer = BedrockAnswerer(
+            bedrock,
+            model_id=settings.bedrock_answer_model_id,
+            max_tokens=settings.bedrock_max_tokens,
+            temperature=settings.bedrock_temperature,
+        )
+    else:
+        answerer = ExtractiveAnswerer(
+            embedder,
+            min_score=settings.answer_min_score,
+            max_sentences=settings.answer_max_sentences,
+        )
+    return embedder, answerer
 
 
 @asynccontextmanager
@@ -97,16 +140,11 @@ async def open_services(settings: Settings, *, run_jobs: bool = True) -> AsyncIt
         pool = await open_pool(url, max_size=8)
         stack.push_async_callback(pool.close)
 
-        embedder = await anyio.to_thread.run_sync(_build_embedder, settings)
+        embedder, answerer = await anyio.to_thread.run_sync(_build_models, settings)
         store = _build_store(settings, pool, embedder)
         await store.create()
         catalog = PostgresCatalog(pool)
         blobs = LocalBlobStore(settings.data_dir / "blobs")
-        answerer = ExtractiveAnswerer(
-            embedder,
-            min_score=settings.answer_min_score,
-            max_sentences=settings.answer_max_sentences,
-        )
         ingestion = IngestionService(
             catalog=catalog,
             blobs=blobs,

@@ -39,9 +39,23 @@ class Settings(BaseSettings):
     aws_max_attempts: int = Field(default=5, ge=1, le=20, description="botocore attempts per call")
     aws_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
 
-    # Models.
-    embedder: Literal["minilm-onnx"] = "minilm-onnx"
-    answerer: Literal["extractive"] = "extractive"
+    # Models: local (offline) or Amazon Bedrock. The Bedrock client uses the default AWS
+    # credential chain; AWS_ENDPOINT_URL_BEDROCK_RUNTIME points it at another endpoint.
+    embedder: Literal["local", "bedrock"] = "local"
+    answerer: Literal["extractive", "bedrock"] = "extractive"
+    bedrock_embedding_model_id: str = "amazon.titan-embed-text-v2:0"
+    bedrock_embedding_dimensions: Literal[256, 512, 1024] = 1024
+    bedrock_embedding_concurrency: int = Field(default=8, ge=1, le=64)
+    bedrock_embedding_rpm: int = Field(
+        default=2000, ge=1, description="client-side cap: the account's InvokeModel quota"
+    )
+    bedrock_answer_model_id: str = Field(
+        default="amazon.nova-lite-v1:0",
+        description="a Converse model id or inference profile (e.g. us.amazon.nova-lite-v1:0)",
+    )
+    bedrock_max_tokens: int = Field(default=1024, ge=1, le=8192)
+    bedrock_temperature: float = Field(default=0.1, ge=0.0, le=1.0)
+    bedrock_retry_mode: Literal["standard", "adaptive"] = "standard"
 
     # Chunking (characters). The local MiniLM reads at most 256 word pieces (about
     # 1,100 characters of English legal text), so local chunks stay below that.

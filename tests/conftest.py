@@ -18,6 +18,7 @@ from botocore.config import Config
 from litestar.testing import TestClient
 
 from rag_app.api import create_app
+from rag_app.bedrock_local import LocalBedrock
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.s3vectors_local import LocalS3Vectors
@@ -40,12 +41,21 @@ def s3vectors_server() -> Iterator[LocalS3Vectors]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def bedrock_server() -> Iterator[LocalBedrock]:
+    with LocalBedrock() as server:
+        yield server
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _aws_points_at_local_doubles(s3vectors_server: LocalS3Vectors) -> Iterator[None]:
+def _aws_points_at_local_doubles(
+    s3vectors_server: LocalS3Vectors, bedrock_server: LocalBedrock
+) -> Iterator[None]:
     """Every AWS client the app builds in tests goes to the local S3 Vectors server, the
     standard way a user points tools at a local double (no code path of our own)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ENDPOINT_URL_S3VECTORS", s3vectors_server.endpoint_url)
+        patch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", bedrock_server.endpoint_url)
         patch.setenv("AWS_ACCESS_KEY_ID", "test")
         patch.setenv("AWS_SECRET_ACCESS_KEY", "test")
         patch.setenv("AWS_DEFAULT_REGION", "us-east-1")

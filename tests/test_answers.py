@@ -58,7 +58,10 @@ async def test_instructions_inside_a_passage_are_only_quoted(
 async def test_abstains_when_passages_are_not_close_enough(answerer: ExtractiveAnswerer) -> None:
     answer = await collect_answer(answerer.stream("Who won the match?", [hit(LEASE, 3, 0.2)]))
     assert answer == Answer(
-        "The indexed documents do not contain a passage that answers this question.", False, ()
+        "The indexed documents do not contain a passage that answers this question.",
+        False,
+        (),
+        {"answerer": "extractive"},
     )
     answer = await collect_answer(answerer.stream("Anything?", []))
     assert not answer.grounded

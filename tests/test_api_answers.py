@@ -74,12 +74,12 @@ def test_ask_streams_server_sent_events_ending_with_the_answer(faa_client: Clien
     for block in raw.strip().split("\n\n"):
         fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
         events.append((fields.get("event"), json.loads(fields["data"])))
-    assert [name for name, _ in events[:-1]] == ["delta"] * (len(events) - 1)
-    name, answer = events[-1]
-    assert name == "answer"
+    assert [name for name, _ in events[-2:]] == ["answer", "done"]
+    assert [name for name, _ in events[:-2]] == ["delta"] * (len(events) - 2)
+    _, answer = events[-2]
     assert answer["grounded"] is True
     assert 6 in [c["page"] for c in answer["citations"]]
-    assert "".join(data["text"] for _, data in events[:-1]) == answer["answer"]
+    assert "".join(data["text"] for _, data in events[:-2]) == answer["answer"]
 
 
 def test_filters_restrict_hits_to_matching_documents(faa_client: Client) -> None:

@@ -16,18 +16,19 @@ log = logging.getLogger(__name__)
 _SPACE = re.compile(r"\s+")
 
 
-def _squash(text: str) -> str:
+def squash(text: str) -> str:
+    """Whitespace folded and case dropped: how quotes are compared with passages."""
     return _SPACE.sub(" ", text).strip().casefold()
 
 
 def quote_is_supported(citation: Citation, hits: Sequence[Hit]) -> bool:
     """The quote appears (whitespace- and case-insensitively) in a hit of the same document
     and page."""
-    quote = _squash(citation.quote)
+    quote = squash(citation.quote)
     return bool(quote) and any(
         hit.chunk.document_id == citation.document_id
         and hit.chunk.page == citation.page
-        and quote in _squash(hit.chunk.text)
+        and quote in squash(hit.chunk.text)
         for hit in hits
     )
 

@@ -71,7 +71,7 @@ class ExtractiveAnswerer:
         chosen = await self._choose(question, hits)
         if not chosen:
             yield AnswerDelta(NO_ANSWER)
-            yield Answer(text=NO_ANSWER, grounded=False, citations=())
+            yield Answer(NO_ANSWER, False, (), {"answerer": "extractive"})
             return
         # One delta per cited sentence; the answer's text is their concatenation.
         pieces = [
@@ -90,7 +90,7 @@ class ExtractiveAnswerer:
             )
             for c in chosen
         )
-        yield Answer(text="".join(pieces), grounded=True, citations=citations)
+        yield Answer("".join(pieces), True, citations, {"answerer": "extractive"})
 
     def _supports(self, terms: set[str], hit: Hit) -> bool:
         if hit.similarity < self._min_score:

@@ -27,6 +27,7 @@ async def _events(
         else:
             payload = msgspec.json.encode(AskOut.of(event)).decode()
             yield ServerSentEventMessage(event="answer", data=payload)
+            yield ServerSentEventMessage(event="done", data="{}")
 
 
 class QueryController(Controller):
@@ -51,7 +52,9 @@ class QueryController(Controller):
         against the cited page; ``grounded: false`` when no passage supports one.
 
         With ``Accept: text/event-stream`` the answer streams as Server-Sent Events:
-        ``delta`` events carry text, then one ``answer`` event carries the whole answer.
+        ``delta`` events carry text as it is written, one ``answer`` event carries the whole
+        verified answer with its citations (authoritative: markers renumbered, unsupported
+        ones removed), then ``done``. A client that disconnects stops the model call.
         """
         events = await services.queries.ask_stream(
             data.question, top_k=data.top_k, filters=data.filters

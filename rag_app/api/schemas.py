@@ -168,7 +168,13 @@ class AskOut(msgspec.Struct):
     answer: str
     grounded: bool
     citations: list[CitationOut]
+    metadata: dict[str, str | int | float]  # answerer, model id, tokens, latency
 
     @classmethod
     def of(cls, answer: Answer) -> AskOut:
-        return cls(answer.text, answer.grounded, [CitationOut.of(c) for c in answer.citations])
+        return cls(
+            answer.text,
+            answer.grounded,
+            [CitationOut.of(c) for c in answer.citations],
+            dict(answer.metadata),
+        )

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import random
 import re
-import socket
 import threading
-import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from rag_app import s3vectors_rules as rules
+from rag_app.local_http import LocalHttpServer, send
 from rag_app.s3vectors_local.errors import ServiceError
 from rag_app.s3vectors_local.service import OPERATIONS, S3VectorsState, dumps
 from rag_app.s3vectors_local.shapes import check_input
@@ -72,60 +71,16 @@ class Faults:
         return None
 
 
-class LocalS3Vectors:
+class LocalS3Vectors(LocalHttpServer):
     """The server on 127.0.0.1, in a background thread. ``endpoint_url`` goes to boto3."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host=host, port=port)
         self.state = S3VectorsState()
         self.faults = Faults()
         self._lock = threading.Lock()
-        owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                # Headers and body go out as separate writes; without this, Nagle's
-                # algorithm and the client's delayed ACK add ~40 ms to every call.
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                owner._handle(self)
-
-            do_GET = do_DELETE = do_PUT = do_POST
-
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def endpoint_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> LocalS3Vectors:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> LocalS3Vectors:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
         length = int(request.headers.get("Content-Length") or 0)
         operation = request.path.strip("/").split("?")[0]
         try:
@@ -185,12 +140,4 @@ class LocalS3Vectors:
     def _send(
         request: BaseHTTPRequestHandler, status: int, body: dict[str, Any], code: str | None = None
     ) -> None:
-        payload = dumps(body)
-        request.send_response(status)
-        request.send_header("Content-Type", "application/json")
-        request.send_header("Content-Length", str(len(payload)))
-        request.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        if code is not None:
-            request.send_header("x-amzn-ErrorType", code)
-        request.end_headers()
-        request.wfile.write(payload)
+        send(request, status, dumps(body), error_type=code)
