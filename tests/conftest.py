@@ -19,9 +19,12 @@ from litestar.testing import TestClient
 
 from rag_app.api import create_app
 from rag_app.bedrock_local import LocalBedrock
+from rag_app.domain import Document, JobStatus
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
+from rag_app.ingest.service import Upload
 from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.s3vectors_local import LocalS3Vectors
+from rag_app.services import Services
 from rag_app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,3 +176,18 @@ def faa_client(
         job = wait_for_job(c, body["job_id"])
         assert job["status"] == "succeeded", job
         yield c, body["document_id"]
+
+
+async def ingest_corpus(services: Services) -> list[Document]:
+    """Ingest every PDF of ../shared/corpus/pdf through the services, each job to success."""
+    documents = []
+    for pdf in sorted((CORPUS / "pdf").glob("*.pdf")):
+        submission = await services.ingestion.submit(Upload(pdf.name, pdf.read_bytes()))
+        await services.ingestion.run_job(submission.job_id)
+        job = await services.catalog.get_job(submission.job_id)
+        assert job is not None
+        assert job.status is JobStatus.SUCCEEDED, job.error
+        document = await services.catalog.get_document(submission.document_id)
+        assert document is not None
+        documents.append(document)
+    return documents

@@ -20,13 +20,12 @@ from rag_app.answerers.base import collect_answer
 from rag_app.answerers.bedrock import SYSTEM_PROMPT, BedrockAnswerer
 from rag_app.api import create_app
 from rag_app.bedrock_local import LocalBedrock
-from rag_app.domain import Chunk, Hit, JobStatus
+from rag_app.domain import Chunk, Hit
 from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
 from rag_app.errors import InvalidInputError
-from rag_app.ingest.service import Upload
 from rag_app.services import open_services
 from rag_app.settings import Settings
-from tests.conftest import AOA_QUESTION, CORPUS, FAA_PDF, upload, wait_for_job
+from tests.conftest import AOA_QUESTION, FAA_PDF, ingest_corpus, upload, wait_for_job
 
 pytestmark = pytest.mark.anyio
 LEASE = (
@@ -129,16 +128,7 @@ async def test_ingest_with_bedrock_under_throttling_embeds_every_chunk_once(
     )
     async with open_services(settings, run_jobs=False) as services:
         bedrock.throttle_ratio = 0.3
-        total = 0
-        for pdf in sorted((CORPUS / "pdf").glob("*.pdf")):
-            submission = await services.ingestion.submit(Upload(pdf.name, pdf.read_bytes()))
-            await services.ingestion.run_job(submission.job_id)
-            job = await services.catalog.get_job(submission.job_id)
-            assert job is not None
-            assert job.status is JobStatus.SUCCEEDED, job.error
-            document = await services.catalog.get_document(submission.document_id)
-            assert document is not None
-            total += document.chunks
+        total = sum(d.chunks for d in await ingest_corpus(services))
         bedrock.throttle_ratio = 0.0
         assert await services.store.count({}) == total
     assert bedrock.throttled > 5

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag_app.domain import Chunk, JobStatus
+from rag_app.domain import Chunk
 from rag_app.ingest.service import Upload
 from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.services import open_services
 from rag_app.settings import Settings
 from rag_app.vectorstores.s3vectors import S3VectorsStore
-from tests.conftest import CORPUS, s3vectors_client, unique_bucket
+from tests.conftest import CORPUS, ingest_corpus, s3vectors_client, unique_bucket
 
 pytestmark = pytest.mark.anyio
 FAULTY = ("PutVectors", "GetVectors", "DeleteVectors", "QueryVectors")
@@ -48,16 +48,11 @@ async def test_ingest_under_30_percent_failures_stores_every_chunk_once(
     async with open_services(settings, run_jobs=False) as services:
         for operation in FAULTY:
             faulty_server.faults.fail_randomly(operation, 0.3, FAULTS, seed=len(operation))
-        expected: set[str] = set()
-        for pdf in sorted((CORPUS / "pdf").glob("*.pdf")):
-            submission = await services.ingestion.submit(Upload(pdf.name, pdf.read_bytes()))
-            await services.ingestion.run_job(submission.job_id)
-            job = await services.catalog.get_job(submission.job_id)
-            assert job is not None
-            assert job.status is JobStatus.SUCCEEDED, job.error
-            document = await services.catalog.get_document(submission.document_id)
-            assert document is not None
-            expected |= {f"{document.document_id}#{n}" for n in range(document.chunks)}
+        expected = {
+            f"{document.document_id}#{n}"
+            for document in await ingest_corpus(services)
+            for n in range(document.chunks)
+        }
         # Replace one document with a shorter one, and delete another, still under faults.
         first, second = sorted({key.split("#")[0] for key in expected})[:2]
         short = CORPUS / "pdf" / "scotus-transcript-p1.pdf"

@@ -96,6 +96,11 @@ def _page(names: list[str], body: dict[str, Any], default: int) -> tuple[list[st
     return page, _token(page[-1]) if len(remaining) > limit else None
 
 
+def _listing(field: str, token: str | None, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A list response: the items under ``field``, and ``nextToken`` when there is more."""
+    return {field: items, **({"nextToken": token} if token else {})}
+
+
 def _encryption(given: dict[str, str] | None, inherited: dict[str, str]) -> dict[str, str]:
     if given is None:
         return inherited
@@ -209,19 +214,18 @@ class S3VectorsState:
         prefix = body.get("prefix", "")
         names = [n for n in self.buckets if n.startswith(prefix)]
         page, token = _page(names, body, 500)
-        result: dict[str, Any] = {
-            "vectorBuckets": [
+        return _listing(
+            "vectorBuckets",
+            token,
+            [
                 {
                     "vectorBucketName": n,
                     "vectorBucketArn": self.buckets[n].arn,
                     "creationTime": self.buckets[n].created,
                 }
                 for n in page
-            ]
-        }
-        if token:
-            result["nextToken"] = token
-        return result
+            ],
+        )
 
     # -- indexes -----------------------------------------------------------------------
 
@@ -260,8 +264,10 @@ class S3VectorsState:
         bucket = self._existing_bucket(body)
         prefix = body.get("prefix", "")
         page, token = _page([n for n in bucket.indexes if n.startswith(prefix)], body, 500)
-        result: dict[str, Any] = {
-            "indexes": [
+        return _listing(
+            "indexes",
+            token,
+            [
                 {
                     "vectorBucketName": bucket.name,
                     "indexName": n,
@@ -269,11 +275,8 @@ class S3VectorsState:
                     "creationTime": bucket.indexes[n].created,
                 }
                 for n in page
-            ]
-        }
-        if token:
-            result["nextToken"] = token
-        return result
+            ],
+        )
 
     # -- vectors -----------------------------------------------------------------------
 
@@ -359,10 +362,7 @@ class S3VectorsState:
                 raise validation("segmentIndex must be less than segmentCount", "segmentIndex")
             keys = [k for k in keys if zlib.crc32(k.encode()) % count == segment]
         page, token = _page(keys, body, 500)
-        result: dict[str, Any] = {"vectors": [self._describe(index, k, body) for k in page]}
-        if token:
-            result["nextToken"] = token
-        return result
+        return _listing("vectors", token, [self._describe(index, k, body) for k in page])
 
     def QueryVectors(self, body: dict[str, Any]) -> dict[str, Any]:
         for unsupported in ("queryTexts", "queryMode", "nextToken"):
