@@ -15,6 +15,7 @@ from rag_app.answerers.bedrock import BedrockAnswerer
 from rag_app.answerers.extractive import ExtractiveAnswerer
 from rag_app.blobstores.base import BlobStore
 from rag_app.blobstores.local import LocalBlobStore
+from rag_app.blobstores.s3 import S3BlobStore
 from rag_app.catalog.base import Catalog
 from rag_app.catalog.postgres import PostgresCatalog
 from rag_app.embedders.base import Embedder
@@ -82,6 +83,15 @@ def _build_store(
     )
 
 
+def _build_blob_store(settings: Settings) -> BlobStore:
+    if settings.blob_store == "s3":
+        client = _aws_client(settings, "s3", _aws_config(settings, mode="standard"))
+        return S3BlobStore(
+            client, bucket=str(settings.documents_bucket), prefix=settings.documents_prefix
+        )
+    return LocalBlobStore(settings.data_dir / "blobs")
+
+
 def _build_models(settings: Settings) -> tuple[Embedder, Answerer]:
     bedrock = None
     if "bedrock" in (settings.embedder, settings.answerer):
@@ -144,7 +154,7 @@ async def open_services(settings: Settings, *, run_jobs: bool = True) -> AsyncIt
         store = _build_store(settings, pool, embedder)
         await store.create()
         catalog = PostgresCatalog(pool)
-        blobs = LocalBlobStore(settings.data_dir / "blobs")
+        blobs = _build_blob_store(settings)
         ingestion = IngestionService(
             catalog=catalog,
             blobs=blobs,

@@ -28,7 +28,11 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL URL. Unset: start the embedded PostgreSQL under data_dir.",
     )
-    blob_store: Literal["local"] = "local"
+    blob_store: Literal["local", "s3"] = "local"
+    documents_bucket: str | None = Field(
+        default=None, description="S3 bucket for uploaded originals (blob_store=s3)"
+    )
+    documents_prefix: str = ""
 
     # Amazon S3 Vectors (vector_store=s3vectors). The client uses the default AWS credential
     # chain; AWS_ENDPOINT_URL_S3VECTORS points it at another endpoint (the local server).
@@ -95,6 +99,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.blob_store == "s3" and not self.documents_bucket:
+            raise ValueError("RAG_BLOB_STORE=s3 needs RAG_DOCUMENTS_BUCKET")
         return self
 
     @model_validator(mode="after")

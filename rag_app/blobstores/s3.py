@@ -1,0 +1,65 @@
+"""Amazon S3 as the BlobStore (the deployed stacks' documents bucket).
+
+The bucket's own settings (default encryption, versioning, public access block) come from
+the infrastructure; this writes whole objects under an optional key prefix. Every call is
+safe to repeat, so throttling and 5xx are retried past botocore's own retries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from rag_app.aws_retry import call_with_retries, error_code
+from rag_app.blobstores.base import check_key
+
+MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+class S3BlobStore:
+    def __init__(
+        self, client: Any, *, bucket: str, prefix: str = "", max_attempts: int = 5
+    ) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self._max_attempts = max_attempts
+
+    def _key(self, key: str) -> str:
+        return self._prefix + check_key(key)
+
+    async def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        method = getattr(self._client, operation)
+        result: dict[str, Any] = await call_with_retries(
+            lambda: method(Bucket=self._bucket, **kwargs),
+            what=f"S3 {operation}",
+            max_attempts=self._max_attempts,
+            backoff_seconds=0.2,
+        )
+        return result
+
+    async def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        await self._call("put_object", Key=self._key(key), Body=data, ContentType=content_type)
+
+    async def get(self, key: str) -> bytes:
+        try:
+            response = await self._call("get_object", Key=self._key(key))
+        except ClientError as e:
+            if error_code(e) in MISSING:
+                raise KeyError(key) from None
+            raise
+        body: bytes = response["Body"].read()
+        return body
+
+    async def delete(self, key: str) -> None:
+        await self._call("delete_object", Key=self._key(key))
+
+    async def exists(self, key: str) -> bool:
+        try:
+            await self._call("head_object", Key=self._key(key))
+        except ClientError as e:
+            if error_code(e) in MISSING:
+                return False
+            raise
+        return True

@@ -1,0 +1,98 @@
+"""The BlobStore contract over every backend: a local folder, and S3 through the real boto3
+client against moto's S3 server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from rag_app.blobstores.base import BlobStore
+from rag_app.blobstores.local import LocalBlobStore
+from rag_app.blobstores.s3 import S3BlobStore
+from rag_app.ingest.service import Upload
+from rag_app.services import open_services
+from rag_app.settings import Settings
+from tests.conftest import CORPUS
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def moto_s3() -> Iterator[Any]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    client = boto3.client(
+        "s3",
+        endpoint_url=f"http://{host}:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    client.create_bucket(Bucket="documents")
+    yield client
+    server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def blobs(request: pytest.FixtureRequest, tmp_path: Path, moto_s3: Any) -> BlobStore:
+    if request.param == "s3":
+        return S3BlobStore(moto_s3, bucket="documents", prefix=f"t/{tmp_path.name}")
+    return LocalBlobStore(tmp_path / "blobs")
+
+
+async def test_put_get_exists_delete(blobs: BlobStore) -> None:
+    assert isinstance(blobs, BlobStore)
+    await blobs.put("documents/d1/abc.pdf", b"%PDF-1.7 one", content_type="application/pdf")
+    assert await blobs.exists("documents/d1/abc.pdf")
+    assert await blobs.get("documents/d1/abc.pdf") == b"%PDF-1.7 one"
+    await blobs.put("documents/d1/abc.pdf", b"two", content_type="application/pdf")
+    assert await blobs.get("documents/d1/abc.pdf") == b"two"
+    await blobs.delete("documents/d1/abc.pdf")
+    assert not await blobs.exists("documents/d1/abc.pdf")
+    await blobs.delete("documents/d1/abc.pdf")  # deleting a missing key is not an error
+
+
+async def test_missing_key_raises_key_error(blobs: BlobStore) -> None:
+    with pytest.raises(KeyError):
+        await blobs.get("documents/none/x.pdf")
+
+
+@pytest.mark.parametrize("key", ["../etc/passwd", "/abs", "a//b", "a/../b", "", "a/./b"])
+async def test_unsafe_keys_are_refused(blobs: BlobStore, key: str) -> None:
+    with pytest.raises(ValueError, match="invalid blob key"):
+        await blobs.put(key, b"x", content_type="text/plain")
+
+
+async def test_ingestion_keeps_originals_in_the_documents_bucket(
+    moto_s3: Any, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_s3.meta.endpoint_url)
+    settings = Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        blob_store="s3",
+        documents_bucket="documents",
+        documents_prefix="originals",
+    )
+    pdf = CORPUS / "pdf" / "scotus-transcript-p1.pdf"
+    async with open_services(settings, run_jobs=False) as services:
+        submission = await services.ingestion.submit(Upload(pdf.name, pdf.read_bytes()))
+        await services.ingestion.run_job(submission.job_id)
+        document = await services.catalog.get_document(submission.document_id)
+        assert document is not None
+        assert document.status.value == "ready"
+        key = f"originals/documents/{document.document_id}/{document.content_sha256}.pdf"
+        assert moto_s3.get_object(Bucket="documents", Key=key)["Body"].read() == pdf.read_bytes()
+        await services.ingestion.delete(document.document_id)
+    assert "Contents" not in moto_s3.list_objects_v2(Bucket="documents", Prefix="originals/")
+
+
+def test_s3_blob_store_needs_a_bucket() -> None:
+    with pytest.raises(ValueError, match="RAG_DOCUMENTS_BUCKET"):
+        Settings(blob_store="s3")
