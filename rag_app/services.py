@@ -18,6 +18,7 @@ from rag_app.blobstores.local import LocalBlobStore
 from rag_app.blobstores.s3 import S3BlobStore
 from rag_app.catalog.base import Catalog
 from rag_app.catalog.postgres import PostgresCatalog
+from rag_app.catalog.s3 import S3Catalog
 from rag_app.embedders.base import Embedder
 from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
 from rag_app.ingest.jobs import JobRunner
@@ -139,22 +140,30 @@ async def open_services(settings: Settings, *, run_jobs: bool = True) -> AsyncIt
     a previous process left unfinished; without it, jobs wait for ``ingestion.run_job``.
     """
     async with AsyncExitStack() as stack:
-        if settings.database_url is None:
-            cluster = EmbeddedPostgres(settings.data_dir / "postgres")
-            running = await anyio.to_thread.run_sync(cluster.start)
-            stack.callback(cluster.stop)
-            url = running.url
-            log.info("embedded PostgreSQL on 127.0.0.1 (data in %s)", settings.data_dir)
-        else:
-            url = settings.database_url.get_secret_value()
-        pool = await open_pool(url, max_size=8)
-        stack.push_async_callback(pool.close)
+        pool = None
+        if settings.needs_postgres:
+            if settings.database_url is None:
+                cluster = EmbeddedPostgres(settings.data_dir / "postgres")
+                running = await anyio.to_thread.run_sync(cluster.start)
+                stack.callback(cluster.stop)
+                url = running.url
+                log.info("embedded PostgreSQL on 127.0.0.1 (data in %s)", settings.data_dir)
+            else:
+                url = settings.database_url.get_secret_value()
+            pool = await open_pool(url, max_size=8)
+            stack.push_async_callback(pool.close)
 
         embedder, answerer = await anyio.to_thread.run_sync(_build_models, settings)
         store = _build_store(settings, pool, embedder)
         await store.create()
-        catalog = PostgresCatalog(pool)
         blobs = _build_blob_store(settings)
+        catalog: Catalog
+        if settings.catalog == "s3":
+            assert isinstance(blobs, S3BlobStore)  # the settings validator guarantees it
+            catalog = S3Catalog(blobs)
+        else:
+            assert pool is not None  # settings.needs_postgres
+            catalog = PostgresCatalog(pool)
         ingestion = IngestionService(
             catalog=catalog,
             blobs=blobs,

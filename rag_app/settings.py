@@ -29,6 +29,10 @@ class Settings(BaseSettings):
         description="PostgreSQL URL. Unset: start the embedded PostgreSQL under data_dir.",
     )
     blob_store: Literal["local", "s3"] = "local"
+    catalog: Literal["postgres", "s3"] = Field(
+        default="postgres",
+        description="documents and jobs: PostgreSQL, or JSON objects in the documents bucket",
+    )
     documents_bucket: str | None = Field(
         default=None, description="S3 bucket for uploaded originals (blob_store=s3)"
     )
@@ -105,7 +109,17 @@ class Settings(BaseSettings):
     def _s3_needs_a_bucket(self) -> Settings:
         if self.blob_store == "s3" and not self.documents_bucket:
             raise ValueError("RAG_BLOB_STORE=s3 needs RAG_DOCUMENTS_BUCKET")
+        if self.catalog == "s3" and self.blob_store != "s3":
+            raise ValueError(
+                "RAG_CATALOG=s3 keeps the catalog in the documents bucket: it "
+                "needs RAG_BLOB_STORE=s3 and RAG_DOCUMENTS_BUCKET"
+            )
         return self
+
+    @property
+    def needs_postgres(self) -> bool:
+        """Option 1 (S3 Vectors + an S3 catalog) runs with no database at all."""
+        return self.vector_store == "pgvector" or self.catalog == "postgres"
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from botocore.config import Config
 from litestar.testing import TestClient
+from moto.server import ThreadedMotoServer
 
 from rag_app.api import create_app
 from rag_app.bedrock_local import LocalBedrock
@@ -45,6 +46,24 @@ def s3vectors_server() -> Iterator[LocalS3Vectors]:
 
 
 @pytest.fixture(scope="session")
+def moto_s3() -> Iterator[Any]:
+    """moto's S3 server (faithful for S3) and a client on it with a 'documents' bucket."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    client = boto3.client(
+        "s3",
+        endpoint_url=f"http://{host}:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    client.create_bucket(Bucket="documents")
+    yield client
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def bedrock_server() -> Iterator[LocalBedrock]:
     with LocalBedrock() as server:
         yield server
@@ -52,13 +71,14 @@ def bedrock_server() -> Iterator[LocalBedrock]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _aws_points_at_local_doubles(
-    s3vectors_server: LocalS3Vectors, bedrock_server: LocalBedrock
+    s3vectors_server: LocalS3Vectors, bedrock_server: LocalBedrock, moto_s3: Any
 ) -> Iterator[None]:
     """Every AWS client the app builds in tests goes to the local S3 Vectors server, the
     standard way a user points tools at a local double (no code path of our own)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ENDPOINT_URL_S3VECTORS", s3vectors_server.endpoint_url)
         patch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", bedrock_server.endpoint_url)
+        patch.setenv("AWS_ENDPOINT_URL_S3", moto_s3.meta.endpoint_url)
         patch.setenv("AWS_ACCESS_KEY_ID", "test")
         patch.setenv("AWS_SECRET_ACCESS_KEY", "test")
         patch.setenv("AWS_DEFAULT_REGION", "us-east-1")

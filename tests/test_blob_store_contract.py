@@ -3,13 +3,10 @@ client against moto's S3 server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from rag_app.blobstores.base import BlobStore
 from rag_app.blobstores.local import LocalBlobStore
@@ -20,23 +17,6 @@ from rag_app.settings import Settings
 from tests.conftest import CORPUS
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def moto_s3() -> Iterator[Any]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    client = boto3.client(
-        "s3",
-        endpoint_url=f"http://{host}:{port}",
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-    client.create_bucket(Bucket="documents")
-    yield client
-    server.stop()
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -70,9 +50,8 @@ async def test_unsafe_keys_are_refused(blobs: BlobStore, key: str) -> None:
 
 
 async def test_ingestion_keeps_originals_in_the_documents_bucket(
-    moto_s3: Any, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    moto_s3: Any, database_url: str, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_s3.meta.endpoint_url)
     settings = Settings(
         database_url=database_url,
         data_dir=tmp_path,

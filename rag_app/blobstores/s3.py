@@ -55,6 +55,22 @@ class S3BlobStore:
     async def delete(self, key: str) -> None:
         await self._call("delete_object", Key=self._key(key))
 
+    async def list_keys(self, prefix: str, *, limit: int | None = None) -> list[str]:
+        """Keys under ``prefix`` (relative to this store's prefix), in S3's UTF-8 order."""
+        keys: list[str] = []
+        token: str | None = None
+        while True:
+            response = await self._call(
+                "list_objects_v2",
+                Prefix=self._prefix + prefix,
+                MaxKeys=min(1000, limit or 1000),
+                **({"ContinuationToken": token} if token else {}),
+            )
+            keys += [item["Key"][len(self._prefix) :] for item in response.get("Contents", [])]
+            token = response.get("NextContinuationToken")
+            if not token or (limit is not None and len(keys) >= limit):
+                return keys[:limit] if limit is not None else keys
+
     async def exists(self, key: str) -> bool:
         try:
             await self._call("head_object", Key=self._key(key))

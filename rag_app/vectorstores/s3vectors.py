@@ -98,8 +98,29 @@ class S3VectorsStore:
         )
 
     async def create(self) -> None:
-        """Create the bucket (if missing) and the index; a lost race (409) is not an error.
-        An existing index with another dimension, metric or key layout is refused."""
+        """Use the index if it exists (the deployed stacks create it, and the service's role
+        may not create indexes); otherwise create the bucket (if missing) and the index, a
+        lost race (409) being no error. An index of another dimension, metric or key layout
+        is refused."""
+        try:
+            index = (await self._call("get_index", **self._ids))["index"]
+        except ClientError as e:
+            if error_code(e) != "NotFoundException":
+                raise
+            index = await self._create_index()
+        keys = index.get("metadataConfiguration", {}).get("nonFilterableMetadataKeys", [])
+        if (index["dimension"], index["distanceMetric"], sorted(keys)) != (
+            self._dimension,
+            "cosine",
+            sorted(NON_FILTERABLE_FIELDS),
+        ):
+            raise ValueError(
+                f"S3 Vectors index {self._index} has dimension {index['dimension']}, metric "
+                f"{index['distanceMetric']} and non-filterable keys {keys}; this service needs "
+                f"{self._dimension}, cosine and {list(NON_FILTERABLE_FIELDS)}"
+            )
+
+    async def _create_index(self) -> dict[str, Any]:
         try:
             await self._call("get_vector_bucket", vectorBucketName=self._bucket)
         except ClientError as e:
@@ -122,18 +143,8 @@ class S3VectorsStore:
         except ClientError as e:
             if error_code(e) != "ConflictException":
                 raise
-        index = (await self._call("get_index", **self._ids))["index"]
-        keys = index.get("metadataConfiguration", {}).get("nonFilterableMetadataKeys", [])
-        if (index["dimension"], index["distanceMetric"], sorted(keys)) != (
-            self._dimension,
-            "cosine",
-            sorted(NON_FILTERABLE_FIELDS),
-        ):
-            raise ValueError(
-                f"S3 Vectors index {self._index} has dimension {index['dimension']}, metric "
-                f"{index['distanceMetric']} and non-filterable keys {keys}; this service needs "
-                f"{self._dimension}, cosine and {list(NON_FILTERABLE_FIELDS)}"
-            )
+        created: dict[str, Any] = (await self._call("get_index", **self._ids))["index"]
+        return created
 
     def _put_batches(
         self, chunks: Sequence[Chunk], vectors: NDArray[np.float32]
