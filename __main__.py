@@ -1,5 +1,6 @@
-"""Pulumi entry point. Not built yet: the AWS program is a later step (see README, Roadmap)."""
+"""Pulumi entry point: validate the stack's config once, then build it."""
 
-raise SystemExit(
-    "the Pulumi program is not implemented yet; the service runs locally with `make serve`"
-)
+from components.config import load_stack_config
+from components.deploy import deploy
+
+deploy(load_stack_config())

@@ -1,0 +1,41 @@
+"""The one place that turns stack facts into the app's settings, for both options, so the
+ECS task definition and the Helm values cannot drift. Pure: strings in, strings out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.config import ModelsConfig
+
+
+@dataclass(frozen=True)
+class AppTargets:
+    region: str
+    documents_bucket: str
+    vector_bucket: str | None = None  # Option 1: S3 Vectors
+    port: int = 8000
+
+
+def app_environment(targets: AppTargets, models: ModelsConfig) -> dict[str, str]:
+    """The RAG_* environment of the app (no secrets: those go in as container secrets)."""
+    env = {
+        "RAG_HOST": "0.0.0.0",  # noqa: S104 - inside the task; only the ALB reaches it
+        "RAG_PORT": str(targets.port),
+        "RAG_AWS_REGION": targets.region,
+        "RAG_EMBEDDER": "bedrock",
+        "RAG_ANSWERER": "bedrock",
+        "RAG_BEDROCK_EMBEDDING_MODEL_ID": models.embedding_model_id,
+        "RAG_BEDROCK_EMBEDDING_DIMENSIONS": str(models.embedding_dimensions),
+        "RAG_BEDROCK_EMBEDDING_RPM": str(models.embedding_rpm),
+        "RAG_BEDROCK_ANSWER_MODEL_ID": models.answer_model_id,
+        "RAG_BLOB_STORE": "s3",
+        "RAG_DOCUMENTS_BUCKET": targets.documents_bucket,
+        "RAG_DATA_DIR": "/tmp/rag",  # noqa: S108 - the task's only writable path
+    }
+    if targets.vector_bucket is not None:
+        env |= {
+            "RAG_VECTOR_STORE": "s3vectors",
+            "RAG_S3VECTORS_BUCKET": targets.vector_bucket,
+            "RAG_CATALOG": "s3",
+        }
+    return env

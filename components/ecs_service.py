@@ -1,0 +1,292 @@
+"""Option 1's compute: the app on ECS Fargate in private subnets behind an HTTPS load
+balancer, with a least-privilege task role and autoscaling on CPU."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import EcsConfig
+from components.network import Network
+
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+PLAIN_HTTP_TAG = "rag-plain-http"  # marks a load balancer allowed to serve plain HTTP
+
+
+@dataclass(frozen=True)
+class EcsServiceArgs:
+    config: EcsConfig
+    network: Network
+    image_uri: pulumi.Input[str]
+    environment: pulumi.Input[dict[str, str]]
+    documents_bucket_arn: pulumi.Input[str]
+    vector_bucket_arn: pulumi.Input[str]
+    vector_index_arn: pulumi.Input[str]
+    model_arns: pulumi.Input[list[str]]
+    port: int = 8000
+
+
+def _assume(service: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+
+
+def task_policy(
+    documents_bucket_arn: str, vector_bucket_arn: str, vector_index_arn: str, model_arns: list[str]
+) -> str:
+    """What the app does, on exactly the resources it does it to."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Documents",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                    "Resource": [f"{documents_bucket_arn}/*"],
+                },
+                {
+                    "Sid": "DocumentsList",
+                    "Effect": "Allow",
+                    "Action": ["s3:ListBucket"],
+                    "Resource": [documents_bucket_arn],
+                },
+                {
+                    "Sid": "Vectors",
+                    "Effect": "Allow",
+                    "Action": [
+                        "s3vectors:PutVectors",
+                        "s3vectors:GetVectors",
+                        "s3vectors:DeleteVectors",
+                        "s3vectors:QueryVectors",
+                        "s3vectors:ListVectors",
+                        "s3vectors:GetIndex",
+                    ],
+                    "Resource": [vector_index_arn],
+                },
+                {
+                    "Sid": "VectorBucket",
+                    "Effect": "Allow",
+                    "Action": ["s3vectors:GetVectorBucket"],
+                    "Resource": [vector_bucket_arn],
+                },
+                {
+                    "Sid": "Models",
+                    "Effect": "Allow",
+                    "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+                    "Resource": model_arns,
+                },
+            ],
+        }
+    )
+
+
+class EcsService(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: EcsServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("rag:components:EcsService", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        cfg = args.config
+        self.cluster = aws.ecs.Cluster(
+            name, settings=[{"name": "containerInsights", "value": "enabled"}], opts=child
+        )
+        self.log_group = aws.cloudwatch.LogGroup(
+            name, retention_in_days=cfg.log_retention_days, opts=child
+        )
+        execution_role = aws.iam.Role(
+            f"{name}-execution",
+            assume_role_policy=_assume("ecs-tasks.amazonaws.com"),
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-execution",
+            role=execution_role.name,
+            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+            opts=child,
+        )
+        self.task_role = aws.iam.Role(
+            f"{name}-task", assume_role_policy=_assume("ecs-tasks.amazonaws.com"), opts=child
+        )
+        aws.iam.RolePolicy(
+            f"{name}-task",
+            role=self.task_role.id,
+            policy=pulumi.Output.all(
+                args.documents_bucket_arn,
+                args.vector_bucket_arn,
+                args.vector_index_arn,
+                args.model_arns,
+            ).apply(lambda a: task_policy(a[0], a[1], a[2], a[3])),
+            opts=child,
+        )
+        region = aws.get_region_output().region
+
+        def container(values: list[Any]) -> str:
+            image, environment, log_group, region_name = values
+            return json.dumps(
+                [
+                    {
+                        "name": "app",
+                        "image": image,
+                        "essential": True,
+                        "portMappings": [{"containerPort": args.port, "protocol": "tcp"}],
+                        "environment": [
+                            {"name": k, "value": v} for k, v in sorted(environment.items())
+                        ],
+                        "readonlyRootFilesystem": True,
+                        "privileged": False,
+                        "user": "10001:10001",
+                        "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp"}],  # noqa: S108
+                        "linuxParameters": {
+                            "initProcessEnabled": True,
+                            "capabilities": {"drop": ["ALL"]},
+                        },
+                        "logConfiguration": {
+                            "logDriver": "awslogs",
+                            "options": {
+                                "awslogs-group": log_group,
+                                "awslogs-region": region_name,
+                                "awslogs-stream-prefix": "app",
+                            },
+                        },
+                    }
+                ]
+            )
+
+        self.task_definition = aws.ecs.TaskDefinition(
+            name,
+            family=name,
+            cpu=str(cfg.cpu),
+            memory=str(cfg.memory),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            execution_role_arn=execution_role.arn,
+            task_role_arn=self.task_role.arn,
+            runtime_platform={
+                "cpu_architecture": cfg.cpu_architecture,
+                "operating_system_family": "LINUX",
+            },
+            volumes=[{"name": "tmp"}],
+            container_definitions=pulumi.Output.all(
+                args.image_uri, args.environment, self.log_group.name, region
+            ).apply(container),
+            opts=child,
+        )
+        self.load_balancer = aws.lb.LoadBalancer(
+            name,
+            load_balancer_type="application",
+            internal=False,
+            security_groups=[args.network.alb_security_group.id],
+            subnets=[s.id for s in args.network.public_subnets],
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode="defensive",
+            tags=None if cfg.certificate_arn else {PLAIN_HTTP_TAG: "proof-of-concept"},
+            opts=child,
+        )
+        target_group = aws.lb.TargetGroup(
+            name,
+            port=args.port,
+            protocol="HTTP",
+            target_type="ip",
+            vpc_id=args.network.vpc.id,
+            deregistration_delay=30,
+            health_check={
+                "path": "/health/ready",
+                "matcher": "200",
+                "interval": 15,
+                "healthy_threshold": 2,
+                "unhealthy_threshold": 3,
+            },
+            opts=child,
+        )
+        forward = [{"type": "forward", "target_group_arn": target_group.arn}]
+        if cfg.certificate_arn:
+            aws.lb.Listener(
+                f"{name}-https",
+                load_balancer_arn=self.load_balancer.arn,
+                port=443,
+                protocol="HTTPS",
+                ssl_policy=TLS_POLICY,
+                certificate_arn=cfg.certificate_arn,
+                default_actions=forward,
+                opts=child,
+            )
+            http_actions: list[dict[str, Any]] = [
+                {
+                    "type": "redirect",
+                    "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"},
+                }
+            ]
+        else:  # cfg.allow_http: a proof of concept without TLS
+            http_actions = forward
+        aws.lb.Listener(
+            f"{name}-http",
+            load_balancer_arn=self.load_balancer.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=http_actions,
+            opts=child,
+        )
+        self.service = aws.ecs.Service(
+            name,
+            cluster=self.cluster.arn,
+            task_definition=self.task_definition.arn,
+            desired_count=cfg.min_tasks,
+            launch_type="FARGATE",
+            network_configuration={
+                "subnets": [s.id for s in args.network.private_subnets],
+                "security_groups": [args.network.app_security_group.id],
+                "assign_public_ip": False,
+            },
+            load_balancers=[
+                {
+                    "target_group_arn": target_group.arn,
+                    "container_name": "app",
+                    "container_port": args.port,
+                }
+            ],
+            deployment_circuit_breaker={"enable": True, "rollback": True},
+            health_check_grace_period_seconds=60,
+            propagate_tags="SERVICE",
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desired_count"]),
+        )
+        scaling = aws.appautoscaling.Target(
+            name,
+            service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
+            resource_id=pulumi.Output.concat("service/", self.cluster.name, "/", self.service.name),
+            min_capacity=cfg.min_tasks,
+            max_capacity=cfg.max_tasks,
+            opts=child,
+        )
+        aws.appautoscaling.Policy(
+            name,
+            policy_type="TargetTrackingScaling",
+            service_namespace="ecs",
+            resource_id=scaling.resource_id,
+            scalable_dimension=scaling.scalable_dimension,
+            target_tracking_scaling_policy_configuration={
+                "target_value": cfg.cpu_target_percent,
+                "predefined_metric_specification": {
+                    "predefined_metric_type": "ECSServiceAverageCPUUtilization"
+                },
+            },
+            opts=child,
+        )
+        scheme = "https" if cfg.certificate_arn else "http"
+        self.url = pulumi.Output.concat(scheme, "://", self.load_balancer.dns_name)
+        self.register_outputs({"url": self.url, "log_group": self.log_group.name})

@@ -1,0 +1,161 @@
+"""Run the Pulumi program without the CLI or provider plugins, under Pulumi's mocks, and
+record every resource it declares: the offline stand-in for `pulumi preview` that the tests
+and the policy rules read, and that renders the architecture diagram in docs/.
+
+    python -m components.plan ecs      # writes docs/plan-ecs.json and docs/plan-ecs.md
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
+
+ROOT = Path(__file__).resolve().parents[1]
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+@dataclass
+class Declared:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    custom: bool
+    urn: str = ""
+    parent: str = ""
+
+
+def stack_file_config(stack: str) -> dict[str, str]:
+    """The stack file's config as the CLI passes it: objects as JSON, scalars as strings."""
+    data = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    return {key: _as_config(value) for key, value in (data.get("config") or {}).items()}
+
+
+def _as_config(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
+_OUTPUTS: dict[str, Callable[[str], dict[str, str]]] = {
+    "aws:s3/bucket:Bucket": lambda name: {
+        "bucket": f"{name}-bucket",
+        "arn": f"arn:aws:s3:::{name}-bucket",
+    },
+    "aws:s3/vectorsVectorBucket:VectorsVectorBucket": lambda name: {
+        "vectorBucketArn": f"arn:aws:s3vectors:{REGION}:{ACCOUNT}:bucket/{name}"
+    },
+    "aws:s3/vectorsIndex:VectorsIndex": lambda name: {
+        "indexArn": f"arn:aws:s3vectors:{REGION}:{ACCOUNT}:bucket/b/index/{name}"
+    },
+    "aws:ecr/repository:Repository": lambda name: {
+        "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}"
+    },
+    "aws:lb/loadBalancer:LoadBalancer": lambda name: {"dnsName": f"{name}.elb.amazonaws.com"},
+    "aws:ecs/cluster:Cluster": lambda name: {"name": name},
+    "aws:ecs/service:Service": lambda name: {"name": name},
+    "aws:cloudwatch/logGroup:LogGroup": lambda name: {"name": f"/rag/{name}"},
+}
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.declared: list[Declared] = []
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.declared.append(Declared(args.typ, args.name, dict(args.inputs), bool(args.custom)))
+        outputs = {"arn": f"arn:aws:mock:{REGION}:{ACCOUNT}:{args.name}", **args.inputs}
+        if args.typ in _OUTPUTS:
+            outputs.update(_OUTPUTS[args.typ](args.name))
+        return f"{args.name}-id", outputs
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return self._invoke(args), []
+
+    @staticmethod
+    def _invoke(args: MockCallArgs) -> dict[str, Any]:
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"region": REGION, "name": REGION, "id": REGION}
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {
+                "names": [f"{REGION}{z}" for z in "abc"],
+                "id": REGION,
+                "zoneIds": ["use1-az1", "use1-az2", "use1-az4"],
+            }
+        if args.token == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+            return {"id": "pl-63a5400a", "name": args.args.get("name", "")}
+        return {}
+
+
+class RecordingMonitor(MockMonitor):
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.recording = mocks
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type != "pulumi:pulumi:Stack" and self.recording.declared:
+            self.recording.declared[-1].urn = response.urn
+            self.recording.declared[-1].parent = request.parent
+        return response
+
+
+def record(stack: str, config: dict[str, str] | None = None) -> list[Declared]:
+    """Run __main__.py for ``stack`` (its stack file's config unless ``config`` is given)."""
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(
+        mocks, project="rag-app", stack=stack, preview=False, monitor=RecordingMonitor(mocks)
+    )
+    pulumi.runtime.set_all_config(stack_file_config(stack) if config is None else config)
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def program() -> None:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+    program()
+    return mocks.declared
+
+
+def mermaid(declared: list[Declared]) -> str:
+    """Components and their children as a Mermaid flowchart."""
+    by_urn = {d.urn: d for d in declared}
+    lines = ["flowchart LR"]
+    for i, d in enumerate(declared):
+        d_id = f"r{i}"
+        label = f"{d.type.split(':')[-1]}<br/>{d.name}"
+        lines.append(f'  {d_id}["{label}"]' if d.custom else f'  {d_id}(["{label}"])')
+    ids = {d.urn: f"r{i}" for i, d in enumerate(declared)}
+    for d in declared:
+        if d.parent in by_urn:
+            lines.append(f"  {ids[d.parent]} --> {ids[d.urn]}")
+    return "\n".join(lines)
+
+
+def main(stack: str) -> None:
+    declared = record(stack)
+    docs = ROOT / "docs"
+    docs.mkdir(exist_ok=True)
+    (docs / f"plan-{stack}.json").write_text(
+        json.dumps([asdict(d) for d in declared], indent=1, sort_keys=True, default=str) + "\n"
+    )
+    (docs / f"plan-{stack}.md").write_text(
+        f"# Resources of the `{stack}` stack\n\nGenerated by `python -m components.plan "
+        f"{stack}` from the Pulumi program under mocks; do not edit.\n\n```mermaid\n"
+        f"{mermaid([d for d in declared if not d.custom or d.parent])}\n```\n"
+    )
+    print(f"{len(declared)} resources; wrote docs/plan-{stack}.json and docs/plan-{stack}.md")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "ecs")

@@ -1,0 +1,168 @@
+"""Rules every stack must pass, as plain functions over the resources a program declares
+(recorded under mocks by components/plan.py). Each returns its violations; CI runs them
+on every stack file, and each has a test with a resource that breaks it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from components.ecs_service import PLAIN_HTTP_TAG
+from components.plan import ACCOUNT, REGION, Declared
+
+Rule = Callable[[list[Declared]], list[str]]
+
+
+def _arn_of(resource: Declared) -> str:
+    """The ARN the recording mocks give a resource (components/plan.py)."""
+    return f"arn:aws:mock:{REGION}:{ACCOUNT}:{resource.name}"
+
+
+def _of(resources: Iterable[Declared], type_: str) -> list[Declared]:
+    return [r for r in resources if r.type == type_]
+
+
+def _targets(resources: list[Declared], type_: str, bucket_id: str) -> list[Declared]:
+    return [r for r in _of(resources, type_) if r.inputs.get("bucket") == bucket_id]
+
+
+def buckets_block_public_access(resources: list[Declared]) -> list[str]:
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    problems = []
+    for bucket in _of(resources, "aws:s3/bucket:Bucket"):
+        blocks = _targets(
+            resources, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", f"{bucket.name}-id"
+        )
+        if not any(all(b.inputs.get(f) is True for f in flags) for b in blocks):
+            problems.append(f"bucket {bucket.name}: public access is not fully blocked")
+    return problems
+
+
+def buckets_encrypted_and_tls_only(resources: list[Declared]) -> list[str]:
+    problems = []
+    for bucket in _of(resources, "aws:s3/bucket:Bucket"):
+        bucket_id = f"{bucket.name}-id"
+        sse = (
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        )
+        if not _targets(resources, sse, bucket_id):
+            problems.append(f"bucket {bucket.name}: no default encryption")
+        policies = _targets(resources, "aws:s3/bucketPolicy:BucketPolicy", bucket_id)
+        if not any("aws:SecureTransport" in str(p.inputs.get("policy")) for p in policies):
+            problems.append(f"bucket {bucket.name}: no TLS-only bucket policy")
+    return problems
+
+
+def no_public_ips_on_tasks(resources: list[Declared]) -> list[str]:
+    return [
+        f"ECS service {s.name}: tasks get public IPs"
+        for s in _of(resources, "aws:ecs/service:Service")
+        if s.inputs.get("networkConfiguration", {}).get("assignPublicIp") is not False
+    ]
+
+
+def deployments_roll_back(resources: list[Declared]) -> list[str]:
+    return [
+        f"ECS service {s.name}: no deployment circuit breaker with rollback"
+        for s in _of(resources, "aws:ecs/service:Service")
+        if s.inputs.get("deploymentCircuitBreaker") != {"enable": True, "rollback": True}
+    ]
+
+
+def containers_hardened(resources: list[Declared]) -> list[str]:
+    problems = []
+    for task in _of(resources, "aws:ecs/taskDefinition:TaskDefinition"):
+        for container in json.loads(task.inputs["containerDefinitions"]):
+            where = f"task {task.name} container {container['name']}"
+            if container.get("readonlyRootFilesystem") is not True:
+                problems.append(f"{where}: root filesystem is writable")
+            if container.get("privileged"):
+                problems.append(f"{where}: privileged")
+            if str(container.get("user", "root")).split(":")[0] in ("root", "0"):
+                problems.append(f"{where}: runs as root")
+    return problems
+
+
+def load_balancers_https(resources: list[Declared]) -> list[str]:
+    problems = []
+    listeners = _of(resources, "aws:lb/listener:Listener")
+    for lb in _of(resources, "aws:lb/loadBalancer:LoadBalancer"):
+        own = [x for x in listeners if x.inputs.get("loadBalancerArn") == _arn_of(lb)]
+        if lb.inputs.get("dropInvalidHeaderFields") is not True:
+            problems.append(f"load balancer {lb.name}: invalid header fields are not dropped")
+        https = [x for x in own if x.inputs.get("protocol") == "HTTPS"]
+        if not https and PLAIN_HTTP_TAG not in (lb.inputs.get("tags") or {}):
+            problems.append(f"load balancer {lb.name}: no HTTPS listener")
+        for listener in own:
+            if (
+                listener.inputs.get("protocol") == "HTTP"
+                and https
+                and not any(
+                    a.get("type") == "redirect" for a in listener.inputs.get("defaultActions", [])
+                )
+            ):
+                problems.append(f"listener {listener.name}: HTTP does not redirect to HTTPS")
+    return problems
+
+
+def logs_expire(resources: list[Declared]) -> list[str]:
+    return [
+        f"log group {g.name}: no retention"
+        for g in _of(resources, "aws:cloudwatch/logGroup:LogGroup")
+        if not g.inputs.get("retentionInDays")
+    ]
+
+
+def _statements(document: Any) -> list[dict[str, Any]]:
+    parsed = json.loads(document) if isinstance(document, str) else document
+    statements = parsed.get("Statement", [])
+    return statements if isinstance(statements, list) else [statements]
+
+
+def iam_resources_named(resources: list[Declared]) -> list[str]:
+    """No Allow on ``"Resource": "*"`` in the policies this program writes (AWS-managed
+    policies attached by ARN are AWS's own)."""
+    problems = []
+    for policy in _of(resources, "aws:iam/rolePolicy:RolePolicy") + _of(
+        resources, "aws:iam/policy:Policy"
+    ):
+        for statement in _statements(policy.inputs.get("policy", "{}")):
+            targets = statement.get("Resource", [])
+            targets = targets if isinstance(targets, list) else [targets]
+            if statement.get("Effect") == "Allow" and any(t == "*" for t in targets):
+                problems.append(f"IAM policy {policy.name}: Allow on Resource '*'")
+    return problems
+
+
+def vector_indexes_match_the_app(resources: list[Declared]) -> list[str]:
+    from rag_app.vectorstores.records import NON_FILTERABLE_FIELDS
+
+    problems = []
+    for index in _of(resources, "aws:s3/vectorsIndex:VectorsIndex"):
+        keys = index.inputs.get("metadataConfiguration", {}).get("nonFilterableMetadataKeys", [])
+        if (index.inputs.get("distanceMetric"), index.inputs.get("dataType")) != (
+            "cosine",
+            "float32",
+        ):
+            problems.append(f"vector index {index.name}: not cosine/float32")
+        if sorted(keys) != sorted(NON_FILTERABLE_FIELDS):
+            problems.append(f"vector index {index.name}: non-filterable keys differ from the app's")
+    return problems
+
+
+RULES: dict[str, Rule] = {
+    "buckets-block-public-access": buckets_block_public_access,
+    "buckets-encrypted-and-tls-only": buckets_encrypted_and_tls_only,
+    "no-public-ips-on-tasks": no_public_ips_on_tasks,
+    "deployments-roll-back": deployments_roll_back,
+    "containers-hardened": containers_hardened,
+    "load-balancers-https": load_balancers_https,
+    "logs-expire": logs_expire,
+    "iam-resources-named": iam_resources_named,
+    "vector-indexes-match-the-app": vector_indexes_match_the_app,
+}
+
+
+def violations(resources: list[Declared]) -> dict[str, list[str]]:
+    return {name: found for name, rule in RULES.items() if (found := rule(resources))}

@@ -1,0 +1,154 @@
+"""The documents bucket and the S3 Vectors index: where the app keeps originals (and, on
+Option 1, its catalog) and vectors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from rag_app.vectorstores.base import index_name
+from rag_app.vectorstores.records import NON_FILTERABLE_FIELDS
+
+
+@dataclass(frozen=True)
+class DocumentBucketArgs:
+    kms_key_arn: str | None = None
+    noncurrent_version_days: int = 90
+    force_destroy: bool = False
+
+
+class DocumentBucket(pulumi.ComponentResource):
+    """Private, encrypted, versioned, TLS-only; old versions expire."""
+
+    def __init__(
+        self, name: str, args: DocumentBucketArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("rag:components:DocumentBucket", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.bucket = aws.s3.Bucket(name, force_destroy=args.force_destroy, opts=child)
+        aws.s3.BucketPublicAccessBlock(
+            name,
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            name,
+            bucket=self.bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
+        )
+        sse = (
+            {"sse_algorithm": "aws:kms", "kms_master_key_id": args.kms_key_arn}
+            if args.kms_key_arn
+            else {"sse_algorithm": "AES256"}
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            name,
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": sse,
+                    "bucket_key_enabled": bool(args.kms_key_arn),
+                }
+            ],
+            opts=child,
+        )
+        aws.s3.BucketVersioning(
+            name,
+            bucket=self.bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            name,
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "id": "expire-noncurrent-versions",
+                    "status": "Enabled",
+                    "filter": {},
+                    "noncurrent_version_expiration": {
+                        "noncurrent_days": args.noncurrent_version_days
+                    },
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            ],
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            name,
+            bucket=self.bucket.id,
+            policy=self.bucket.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "TlsOnly",
+                                "Effect": "Deny",
+                                "Principal": "*",
+                                "Action": "s3:*",
+                                "Resource": [arn, f"{arn}/*"],
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
+        self.register_outputs({"bucket": self.bucket.bucket, "arn": self.bucket.arn})
+
+
+@dataclass(frozen=True)
+class S3VectorIndexArgs:
+    embedding_model_id: str
+    dimension: int
+    kms_key_arn: str | None = None
+
+
+class S3VectorIndex(pulumi.ComponentResource):
+    """A vector bucket and the app's index: its name, dimension, metric and non-filterable
+    keys come from the app's own code, so the two cannot disagree."""
+
+    def __init__(
+        self, name: str, args: S3VectorIndexArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("rag:components:S3VectorIndex", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        encryption = (
+            [{"sse_type": "aws:kms", "kms_key_arn": args.kms_key_arn}]
+            if args.kms_key_arn
+            else [{"sse_type": "AES256"}]
+        )
+        self.bucket = aws.s3.VectorsVectorBucket(
+            name,
+            vector_bucket_name=f"{pulumi.get_stack()}-{name}".lower()[:63],
+            encryption_configurations=encryption,
+            opts=child,
+        )
+        self.index_name = index_name(args.embedding_model_id, args.dimension).replace("_", "-")
+        self.index = aws.s3.VectorsIndex(
+            name,
+            vector_bucket_name=self.bucket.vector_bucket_name,
+            index_name=self.index_name,
+            data_type="float32",
+            dimension=args.dimension,
+            distance_metric="cosine",
+            metadata_configuration={"non_filterable_metadata_keys": list(NON_FILTERABLE_FIELDS)},
+            encryption_configurations=encryption,
+            opts=child,
+        )
+        self.register_outputs(
+            {
+                "vector_bucket_name": self.bucket.vector_bucket_name,
+                "index_arn": self.index.index_arn,
+            }
+        )
