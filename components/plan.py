@@ -99,24 +99,24 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 
 class RecordingMonitor(MockMonitor):
+    """Also records each resource's URN and parent (registrations arrive on several threads,
+    so they are keyed by type and name, which Pulumi keeps unique)."""
+
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
-        self.recording = mocks
+        self.lineage: dict[tuple[str, str], tuple[str, str]] = {}
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        if request.type != "pulumi:pulumi:Stack" and self.recording.declared:
-            self.recording.declared[-1].urn = response.urn
-            self.recording.declared[-1].parent = request.parent
+        self.lineage[(request.type, request.name)] = (response.urn, request.parent)
         return response
 
 
 def record(stack: str, config: dict[str, str] | None = None) -> list[Declared]:
     """Run __main__.py for ``stack`` (its stack file's config unless ``config`` is given)."""
     mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(
-        mocks, project="rag-app", stack=stack, preview=False, monitor=RecordingMonitor(mocks)
-    )
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="rag-app", stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(stack_file_config(stack) if config is None else config)
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
@@ -124,7 +124,9 @@ def record(stack: str, config: dict[str, str] | None = None) -> list[Declared]:
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 
     program()
-    return mocks.declared
+    for declared in mocks.declared:
+        declared.urn, declared.parent = monitor.lineage[(declared.type, declared.name)]
+    return sorted(mocks.declared, key=lambda d: d.urn)  # registration order varies by thread
 
 
 def mermaid(declared: list[Declared]) -> str:

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     embedder: Literal["local", "bedrock"] = "local"
     answerer: Literal["extractive", "bedrock"] = "extractive"
     bedrock_embedding_model_id: str = "amazon.titan-embed-text-v2:0"
-    bedrock_embedding_dimensions: Literal[256, 512, 1024] = 1024
+    bedrock_embedding_dimensions: int = Field(default=1024, description="256, 512 or 1024")
     bedrock_embedding_concurrency: int = Field(default=8, ge=1, le=64)
     bedrock_embedding_rpm: int = Field(
         default=2000, ge=1, description="client-side cap: the account's InvokeModel quota"
@@ -113,6 +113,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 "RAG_CATALOG=s3 keeps the catalog in the documents bucket: it "
                 "needs RAG_BLOB_STORE=s3 and RAG_DOCUMENTS_BUCKET"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _titan_dimensions(self) -> Settings:
+        # An int field checked here: a Literal of ints would refuse the string "1024" that an
+        # environment variable carries.
+        if self.bedrock_embedding_dimensions not in (256, 512, 1024):
+            raise ValueError(
+                "RAG_BEDROCK_EMBEDDING_DIMENSIONS must be 256, 512 or 1024, got "
+                f"{self.bedrock_embedding_dimensions}"
             )
         return self
 
