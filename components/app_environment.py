@@ -1,9 +1,12 @@
 """The one place that turns stack facts into the app's settings, for both options, so the
-ECS task definition and the Helm values cannot drift. Pure: strings in, strings out."""
+ECS task definition and the Helm values cannot drift. Pure: values in, a mapping out (the
+values may be Pulumi outputs, such as a bucket's generated name)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import pulumi
 
 from components.config import ModelsConfig
 
@@ -11,14 +14,14 @@ from components.config import ModelsConfig
 @dataclass(frozen=True)
 class AppTargets:
     region: str
-    documents_bucket: str
-    vector_bucket: str | None = None  # Option 1: S3 Vectors
+    documents_bucket: pulumi.Input[str]
+    vector_bucket: pulumi.Input[str] | None = None  # Option 1: S3 Vectors
     port: int = 8000
 
 
-def app_environment(targets: AppTargets, models: ModelsConfig) -> dict[str, str]:
-    """The RAG_* environment of the app (no secrets: those go in as container secrets)."""
-    env = {
+def app_environment(targets: AppTargets, models: ModelsConfig) -> dict[str, pulumi.Input[str]]:
+    """The RAG_* settings of the app (none is a secret)."""
+    env: dict[str, pulumi.Input[str]] = {
         "RAG_HOST": "0.0.0.0",  # noqa: S104 - inside the task; only the ALB reaches it
         "RAG_PORT": str(targets.port),
         "RAG_AWS_REGION": targets.region,

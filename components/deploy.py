@@ -65,13 +65,13 @@ def deploy_ecs(config: StackConfig) -> None:
             image_uri=config.ecs.image_uri,
         ),
     )
-    environment = pulumi.Output.all(
-        documents.bucket.bucket, vectors.bucket.vector_bucket_name
-    ).apply(
-        lambda names: app_environment(
-            AppTargets(region=region, documents_bucket=names[0], vector_bucket=names[1]),
-            config.models,
-        )
+    environment = app_environment(
+        AppTargets(
+            region=region,
+            documents_bucket=documents.bucket.bucket,
+            vector_bucket=vectors.bucket.vector_bucket_name,
+        ),
+        config.models,
     )
     service = EcsService(
         "app",

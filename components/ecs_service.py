@@ -22,7 +22,7 @@ class EcsServiceArgs:
     config: EcsConfig
     network: Network
     image_uri: pulumi.Input[str]
-    environment: pulumi.Input[dict[str, str]]
+    environment: dict[str, pulumi.Input[str]]  # app settings, kept in SSM Parameter Store
     documents_bucket_arn: pulumi.Input[str]
     vector_bucket_arn: pulumi.Input[str]
     vector_index_arn: pulumi.Input[str]
@@ -134,9 +134,46 @@ class EcsService(pulumi.ComponentResource):
             opts=child,
         )
         region = aws.get_region_output().region
+        # Settings live in SSM Parameter Store and reach the container as `secrets`, never as
+        # plain environment values in the task definition.
+        parameters = {
+            key: aws.ssm.Parameter(
+                f"{name}-{key.lower().replace('_', '-')}",
+                name=f"/{pulumi.get_stack()}/{name}/{key}",
+                type="String",
+                value=value,
+                opts=child,
+            )
+            for key, value in sorted(args.environment.items())
+        }
+        aws.iam.RolePolicy(
+            f"{name}-execution",
+            role=execution_role.id,
+            policy=pulumi.Output.all(*[p.arn for p in parameters.values()]).apply(
+                lambda arns: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "Settings",
+                                "Effect": "Allow",
+                                "Action": ["ssm:GetParameters"],
+                                "Resource": list(arns),
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
+        settings = pulumi.Output.all(*[p.arn for p in parameters.values()]).apply(
+            lambda arns: [
+                {"name": key, "valueFrom": arn} for key, arn in zip(parameters, arns, strict=True)
+            ]
+        )
 
         def container(values: list[Any]) -> str:
-            image, environment, log_group, region_name = values
+            image, secrets, log_group, region_name = values
             return json.dumps(
                 [
                     {
@@ -144,9 +181,7 @@ class EcsService(pulumi.ComponentResource):
                         "image": image,
                         "essential": True,
                         "portMappings": [{"containerPort": args.port, "protocol": "tcp"}],
-                        "environment": [
-                            {"name": k, "value": v} for k, v in sorted(environment.items())
-                        ],
+                        "secrets": secrets,
                         "readonlyRootFilesystem": True,
                         "privileged": False,
                         "user": "10001:10001",
@@ -182,7 +217,7 @@ class EcsService(pulumi.ComponentResource):
             },
             volumes=[{"name": "tmp"}],
             container_definitions=pulumi.Output.all(
-                args.image_uri, args.environment, self.log_group.name, region
+                args.image_uri, settings, self.log_group.name, region
             ).apply(container),
             opts=child,
         )

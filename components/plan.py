@@ -149,6 +149,37 @@ def mermaid(declared: list[Declared]) -> str:
     return "\n".join(lines)
 
 
+README_BEGIN = "<!-- plan:{stack}:begin (python -m components.plan {stack}) -->"
+README_END = "<!-- plan:{stack}:end -->"
+
+
+def summary(declared: list[Declared]) -> str:
+    """One node per component, listing the resource types it holds (for the README)."""
+    lines = ["flowchart TB", '  stack(["stack"])']
+    for i, component in enumerate(d for d in declared if not d.custom):
+        kinds: dict[str, int] = {}
+        for child in declared:
+            if child.parent == component.urn:
+                kind = child.type.split(":")[-1]
+                kinds[kind] = kinds.get(kind, 0) + 1
+        listed = ", ".join(f"{k} x{n}" if n > 1 else k for k, n in sorted(kinds.items()))
+        lines.append(f'  c{i}["{component.type.split(":")[-1]} {component.name}<br/>{listed}"]')
+        lines.append(f"  stack --> c{i}")
+    return "\n".join(lines)
+
+
+def update_readme(stack: str, declared: list[Declared]) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    begin, end = README_BEGIN.format(stack=stack), README_END.format(stack=stack)
+    if begin not in text:
+        return
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    block = f"{begin}\n```mermaid\n{summary(declared)}\n```\n{end}"
+    readme.write_text(head + block + tail)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Record a stack's resources under mocks.")
     parser.add_argument("stack")
@@ -168,7 +199,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.stack}` from the Pulumi program under mocks; do not edit.\n\n```mermaid\n"
         f"{mermaid(declared)}\n```\n"
     )
-    print(f"{len(declared)} resources; wrote docs/plan-{args.stack}.json and .md")
+    update_readme(args.stack, declared)
+    print(f"{len(declared)} resources; wrote docs/plan-{args.stack}.json and .md, README.md")
 
 
 if __name__ == "__main__":

@@ -81,6 +81,8 @@ def containers_hardened(resources: list[Declared]) -> list[str]:
                 problems.append(f"{where}: privileged")
             if str(container.get("user", "root")).split(":")[0] in ("root", "0"):
                 problems.append(f"{where}: runs as root")
+            if container.get("environment"):
+                problems.append(f"{where}: plain environment values (use SSM/Secrets Manager)")
     return problems
 
 

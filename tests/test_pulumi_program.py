@@ -14,7 +14,7 @@ import pytest
 
 from components.app_environment import AppTargets, app_environment
 from components.config import ConfigError, ModelsConfig, parse_stack_config
-from components.plan import Declared
+from components.plan import Declared, summary
 from components.policies import RULES, violations
 from rag_app.settings import Settings
 
@@ -49,6 +49,11 @@ def ecs() -> list[Declared]:
 @pytest.fixture(scope="module")
 def ecs_https() -> list[Declared]:
     return record("ecs", {"rag:platform": "ecs", "rag:ecs": json.dumps(HTTPS["ecs"])})
+
+
+def unwrap(value: Any) -> Any:
+    """A value the provider marks secret (an SSM parameter's) arrives wrapped."""
+    return value["value"] if isinstance(value, dict) and "value" in value else value
 
 
 def of(resources: list[Declared], type_: str) -> list[Declared]:
@@ -154,10 +159,23 @@ def test_service_tasks_are_private_hardened_and_roll_back(ecs: list[Declared]) -
     )
     assert container["readonlyRootFilesystem"] is True
     assert container["user"] == "10001:10001"
-    environment = {e["name"]: e["value"] for e in container["environment"]}
-    assert environment["RAG_VECTOR_STORE"] == "s3vectors"
-    assert environment["RAG_CATALOG"] == "s3"
-    assert not any("SECRET" in k or "PASSWORD" in k for k in environment)
+    assert "environment" not in container  # settings come from SSM, as container secrets
+    parameters = {
+        p.inputs["name"].rsplit("/", 1)[-1]: p for p in of(ecs, "aws:ssm/parameter:Parameter")
+    }
+    settings = {s["name"]: s["valueFrom"] for s in container["secrets"]}
+    assert set(settings) == set(parameters)
+    value = {k: unwrap(p.inputs["value"]) for k, p in parameters.items()}
+    assert value["RAG_VECTOR_STORE"] == "s3vectors"
+    assert value["RAG_CATALOG"] == "s3"
+    assert value["RAG_DOCUMENTS_BUCKET"] == "documents-bucket"
+    execution = json.loads(
+        next(
+            p for p in of(ecs, "aws:iam/rolePolicy:RolePolicy") if p.name == "app-execution"
+        ).inputs["policy"]
+    )
+    assert execution["Statement"][0]["Action"] == ["ssm:GetParameters"]
+    assert sorted(execution["Statement"][0]["Resource"]) == sorted(settings.values())
     cluster = one(ecs, "aws:ecs/cluster:Cluster").inputs
     assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]
     assert one(ecs, "aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 30
@@ -167,7 +185,8 @@ def test_service_tasks_are_private_hardened_and_roll_back(ecs: list[Declared]) -
 
 
 def test_task_role_names_every_resource(ecs: list[Declared]) -> None:
-    policy = json.loads(one(ecs, "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    task = next(p for p in of(ecs, "aws:iam/rolePolicy:RolePolicy") if p.name == "app-task")
+    policy = json.loads(task.inputs["policy"])
     for statement in policy["Statement"]:
         assert statement["Resource"] != "*"
         assert "*" not in statement["Resource"]
@@ -228,7 +247,7 @@ BREAKERS: dict[str, Any] = {
     "deployments-roll-back": lambda r: _replace(
         r, "aws:ecs/service:Service", deploymentCircuitBreaker={"enable": True, "rollback": False}
     ),
-    "containers-hardened": lambda r: _container(r, user="root", readonlyRootFilesystem=False),
+    "containers-hardened": lambda r: _container(r, user="root", environment=[{"name": "A"}]),
     "load-balancers-https": lambda r: _replace(r, "aws:lb/loadBalancer:LoadBalancer", tags={}),
     "logs-expire": lambda r: _replace(r, "aws:cloudwatch/logGroup:LogGroup", retentionInDays=0),
     "iam-resources-named": lambda r: _replace(
@@ -300,11 +319,12 @@ def test_the_app_environment_is_valid_app_settings(monkeypatch: pytest.MonkeyPat
     assert (settings.embedder, settings.answerer) == ("bedrock", "bedrock")
 
 
-def test_the_committed_diagram_matches_the_program(ecs: list[Declared]) -> None:
+def test_the_committed_diagrams_match_the_program(ecs: list[Declared]) -> None:
     committed = json.loads((ROOT / "docs" / "plan-ecs.json").read_text())
     assert sorted((r["type"], r["name"]) for r in committed) == sorted(
         (r.type, r.name) for r in ecs
     )
+    assert f"```mermaid\n{summary(ecs)}\n```" in (ROOT / "README.md").read_text()
 
 
 def test_the_image_is_small_and_runs_as_a_user() -> None:
