@@ -51,13 +51,7 @@ def moto_s3() -> Iterator[Any]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    client = boto3.client(
-        "s3",
-        endpoint_url=f"http://{host}:{port}",
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    client = local_client("s3", f"http://{host}:{port}")
     client.create_bucket(Bucket="documents")
     yield client
     server.stop()
@@ -86,15 +80,25 @@ def _aws_points_at_local_doubles(
         yield
 
 
-def s3vectors_client(server: LocalS3Vectors, *, max_attempts: int = 3) -> Any:
+def local_client(
+    service: str, endpoint_url: str, *, max_attempts: int = 3, region: str = "us-east-1"
+) -> Any:
+    """A real boto3 client on a local double, with test credentials."""
     return boto3.client(
-        "s3vectors",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
+        service,
+        endpoint_url=endpoint_url,
+        region_name=region,
         aws_access_key_id="test",
         aws_secret_access_key="test",
-        config=Config(retries={"mode": "standard", "total_max_attempts": max_attempts}),
+        config=Config(
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
+            max_pool_connections=16,
+        ),
     )
+
+
+def s3vectors_client(server: LocalS3Vectors, *, max_attempts: int = 3) -> Any:
+    return local_client("s3vectors", server.endpoint_url, max_attempts=max_attempts)
 
 
 def unique_bucket() -> str:

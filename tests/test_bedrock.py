@@ -8,12 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import numpy as np
 import pytest
 import uvicorn
-from botocore.config import Config
 from litestar.testing import TestClient
 
 from rag_app.answerers.base import collect_answer
@@ -25,7 +23,14 @@ from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
 from rag_app.errors import InvalidInputError
 from rag_app.services import open_services
 from rag_app.settings import Settings
-from tests.conftest import AOA_QUESTION, FAA_PDF, ingest_corpus, upload, wait_for_job
+from tests.conftest import (
+    AOA_QUESTION,
+    FAA_PDF,
+    ingest_corpus,
+    local_client,
+    upload,
+    wait_for_job,
+)
 
 pytestmark = pytest.mark.anyio
 LEASE = (
@@ -42,16 +47,7 @@ def bedrock(bedrock_server: LocalBedrock) -> Iterator[LocalBedrock]:
 
 
 def client(server: LocalBedrock) -> Any:
-    return boto3.client(
-        "bedrock-runtime",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(
-            retries={"mode": "standard", "total_max_attempts": 1}, max_pool_connections=16
-        ),
-    )
+    return local_client("bedrock-runtime", server.endpoint_url, max_attempts=1)
 
 
 def hits(*texts: str) -> list[Hit]:

@@ -23,7 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from rag_app.s3vectors_local import LocalS3Vectors
-from tests.conftest import s3vectors_client
+from tests.conftest import local_client, s3vectors_client
 
 LIVE_REGION = os.environ.get("S3VECTORS_LIVE_REGION")
 
@@ -413,13 +413,7 @@ def test_the_cli_command_serves_the_protocol() -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        client = boto3.client(
-            "s3vectors",
-            endpoint_url=f"http://127.0.0.1:{port}",
-            region_name="eu-central-1",
-            aws_access_key_id="x",
-            aws_secret_access_key="x",
-        )
+        client = local_client("s3vectors", f"http://127.0.0.1:{port}", region="eu-central-1")
         deadline = time.monotonic() + 30
         while True:
             try:
