@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
+from psycopg.conninfo import make_conninfo
 
 from rag_app.answerers.base import Answerer
 from rag_app.answerers.bedrock import BedrockAnswerer
@@ -23,6 +24,7 @@ from rag_app.embedders.base import Embedder
 from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
 from rag_app.ingest.jobs import JobRunner
 from rag_app.ingest.service import IngestionService, IngestLimits
+from rag_app.postgres.credentials import SecretsManagerCredentials
 from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.postgres.pool import open_pool
 from rag_app.retrieval import QueryService
@@ -142,15 +144,27 @@ async def open_services(settings: Settings, *, run_jobs: bool = True) -> AsyncIt
     async with AsyncExitStack() as stack:
         pool = None
         if settings.needs_postgres:
-            if settings.database_url is None:
+            credentials = None
+            if settings.database_secret_arn is not None:
+                conninfo = make_conninfo(
+                    host=settings.database_host,
+                    port=settings.database_port,
+                    dbname=settings.database_name,
+                    sslmode=settings.database_sslmode,
+                )
+                secrets = _aws_client(
+                    settings, "secretsmanager", _aws_config(settings, mode="standard")
+                )
+                credentials = SecretsManagerCredentials(secrets, settings.database_secret_arn)
+            elif settings.database_url is None:
                 cluster = EmbeddedPostgres(settings.data_dir / "postgres")
                 running = await anyio.to_thread.run_sync(cluster.start)
                 stack.callback(cluster.stop)
-                url = running.url
+                conninfo = running.url
                 log.info("embedded PostgreSQL on 127.0.0.1 (data in %s)", settings.data_dir)
             else:
-                url = settings.database_url.get_secret_value()
-            pool = await open_pool(url, max_size=8)
+                conninfo = settings.database_url.get_secret_value()
+            pool = await open_pool(conninfo, credentials=credentials, max_size=8)
             stack.push_async_callback(pool.close)
 
         embedder, answerer = await anyio.to_thread.run_sync(_build_models, settings)

@@ -26,8 +26,19 @@ class Settings(BaseSettings):
     vector_store: Literal["pgvector", "s3vectors"] = "pgvector"
     database_url: SecretStr | None = Field(
         default=None,
-        description="PostgreSQL URL. Unset: start the embedded PostgreSQL under data_dir.",
+        description="PostgreSQL URL. Unset (and no database_secret_arn): start the embedded "
+        "PostgreSQL under data_dir.",
     )
+    # Aurora (Option 2): the credentials stay in Secrets Manager (the RDS-managed master user
+    # secret, JSON with username and password). Every new connection reads the current value,
+    # so a rotation needs no restart.
+    database_secret_arn: str | None = Field(
+        default=None, description="Secrets Manager secret with username and password"
+    )
+    database_host: str | None = None
+    database_port: int = Field(default=5432, ge=1, le=65535)
+    database_name: str = "rag"
+    database_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
     blob_store: Literal["local", "s3"] = "local"
     catalog: Literal["postgres", "s3"] = Field(
         default="postgres",
@@ -114,6 +125,18 @@ class Settings(BaseSettings):
                 "RAG_CATALOG=s3 keeps the catalog in the documents bucket: it "
                 "needs RAG_BLOB_STORE=s3 and RAG_DOCUMENTS_BUCKET"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _one_database(self) -> Settings:
+        if self.database_secret_arn is not None:
+            if self.database_url is not None:
+                raise ValueError(
+                    "set RAG_DATABASE_URL or RAG_DATABASE_SECRET_ARN (+ RAG_DATABASE_HOST), "
+                    "not both"
+                )
+            if not self.database_host:
+                raise ValueError("RAG_DATABASE_SECRET_ARN needs RAG_DATABASE_HOST")
         return self
 
     @model_validator(mode="after")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import psycopg
 
+from rag_app.errors import ConfigurationError
+
 MIGRATION_LOCK = 0x52414701  # any constant shared by every rag-app process
 
 SCHEMA = """
@@ -54,7 +56,21 @@ CREATE INDEX IF NOT EXISTS rag_jobs_unfinished ON rag_jobs (created_at)
 """
 
 
+# Filtered searches rely on iterative index scans (hnsw.iterative_scan), new in 0.8.0:
+# Aurora PostgreSQL 16.8+/17.x, or `ALTER EXTENSION vector UPDATE` after an engine upgrade.
+MIN_PGVECTOR = (0, 8)
+
+
 async def migrate(conn: psycopg.AsyncConnection[object]) -> None:
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         await conn.execute(SCHEMA)
+        row = await (
+            await conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        ).fetchone()
+    version = str(row[0]) if isinstance(row, tuple) else "none"
+    if tuple(int(p) for p in version.split(".")[:2] if p.isdigit()) < MIN_PGVECTOR:
+        raise ConfigurationError(
+            f"pgvector {version} is installed; the service needs 0.8 or later "
+            "(run ALTER EXTENSION vector UPDATE, or upgrade the engine)"
+        )
