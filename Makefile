@@ -6,6 +6,10 @@ BOOT := .cache/bootstrap
 UV := $(BOOT)/bin/uv
 UV_VERSION := 0.13.8
 VENV := .venv
+# checkov (the chart's Kubernetes checks) lives in its own environment: its pins clash with
+# the app's. tests/test_chart.py runs it on the rendered manifests.
+CHECKOV_VERSION := 3.3.30
+CHECKOV := .cache/checkov/bin/checkov
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
@@ -27,8 +31,12 @@ lint: $(VENV)/.synced
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: lint
-	$(VENV)/bin/pytest
+$(CHECKOV): | $(UV)
+	$(UV) venv --quiet .cache/checkov
+	$(UV) pip install --quiet --python .cache/checkov/bin/python checkov==$(CHECKOV_VERSION)
+
+test: lint $(CHECKOV)
+	CHECKOV=$(CHECKOV) $(VENV)/bin/pytest
 
 format: $(VENV)/.synced
 	$(VENV)/bin/ruff format .
@@ -38,4 +46,4 @@ bench: $(VENV)/.synced
 	$(VENV)/bin/python benchmarks/ingest_and_search.py
 
 clean:
-	rm -rf $(BOOT) $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(BOOT) .cache/checkov $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -12,10 +12,21 @@ from components.config import ModelsConfig
 
 
 @dataclass(frozen=True)
+class DatabaseTarget:
+    """Aurora (Option 2): where it is and which secret holds the login; never the password."""
+
+    host: pulumi.Input[str]
+    secret_arn: pulumi.Input[str]
+    port: int = 5432
+    name: str = "rag"
+
+
+@dataclass(frozen=True)
 class AppTargets:
     region: str
     documents_bucket: pulumi.Input[str]
     vector_bucket: pulumi.Input[str] | None = None  # Option 1: S3 Vectors
+    database: DatabaseTarget | None = None  # Option 2: Aurora PostgreSQL + pgvector
     port: int = 8000
 
 
@@ -40,5 +51,15 @@ def app_environment(targets: AppTargets, models: ModelsConfig) -> dict[str, pulu
             "RAG_VECTOR_STORE": "s3vectors",
             "RAG_S3VECTORS_BUCKET": targets.vector_bucket,
             "RAG_CATALOG": "s3",
+        }
+    if targets.database is not None:
+        env |= {
+            "RAG_VECTOR_STORE": "pgvector",
+            "RAG_CATALOG": "postgres",
+            "RAG_DATABASE_HOST": targets.database.host,
+            "RAG_DATABASE_PORT": str(targets.database.port),
+            "RAG_DATABASE_NAME": targets.database.name,
+            "RAG_DATABASE_SECRET_ARN": targets.database.secret_arn,
+            "RAG_DATABASE_SSLMODE": "require",  # the cluster parameter group forces TLS
         }
     return env

@@ -7,7 +7,14 @@ import json
 from typing import Any, Literal
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 NAMESPACE = "rag"
@@ -36,6 +43,77 @@ class DocumentsConfig(_Section):
     kms_key_arn: str | None = None
     noncurrent_version_days: int = Field(default=90, ge=1)
     force_destroy: bool = False
+
+
+class AuroraConfig(_Section):
+    # pgvector 0.8 (iterative index scans) needs Aurora PostgreSQL 16.8+ or 17.x.
+    engine_version: str = "16.8"
+    min_capacity: float = Field(default=0.5, ge=0, le=256, multiple_of=0.5)
+    max_capacity: float = Field(default=4, ge=1, le=256, multiple_of=0.5)
+    seconds_until_auto_pause: int = Field(default=3600, ge=300, le=86400)
+    backup_retention_days: int = Field(default=7, ge=1, le=35)
+    # A dev stack may pause at 0 ACU and be destroyed without a final snapshot.
+    dev: bool = False
+    kms_key_arn: str | None = None
+    performance_insights: bool = False
+    enhanced_monitoring_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = 0
+
+    @field_validator("engine_version")
+    @classmethod
+    def _pgvector_0_8(cls, version: str) -> str:
+        major, _, minor = version.partition(".")
+        if not (major.isdigit() and minor.isdigit()) or (int(major), int(minor)) < (16, 8):
+            raise ValueError(
+                f"{version!r}: pgvector 0.8 needs Aurora PostgreSQL 16.8 or later (e.g. 16.8, 17.5)"
+            )
+        return version
+
+    @model_validator(mode="after")
+    def _capacity(self) -> AuroraConfig:
+        if self.max_capacity < self.min_capacity:
+            raise ValueError("rag:aurora.maxCapacity must be at least rag:aurora.minCapacity")
+        if self.min_capacity == 0 and not self.dev:
+            raise ValueError(
+                "rag:aurora.minCapacity 0 (auto-pause; about 15 s to resume) is for dev stacks: "
+                "set rag:aurora.dev: true, or a minimum of at least 0.5"
+            )
+        return self
+
+
+class EksConfig(_Section):
+    cluster_name: str | None = Field(default=None, pattern=r"^[a-zA-Z][a-zA-Z0-9-]{0,99}$")
+    kubernetes_version: str = Field(default="1.33", pattern=r"^1\.\d{2}$")
+    # The API endpoint: private always; public only from these CIDRs (the deployer's).
+    public_access_cidrs: list[str] = Field(default_factory=list)
+    namespace: str = Field(default="rag", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    service_account: str = "rag-app"
+    replicas: int = Field(default=2, ge=1)
+    max_replicas: int = Field(default=4, ge=1)
+    cpu_target_percent: int = Field(default=60, ge=10, le=90)
+    cpu: str = Field(default="500m", pattern=r"^\d+m?$")
+    memory: str = Field(default="1Gi", pattern=r"^\d+(Mi|Gi)$")
+    certificate_arn: str | None = None
+    allow_http: bool = False
+    internal: bool = False  # an internal ALB, reachable only from the VPC/VPN
+    image_tag: str = "0.1.0"
+    image_uri: str | None = None
+    log_retention_days: Literal[7, 14, 30, 60, 90, 180, 365] = 30
+
+    @model_validator(mode="after")
+    def _checks(self) -> EksConfig:
+        if self.certificate_arn is None and not self.allow_http:
+            raise ValueError(
+                "rag:eks.certificateArn is required (an ACM certificate ARN for the ALB's HTTPS "
+                "listener); set rag:eks.allowHttp: true only for a proof of concept"
+            )
+        if "0.0.0.0/0" in self.public_access_cidrs:
+            raise ValueError(
+                "rag:eks.publicAccessCidrs must not open the Kubernetes API to 0.0.0.0/0; "
+                "list the deployer's CIDRs, or none for a private endpoint only"
+            )
+        if self.max_replicas < self.replicas:
+            raise ValueError("rag:eks.maxReplicas must be at least rag:eks.replicas")
+        return self
 
 
 class EcsConfig(_Section):
@@ -69,11 +147,17 @@ class StackConfig(_Section):
     models: ModelsConfig = ModelsConfig()
     documents: DocumentsConfig = DocumentsConfig()
     ecs: EcsConfig | None = None
+    eks: EksConfig | None = None
+    aurora: AuroraConfig | None = None
 
     @model_validator(mode="after")
     def _platform_section(self) -> StackConfig:
         if self.platform == "ecs" and self.ecs is None:
             raise ValueError("rag:platform is ecs: the rag:ecs section is required")
+        if self.platform == "eks" and (self.eks is None or self.aurora is None):
+            raise ValueError(
+                "rag:platform is eks: the rag:eks and rag:aurora sections are required"
+            )
         return self
 
 

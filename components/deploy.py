@@ -5,16 +5,23 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.app_environment import AppTargets, app_environment
+from components.app_environment import AppTargets, DatabaseTarget, app_environment
+from components.app_policy import AppGrants
+from components.aurora import AuroraPgvector, AuroraPgvectorArgs
 from components.config import StackConfig
 from components.ecs_service import EcsService, EcsServiceArgs
-from components.network import Network, NetworkArgs
+from components.eks_cluster import EksCluster, EksClusterArgs
+from components.eks_service import EksService, EksServiceArgs
+from components.network import COMMON_ENDPOINTS, Network, NetworkArgs
 from components.registry import ContainerImage, ContainerImageArgs
 from components.storage import DocumentBucket, DocumentBucketArgs, S3VectorIndex, S3VectorIndexArgs
 
 
-def _model_arn(region: str, model_id: str) -> str:
-    return f"arn:aws:bedrock:{region}::foundation-model/{model_id}"
+def _model_arns(region: str, config: StackConfig) -> list[str]:
+    return [
+        f"arn:aws:bedrock:{region}::foundation-model/{model_id}"
+        for model_id in (config.models.embedding_model_id, config.models.answer_model_id)
+    ]
 
 
 def deploy(config: StackConfig) -> None:
@@ -22,27 +29,35 @@ def deploy(config: StackConfig) -> None:
         case "ecs":
             deploy_ecs(config)
         case "eks":
-            raise NotImplementedError(
-                "rag:platform eks (Option 2: EKS + Aurora pgvector + the Helm chart) is not "
-                "built yet; use rag:platform ecs"
-            )
+            deploy_eks(config)
 
 
-def deploy_ecs(config: StackConfig) -> None:
-    assert config.ecs is not None  # validated: platform ecs has its section
-    region = aws.get_region().region
+# Interface endpoints: the AWS APIs each option's workloads call, so no NAT is needed.
+ECS_ENDPOINTS = (*COMMON_ENDPOINTS, "s3vectors", "ssm")
+# Auto Mode nodes in private subnets without NAT also call EC2, EKS, EKS Auth (Pod
+# Identity) and Elastic Load Balancing.
+EKS_ENDPOINTS = (*COMMON_ENDPOINTS, "eks", "eks-auth", "ec2", "elasticloadbalancing")
+
+
+def _network(
+    config: StackConfig, region: str, endpoints: tuple[str, ...], *, load_balanced_app: bool
+) -> Network:
     zones = list(aws.get_availability_zones(state="available").names)
-    zones = zones[: config.network.availability_zones]
-    network = Network(
+    return Network(
         "rag",
         NetworkArgs(
             region=region,
             cidr_block=config.network.cidr_block,
-            availability_zones=zones,
+            availability_zones=zones[: config.network.availability_zones],
             nat_gateway=config.network.nat_gateway,
+            interface_endpoints=endpoints,
+            load_balanced_app=load_balanced_app,
         ),
     )
-    documents = DocumentBucket(
+
+
+def _documents(config: StackConfig) -> DocumentBucket:
+    return DocumentBucket(
         "documents",
         DocumentBucketArgs(
             kms_key_arn=config.documents.kms_key_arn,
@@ -50,6 +65,13 @@ def deploy_ecs(config: StackConfig) -> None:
             force_destroy=config.documents.force_destroy,
         ),
     )
+
+
+def deploy_ecs(config: StackConfig) -> None:
+    assert config.ecs is not None  # validated: platform ecs has its section
+    region = aws.get_region().region
+    network = _network(config, region, ECS_ENDPOINTS, load_balanced_app=True)
+    documents = _documents(config)
     vectors = S3VectorIndex(
         "vectors",
         S3VectorIndexArgs(
@@ -80,13 +102,12 @@ def deploy_ecs(config: StackConfig) -> None:
             network=network,
             image_uri=image.image_uri,
             environment=environment,
-            documents_bucket_arn=documents.bucket.arn,
-            vector_bucket_arn=vectors.bucket.vector_bucket_arn,
-            vector_index_arn=vectors.index.index_arn,
-            model_arns=[
-                _model_arn(region, config.models.embedding_model_id),
-                _model_arn(region, config.models.answer_model_id),
-            ],
+            grants=AppGrants(
+                documents_bucket_arn=documents.bucket.arn,
+                model_arns=_model_arns(region, config),
+                vector_bucket_arn=vectors.bucket.vector_bucket_arn,
+                vector_index_arn=vectors.index.index_arn,
+            ),
         ),
     )
     pulumi.export("service_url", service.url)
@@ -94,3 +115,55 @@ def deploy_ecs(config: StackConfig) -> None:
     pulumi.export("vector_index_arn", vectors.index.index_arn)
     pulumi.export("image_uri", image.image_uri)
     pulumi.export("log_group", service.log_group.name)
+
+
+def deploy_eks(config: StackConfig) -> None:
+    assert config.eks is not None  # validated: platform eks has its sections
+    assert config.aurora is not None
+    region = aws.get_region().region
+    network = _network(config, region, EKS_ENDPOINTS, load_balanced_app=False)
+    documents = _documents(config)
+    image = ContainerImage(
+        "app",
+        ContainerImageArgs(image_tag=config.eks.image_tag, image_uri=config.eks.image_uri),
+    )
+    cluster = EksCluster("eks", EksClusterArgs(config=config.eks, network=network))
+    database = AuroraPgvector(
+        "db",
+        AuroraPgvectorArgs(
+            config=config.aurora,
+            network=network,
+            client_security_group_id=cluster.pod_security_group_id,
+            log_retention_days=config.eks.log_retention_days,
+        ),
+    )
+    environment = app_environment(
+        AppTargets(
+            region=region,
+            documents_bucket=documents.bucket.bucket,
+            database=DatabaseTarget(host=database.endpoint, secret_arn=database.secret_arn),
+        ),
+        config.models,
+    )
+    service = EksService(
+        "app",
+        EksServiceArgs(
+            config=config.eks,
+            cluster=cluster,
+            image_uri=image.image_uri,
+            environment=environment,
+            vpc_cidr=config.network.cidr_block,
+            grants=AppGrants(
+                documents_bucket_arn=documents.bucket.arn,
+                model_arns=_model_arns(region, config),
+                database_secret_arn=database.secret_arn,
+            ),
+        ),
+    )
+    pulumi.export("cluster_name", cluster.cluster_name)
+    pulumi.export("kubeconfig", cluster.kubeconfig)
+    pulumi.export("service_url_command", service.url_command)
+    pulumi.export("documents_bucket", documents.bucket.bucket)
+    pulumi.export("database_endpoint", database.endpoint)
+    pulumi.export("database_secret_arn", database.secret_arn)
+    pulumi.export("image_uri", image.image_uri)

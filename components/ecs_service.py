@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.app_policy import AppGrants, app_policy, assume_role_policy
 from components.config import EcsConfig
 from components.network import Network
 
@@ -23,76 +24,8 @@ class EcsServiceArgs:
     network: Network
     image_uri: pulumi.Input[str]
     environment: dict[str, pulumi.Input[str]]  # app settings, kept in SSM Parameter Store
-    documents_bucket_arn: pulumi.Input[str]
-    vector_bucket_arn: pulumi.Input[str]
-    vector_index_arn: pulumi.Input[str]
-    model_arns: pulumi.Input[list[str]]
+    grants: AppGrants
     port: int = 8000
-
-
-def _assume(service: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": service},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    )
-
-
-def task_policy(
-    documents_bucket_arn: str, vector_bucket_arn: str, vector_index_arn: str, model_arns: list[str]
-) -> str:
-    """What the app does, on exactly the resources it does it to."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "Documents",
-                    "Effect": "Allow",
-                    "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                    "Resource": [f"{documents_bucket_arn}/*"],
-                },
-                {
-                    "Sid": "DocumentsList",
-                    "Effect": "Allow",
-                    "Action": ["s3:ListBucket"],
-                    "Resource": [documents_bucket_arn],
-                },
-                {
-                    "Sid": "Vectors",
-                    "Effect": "Allow",
-                    "Action": [
-                        "s3vectors:PutVectors",
-                        "s3vectors:GetVectors",
-                        "s3vectors:DeleteVectors",
-                        "s3vectors:QueryVectors",
-                        "s3vectors:ListVectors",
-                        "s3vectors:GetIndex",
-                    ],
-                    "Resource": [vector_index_arn],
-                },
-                {
-                    "Sid": "VectorBucket",
-                    "Effect": "Allow",
-                    "Action": ["s3vectors:GetVectorBucket"],
-                    "Resource": [vector_bucket_arn],
-                },
-                {
-                    "Sid": "Models",
-                    "Effect": "Allow",
-                    "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
-                    "Resource": model_arns,
-                },
-            ],
-        }
-    )
 
 
 class EcsService(pulumi.ComponentResource):
@@ -110,7 +43,7 @@ class EcsService(pulumi.ComponentResource):
         )
         execution_role = aws.iam.Role(
             f"{name}-execution",
-            assume_role_policy=_assume("ecs-tasks.amazonaws.com"),
+            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
             opts=child,
         )
         aws.iam.RolePolicyAttachment(
@@ -120,17 +53,14 @@ class EcsService(pulumi.ComponentResource):
             opts=child,
         )
         self.task_role = aws.iam.Role(
-            f"{name}-task", assume_role_policy=_assume("ecs-tasks.amazonaws.com"), opts=child
+            f"{name}-task",
+            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
+            opts=child,
         )
         aws.iam.RolePolicy(
             f"{name}-task",
             role=self.task_role.id,
-            policy=pulumi.Output.all(
-                args.documents_bucket_arn,
-                args.vector_bucket_arn,
-                args.vector_index_arn,
-                args.model_arns,
-            ).apply(lambda a: task_policy(a[0], a[1], a[2], a[3])),
+            policy=app_policy(args.grants),
             opts=child,
         )
         region = aws.get_region_output().region
@@ -225,7 +155,7 @@ class EcsService(pulumi.ComponentResource):
             name,
             load_balancer_type="application",
             internal=False,
-            security_groups=[args.network.alb_security_group.id],
+            security_groups=[args.network.load_balancer_security_group.id],
             subnets=[s.id for s in args.network.public_subnets],
             drop_invalid_header_fields=True,
             desync_mitigation_mode="defensive",

@@ -9,16 +9,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-INTERFACE_ENDPOINTS = (
-    "bedrock-runtime",
-    "s3vectors",  # the S3 gateway endpoint does not cover it (s3vectors.<region>.api.aws)
-    "secretsmanager",
-    "ssm",
-    "ecr.api",
-    "ecr.dkr",
-    "logs",
-    "sts",
-)
+# Every option calls these; each option adds its own (components/deploy.py). S3 itself goes
+# through the gateway endpoint (free); S3 Vectors needs its own interface endpoint
+# (s3vectors.<region>.api.aws is not covered by the gateway).
+COMMON_ENDPOINTS = ("bedrock-runtime", "secretsmanager", "ecr.api", "ecr.dkr", "logs", "sts")
 
 
 @dataclass(frozen=True)
@@ -28,7 +22,8 @@ class NetworkArgs:
     availability_zones: list[str]
     nat_gateway: bool = False
     app_port: int = 8000
-    interface_endpoints: tuple[str, ...] = INTERFACE_ENDPOINTS
+    interface_endpoints: tuple[str, ...] = COMMON_ENDPOINTS
+    load_balanced_app: bool = True  # Option 1's ALB and task security groups
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -111,73 +106,15 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
 
-        self.alb_security_group = aws.ec2.SecurityGroup(
-            f"{name}-alb",
-            vpc_id=self.vpc.id,
-            description="Load balancer: HTTPS from clients",
-            ingress=[
-                {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["0.0.0.0/0"]},
-                {"protocol": "tcp", "from_port": 80, "to_port": 80, "cidr_blocks": ["0.0.0.0/0"]},
-            ],
-            opts=child,
-        )
-        self.app_security_group = aws.ec2.SecurityGroup(
-            f"{name}-app",
-            vpc_id=self.vpc.id,
-            description="App: its port from the load balancer",
-            ingress=[
-                {
-                    "protocol": "tcp",
-                    "from_port": args.app_port,
-                    "to_port": args.app_port,
-                    "security_groups": [self.alb_security_group.id],
-                }
-            ],
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-alb-to-app",
-            security_group_id=self.alb_security_group.id,
-            referenced_security_group_id=self.app_security_group.id,
-            ip_protocol="tcp",
-            from_port=args.app_port,
-            to_port=args.app_port,
-            opts=child,
-        )
         self.endpoint_security_group = aws.ec2.SecurityGroup(
             f"{name}-endpoints",
             vpc_id=self.vpc.id,
             description="VPC endpoints: 443 from the app",
-            ingress=[
-                {
-                    "protocol": "tcp",
-                    "from_port": 443,
-                    "to_port": 443,
-                    "security_groups": [self.app_security_group.id],
-                }
-            ],
             opts=child,
         )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-app-to-endpoints",
-            security_group_id=self.app_security_group.id,
-            referenced_security_group_id=self.endpoint_security_group.id,
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-app-to-s3",
-            security_group_id=self.app_security_group.id,
-            prefix_list_id=aws.ec2.get_managed_prefix_list_output(
-                name=f"com.amazonaws.{args.region}.s3"
-            ).id,
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            opts=child,
-        )
+        self._app_groups: tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup] | None = None
+        if args.load_balanced_app:
+            self._app_groups = self._load_balanced_app_groups(name, args, child)
         self.s3_endpoint = aws.ec2.VpcEndpoint(
             f"{name}-s3",
             vpc_id=self.vpc.id,
@@ -206,3 +143,82 @@ class Network(pulumi.ComponentResource):
                 "public_subnet_ids": [s.id for s in self.public_subnets],
             }
         )
+
+    @property
+    def load_balancer_security_group(self) -> aws.ec2.SecurityGroup:
+        assert self._app_groups is not None, "NetworkArgs.load_balanced_app is off"
+        return self._app_groups[0]
+
+    @property
+    def app_security_group(self) -> aws.ec2.SecurityGroup:
+        assert self._app_groups is not None, "NetworkArgs.load_balanced_app is off"
+        return self._app_groups[1]
+
+    def _load_balanced_app_groups(
+        self, name: str, args: NetworkArgs, child: pulumi.ResourceOptions
+    ) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
+        """Option 1: the load balancer's group, and the tasks' group that admits only it and
+        reaches only the endpoints and S3. (Option 2's ALB and pods get groups from EKS.)"""
+        alb_security_group = aws.ec2.SecurityGroup(
+            f"{name}-alb",
+            vpc_id=self.vpc.id,
+            description="Load balancer: HTTPS from clients",
+            ingress=[
+                {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["0.0.0.0/0"]},
+                {"protocol": "tcp", "from_port": 80, "to_port": 80, "cidr_blocks": ["0.0.0.0/0"]},
+            ],
+            opts=child,
+        )
+        app_security_group = aws.ec2.SecurityGroup(
+            f"{name}-app",
+            vpc_id=self.vpc.id,
+            description="App: its port from the load balancer",
+            ingress=[
+                {
+                    "protocol": "tcp",
+                    "from_port": args.app_port,
+                    "to_port": args.app_port,
+                    "security_groups": [alb_security_group.id],
+                }
+            ],
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-alb-to-app",
+            security_group_id=alb_security_group.id,
+            referenced_security_group_id=app_security_group.id,
+            ip_protocol="tcp",
+            from_port=args.app_port,
+            to_port=args.app_port,
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-endpoints-from-app",
+            security_group_id=self.endpoint_security_group.id,
+            referenced_security_group_id=app_security_group.id,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-app-to-endpoints",
+            security_group_id=app_security_group.id,
+            referenced_security_group_id=self.endpoint_security_group.id,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-app-to-s3",
+            security_group_id=app_security_group.id,
+            prefix_list_id=aws.ec2.get_managed_prefix_list_output(
+                name=f"com.amazonaws.{args.region}.s3"
+            ).id,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            opts=child,
+        )
+        return alb_security_group, app_security_group

@@ -71,6 +71,21 @@ _OUTPUTS: dict[str, Callable[[str], dict[str, str]]] = {
     "aws:ecs/cluster:Cluster": lambda name: {"name": name},
     "aws:ecs/service:Service": lambda name: {"name": name},
     "aws:cloudwatch/logGroup:LogGroup": lambda name: {"name": f"/rag/{name}"},
+    "aws:rds/cluster:Cluster": lambda name: {
+        "endpoint": f"{name}.cluster-abc.{REGION}.rds.amazonaws.com",
+        "masterUserSecrets": [
+            {
+                "secretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!cluster-{name}",
+                "secretStatus": "active",
+                "kmsKeyId": "",
+            }
+        ],
+    },
+    # A remote component: none of its children exist under mocks (pulumi/pulumi#15731).
+    "eks:index:Cluster": lambda name: {
+        "kubeconfigJson": json.dumps({"apiVersion": "v1", "kind": "Config", "clusters": []}),
+        "clusterSecurityGroupId": f"sg-{name}-cluster",
+    },
 }
 
 

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from components.aurora import DEV_STACK_TAG
 from components.ecs_service import PLAIN_HTTP_TAG
 from components.plan import ACCOUNT, REGION, Declared
 
@@ -153,6 +154,65 @@ def vector_indexes_match_the_app(resources: list[Declared]) -> list[str]:
     return problems
 
 
+def databases_encrypted_private_protected(resources: list[Declared]) -> list[str]:
+    """Aurora: encrypted, RDS-managed password (none in config or state), IAM auth on,
+    backups kept, deletion protection and a final snapshot unless tagged a dev stack, and
+    instances never public."""
+    problems = []
+    for db in _of(resources, "aws:rds/cluster:Cluster"):
+        i = db.inputs
+        where = f"database {db.name}"
+        if i.get("storageEncrypted") is not True:
+            problems.append(f"{where}: storage not encrypted")
+        if i.get("manageMasterUserPassword") is not True or "masterPassword" in i:
+            problems.append(f"{where}: master password not managed by RDS in Secrets Manager")
+        if i.get("iamDatabaseAuthenticationEnabled") is not True:
+            problems.append(f"{where}: IAM database authentication off")
+        if not i.get("backupRetentionPeriod"):
+            problems.append(f"{where}: no backup retention")
+        if DEV_STACK_TAG not in (i.get("tags") or {}) and not (
+            i.get("deletionProtection") is True and i.get("skipFinalSnapshot") is not True
+        ):
+            problems.append(f"{where}: no deletion protection or final snapshot")
+    problems += [
+        f"database instance {x.name}: publicly accessible"
+        for x in _of(resources, "aws:rds/clusterInstance:ClusterInstance")
+        if x.inputs.get("publiclyAccessible") is not False
+    ]
+    return problems
+
+
+def kubernetes_clusters_hardened(resources: list[Declared]) -> list[str]:
+    """EKS (a remote component: its inputs are all there is to check under mocks)."""
+    from components.eks_cluster import CONTROL_PLANE_LOGS
+
+    problems = []
+    for cluster in _of(resources, "eks:index:Cluster"):
+        i = cluster.inputs
+        where = f"EKS cluster {cluster.name}"
+        if (i.get("autoMode") or {}).get("enabled") is not True:
+            problems.append(f"{where}: not in Auto Mode")
+        if i.get("authenticationMode") != "API":
+            problems.append(f"{where}: authentication mode is not API (access entries)")
+        if not i.get("encryptionConfigKeyArn"):
+            problems.append(f"{where}: Kubernetes secrets not encrypted with KMS")
+        if sorted(i.get("enabledClusterLogTypes") or []) != sorted(CONTROL_PLANE_LOGS):
+            problems.append(f"{where}: not every control-plane log type is on")
+        if i.get("endpointPublicAccess") is not False and (
+            not i.get("publicAccessCidrs") or "0.0.0.0/0" in i["publicAccessCidrs"]
+        ):
+            problems.append(f"{where}: API endpoint open to the internet")
+    return problems
+
+
+def kms_keys_rotate(resources: list[Declared]) -> list[str]:
+    return [
+        f"KMS key {k.name}: rotation off"
+        for k in _of(resources, "aws:kms/key:Key")
+        if k.inputs.get("enableKeyRotation") is not True
+    ]
+
+
 RULES: dict[str, Rule] = {
     "buckets-block-public-access": buckets_block_public_access,
     "buckets-encrypted-and-tls-only": buckets_encrypted_and_tls_only,
@@ -163,6 +223,9 @@ RULES: dict[str, Rule] = {
     "logs-expire": logs_expire,
     "iam-resources-named": iam_resources_named,
     "vector-indexes-match-the-app": vector_indexes_match_the_app,
+    "databases-encrypted-private-protected": databases_encrypted_private_protected,
+    "kubernetes-clusters-hardened": kubernetes_clusters_hardened,
+    "kms-keys-rotate": kms_keys_rotate,
 }
 
 

@@ -83,6 +83,22 @@ def serve(host: str | None, port: int | None) -> None:
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
+@main.command("init-db")
+def init_db() -> None:
+    """Create the pgvector extension, the catalog schema and the vector table, then exit.
+
+    Idempotent, and what every start of the service does anyway; a deployment can run it
+    once before the pods start (the Helm chart's optional migration Job).
+    """
+
+    async def action(services: Services) -> int:
+        await services.store.check()
+        return await services.store.count({})
+
+    chunks = _run(_settings(), action)
+    click.echo(f"database ready ({chunks} chunks indexed)")
+
+
 @main.command("s3vectors-local")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=9400, show_default=True)

@@ -126,3 +126,22 @@ async def test_a_pgvector_older_than_0_8_is_refused_with_the_fix(database_url: s
         conn.execute("UPDATE pg_extension SET extversion = '0.7.4' WHERE extname = 'vector'")
     with pytest.raises(ConfigurationError, match=r"pgvector 0\.7\.4 .* ALTER EXTENSION"):
         await open_pool(database_url, max_size=1)
+
+
+def test_init_db_creates_the_schema_and_can_run_again(
+    database_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from rag_app.cli import main
+
+    monkeypatch.setenv("RAG_DATABASE_URL", database_url)
+    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path))
+    for _ in range(2):
+        result = CliRunner().invoke(main, ["init-db"])
+        assert result.exit_code == 0, result.output
+        assert "database ready (0 chunks indexed)" in result.output
+    with psycopg.connect(database_url) as conn:
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables").fetchall()}
+    assert {"rag_documents", "rag_jobs"} <= tables
+    assert any(t.startswith("chunks_") for t in tables)

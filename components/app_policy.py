@@ -1,0 +1,104 @@
+"""The app's IAM permissions, one shape for both options: what the app does, on exactly the
+resources it does it to. Option 1 adds the S3 Vectors index; Option 2 adds the database
+secret. The ECS task role and the EKS Pod Identity role both take this document."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class AppGrants:
+    documents_bucket_arn: pulumi.Input[str]
+    model_arns: pulumi.Input[list[str]]
+    vector_bucket_arn: pulumi.Input[str] | None = None  # Option 1
+    vector_index_arn: pulumi.Input[str] | None = None  # Option 1
+    database_secret_arn: pulumi.Input[str] | None = None  # Option 2
+
+
+def app_policy_document(
+    documents_bucket_arn: str,
+    model_arns: list[str],
+    vector_bucket_arn: str | None = None,
+    vector_index_arn: str | None = None,
+    database_secret_arn: str | None = None,
+) -> str:
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "Documents",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": [f"{documents_bucket_arn}/*"],
+        },
+        {
+            "Sid": "DocumentsList",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [documents_bucket_arn],
+        },
+        {
+            "Sid": "Models",
+            "Effect": "Allow",
+            "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+            "Resource": model_arns,
+        },
+    ]
+    if vector_index_arn is not None and vector_bucket_arn is not None:
+        statements += [
+            {
+                "Sid": "Vectors",
+                "Effect": "Allow",
+                "Action": [
+                    "s3vectors:PutVectors",
+                    "s3vectors:GetVectors",
+                    "s3vectors:DeleteVectors",
+                    "s3vectors:QueryVectors",
+                    "s3vectors:ListVectors",
+                    "s3vectors:GetIndex",
+                ],
+                "Resource": [vector_index_arn],
+            },
+            {
+                "Sid": "VectorBucket",
+                "Effect": "Allow",
+                "Action": ["s3vectors:GetVectorBucket"],
+                "Resource": [vector_bucket_arn],
+            },
+        ]
+    if database_secret_arn is not None:
+        statements.append(
+            {
+                "Sid": "DatabaseLogin",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": [database_secret_arn],
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def assume_role_policy(service: str, *, tag_session: bool = False) -> str:
+    """A role's trust in one AWS service principal (Pod Identity also tags the session)."""
+    actions = ["sts:AssumeRole", "sts:TagSession"] if tag_session else "sts:AssumeRole"
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": service}, "Action": actions}
+            ],
+        }
+    )
+
+
+def app_policy(grants: AppGrants) -> pulumi.Output[str]:
+    return pulumi.Output.all(
+        grants.documents_bucket_arn,
+        grants.model_arns,
+        grants.vector_bucket_arn,
+        grants.vector_index_arn,
+        grants.database_secret_arn,
+    ).apply(lambda a: app_policy_document(*a))
