@@ -171,7 +171,9 @@ README_END = "<!-- plan:{stack}:end -->"
 def summary(declared: list[Declared]) -> str:
     """One node per component, listing the resource types it holds (for the README)."""
     lines = ["flowchart TB", '  stack(["stack"])']
-    for i, component in enumerate(d for d in declared if not d.custom):
+    # Our own components; remote ones (an EKS cluster, a Helm chart) show inside them.
+    ours = (d for d in declared if d.type.startswith("rag:components:"))
+    for i, component in enumerate(ours):
         kinds: dict[str, int] = {}
         for child in declared:
             if child.parent == component.urn:

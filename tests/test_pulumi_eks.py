@@ -11,7 +11,7 @@ import pytest
 from components.app_environment import AppTargets, DatabaseTarget, app_environment
 from components.config import ConfigError, ModelsConfig, parse_stack_config
 from components.eks_service import split_image
-from components.plan import Declared, stack_file_config
+from components.plan import Declared, stack_file_config, summary
 from rag_app.settings import Settings
 from tests.pulumi_stacks import ROOT, of, one, record
 
@@ -252,3 +252,11 @@ def test_bad_eks_config_names_the_key(raw: dict[str, Any], message: str) -> None
     with pytest.raises(ConfigError) as info:
         parse_stack_config(raw)
     assert message in str(info.value)
+
+
+def test_the_committed_diagrams_match_the_program(eks: list[Declared]) -> None:
+    committed = json.loads((ROOT / "docs" / "plan-eks.json").read_text())
+    assert sorted((r["type"], r["name"]) for r in committed) == sorted(
+        (r.type, r.name) for r in eks
+    )
+    assert f"```mermaid\n{summary(eks)}\n```" in (ROOT / "README.md").read_text()
