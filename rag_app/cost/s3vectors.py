@@ -17,7 +17,11 @@ from decimal import Decimal
 
 from rag_app.cost.lines import Line, line
 from rag_app.cost.prices import RegionPrices
+from rag_app.errors import InvalidInputError
 
+# AWS's limit (s3-vectors-limitations): more would need several indexes, which this
+# model does not split into.
+MAX_VECTORS_PER_INDEX = 2_000_000_000
 GB = Decimal(2**30)
 TB = Decimal(2**40)
 
@@ -63,6 +67,11 @@ def monthly_usage(
 ) -> S3VectorsUsage:
     """Usage for ``indexes`` equal indexes, with ``queries`` spread over them (each query
     searches one index) and ``vectors_put`` vectors written in the month."""
+    if vectors_per_index > MAX_VECTORS_PER_INDEX:
+        raise InvalidInputError(
+            f"{vectors_per_index:,} vectors in one index: S3 Vectors allows "
+            f"{MAX_VECTORS_PER_INDEX:,}"
+        )
     first_tier = prices.price("s3vectors.query_processed.first").up_to_vectors
     if first_tier is None:
         raise ValueError("s3vectors.query_processed.first needs up_to_vectors")

@@ -72,7 +72,9 @@ class Network(_Section):
     nat_gateway: bool = False
     nat_gigabytes_per_month: Decimal = Field(default=Decimal(5), ge=0)
     interface_endpoints: int = Field(default=8, ge=0)
-    load_balancer_lcu: Decimal = Field(default=Decimal(1), ge=0)  # average LCUs used
+    # Average LCUs: one LCU is 25 new connections/s or 1 GB/h processed; a few users
+    # asking a few thousand questions a month use a small fraction of one.
+    load_balancer_lcu: Decimal = Field(default=Decimal("0.1"), ge=0)
 
 
 class Ecs(_Section):

@@ -36,7 +36,9 @@ def chunks_of(characters: Decimal, indexing: Indexing) -> Decimal:
 def embedded_characters(characters: Decimal, indexing: Indexing) -> Decimal:
     """Characters sent to the embedding model: the text plus each chunk's repeated overlap."""
     chunks = chunks_of(characters, indexing)
-    return characters + max(Decimal(0), chunks - 1) * indexing.chunk_overlap if chunks else chunks
+    if not chunks:
+        return Decimal(0)
+    return characters + (chunks - 1) * indexing.chunk_overlap
 
 
 def _representative_chunk(indexing: Indexing, text_chars: int) -> Chunk:
