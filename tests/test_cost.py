@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from rag_app.api.schemas import AskIn
 from rag_app.cli import main
 from rag_app.cost import estimate, load_prices, load_scenario, markdown
 from rag_app.cost.lines import OptionEstimate, cents
@@ -309,6 +310,7 @@ def test_the_defaults_match_the_recorded_ecs_plan() -> None:
     assert s.indexing.embedding_model == parameter("app-rag-bedrock-embedding-model-id")
     assert str(s.indexing.embedding_dimension) == parameter("app-rag-bedrock-embedding-dimensions")
     assert s.usage.answer_model == parameter("app-rag-bedrock-answer-model-id")
+    assert s.usage.passages_per_answer == AskIn(question="q").top_k
 
 
 # --- Bad input: a clear error naming what is wrong, nothing guessed.
@@ -471,3 +473,21 @@ def test_the_readme_inputs_example_loads(table: PriceTable, tmp_path: Path) -> N
     scenario = load_scenario(path)
     assert scenario.corpus.documents == 5000
     assert len(estimate(scenario, table)) == 2
+
+
+@pytest.mark.parametrize(
+    ("overrides", "option", "quoted"),
+    [
+        (["network.nat_gateway=true", "network.interface_endpoints=0"], "1", "$96.73"),
+        (["network.nat_gateway=true", "network.interface_endpoints=0"], "2", "$254.30"),
+        (["eks.aurora_min_acu=1"], "2", "$378.17"),
+    ],
+)
+def test_the_readmes_variants_are_the_commands_figures(
+    table: PriceTable, overrides: list[str], option: str, quoted: str
+) -> None:
+    readme = (ROOT / "README.md").read_text()
+    figure = options(load_scenario(overrides=overrides), table)[option].monthly_usd
+    assert f"${figure:,.2f}" == quoted
+    assert quoted in readme
+    assert all(f"--set {o}" in " ".join(readme.split()) for o in overrides)
