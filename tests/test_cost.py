@@ -256,6 +256,14 @@ def test_an_empty_corpus_costs_only_what_runs_all_month(table: PriceTable) -> No
         assert all(x.usd == 0 for x in option.monthly if x.item.startswith("S3 Vectors"))
 
 
+def test_a_huge_corpus_is_priced_or_refused_clearly(table: PriceTable) -> None:
+    # 100 M PDFs make 12 billion vectors: more than one S3 Vectors index holds.
+    with pytest.raises(InvalidInputError, match="vectors in one index"):
+        estimate(load_scenario(overrides=["corpus.documents=100000000"]), table)
+    big = estimate(load_scenario(overrides=["corpus.documents=1000000"]), table)
+    assert all(option.monthly_usd > 0 for option in big)
+
+
 def test_nat_gateway_adds_its_hours_data_and_address(table: PriceTable) -> None:
     nat = options(load_scenario(overrides=["network.nat_gateway=true"]), table)["1"]
     # 730 x $0.045 = $32.85; 5 GB x $0.045 = $0.225; 3 addresses x 730 x $0.005 = $10.95.
@@ -343,6 +351,8 @@ def test_a_model_or_instance_the_table_lacks_is_refused(
         (["corpus.documents=-1"], r"corpus\.documents: Input should be greater than or equal"),
         (["corpus.documnets=5"], r"corpus\.documnets: Extra inputs are not permitted"),
         (["indexing.chunk_overlap=1000"], "chunk_overlap must be smaller than chunk_size"),
+        (["indexing.chunk_size=1000000000"], r"indexing\.chunk_size: Input should be less"),
+        (["indexing.characters_per_token=0"], r"indexing\.characters_per_token"),
         (["eks.aurora_min_acu=8", "eks.aurora_max_acu=4"], "must not exceed aurora_max_acu"),
         (["eks.aurora_average_acu=0.2"], "must lie between the running floor"),
         (["eks.aurora_active_hours_per_month=100"], "only with auto-pause"),

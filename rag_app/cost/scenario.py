@@ -44,12 +44,13 @@ class Corpus(_Section):
 
 
 class Indexing(_Section):
-    chunk_size: int = Field(default=_app_default("chunk_size"), ge=1)  # characters
-    chunk_overlap: int = Field(default=_app_default("chunk_overlap"), ge=0)
-    characters_per_token: Decimal = Field(default=Decimal("4.7"), gt=0)
+    # Characters, within the app's own bounds (RAG_CHUNK_SIZE, RAG_CHUNK_OVERLAP).
+    chunk_size: int = Field(default=_app_default("chunk_size"), ge=200, le=8_000)
+    chunk_overlap: int = Field(default=_app_default("chunk_overlap"), ge=0, le=5_000)
+    characters_per_token: Decimal = Field(default=Decimal("4.7"), ge=1, le=10)
     embedding_model: str = _app_default("bedrock_embedding_model_id")
     embedding_dimension: Literal[256, 512, 1024] = _app_default("bedrock_embedding_dimensions")
-    title_characters: int = Field(default=60, ge=0)
+    title_characters: int = Field(default=60, ge=0, le=512)
     filterable_metadata_bytes: int = Field(default=0, ge=0, le=2048)  # the user's own keys
 
     @model_validator(mode="after")
@@ -62,7 +63,7 @@ class Indexing(_Section):
 class Usage(_Section):
     queries_per_month: int = Field(default=4400, ge=0)
     passages_per_answer: int = Field(default=5, ge=1, le=100)
-    question_tokens: int = Field(default=30, ge=1)
+    question_tokens: int = Field(default=30, ge=1, le=2_000)
     answer_model: str = _app_default("bedrock_answer_model_id")
     output_tokens: int = Field(default=500, ge=0)
 

@@ -97,15 +97,11 @@ def workload(scenario: Scenario) -> Workload:
     chunk = _representative_chunk(ix, math.ceil(average_chars))
     metadata = chunk_metadata(chunk)
     filterable = rules.metadata_size(rules.filterable_part(metadata, NON_FILTERABLE_FIELDS))
-    filterable += ix.filterable_metadata_bytes
-    non_filterable = rules.metadata_size(metadata) - rules.metadata_size(
-        rules.filterable_part(metadata, NON_FILTERABLE_FIELDS)
-    )
     shape = VectorShape(
         dimension=ix.embedding_dimension,
         key_bytes=Decimal(len(chunk.chunk_id.encode())),
-        filterable_bytes=Decimal(filterable),
-        non_filterable_bytes=Decimal(non_filterable),
+        filterable_bytes=Decimal(filterable + ix.filterable_metadata_bytes),
+        non_filterable_bytes=Decimal(rules.metadata_size(metadata) - filterable),
     )
     hits = [Hit(chunk=chunk, similarity=1.0)] * usage.passages_per_answer
     question = "q" * math.ceil(usage.question_tokens * ix.characters_per_token)
