@@ -1,7 +1,8 @@
 """An estimate's parts: a line is a quantity times one listed price; an option's estimate is
 its monthly lines, its one-off lines and the assumptions behind them. Amounts stay exact
-(Decimal) until shown: totals are the rounded sum of the exact lines, as AWS's own worked
-examples round, so shown lines may differ from the shown total by a cent."""
+(Decimal) until shown: totals are the rounded sum of the exact lines (as the second worked
+example on AWS's S3 Vectors pricing page rounds), so shown lines may differ from the shown
+total by a cent."""
 
 from __future__ import annotations
 
