@@ -1,0 +1,185 @@
+"""What `rag-app cost` prices: the corpus, how it is indexed, how it is used, and each option's
+sizing. Defaults are the seed's scenario (a few users, legal PDFs, some video; the volumes
+are the research notes' worked example) and the sizes the Pulumi stacks deploy; a test
+holds them to the recorded plan (docs/plan-ecs.json).
+
+Inputs come from a TOML file with these sections (any key may be left out) and from
+``section.key=value`` overrides; an unknown or invalid key is an error naming it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from rag_app.errors import InvalidInputError
+from rag_app.settings import Settings
+
+_APP = Settings.model_fields  # the app's own defaults: chunking, models, top_k
+
+
+def _app_default(name: str) -> Any:
+    return _APP[name].default
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Corpus(_Section):
+    documents: int = Field(default=1000, ge=0)
+    pages_per_document: Decimal = Field(default=Decimal(40), ge=0)
+    tokens_per_page: Decimal = Field(default=Decimal(500), ge=0)
+    megabytes_per_document: Decimal = Field(default=Decimal(1), ge=0)
+    media_hours: Decimal = Field(default=Decimal(100), ge=0)
+    media_gigabytes_per_hour: Decimal = Field(default=Decimal(1), ge=0)
+    transcript_tokens_per_hour: Decimal = Field(default=Decimal(9000), ge=0)
+    documents_added_per_month: int = Field(default=20, ge=0)
+    media_hours_added_per_month: Decimal = Field(default=Decimal(2), ge=0)
+
+
+class Indexing(_Section):
+    # Characters, within the app's own bounds (RAG_CHUNK_SIZE, RAG_CHUNK_OVERLAP).
+    chunk_size: int = Field(default=_app_default("chunk_size"), ge=200, le=8_000)
+    chunk_overlap: int = Field(default=_app_default("chunk_overlap"), ge=0, le=5_000)
+    characters_per_token: Decimal = Field(default=Decimal("4.7"), ge=1, le=10)
+    embedding_model: str = _app_default("bedrock_embedding_model_id")
+    embedding_dimension: Literal[256, 512, 1024] = _app_default("bedrock_embedding_dimensions")
+    title_characters: int = Field(default=60, ge=0, le=512)
+    filterable_metadata_bytes: int = Field(default=0, ge=0, le=2048)  # the user's own keys
+
+    @model_validator(mode="after")
+    def _overlap(self) -> Indexing:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+
+class Usage(_Section):
+    queries_per_month: int = Field(default=4400, ge=0)
+    passages_per_answer: int = Field(default=5, ge=1, le=100)
+    question_tokens: int = Field(default=30, ge=1, le=2_000)
+    answer_model: str = _app_default("bedrock_answer_model_id")
+    output_tokens: int = Field(default=500, ge=0)
+
+
+class Network(_Section):
+    availability_zones: int = Field(default=2, ge=1, le=6)
+    nat_gateway: bool = False
+    nat_gigabytes_per_month: Decimal = Field(default=Decimal(5), ge=0)
+    interface_endpoints: int = Field(default=8, ge=0)
+    # Average LCUs: one LCU is 25 new connections/s or 1 GB/h processed; a few users
+    # asking a few thousand questions a month use a small fraction of one.
+    load_balancer_lcu: Decimal = Field(default=Decimal("0.1"), ge=0)
+
+
+class Ecs(_Section):
+    cpu: Literal[256, 512, 1024, 2048, 4096] = 1024  # Fargate CPU units (1024 = 1 vCPU)
+    memory: int = Field(default=2048, ge=512, le=30720)  # MiB
+    tasks: Decimal = Field(default=Decimal(1), gt=0)  # average running tasks
+    cpu_architecture: Literal["ARM64", "X86_64"] = "ARM64"
+
+
+class Eks(_Section):
+    node_instance_type: str = "c6a.large"
+    nodes: int = Field(default=1, ge=1)
+    node_volume_gigabytes: int = Field(default=80, ge=1)
+    aurora_min_acu: Decimal = Field(default=Decimal("0.5"), ge=0, le=256)  # 0: auto-pause
+    aurora_max_acu: Decimal = Field(default=Decimal(4), ge=1, le=256)
+    aurora_average_acu: Decimal | None = Field(default=None, gt=0)  # None: the floor
+    aurora_active_hours_per_month: Decimal | None = Field(default=None, ge=0)  # None: all
+    aurora_io_millions_per_month: Decimal = Field(default=Decimal(1), ge=0)
+    secrets: int = Field(default=1, ge=0)  # the database credentials
+
+    @model_validator(mode="after")
+    def _acu_range(self) -> Eks:
+        if self.aurora_min_acu > self.aurora_max_acu:
+            raise ValueError("aurora_min_acu must not exceed aurora_max_acu")
+        if self.aurora_average_acu is not None and not (
+            max(self.aurora_min_acu, Decimal("0.5"))
+            <= self.aurora_average_acu
+            <= self.aurora_max_acu
+        ):
+            raise ValueError(
+                "aurora_average_acu must lie between the running floor "
+                "(aurora_min_acu, at least 0.5) and aurora_max_acu"
+            )
+        if self.aurora_min_acu > 0 and self.aurora_active_hours_per_month is not None:
+            raise ValueError(
+                "aurora_active_hours_per_month applies only with auto-pause (aurora_min_acu = 0)"
+            )
+        return self
+
+    @property
+    def aurora_running_acu(self) -> Decimal:
+        """The average capacity while the database is not paused."""
+        if self.aurora_average_acu is not None:
+            return self.aurora_average_acu
+        return max(self.aurora_min_acu, Decimal("0.5"))
+
+
+class Operations(_Section):
+    log_gigabytes_per_month: Decimal = Field(default=Decimal(1), ge=0)
+    log_retention_days: int = Field(default=30, ge=1)
+    image_gigabytes: Decimal = Field(default=Decimal("0.3"), ge=0)
+    images_kept: int = Field(default=5, ge=0)
+    kms_keys: int = Field(default=0, ge=0)
+
+
+class Scenario(_Section):
+    region: str = "us-east-1"
+    corpus: Corpus = Corpus()
+    indexing: Indexing = Indexing()
+    usage: Usage = Usage()
+    network: Network = Network()
+    ecs: Ecs = Ecs()
+    eks: Eks = Eks()
+    operations: Operations = Operations()
+
+
+def _override_value(raw: str) -> Any:
+    """``4400``, ``0.5``, ``true`` and quoted strings as TOML reads them; anything else as
+    the string it is (``c6a.large``, ``us.amazon.nova-lite-v1:0``)."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def load_scenario(path: Path | None = None, overrides: Iterable[str] = ()) -> Scenario:
+    """The scenario from the TOML file at ``path`` (or the defaults), with ``key=value``
+    overrides (``corpus.documents=2000``, ``region=eu-west-1``) applied on top.
+    InvalidInputError names every bad key."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with path.open("rb") as f:
+                raw = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise InvalidInputError(f"cannot read {path}: {e}") from None
+    for override in overrides:
+        key, sep, value = override.partition("=")
+        parts = key.strip().split(".")
+        if not sep or not all(parts) or len(parts) > 2:
+            raise InvalidInputError(f"{override!r} is not KEY=VALUE or SECTION.KEY=VALUE")
+        target = raw
+        if len(parts) == 2:
+            section = target.setdefault(parts[0], {})
+            if not isinstance(section, dict):
+                raise InvalidInputError(f"{parts[0]!r} is not a section")
+            target = section
+        target[parts[-1]] = _override_value(value.strip())
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as e:
+        problems = [
+            f"{'.'.join(str(p) for p in err['loc']) or 'inputs'}: "
+            f"{err['msg'].removeprefix('Value error, ')}"
+            for err in e.errors()
+        ]
+        raise InvalidInputError("invalid cost inputs:\n  " + "\n  ".join(problems)) from None
