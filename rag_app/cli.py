@@ -19,6 +19,7 @@ from rag_app.auth.api_keys import KeyStore, new_key
 from rag_app.domain import Answer, Hit, JobStatus
 from rag_app.errors import RagError
 from rag_app.ingest.service import Upload
+from rag_app.postgres.pool import UNAVAILABLE
 from rag_app.services import Services, build_key_store, open_services
 from rag_app.settings import Settings
 
@@ -42,6 +43,8 @@ def _run(settings: Settings, action: Callable[[Services], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except RagError as e:
         raise click.ClickException(str(e)) from None
+    except UNAVAILABLE as e:
+        raise click.ClickException(f"the database is unavailable: {e}") from None
 
 
 def _parse_filters(pairs: tuple[str, ...]) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ from rag_app.ingest.jobs import JobRunner
 from rag_app.ingest.service import IngestionService, IngestLimits
 from rag_app.postgres.credentials import SecretsManagerCredentials
 from rag_app.postgres.embedded import EmbeddedPostgres
-from rag_app.postgres.pool import open_pool
+from rag_app.postgres.pool import UNAVAILABLE, Database
 from rag_app.retrieval import QueryService
 from rag_app.settings import Settings
 from rag_app.vectorstores.base import VectorStore, index_name
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Services:
     settings: Settings
+    ready: asyncio.Event  # set once the database is migrated and the stores exist
     authenticator: Authenticator | None  # None: no authentication (loopback only)
     catalog: Catalog
     blobs: BlobStore
@@ -175,15 +177,35 @@ def _build_models(settings: Settings) -> tuple[Embedder, Answerer]:
     return embedder, answerer
 
 
+async def _keep_preparing(prepare: Callable[[], Awaitable[None]]) -> None:
+    delay = 1.0
+    while True:
+        await asyncio.sleep(delay)
+        try:
+            await prepare()
+        except UNAVAILABLE as e:
+            delay = min(30.0, delay * 2)
+            log.warning("the database is still unavailable (%s); next try in %.0f s", e, delay)
+        else:
+            log.info("the database is available: ready")
+            return
+
+
 @asynccontextmanager
-async def open_services(settings: Settings, *, run_jobs: bool = True) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, *, run_jobs: bool = True, wait_for_database: bool = True
+) -> AsyncIterator[Services]:
     """Start everything ``settings`` asks for and stop it on exit.
 
     With ``run_jobs``, a background runner executes ingestion jobs, starting with any that
     a previous process left unfinished; without it, jobs wait for ``ingestion.run_job``.
+    A database that cannot be reached at start raises, unless ``wait_for_database`` is
+    off (the API): then the services start not ready (``Services.ready`` unset), keep
+    retrying with backoff, and become ready when the database answers.
     """
     async with AsyncExitStack() as stack:
         pool = None
+        database: Database | None = None
         if settings.needs_postgres:
             credentials = None
             if settings.database_secret_arn is not None:
@@ -205,12 +227,12 @@ async def open_services(settings: Settings, *, run_jobs: bool = True) -> AsyncIt
                 log.info("embedded PostgreSQL on 127.0.0.1 (data in %s)", settings.data_dir)
             else:
                 conninfo = settings.database_url.get_secret_value()
-            pool = await open_pool(conninfo, credentials=credentials, max_size=8)
-            stack.push_async_callback(pool.close)
+            database = Database(conninfo, credentials=credentials, max_size=8)
+            stack.push_async_callback(database.close)
+            pool = database.pool
 
         embedder, answerer = await anyio.to_thread.run_sync(_build_models, settings)
         store = _build_store(settings, pool, embedder)
-        await store.create()
         blobs = _build_blob_store(settings)
         catalog: Catalog
         if settings.catalog == "s3":
@@ -232,11 +254,28 @@ async def open_services(settings: Settings, *, run_jobs: bool = True) -> AsyncIt
             ),
         )
         runner = JobRunner(ingestion.run_job, concurrency=settings.ingest_concurrency)
-        if run_jobs:
-            ingestion.on_submit(runner.submit)
-            runner.start(job.job_id for job in await catalog.unfinished_jobs())
-            stack.push_async_callback(runner.stop)
+        ready = asyncio.Event()
+
+        async def prepare() -> None:
+            if database is not None:
+                await database.prepare()
+            await store.create()
+            if run_jobs:
+                ingestion.on_submit(runner.submit)
+                runner.start(job.job_id for job in await catalog.unfinished_jobs())
+            ready.set()
+
+        stack.push_async_callback(runner.stop)
+        try:
+            await prepare()
+        except UNAVAILABLE as e:
+            if wait_for_database:
+                raise
+            log.warning("the database is unavailable (%s); serving not-ready until it is", e)
+            retrying = asyncio.create_task(_keep_preparing(prepare), name="prepare-database")
+            stack.callback(retrying.cancel)
         yield Services(
+            ready=ready,
             settings=settings,
             authenticator=_build_authenticator(settings),
             catalog=catalog,

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import ServiceUnavailableException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
@@ -22,7 +23,12 @@ MULTIPART_OVERHEAD = 1024 * 1024  # form fields and boundaries around the file
 
 
 def _services(state: State) -> Services:
-    services: Services = state.services
+    services: Services | None = state.services
+    if services is None or not services.ready.is_set():
+        raise ServiceUnavailableException(
+            "the service is starting or waiting for its database; retry shortly",
+            headers={"Retry-After": "5"},
+        )
     return services
 
 
@@ -31,7 +37,7 @@ def create_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_services(settings) as services:
+        async with open_services(settings, wait_for_database=False) as services:
             app.state.services = services
             app.state.authenticator = services.authenticator
             yield

@@ -15,6 +15,7 @@ from litestar.status_codes import (
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 
 from rag_app.errors import (
@@ -27,6 +28,7 @@ from rag_app.errors import (
     UnprocessableDocumentError,
     UnsupportedMediaError,
 )
+from rag_app.postgres.pool import UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,17 @@ def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Respons
     return problem(exc.status_code, exc.detail, headers=exc.headers)
 
 
+def unavailable_handler(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[dict[str, Any]]:
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return problem(
+        HTTP_503_SERVICE_UNAVAILABLE,
+        "the database is unavailable; retry shortly",
+        headers={"Retry-After": "5"},
+    )
+
+
 def internal_error_handler(
     request: Request[Any, Any, Any], exc: Exception
 ) -> Response[dict[str, Any]]:
@@ -92,6 +105,7 @@ def internal_error_handler(
 
 
 EXCEPTION_HANDLERS = {
+    **dict.fromkeys(UNAVAILABLE, unavailable_handler),
     RagError: rag_error_handler,
     HTTPException: http_error_handler,
     Exception: internal_error_handler,

@@ -24,6 +24,8 @@ class HealthController(Controller):
         services: Services | None = state.get("services")
         if services is None:
             return problem(503, "starting")
+        if not services.ready.is_set():
+            return problem(503, "waiting for the database (retrying with backoff)")
         try:
             await services.catalog.check()
             await services.store.check()
