@@ -43,6 +43,14 @@ def _bin_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat_line.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -200,6 +208,8 @@ class EmbeddedPostgres:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
+            return None
+        if _is_zombie(pid):  # killed, and its parent (PID 1 in a container) never reaped it
             return None
         return port
 
