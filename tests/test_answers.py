@@ -102,7 +102,9 @@ async def test_query_service_verifies_every_answerers_citations(
     class OneHitStore:
         dimension = 384
 
-        async def query(self, vector: object, *, top_k: int, filters: object) -> list[Hit]:
+        async def query(
+            self, vector: object, *, top_k: int, filters: object, collections: object = None
+        ) -> list[Hit]:
             return [hit(LEASE, 3, 0.6)]
 
     service = QueryService(
