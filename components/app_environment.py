@@ -25,6 +25,7 @@ class DatabaseTarget:
 class AppTargets:
     region: str
     documents_bucket: pulumi.Input[str]
+    api_keys_secret: pulumi.Input[str]  # the secret's ARN: the deployed API needs credentials
     vector_bucket: pulumi.Input[str] | None = None  # Option 1: S3 Vectors
     database: DatabaseTarget | None = None  # Option 2: Aurora PostgreSQL + pgvector
     port: int = 8000
@@ -45,6 +46,8 @@ def app_environment(targets: AppTargets, models: ModelsConfig) -> dict[str, pulu
         "RAG_BLOB_STORE": "s3",
         "RAG_DOCUMENTS_BUCKET": targets.documents_bucket,
         "RAG_DATA_DIR": "/tmp/rag",  # noqa: S108 - the task's only writable path
+        "RAG_AUTH": "required",
+        "RAG_API_KEYS_SECRET_ID": targets.api_keys_secret,
     }
     if targets.vector_bucket is not None:
         env |= {

@@ -15,6 +15,7 @@ import pulumi
 class AppGrants:
     documents_bucket_arn: pulumi.Input[str]
     model_arns: pulumi.Input[list[str]]
+    api_keys_secret_arn: pulumi.Input[str]
     vector_bucket_arn: pulumi.Input[str] | None = None  # Option 1
     vector_index_arn: pulumi.Input[str] | None = None  # Option 1
     database_secret_arn: pulumi.Input[str] | None = None  # Option 2
@@ -23,6 +24,7 @@ class AppGrants:
 def app_policy_document(
     documents_bucket_arn: str,
     model_arns: list[str],
+    api_keys_secret_arn: str,
     vector_bucket_arn: str | None = None,
     vector_index_arn: str | None = None,
     database_secret_arn: str | None = None,
@@ -45,6 +47,12 @@ def app_policy_document(
             "Effect": "Allow",
             "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
             "Resource": model_arns,
+        },
+        {
+            "Sid": "ApiKeys",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [api_keys_secret_arn],
         },
     ]
     if vector_index_arn is not None and vector_bucket_arn is not None:
@@ -98,6 +106,7 @@ def app_policy(grants: AppGrants) -> pulumi.Output[str]:
     return pulumi.Output.all(
         grants.documents_bucket_arn,
         grants.model_arns,
+        grants.api_keys_secret_arn,
         grants.vector_bucket_arn,
         grants.vector_index_arn,
         grants.database_secret_arn,

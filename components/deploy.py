@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from components.api_keys import ApiKeysSecret, ApiKeysSecretArgs
 from components.app_environment import AppTargets, DatabaseTarget, app_environment
 from components.app_policy import AppGrants
 from components.aurora import AuroraPgvector, AuroraPgvectorArgs
@@ -72,6 +73,9 @@ def deploy_ecs(config: StackConfig) -> None:
     region = aws.get_region().region
     network = _network(config, region, ECS_ENDPOINTS, load_balanced_app=True)
     documents = _documents(config)
+    api_keys = ApiKeysSecret(
+        "api-keys", ApiKeysSecretArgs(kms_key_arn=config.documents.kms_key_arn)
+    )
     vectors = S3VectorIndex(
         "vectors",
         S3VectorIndexArgs(
@@ -91,6 +95,7 @@ def deploy_ecs(config: StackConfig) -> None:
         AppTargets(
             region=region,
             documents_bucket=documents.bucket.bucket,
+            api_keys_secret=api_keys.arn,
             vector_bucket=vectors.bucket.vector_bucket_name,
         ),
         config.models,
@@ -105,6 +110,7 @@ def deploy_ecs(config: StackConfig) -> None:
             grants=AppGrants(
                 documents_bucket_arn=documents.bucket.arn,
                 model_arns=_model_arns(region, config),
+                api_keys_secret_arn=api_keys.arn,
                 vector_bucket_arn=vectors.bucket.vector_bucket_arn,
                 vector_index_arn=vectors.index.index_arn,
             ),
@@ -112,6 +118,7 @@ def deploy_ecs(config: StackConfig) -> None:
     )
     pulumi.export("service_url", service.url)
     pulumi.export("documents_bucket", documents.bucket.bucket)
+    pulumi.export("api_keys_secret", api_keys.arn)
     pulumi.export("vector_index_arn", vectors.index.index_arn)
     pulumi.export("image_uri", image.image_uri)
     pulumi.export("log_group", service.log_group.name)
@@ -123,6 +130,9 @@ def deploy_eks(config: StackConfig) -> None:
     region = aws.get_region().region
     network = _network(config, region, EKS_ENDPOINTS, load_balanced_app=False)
     documents = _documents(config)
+    api_keys = ApiKeysSecret(
+        "api-keys", ApiKeysSecretArgs(kms_key_arn=config.documents.kms_key_arn)
+    )
     image = ContainerImage(
         "app",
         ContainerImageArgs(image_tag=config.eks.image_tag, image_uri=config.eks.image_uri),
@@ -141,6 +151,7 @@ def deploy_eks(config: StackConfig) -> None:
         AppTargets(
             region=region,
             documents_bucket=documents.bucket.bucket,
+            api_keys_secret=api_keys.arn,
             database=DatabaseTarget(host=database.endpoint, secret_arn=database.secret_arn),
         ),
         config.models,
@@ -156,6 +167,7 @@ def deploy_eks(config: StackConfig) -> None:
             grants=AppGrants(
                 documents_bucket_arn=documents.bucket.arn,
                 model_arns=_model_arns(region, config),
+                api_keys_secret_arn=api_keys.arn,
                 database_secret_arn=database.secret_arn,
             ),
         ),
@@ -164,6 +176,7 @@ def deploy_eks(config: StackConfig) -> None:
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("service_url_command", service.url_command)
     pulumi.export("documents_bucket", documents.bucket.bucket)
+    pulumi.export("api_keys_secret", api_keys.arn)
     pulumi.export("database_endpoint", database.endpoint)
     pulumi.export("database_secret_arn", database.secret_arn)
     pulumi.export("image_uri", image.image_uri)

@@ -15,10 +15,11 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from rag_app.auth.api_keys import KeyStore, new_key
 from rag_app.domain import Answer, Hit, JobStatus
 from rag_app.errors import RagError
 from rag_app.ingest.service import Upload
-from rag_app.services import Services, open_services
+from rag_app.services import Services, build_key_store, open_services
 from rag_app.settings import Settings
 
 T = TypeVar("T")
@@ -81,6 +82,66 @@ def serve(host: str | None, port: int | None) -> None:
     settings = _settings(host=host, port=port)
     logging.getLogger().setLevel(logging.INFO)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@main.group()
+def keys() -> None:
+    """API keys (RAG_API_KEYS_FILE or RAG_API_KEYS_SECRET_ID): create, list, revoke."""
+
+
+def _key_store() -> KeyStore:
+    try:
+        return build_key_store(_settings())
+    except RagError as e:
+        raise click.ClickException(str(e)) from None
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="Who or what the key is for.")
+@click.option("--read", "read", multiple=True, metavar="COLLECTION", help="Repeatable; '*': all.")
+@click.option("--write", "write", multiple=True, metavar="COLLECTION", help="Repeatable.")
+def keys_create(name: str, read: tuple[str, ...], write: tuple[str, ...]) -> None:
+    """Create a key and print it: it is shown once and stored only as a hash."""
+    store = _key_store()
+
+    async def create() -> str:
+        key, record = new_key(name, read=list(read), write=list(write))
+        await store.save([*(await store.load()), record])
+        return key
+
+    try:
+        key = asyncio.run(create())
+    except RagError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(key)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """Every key's id, name, collections and creation time (never the key)."""
+    for r in asyncio.run(_key_store().load()):
+        click.echo(
+            f"{r.id}  {r.name}  read={','.join(r.read)}  write={','.join(r.write)}  {r.created}"
+        )
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Remove a key; a running service refuses it within RAG_API_KEYS_REFRESH_SECONDS."""
+    store = _key_store()
+
+    async def revoke() -> bool:
+        records = await store.load()
+        kept = [r for r in records if r.id != key_id]
+        if len(kept) == len(records):
+            return False
+        await store.save(kept)
+        return True
+
+    if not asyncio.run(revoke()):
+        raise click.ClickException(f"no key {key_id!r}")
+    click.echo(f"revoked {key_id}")
 
 
 @main.command("init-db")

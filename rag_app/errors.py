@@ -9,6 +9,10 @@ class NotFoundError(RagError):
     """An id that names nothing."""
 
 
+class ForbiddenError(RagError):
+    """A caller whose credential does not grant the action (write to a collection)."""
+
+
 class InvalidInputError(RagError):
     """A request that cannot be acted on as given (empty file, bad metadata, bad filter)."""
 

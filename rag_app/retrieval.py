@@ -46,15 +46,25 @@ class QueryService:
             )
         return text
 
-    async def search(self, query: str, *, top_k: int, filters: Mapping[str, Any]) -> list[Hit]:
-        """The ``top_k`` passages closest to ``query`` that match ``filters``, best first."""
+    async def search(
+        self,
+        query: str,
+        *,
+        top_k: int,
+        filters: Mapping[str, Any],
+        collections: frozenset[str] | None = None,
+    ) -> list[Hit]:
+        """The ``top_k`` passages closest to ``query`` that match ``filters``, best first,
+        from ``collections`` only (None: all; the caller's grants)."""
         text = self._check_query(query, "query")
         if not 1 <= top_k <= MAX_TOP_K:
             raise InvalidInputError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}")
         checked = check_filters(filters)
         vector = await embed_query(self._embedder, text)
         pool = min(MAX_TOP_K, max(top_k * CANDIDATES_PER_RESULT, MIN_CANDIDATES))
-        candidates = await self._store.query(vector, top_k=pool, filters=checked)
+        candidates = await self._store.query(
+            vector, top_k=pool, filters=checked, collections=collections
+        )
         terms = content_words(text)
         reranked = [
             dataclasses.replace(hit, keyword=coverage(terms, hit.chunk.text)) for hit in candidates
@@ -63,13 +73,18 @@ class QueryService:
         return reranked[:top_k]
 
     async def ask_stream(
-        self, question: str, *, top_k: int, filters: Mapping[str, Any]
+        self,
+        question: str,
+        *,
+        top_k: int,
+        filters: Mapping[str, Any],
+        collections: frozenset[str] | None = None,
     ) -> AsyncIterator[AnswerDelta | Answer]:
         """Retrieve first (so bad input raises here, before any streaming starts), then
         return the answer's events: text as it is produced, then the final answer whose
         citations have been checked against the retrieved passages."""
         question = self._check_query(question, "question")
-        hits = await self.search(question, top_k=top_k, filters=filters)
+        hits = await self.search(question, top_k=top_k, filters=filters, collections=collections)
         return self._verified(self._answerer.stream(question, hits), hits)
 
     @staticmethod
@@ -79,5 +94,15 @@ class QueryService:
         async for event in events:
             yield verify_citations(event, hits) if isinstance(event, Answer) else event
 
-    async def ask(self, question: str, *, top_k: int, filters: Mapping[str, Any]) -> Answer:
-        return await collect_answer(await self.ask_stream(question, top_k=top_k, filters=filters))
+    async def ask(
+        self,
+        question: str,
+        *,
+        top_k: int,
+        filters: Mapping[str, Any],
+        collections: frozenset[str] | None = None,
+    ) -> Answer:
+        events = await self.ask_stream(
+            question, top_k=top_k, filters=filters, collections=collections
+        )
+        return await collect_answer(events)

@@ -14,6 +14,14 @@ from psycopg.conninfo import make_conninfo
 from rag_app.answerers.base import Answerer
 from rag_app.answerers.bedrock import BedrockAnswerer
 from rag_app.answerers.extractive import ExtractiveAnswerer
+from rag_app.auth.api_keys import (
+    ApiKeyVerifier,
+    FileKeyStore,
+    KeyStore,
+    SecretsManagerKeyStore,
+)
+from rag_app.auth.authenticator import Authenticator
+from rag_app.auth.oidc import OidcVerifier
 from rag_app.blobstores.base import BlobStore
 from rag_app.blobstores.local import LocalBlobStore
 from rag_app.blobstores.s3 import S3BlobStore
@@ -22,6 +30,7 @@ from rag_app.catalog.postgres import PostgresCatalog
 from rag_app.catalog.s3 import S3Catalog
 from rag_app.embedders.base import Embedder
 from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
+from rag_app.errors import ConfigurationError
 from rag_app.ingest.jobs import JobRunner
 from rag_app.ingest.service import IngestionService, IngestLimits
 from rag_app.postgres.credentials import SecretsManagerCredentials
@@ -39,6 +48,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Services:
     settings: Settings
+    authenticator: Authenticator | None  # None: no authentication (loopback only)
     catalog: Catalog
     blobs: BlobStore
     store: VectorStore
@@ -84,6 +94,37 @@ def _build_store(
     return PgVectorStore(
         pool, table=name, dimension=embedder.dimension, ef_search=settings.hnsw_ef_search
     )
+
+
+def build_key_store(settings: Settings) -> KeyStore:
+    """Where API keys are kept: the Secrets Manager secret, else the file."""
+    if settings.api_keys_secret_id:
+        client = _aws_client(settings, "secretsmanager", _aws_config(settings, mode="standard"))
+        return SecretsManagerKeyStore(client, settings.api_keys_secret_id)
+    if settings.api_keys_file:
+        return FileKeyStore(settings.api_keys_file)
+    raise ConfigurationError("no key store: set RAG_API_KEYS_FILE or RAG_API_KEYS_SECRET_ID")
+
+
+def _build_authenticator(settings: Settings) -> Authenticator | None:
+    if settings.auth == "none":
+        return None
+    api_keys = None
+    if settings.api_keys_secret_id or settings.api_keys_file:
+        api_keys = ApiKeyVerifier(
+            build_key_store(settings), refresh_seconds=settings.api_keys_refresh_seconds
+        )
+    oidc = None
+    if settings.oidc_issuer and settings.oidc_audience:
+        issuer = settings.oidc_issuer.rstrip("/")
+        oidc = OidcVerifier(
+            issuer=issuer,
+            audience=settings.oidc_audience,
+            jwks_url=settings.oidc_jwks_url or f"{issuer}/.well-known/jwks.json",
+            collections_claim=settings.oidc_collections_claim,
+            timeout_seconds=settings.aws_timeout_seconds,
+        )
+    return Authenticator(api_keys=api_keys, oidc=oidc)
 
 
 def _build_blob_store(settings: Settings) -> BlobStore:
@@ -197,6 +238,7 @@ async def open_services(settings: Settings, *, run_jobs: bool = True) -> AsyncIt
             stack.push_async_callback(runner.stop)
         yield Services(
             settings=settings,
+            authenticator=_build_authenticator(settings),
             catalog=catalog,
             blobs=blobs,
             store=store,

@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 class Settings(BaseSettings):
@@ -103,6 +104,25 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
 
+    # Authentication: every endpoint but /health/* then needs `Authorization: Bearer` with
+    # an API key or an OIDC token. Without it the service binds only to loopback.
+    auth: Literal["none", "required"] = "none"
+    api_keys_file: Path | None = Field(
+        default=None, description="JSON key list (rag-app keys); local deployments"
+    )
+    api_keys_secret_id: str | None = Field(
+        default=None, description="Secrets Manager secret holding the key list (the stacks)"
+    )
+    api_keys_refresh_seconds: float = Field(default=30.0, ge=0, le=3600)
+    oidc_issuer: str | None = Field(default=None, description="e.g. a Cognito user pool URL")
+    oidc_audience: str | None = Field(default=None, description="aud, or Cognito client_id")
+    oidc_jwks_url: str | None = Field(default=None, description="default: issuer + JWKS path")
+    oidc_collections_claim: str = Field(
+        default="cognito:groups",
+        description="claim listing read:<collection> / write:<collection> grants",
+    )
+    rate_limit_per_minute: int = Field(default=600, ge=1, description="per caller, per process")
+
     @model_validator(mode="after")
     def _no_unknown_variables(self) -> Settings:
         # A mistyped RAG_* variable would otherwise be ignored without a word.
@@ -147,6 +167,25 @@ class Settings(BaseSettings):
             raise ValueError(
                 "RAG_BEDROCK_EMBEDDING_DIMENSIONS must be 256, 512 or 1024, got "
                 f"{self.bedrock_embedding_dimensions}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _auth_beyond_loopback(self) -> Settings:
+        sources = (self.api_keys_file, self.api_keys_secret_id, self.oidc_issuer)
+        if self.auth == "required" and not any(sources):
+            raise ValueError(
+                "RAG_AUTH=required needs a credential source: RAG_API_KEYS_FILE, "
+                "RAG_API_KEYS_SECRET_ID, or RAG_OIDC_ISSUER with RAG_OIDC_AUDIENCE"
+            )
+        if self.oidc_issuer and not self.oidc_audience:
+            raise ValueError("RAG_OIDC_ISSUER needs RAG_OIDC_AUDIENCE")
+        if self.auth == "none" and self.host not in LOOPBACK:
+            raise ValueError(
+                f"binding {self.host} without authentication would expose every document: "
+                "set RAG_AUTH=required with API keys (RAG_API_KEYS_FILE or "
+                "RAG_API_KEYS_SECRET_ID) or OIDC (RAG_OIDC_ISSUER, RAG_OIDC_AUDIENCE), "
+                "or bind 127.0.0.1"
             )
         return self
 

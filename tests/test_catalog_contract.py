@@ -104,12 +104,21 @@ async def test_find_by_content_is_per_collection_and_follows_changes(catalog: Ca
 async def test_listing_pages_oldest_first_with_totals(catalog: Catalog) -> None:
     for n, collection in [(3, "x"), (1, "y"), (2, "x"), (4, "x")]:
         await catalog.save_document(document(f"doc-{n}", n, collection))
-    everything = await catalog.list_documents(collection=None, limit=10, offset=0)
+    everything = await catalog.list_documents(collections=None, limit=10, offset=0)
     assert [d.document_id for d in everything.items] == ["doc-1", "doc-2", "doc-3", "doc-4"]
-    page = await catalog.list_documents(collection="x", limit=2, offset=1)
+    page = await catalog.list_documents(collections=frozenset({"x"}), limit=2, offset=1)
     assert ([d.document_id for d in page.items], page.total) == (["doc-3", "doc-4"], 3)
-    beyond = await catalog.list_documents(collection=None, limit=2, offset=10)
+    beyond = await catalog.list_documents(collections=None, limit=2, offset=10)
     assert (beyond.items, beyond.total) == ([], 4)
+
+
+async def test_listing_several_collections_or_none(catalog: Catalog) -> None:
+    for n, collection in [(1, "x"), (2, "y"), (3, "z"), (4, "x")]:
+        await catalog.save_document(document(f"doc-{n}", n, collection))
+    both = await catalog.list_documents(collections=frozenset({"x", "z"}), limit=10, offset=0)
+    assert ([d.document_id for d in both.items], both.total) == (["doc-1", "doc-3", "doc-4"], 3)
+    nothing = await catalog.list_documents(collections=frozenset(), limit=10, offset=0)
+    assert (nothing.items, nothing.total) == ([], 0)
 
 
 async def test_moving_a_document_to_another_collection_moves_its_listing(
@@ -117,8 +126,12 @@ async def test_moving_a_document_to_another_collection_moves_its_listing(
 ) -> None:
     await catalog.save_document(document("d", 1, "x"))
     await catalog.save_document(document("d", 1, "y"))
-    assert (await catalog.list_documents(collection="x", limit=5, offset=0)).total == 0
-    assert (await catalog.list_documents(collection="y", limit=5, offset=0)).total == 1
+    assert (
+        await catalog.list_documents(collections=frozenset({"x"}), limit=5, offset=0)
+    ).total == 0
+    assert (
+        await catalog.list_documents(collections=frozenset({"y"}), limit=5, offset=0)
+    ).total == 1
 
 
 async def test_jobs_and_unfinished_jobs(catalog: Catalog) -> None:
@@ -141,7 +154,7 @@ async def test_delete_removes_the_document_and_its_jobs(catalog: Catalog) -> Non
     assert await catalog.get_document("d-1") is None
     assert await catalog.get_job("job-d-1-1") is None
     assert await catalog.unfinished_jobs() == []
-    assert (await catalog.list_documents(collection=None, limit=5, offset=0)).total == 0
+    assert (await catalog.list_documents(collections=None, limit=5, offset=0)).total == 0
 
 
 def test_option_1_runs_with_no_database(moto_s3: Any, tmp_path: Path) -> None:

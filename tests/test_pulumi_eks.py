@@ -17,6 +17,7 @@ from tests.pulumi_stacks import ROOT, of, one, record
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-db"
 DB_HOST = "db.cluster-abc.us-east-1.rds.amazonaws.com"
+API_KEYS_ARN = "arn:aws:mock:us-east-1:123456789012:api-keys"
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +166,8 @@ def test_pod_identity_binds_the_charts_service_account_to_a_scoped_role(
     assert trust["Action"] == ["sts:AssumeRole", "sts:TagSession"]
     policy = json.loads(one(eks, "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
-    assert set(by_sid) == {"Documents", "DocumentsList", "Models", "DatabaseLogin"}
+    assert set(by_sid) == {"Documents", "DocumentsList", "Models", "ApiKeys", "DatabaseLogin"}
+    assert by_sid["ApiKeys"]["Resource"] == [API_KEYS_ARN]
     assert by_sid["DatabaseLogin"] == {
         "Sid": "DatabaseLogin",
         "Effect": "Allow",
@@ -183,6 +185,7 @@ def test_chart_values_carry_exactly_the_app_environment(
         AppTargets(
             region="us-east-1",
             documents_bucket="documents-bucket",
+            api_keys_secret=API_KEYS_ARN,
             database=DatabaseTarget(host=DB_HOST, secret_arn=SECRET_ARN),
         ),
         ModelsConfig(),

@@ -138,6 +138,11 @@ def test_service_tasks_are_private_hardened_and_roll_back(ecs: list[Declared]) -
     assert value["RAG_VECTOR_STORE"] == "s3vectors"
     assert value["RAG_CATALOG"] == "s3"
     assert value["RAG_DOCUMENTS_BUCKET"] == "documents-bucket"
+    assert value["RAG_AUTH"] == "required"
+    secret = one(ecs, "aws:secretsmanager/secret:Secret")
+    assert value["RAG_API_KEYS_SECRET_ID"] == f"arn:aws:mock:us-east-1:123456789012:{secret.name}"
+    version = one(ecs, "aws:secretsmanager/secretVersion:SecretVersion").inputs
+    assert unwrap(version["secretString"]) == "[]"  # created empty; keys come from rag-app keys
     execution = json.loads(
         next(
             p for p in of(ecs, "aws:iam/rolePolicy:RolePolicy") if p.name == "app-execution"
@@ -164,6 +169,8 @@ def test_task_role_names_every_resource(ecs: list[Declared]) -> None:
         "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0",
         "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0",
     ]
+    keys = next(s for s in policy["Statement"] if s["Sid"] == "ApiKeys")
+    assert keys["Action"] == ["secretsmanager:GetSecretValue"]  # read only: operators write
 
 
 def test_https_listener_and_http_redirect_with_a_certificate(ecs_https: list[Declared]) -> None:
@@ -276,7 +283,12 @@ def test_a_bad_stack_file_stops_the_program_before_any_resource() -> None:
 
 def test_the_app_environment_is_valid_app_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     env = app_environment(
-        AppTargets(region="eu-west-1", documents_bucket="docs", vector_bucket="vectors"),
+        AppTargets(
+            region="eu-west-1",
+            documents_bucket="docs",
+            api_keys_secret="arn:aws:secretsmanager:eu-west-1:1:secret:keys",
+            vector_bucket="vectors",
+        ),
         ModelsConfig(),
     )
     for key, value in env.items():
@@ -289,6 +301,7 @@ def test_the_app_environment_is_valid_app_settings(monkeypatch: pytest.MonkeyPat
     )
     assert not settings.needs_postgres
     assert (settings.embedder, settings.answerer) == ("bedrock", "bedrock")
+    assert settings.auth == "required"  # bound to 0.0.0.0: the app refuses to run without it
 
 
 def test_the_committed_diagrams_match_the_program(ecs: list[Declared]) -> None:

@@ -8,10 +8,10 @@ from rag_app.settings import Settings
 
 def test_settings_come_from_rag_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAG_CHUNK_SIZE", "1500")
-    monkeypatch.setenv("RAG_DATABASE_URL", "postgresql://u:secret@db/rag")
+    monkeypatch.setenv("RAG_DATABASE_URL", "postgresql://u:pw-7f3a9@db/rag")
     settings = Settings()
     assert settings.chunk_size == 1500
-    assert "secret" not in repr(settings)
+    assert "pw-7f3a9" not in repr(settings)
 
 
 def test_a_mistyped_variable_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

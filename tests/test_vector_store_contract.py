@@ -128,6 +128,22 @@ async def test_filters_are_an_equality_and(store: VectorStore) -> None:
     assert await store.count({"collection": "x", "year": 2021}) == 1
 
 
+async def test_collections_restrict_queries_and_counts_in_the_store(store: VectorStore) -> None:
+    for name, collection in [("a", "x"), ("b", "y"), ("c", "z")]:
+        await store.upsert_document(
+            name, [chunk(name, 0, collection=collection)], np.stack([unit(1)])
+        )
+    hits = await store.query(unit(1), top_k=10, filters={}, collections=frozenset({"x", "z"}))
+    assert sorted(h.chunk.document_id for h in hits) == ["a", "c"]
+    asked_for_y = await store.query(
+        unit(1), top_k=10, filters={"collection": "y"}, collections=frozenset({"x"})
+    )
+    assert asked_for_y == []
+    assert await store.query(unit(1), top_k=10, filters={}, collections=frozenset()) == []
+    assert await store.count({}, collections=frozenset({"y"})) == 1
+    assert await store.count({}, collections=None) == 3
+
+
 async def test_top_k_bounds(store: VectorStore) -> None:
     await store.upsert_document(
         "d", [chunk("d", i) for i in range(120)], np.stack([unit(1, i / 120) for i in range(120)])

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
 from rag_app import __version__
@@ -13,6 +14,7 @@ from rag_app.api.documents import DocumentController, JobController
 from rag_app.api.errors import EXCEPTION_HANDLERS
 from rag_app.api.health import HealthController
 from rag_app.api.queries import QueryController
+from rag_app.api.security import BearerAuthMiddleware, RateLimiter, caller
 from rag_app.services import Services, open_services
 from rag_app.settings import Settings
 
@@ -31,15 +33,30 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_services(settings) as services:
             app.state.services = services
+            app.state.authenticator = services.authenticator
             yield
             app.state.services = None
+            app.state.authenticator = None
 
+    required = settings.auth == "required"
+    middleware = [DefineMiddleware(BearerAuthMiddleware, exclude=["^/health/"])] if required else []
     return Litestar(
         route_handlers=[DocumentController, JobController, QueryController, HealthController],
-        dependencies={"services": Provide(_services, sync_to_thread=False)},
+        dependencies={
+            "services": Provide(_services, sync_to_thread=False),
+            "principal": Provide(caller, sync_to_thread=False),
+        },
+        middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
         request_max_body_size=settings.max_upload_bytes + MULTIPART_OVERHEAD,
         openapi_config=OpenAPIConfig(title="rag-app", version=__version__, path="/schema"),
-        state=State({"services": None}),
+        state=State(
+            {
+                "services": None,
+                "authenticator": None,
+                "auth_required": required,
+                "rate_limiter": RateLimiter(settings.rate_limit_per_minute),
+            }
+        ),
     )

@@ -10,9 +10,24 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from rag_app.api.schemas import DocumentListOut, DocumentOut, JobOut, SubmissionOut, UploadForm
-from rag_app.errors import InvalidInputError, NotFoundError
+from rag_app.auth.principal import Principal
+from rag_app.domain import Document
+from rag_app.errors import ForbiddenError, InvalidInputError, NotFoundError
 from rag_app.ingest.service import Upload
 from rag_app.services import Services
+
+
+def readable(principal: Principal, document: Document | None, document_id: str) -> Document:
+    """The document, if it exists and the caller may read it; otherwise the same 404 (a
+    caller learns nothing about other collections, not even that an id exists)."""
+    if document is None or not principal.can_read(document.collection):
+        raise NotFoundError(f"no document {document_id!r}")
+    return document
+
+
+def may_write(principal: Principal, collection: str) -> None:
+    if not principal.can_write(collection):
+        raise ForbiddenError(f"this credential may not write to collection {collection!r}")
 
 
 def _parse_metadata(raw: str | None) -> dict[str, Any]:
@@ -36,12 +51,18 @@ class DocumentController(Controller):
         self,
         data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
         services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
     ) -> Response[SubmissionOut]:
         """Upload a PDF; it is ingested in the background (poll ``/jobs/{job_id}``).
 
         Content already in the collection is not ingested twice: the answer is then 200
         with ``duplicate: true`` and the existing document's ids.
         """
+        may_write(principal, data.collection)
+        if data.document_id:  # replacing a document: its own collection must be writable too
+            existing = await services.catalog.get_document(data.document_id)
+            if existing is not None:
+                may_write(principal, readable(principal, existing, data.document_id).collection)
         try:
             content = await data.file.read()
             filename = data.file.filename or "upload.pdf"
@@ -71,14 +92,17 @@ class DocumentController(Controller):
     async def list_documents(
         self,
         services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
         collection: FromQuery[str | None] = None,
     ) -> DocumentListOut:
-        """Documents, oldest first, a page at a time."""
-        page = await services.catalog.list_documents(
-            collection=collection, limit=limit, offset=offset
-        )
+        """Documents of the collections the caller may read, oldest first, a page at a time."""
+        wanted = None if collection is None else frozenset({collection})
+        allowed = principal.readable
+        if allowed is not None:
+            wanted = allowed if wanted is None else wanted & allowed
+        page = await services.catalog.list_documents(collections=wanted, limit=limit, offset=offset)
         return DocumentListOut(
             items=[DocumentOut.of(d) for d in page.items],
             total=page.total,
@@ -88,19 +112,25 @@ class DocumentController(Controller):
 
     @get("/{document_id:str}", operation_id="getDocument")
     async def get_document(
-        self, document_id: FromPath[str], services: NamedDependency[Services]
+        self,
+        document_id: FromPath[str],
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
     ) -> DocumentOut:
         """One document: status, pages, chunks, content digest and the last error."""
         document = await services.catalog.get_document(document_id)
-        if document is None:
-            raise NotFoundError(f"no document {document_id!r}")
-        return DocumentOut.of(document)
+        return DocumentOut.of(readable(principal, document, document_id))
 
     @delete("/{document_id:str}", operation_id="deleteDocument", status_code=HTTP_204_NO_CONTENT)
     async def delete_document(
-        self, document_id: FromPath[str], services: NamedDependency[Services]
+        self,
+        document_id: FromPath[str],
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
     ) -> None:
         """Delete the document, its chunks and its file; no search returns it afterwards."""
+        document = await services.catalog.get_document(document_id)
+        may_write(principal, readable(principal, document, document_id).collection)
         await services.ingestion.delete(document_id)
 
 
@@ -109,9 +139,14 @@ class JobController(Controller):
     tags = ("documents",)
 
     @get("/{job_id:str}", operation_id="getJob")
-    async def get_job(self, job_id: FromPath[str], services: NamedDependency[Services]) -> JobOut:
+    async def get_job(
+        self,
+        job_id: FromPath[str],
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+    ) -> JobOut:
         """An ingestion job: queued, running (with its stage), succeeded or failed (with why)."""
         job = await services.catalog.get_job(job_id)
-        if job is None:
+        if job is None or not principal.can_read(job.collection):
             raise NotFoundError(f"no job {job_id!r}")
         return JobOut.of(job)

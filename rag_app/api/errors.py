@@ -9,6 +9,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
+    HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -18,6 +19,7 @@ from litestar.status_codes import (
 
 from rag_app.errors import (
     ConfigurationError,
+    ForbiddenError,
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
@@ -32,6 +34,7 @@ PROBLEM_JSON = "application/problem+json"
 
 STATUS_OF: dict[type[RagError], int] = {
     NotFoundError: HTTP_404_NOT_FOUND,
+    ForbiddenError: HTTP_403_FORBIDDEN,
     InvalidInputError: HTTP_400_BAD_REQUEST,
     UnsupportedMediaError: HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     PayloadTooLargeError: HTTP_413_REQUEST_ENTITY_TOO_LARGE,
@@ -42,6 +45,7 @@ STATUS_OF: dict[type[RagError], int] = {
 TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     413: "Content Too Large",
@@ -53,7 +57,9 @@ TITLES = {
 }
 
 
-def problem(status: int, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+def problem(
+    status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response[dict[str, Any]]:
     body = {
         "type": "about:blank",
         "title": TITLES.get(status, "Error"),
@@ -61,7 +67,7 @@ def problem(status: int, detail: str, **extra: Any) -> Response[dict[str, Any]]:
         "detail": detail,
         **extra,
     }
-    return Response(body, status_code=status, media_type=PROBLEM_JSON)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def rag_error_handler(_: Request[Any, Any, Any], exc: RagError) -> Response[dict[str, Any]]:
@@ -75,7 +81,7 @@ def rag_error_handler(_: Request[Any, Any, Any], exc: RagError) -> Response[dict
 def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     if isinstance(exc, ValidationException):
         return problem(HTTP_400_BAD_REQUEST, exc.detail, errors=exc.extra or [])
-    return problem(exc.status_code, exc.detail)
+    return problem(exc.status_code, exc.detail, headers=exc.headers)
 
 
 def internal_error_handler(

@@ -11,6 +11,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from rag_app.answerers.base import collect_answer
 from rag_app.api.schemas import AskIn, AskOut, HitOut, SearchIn, SearchOut
+from rag_app.auth.principal import Principal
 from rag_app.domain import Answer, AnswerDelta
 from rag_app.services import Services
 
@@ -35,10 +36,16 @@ class QueryController(Controller):
 
     @post("/search", operation_id="search", status_code=200)
     async def search(
-        self, data: JSONBody[SearchIn], services: NamedDependency[Services]
+        self,
+        data: JSONBody[SearchIn],
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
     ) -> SearchOut:
-        """Passages closest to the query, best first, with document, page and score."""
-        hits = await services.queries.search(data.query, top_k=data.top_k, filters=data.filters)
+        """Passages closest to the query, best first, with document, page and score; only
+        from the collections the caller may read."""
+        hits = await services.queries.search(
+            data.query, top_k=data.top_k, filters=data.filters, collections=principal.readable
+        )
         return SearchOut(hits=[HitOut.of(h) for h in hits])
 
     @post("/ask", operation_id="ask", status_code=200)
@@ -47,6 +54,7 @@ class QueryController(Controller):
         data: JSONBody[AskIn],
         request: Request[Any, Any, Any],
         services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
     ) -> Response[AskOut] | ServerSentEvent:
         """An answer from the indexed documents with page citations whose quotes are checked
         against the cited page; ``grounded: false`` when no passage supports one.
@@ -57,7 +65,10 @@ class QueryController(Controller):
         ones removed), then ``done``. A client that disconnects stops the model call.
         """
         events = await services.queries.ask_stream(
-            data.question, top_k=data.top_k, filters=data.filters
+            data.question,
+            top_k=data.top_k,
+            filters=data.filters,
+            collections=principal.readable,
         )
         if EVENT_STREAM in request.headers.get("accept", ""):
             return ServerSentEvent(_events(events))

@@ -23,9 +23,10 @@ class Catalog(Protocol):
         ...
 
     async def list_documents(
-        self, *, collection: str | None, limit: int, offset: int
+        self, *, collections: frozenset[str] | None, limit: int, offset: int
     ) -> DocumentPage:
-        """Oldest first (stable across pages); ``collection=None`` lists every collection."""
+        """Oldest first (stable across pages), of the given collections (None: every one;
+        an empty set: none)."""
         ...
 
     async def save_document(self, document: Document) -> None: ...

@@ -41,12 +41,12 @@ FIND_BY_CONTENT = (
 )
 LIST_DOCUMENTS = (
     f"SELECT {DOCUMENT_COLUMNS}, count(*) OVER () AS total FROM rag_documents"  # noqa: S608
-    " WHERE %(collection)s::text IS NULL OR collection = %(collection)s"
+    " WHERE %(collections)s::text[] IS NULL OR collection = ANY(%(collections)s)"
     " ORDER BY created_at, document_id LIMIT %(limit)s OFFSET %(offset)s"
 )
 COUNT_DOCUMENTS = (
     "SELECT count(*) AS total FROM rag_documents"
-    " WHERE %(collection)s::text IS NULL OR collection = %(collection)s"
+    " WHERE %(collections)s::text[] IS NULL OR collection = ANY(%(collections)s)"
 )
 DELETE_DOCUMENT = "DELETE FROM rag_documents WHERE document_id = %(id)s"
 DELETE_JOBS = "DELETE FROM rag_jobs WHERE document_id = %(id)s"
@@ -92,9 +92,10 @@ class PostgresCatalog:
         return _document(row) if row else None
 
     async def list_documents(
-        self, *, collection: str | None, limit: int, offset: int
+        self, *, collections: frozenset[str] | None, limit: int, offset: int
     ) -> DocumentPage:
-        params = {"collection": collection, "limit": limit, "offset": offset}
+        wanted = None if collections is None else sorted(collections)
+        params = {"collections": wanted, "limit": limit, "offset": offset}
         async with self._pool.connection() as conn:
             cursor = conn.cursor(row_factory=dict_row)
             await cursor.execute(LIST_DOCUMENTS, params)

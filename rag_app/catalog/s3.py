@@ -91,10 +91,16 @@ class S3Catalog:
         return document
 
     async def list_documents(
-        self, *, collection: str | None, limit: int, offset: int
+        self, *, collections: frozenset[str] | None, limit: int, offset: int
     ) -> DocumentPage:
-        prefix = "catalog/order/" if collection is None else f"catalog/collections/{collection}/"
-        markers = sorted(await self._objects.list_keys(prefix))
+        if collections is None:
+            markers = await self._objects.list_keys("catalog/order/")
+        else:
+            markers = []
+            for collection in sorted(collections):
+                markers += await self._objects.list_keys(f"catalog/collections/{collection}/")
+        # Marker names start with the creation stamp: sorting by name is oldest first.
+        markers.sort(key=lambda key: key.rsplit("/", 1)[-1])
         page = markers[offset : offset + limit]
         items = []
         for marker in page:

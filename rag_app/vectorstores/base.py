@@ -19,7 +19,9 @@ class VectorStore(Protocol):
 
     ``Hit.similarity`` is the cosine similarity in [-1, 1], higher is closer. Filters are an
     equality AND over ``document_id``, ``collection`` and user metadata keys; a key no chunk
-    has matches nothing (it is not an error).
+    has matches nothing (it is not an error). ``collections`` restricts a query or count to
+    chunks of those collections, in the store's own query (None: no restriction; an empty
+    set: nothing): it is how a caller's grants are enforced, never by filtering afterwards.
     """
 
     @property
@@ -42,13 +44,18 @@ class VectorStore(Protocol):
         ...
 
     async def query(
-        self, vector: NDArray[np.float32], *, top_k: int, filters: Filters
+        self,
+        vector: NDArray[np.float32],
+        *,
+        top_k: int,
+        filters: Filters,
+        collections: frozenset[str] | None = None,
     ) -> list[Hit]:
         """The ``top_k`` (1..100) chunks closest to ``vector`` that match ``filters``,
         closest first. Fewer when fewer match; an empty store returns ``[]``."""
         ...
 
-    async def count(self, filters: Filters) -> int:
+    async def count(self, filters: Filters, collections: frozenset[str] | None = None) -> int:
         """How many chunks match ``filters`` (``{}``: all)."""
         ...
 

@@ -57,10 +57,15 @@ LIMIT %(top_k)s
 COUNT = "SELECT count(*) AS n FROM {table} WHERE {conditions}"
 
 
-def _where(filters: Filters) -> tuple[sql.Composable, dict[str, Any]]:
+def _where(
+    filters: Filters, collections: frozenset[str] | None
+) -> tuple[sql.Composable, dict[str, Any]]:
     """Equality AND over the filter keys; user keys go through one jsonb containment."""
     conditions: list[sql.Composable] = [sql.SQL("TRUE")]
     params: dict[str, Any] = {}
+    if collections is not None:
+        conditions.append(sql.SQL("collection = ANY(%(allowed_collections)s)"))
+        params["allowed_collections"] = sorted(collections)
     user: dict[str, Any] = {}
     for key, value in filters.items():
         if key in ("document_id", "collection"):
@@ -162,12 +167,17 @@ class PgVectorStore:
             return cursor.rowcount
 
     async def query(
-        self, vector: NDArray[np.float32], *, top_k: int, filters: Filters
+        self,
+        vector: NDArray[np.float32],
+        *,
+        top_k: int,
+        filters: Filters,
+        collections: frozenset[str] | None = None,
     ) -> list[Hit]:
         check_top_k(top_k)
         if vector.shape != (self._dimension,):
             raise ValueError(f"query vector has shape {vector.shape}, index has {self._dimension}")
-        conditions, params = _where(filters)
+        conditions, params = _where(filters, collections)
         statement = sql.SQL(QUERY).format(table=self._table, conditions=conditions)
         async with self._pool.connection() as conn, conn.transaction():
             # ef_search caps how many rows HNSW yields, so it never goes below top_k.
@@ -182,8 +192,8 @@ class PgVectorStore:
             rows = await cursor.fetchall()
         return [Hit(chunk=_chunk(row), similarity=float(row["score"])) for row in rows]
 
-    async def count(self, filters: Filters) -> int:
-        conditions, params = _where(filters)
+    async def count(self, filters: Filters, collections: frozenset[str] | None = None) -> int:
+        conditions, params = _where(filters, collections)
         async with self._pool.connection() as conn:
             cursor = conn.cursor(row_factory=dict_row)
             await cursor.execute(

@@ -42,9 +42,12 @@ log = logging.getLogger(__name__)
 REQUEST_BUDGET = rules.MAX_REQUEST_BYTES - 64 * 1024  # room for the request's envelope
 
 
-def _filter(filters: Filters) -> dict[str, Any] | None:
-    """Equality AND in the S3 Vectors language: one key per condition object, ``$and``."""
-    conditions = [{key: {"$eq": value}} for key, value in filters.items()]
+def _filter(filters: Filters, collections: frozenset[str] | None) -> dict[str, Any] | None:
+    """Equality AND in the S3 Vectors language: one key per condition object, ``$and``;
+    the caller's collections as one ``$in``."""
+    conditions: list[dict[str, Any]] = [{key: {"$eq": value}} for key, value in filters.items()]
+    if collections is not None:
+        conditions.append({"collection": {"$in": sorted(collections)}})
     if not conditions:
         return None
     return conditions[0] if len(conditions) == 1 else {"$and": conditions}
@@ -201,9 +204,16 @@ class S3VectorsStore:
         return len(keys)
 
     async def query(
-        self, vector: NDArray[np.float32], *, top_k: int, filters: Filters
+        self,
+        vector: NDArray[np.float32],
+        *,
+        top_k: int,
+        filters: Filters,
+        collections: frozenset[str] | None = None,
     ) -> list[Hit]:
         check_top_k(top_k)
+        if collections is not None and not collections:
+            return []  # no collection granted: nothing to ask S3 Vectors for
         if vector.shape != (self._dimension,):
             raise ValueError(f"query vector has shape {vector.shape}, index has {self._dimension}")
         request: dict[str, Any] = {
@@ -213,7 +223,7 @@ class S3VectorsStore:
             "returnMetadata": True,
             "returnDistance": True,
         }
-        condition = _filter(filters)
+        condition = _filter(filters, collections)
         if condition is not None:
             request["filter"] = condition
         response = await self._call("query_vectors", **request)
@@ -225,7 +235,7 @@ class S3VectorsStore:
             for item in response.get("vectors", [])
         ]
 
-    async def count(self, filters: Filters) -> int:
+    async def count(self, filters: Filters, collections: frozenset[str] | None = None) -> int:
         """Lists the whole index (S3 Vectors has no count and ListVectors no filter)."""
         total = 0
         token: str | None = None
@@ -239,6 +249,7 @@ class S3VectorsStore:
             )
             total += sum(
                 all(_equal(v.get("metadata", {}).get(k), want) for k, want in filters.items())
+                and (collections is None or v.get("metadata", {}).get("collection") in collections)
                 for v in page.get("vectors", [])
             )
             token = page.get("nextToken")

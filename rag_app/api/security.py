@@ -1,0 +1,83 @@
+"""Credentials on every endpoint but /health: a bearer API key or JWT, checked by the
+middleware; handlers take the caller as the ``principal`` dependency, which also applies
+the per-caller rate limit. Without authentication (local mode, loopback only) the caller
+is the local operator."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, TooManyRequestsException
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from rag_app.auth.authenticator import Authenticator
+from rag_app.auth.principal import LOCAL_OPERATOR, Principal
+
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="rag-app"'}
+UNAUTHENTICATED = ("/health/",)
+
+
+class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        authenticator: Authenticator | None = connection.app.state.authenticator
+        if authenticator is None:  # the service is still starting
+            raise NotAuthorizedException("the service is starting", headers=CHALLENGE)
+        scheme, _, credential = connection.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            raise NotAuthorizedException(
+                "credentials required: Authorization: Bearer <API key or token>", headers=CHALLENGE
+            )
+        principal = await authenticator.verify(credential.strip())
+        if principal is None:
+            raise NotAuthorizedException(
+                "invalid, expired or revoked credentials", headers=CHALLENGE
+            )
+        return AuthenticationResult(user=principal, auth=None)
+
+
+@dataclass
+class RateLimiter:
+    """A token bucket per caller: ``per_minute`` requests a minute, bursts up to that many.
+    Per process: N replicas allow N times the rate."""
+
+    per_minute: int
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def wait_seconds(self, caller: str) -> float:
+        """0 when the request may go ahead (and is counted), else seconds until it may."""
+        now = time.monotonic()
+        rate = self.per_minute / 60.0
+        tokens, at = self._buckets.get(caller, (float(self.per_minute), now))
+        tokens = min(float(self.per_minute), tokens + (now - at) * rate)
+        if tokens >= 1.0:
+            self._buckets[caller] = (tokens - 1.0, now)
+            return 0.0
+        self._buckets[caller] = (tokens, now)
+        return (1.0 - tokens) / rate
+
+
+def caller(request: Request[Any, Any, Any]) -> Principal:
+    """The dependency every protected handler takes as ``principal``."""
+    state = request.app.state
+    if state.authenticator is None and not state.auth_required:
+        principal = LOCAL_OPERATOR
+    else:
+        user = request.scope.get("user")
+        if not isinstance(user, Principal):  # a route the middleware skipped: refuse
+            raise NotAuthorizedException("credentials required", headers=CHALLENGE)
+        principal = user
+    limiter: RateLimiter = state.rate_limiter
+    wait = limiter.wait_seconds(principal.name)
+    if wait > 0:
+        raise TooManyRequestsException(
+            f"rate limit of {limiter.per_minute} requests a minute reached",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
+    return principal

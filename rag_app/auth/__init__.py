@@ -1,0 +1,1 @@
+"""Who is calling, and which collections they may read and write."""
