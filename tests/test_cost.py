@@ -347,6 +347,7 @@ def test_the_defaults_match_the_recorded_ecs_plan() -> None:
     # An interface endpoint is billed per AZ it has a network interface in: its subnets.
     assert {len(e["subnetIds"]) for e in interface} == {s.network.availability_zones}
     assert s.network.nat_gateway is bool(of("aws:ec2/natGateway:NatGateway"))
+    assert s.ecs.secrets == len(of("aws:secretsmanager/secret:Secret"))  # the API keys
     assert s.indexing.embedding_model == parameter("app-rag-bedrock-embedding-model-id")
     assert str(s.indexing.embedding_dimension) == parameter("app-rag-bedrock-embedding-dimensions")
     assert s.usage.answer_model == parameter("app-rag-bedrock-answer-model-id")
@@ -402,11 +403,10 @@ def test_the_defaults_match_the_recorded_eks_plan() -> None:
     groups = {g["name"]: g["retentionInDays"] for g in of("aws:cloudwatch/logGroup:LogGroup")}
     assert sorted(groups) == ["/aws/eks/rag-eks/cluster", "/aws/rds/cluster/rag-eks-db/postgresql"]
     assert set(groups.values()) == {s.operations.log_retention_days}
-    # Keys and secrets: the EKS secrets key; the RDS-managed login plus the API-keys secret
-    # (issue 9), which is not in the plan yet.
+    # Keys and secrets: the EKS secrets key; the API-keys secret and the RDS-managed login.
     assert eks.kms_keys == len(of("aws:kms/key:Key"))
     api_keys = of("aws:secretsmanager/secret:Secret")
-    assert eks.secrets == database["manageMasterUserPassword"] + max(len(api_keys), 1)
+    assert eks.secrets == len(api_keys) + database["manageMasterUserPassword"]
 
 
 # --- Bad input: a clear error naming what is wrong, nothing guessed.

@@ -282,7 +282,7 @@ def option_1(
         f"Fargate: {ecs.tasks} task(s) of {vcpu} vCPU / {memory_gb} GB ({arch}) running all "
         "month (the stack's minimum; scale-out hours are extra). The catalog lives in S3; "
         f"settings are SSM standard parameters (free); {ecs.secrets} Secrets Manager "
-        "secret: the API keys (issue 9: not in the stack yet).",
+        "secret: the API keys (`rag-app keys` writes them).",
         f"S3 Vectors: one index; a vector is {shape.logical_bytes:,} logical bytes "
         f"(4 x {shape.dimension} + key {shape.key_bytes} + filterable metadata "
         f"{shape.filterable_bytes} + non-filterable {shape.non_filterable_bytes}, measured "
@@ -442,7 +442,7 @@ def option_2(
         "CloudWatch (it installs no log agent), so Option 1's app log has no "
         "counterpart here.",
         f"{eks.secrets} Secrets Manager secrets: the database login RDS creates and rotates "
-        "(billed as any secret), and the API keys (issue 9: not in the stack yet); "
+        "(billed as any secret), and the API keys; "
         f"{eks.kms_keys} KMS key for Kubernetes secrets.",
     ]
     return OptionEstimate(

@@ -92,7 +92,7 @@ class Ecs(_Section):
     # ECS_ENDPOINTS in components/deploy.py: bedrock-runtime, secretsmanager, ecr.api,
     # ecr.dkr, logs, sts, s3vectors, ssm.
     interface_endpoints: int = Field(default=8, ge=0)
-    secrets: int = Field(default=1, ge=0)  # the API keys (issue 9)
+    secrets: int = Field(default=1, ge=0)  # the API keys
 
 
 _CPU = r"^\d+m?$"  # Kubernetes quantities as the stack config takes them: 500m, 2
