@@ -1,5 +1,5 @@
 """The cost model: AWS's S3 Vectors worked examples to the cent, hand-checked Fargate and
-Aurora lines, the defaults against what the ecs stack deploys, bad inputs refused with a
+Aurora lines, the defaults against what the ecs and eks stacks deploy, bad inputs refused with a
 message naming them, and the README's estimate equal to the command's output."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import json
 import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -196,6 +197,37 @@ def test_fixed_lines_by_hand(table: PriceTable) -> None:
     assert line_usd(both["2"], "EKS control plane") == D("73.00")
     assert line_usd(both["2"], "EC2 nodes") == D("55.85")
     assert line_usd(both["1"], "Load balancer (ALB)") == D("16.43")
+    # Option 2's 10 endpoints: 10 x 2 x 730 x $0.01 = $146.00.
+    assert line_usd(both["2"], "VPC interface endpoints") == D("146.00")
+
+
+def test_option_2_fixed_extras_by_hand(table: PriceTable) -> None:
+    option_2 = options(Scenario(), table)["2"]
+    # 12 GB of control-plane logs x $0.50 = $6.00, kept 30 days: 12 GB-months x $0.03.
+    assert line_usd(option_2, "CloudWatch Logs ingestion, EKS control plane") == D("6.00")
+    assert line_usd(option_2, "CloudWatch Logs storage, EKS control plane") == D("0.36")
+    assert line_usd(option_2, "KMS keys") == D("1.00")
+    # The RDS-managed database login and the API keys: 2 x $0.40; Option 1 holds one.
+    assert line_usd(option_2, "Secrets Manager") == D("0.80")
+    assert line_usd(options(Scenario(), table)["1"], "Secrets Manager") == D("0.40")
+    # Auto Mode's fee: 730 h x $0.00918 = $6.7014; the 80 GB node volume: $6.40.
+    assert line_usd(option_2, "EKS Auto Mode management") == D("6.70")
+    assert line_usd(option_2, "Node volumes (gp3)") == D("6.40")
+
+
+def test_aurora_backups_cost_only_what_is_written_in_the_window(table: PriceTable) -> None:
+    def backup_gb(*overrides: str) -> Decimal:
+        option_2 = options(load_scenario(overrides=list(overrides)), table)["2"]
+        (found,) = [x for x in option_2.monthly if x.item == "Aurora backups"]
+        return found.quantity
+
+    assert (
+        backup_gb("corpus.documents_added_per_month=0", "corpus.media_hours_added_per_month=0") == 0
+    )
+    week = backup_gb()
+    assert week > 0
+    # Five times the retention window, five times the billed backup.
+    assert round(backup_gb("eks.aurora_backup_retention_days=35"), 12) == round(5 * week, 12)
 
 
 # --- The workload.
@@ -280,7 +312,7 @@ def test_an_inference_profile_is_priced_as_its_model(table: PriceTable) -> None:
     assert profile.monthly_usd == plain.monthly_usd
 
 
-# --- The defaults are what the ecs stack deploys (its recorded plan) and what the app uses.
+# --- The defaults are what the stacks deploy (their recorded plans) and what the app uses.
 
 
 def test_the_defaults_match_the_recorded_ecs_plan() -> None:
@@ -311,14 +343,70 @@ def test_the_defaults_match_the_recorded_ecs_plan() -> None:
     }
     assert s.ecs.tasks == D(str(service["desiredCount"]))
     assert s.operations.log_retention_days == logs["retentionInDays"]
-    assert s.network.interface_endpoints == len(interface)
+    assert s.ecs.interface_endpoints == len(interface)
     # An interface endpoint is billed per AZ it has a network interface in: its subnets.
     assert {len(e["subnetIds"]) for e in interface} == {s.network.availability_zones}
     assert s.network.nat_gateway is bool(of("aws:ec2/natGateway:NatGateway"))
+    assert s.ecs.secrets == len(of("aws:secretsmanager/secret:Secret"))  # the API keys
     assert s.indexing.embedding_model == parameter("app-rag-bedrock-embedding-model-id")
     assert str(s.indexing.embedding_dimension) == parameter("app-rag-bedrock-embedding-dimensions")
     assert s.usage.answer_model == parameter("app-rag-bedrock-answer-model-id")
     assert s.usage.passages_per_answer == AskIn(question="q").top_k
+
+
+def cpu_quantity(value: str) -> Decimal:
+    return D(value[:-1]) / 1000 if value.endswith("m") else D(value)
+
+
+def memory_gib(value: str) -> Decimal:
+    return D(value[:-2]) / (1 if value.endswith("Gi") else 1024)
+
+
+def test_the_defaults_match_the_recorded_eks_plan() -> None:
+    plan = json.loads((ROOT / "docs" / "plan-eks.json").read_text())
+
+    def of(type_: str) -> list[dict[str, Any]]:
+        return [r["inputs"] for r in plan if r["type"] == type_]
+
+    (chart,) = of("kubernetes:helm.sh/v4:Chart")
+    values = chart["values"]
+    (database,) = of("aws:rds/cluster:Cluster")
+    (instance,) = of("aws:rds/clusterInstance:ClusterInstance")
+    (cluster,) = of("eks:index:Cluster")
+    interface = [
+        e for e in of("aws:ec2/vpcEndpoint:VpcEndpoint") if e["vpcEndpointType"] == "Interface"
+    ]
+    s = Scenario()
+    eks = s.eks
+    assert eks.interface_endpoints == len(interface)
+    assert {len(e["subnetIds"]) for e in interface} == {s.network.availability_zones}
+    assert s.network.nat_gateway is bool(of("aws:ec2/natGateway:NatGateway"))
+    # The pods: the chart's replicas and requests.
+    assert eks.replicas == values["replicaCount"]
+    requests = values["resources"]["requests"]
+    assert eks.pod_vcpu == cpu_quantity(requests["cpu"])
+    assert eks.pod_memory_gib == memory_gib(requests["memory"])
+    # One ALB: the chart's Ingress, on Auto Mode's ALB class.
+    assert values["ingress"] == {"className": "alb", "enabled": True, "https": False}
+    assert cluster["autoMode"]["enabled"] is True
+    # Aurora Serverless v2: capacity range, backups, its log.
+    assert instance["instanceClass"] == "db.serverless"
+    scaling = database["serverlessv2ScalingConfiguration"]
+    assert (eks.aurora_min_acu, eks.aurora_max_acu) == (
+        D(str(scaling["minCapacity"])),
+        D(str(scaling["maxCapacity"])),
+    )
+    assert eks.aurora_backup_retention_days == database["backupRetentionPeriod"]
+    assert database["enabledCloudwatchLogsExports"] == ["postgresql"]
+    # Logs: the control plane's five types and the database's log, both kept as priced.
+    assert len(cluster["enabledClusterLogTypes"]) == 5
+    groups = {g["name"]: g["retentionInDays"] for g in of("aws:cloudwatch/logGroup:LogGroup")}
+    assert sorted(groups) == ["/aws/eks/rag-eks/cluster", "/aws/rds/cluster/rag-eks-db/postgresql"]
+    assert set(groups.values()) == {s.operations.log_retention_days}
+    # Keys and secrets: the EKS secrets key; the API-keys secret and the RDS-managed login.
+    assert eks.kms_keys == len(of("aws:kms/key:Key"))
+    api_keys = of("aws:secretsmanager/secret:Secret")
+    assert eks.secrets == len(api_keys) + database["manageMasterUserPassword"]
 
 
 # --- Bad input: a clear error naming what is wrong, nothing guessed.
@@ -366,6 +454,27 @@ def test_a_model_or_instance_the_table_lacks_is_refused(
 def test_invalid_inputs_name_the_key(overrides: list[str], message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         load_scenario(overrides=overrides)
+
+
+def test_pod_sizes_read_as_kubernetes_quantities() -> None:
+    eks = load_scenario(overrides=["eks.pod_cpu=2", "eks.pod_memory=512Mi"]).eks
+    assert (eks.pod_vcpu, eks.pod_memory_gib) == (D(2), D("0.5"))
+    eks = load_scenario(overrides=["eks.pod_cpu=250m", "eks.pod_memory=3Gi"]).eks
+    assert (eks.pod_vcpu, eks.pod_memory_gib) == (D("0.25"), D(3))
+    for bad in ("eks.pod_cpu=0.5", "eks.pod_cpu=half", "eks.pod_memory=1G", "eks.pod_memory=1"):
+        with pytest.raises(InvalidInputError, match=r"eks\.pod_(cpu|memory): String should match"):
+            load_scenario(overrides=[bad])
+
+
+def test_pods_that_do_not_fit_the_nodes_are_refused(table: PriceTable) -> None:
+    # 5 pods of 500m / 1Gi need 2.5 vCPU: more than one c6a.large's 2.
+    with pytest.raises(InvalidInputError, match=r"5 pods .* 2\.5 vCPU .* raise eks\.nodes"):
+        estimate(load_scenario(overrides=["eks.replicas=5"]), table)
+    # 2 pods of 3Gi need 6 GiB: more than 4 GiB.
+    with pytest.raises(InvalidInputError, match="6 GiB"):
+        estimate(load_scenario(overrides=["eks.pod_memory=3Gi"]), table)
+    two = options(load_scenario(overrides=["eks.replicas=5", "eks.nodes=2"]), table)["2"]
+    assert line_usd(two, "EC2 nodes") == D("111.69")  # 2 x 730 x $0.0765
 
 
 def test_more_active_hours_than_a_month_is_refused(table: PriceTable) -> None:
@@ -485,12 +594,26 @@ def test_the_readme_inputs_example_loads(table: PriceTable, tmp_path: Path) -> N
     assert len(estimate(scenario, table)) == 2
 
 
+NAT_INSTEAD_OF_ENDPOINTS = [
+    "network.nat_gateway=true",
+    "ecs.interface_endpoints=0",
+    "eks.interface_endpoints=0",
+]
+IDLE = [
+    "usage.queries_per_month=0",
+    "corpus.documents_added_per_month=0",
+    "corpus.media_hours_added_per_month=0",
+]
+
+
 @pytest.mark.parametrize(
     ("overrides", "option", "quoted"),
     [
-        (["network.nat_gateway=true", "network.interface_endpoints=0"], "1", "$96.73"),
-        (["network.nat_gateway=true", "network.interface_endpoints=0"], "2", "$254.30"),
-        (["eks.aurora_min_acu=1"], "2", "$378.17"),
+        (NAT_INSTEAD_OF_ENDPOINTS, "1", "$97.13"),
+        (NAT_INSTEAD_OF_ENDPOINTS, "2", "$261.58"),
+        (["eks.aurora_min_acu=1"], "2", "$414.65"),
+        (IDLE, "1", "$173.38"),
+        (IDLE, "2", "$367.05"),
     ],
 )
 def test_the_readmes_variants_are_the_commands_figures(

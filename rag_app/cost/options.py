@@ -36,7 +36,9 @@ def estimate(scenario: Scenario, table: PriceTable) -> list[OptionEstimate]:
     ]
 
 
-def _network(scenario: Scenario, prices: RegionPrices, hours: Decimal) -> list[Line]:
+def _network(
+    scenario: Scenario, prices: RegionPrices, hours: Decimal, endpoints: int
+) -> list[Line]:
     net = scenario.network
     lines = [
         line(prices, "alb.hour", "Load balancer (ALB)", hours, f"1 ALB x {hours} h"),
@@ -59,8 +61,8 @@ def _network(scenario: Scenario, prices: RegionPrices, hours: Decimal) -> list[L
             prices,
             "endpoint.hour",
             "VPC interface endpoints",
-            net.interface_endpoints * net.availability_zones * hours,
-            f"{net.interface_endpoints} endpoints x {net.availability_zones} AZs x {hours} h",
+            endpoints * net.availability_zones * hours,
+            f"{endpoints} endpoints x {net.availability_zones} AZs x {hours} h",
         ),
     ]
     if net.nat_gateway:
@@ -78,10 +80,10 @@ def _network(scenario: Scenario, prices: RegionPrices, hours: Decimal) -> list[L
 
 
 def _shared(scenario: Scenario, prices: RegionPrices, work: Workload) -> list[Line]:
-    """Lines both options pay the same: documents, registry, models, transcription, logs."""
+    """Lines both options pay the same: documents, registry, models, transcription."""
     usage, ops = scenario.usage, scenario.operations
     embed = scenario.indexing.embedding_model
-    lines = [
+    return [
         line(
             prices,
             "s3.storage",
@@ -125,23 +127,35 @@ def _shared(scenario: Scenario, prices: RegionPrices, work: Workload) -> list[Li
             work.media_minutes_per_month,
             "audio minutes",
         ),
-        line(
-            prices,
-            "logs.ingest",
-            "CloudWatch Logs ingestion",
-            ops.log_gigabytes_per_month,
-            "GB",
-        ),
+    ]
+
+
+def _log_group(
+    scenario: Scenario, prices: RegionPrices, what: str, gigabytes: Decimal
+) -> list[Line]:
+    days = scenario.operations.log_retention_days
+    return [
+        line(prices, "logs.ingest", f"CloudWatch Logs ingestion, {what}", gigabytes, "GB"),
         line(
             prices,
             "logs.storage",
-            "CloudWatch Logs storage",
-            ops.log_gigabytes_per_month * ops.log_retention_days / 30,
-            f"{ops.log_retention_days} days retained",
+            f"CloudWatch Logs storage, {what}",
+            gigabytes * days / 30,
+            f"{days} days retained",
         ),
     ]
-    if ops.kms_keys:
-        lines.append(line(prices, "kms.key", "KMS keys", Decimal(ops.kms_keys), "keys"))
+
+
+def _keys_and_secrets(
+    prices: RegionPrices, keys: int, keys_for: str, secrets: int, secrets_for: str
+) -> list[Line]:
+    lines = []
+    if keys:
+        lines.append(line(prices, "kms.key", "KMS keys", Decimal(keys), keys_for))
+    if secrets:
+        lines.append(
+            line(prices, "secretsmanager.secret", "Secrets Manager", Decimal(secrets), secrets_for)
+        )
     return lines
 
 
@@ -209,7 +223,8 @@ def _common_assumptions(scenario: Scenario, work: Workload, hours: Decimal) -> l
         "Transcribe (video ingestion is not built yet).",
         "Not priced: data transfer out (the first 100 GB a month are free), CloudWatch "
         "metrics and Container Insights, endpoint and ALB data processing at this volume, "
-        "taxes, support plans, free tiers and savings plans.",
+        "Secrets Manager and KMS API calls, taxes, support plans, free tiers and savings "
+        "plans.",
     ]
 
 
@@ -244,9 +259,17 @@ def option_1(
             memory_gb * task_hours,
             f"{ecs.tasks} x {memory_gb} GB x {hours} h",
         ),
-        *_network(scenario, prices, hours),
+        *_network(scenario, prices, hours, ecs.interface_endpoints),
         *s3vectors.storage_and_query_lines(prices, usage),
         *_shared(scenario, prices, work),
+        *_log_group(scenario, prices, "the app", scenario.operations.log_gigabytes_per_month),
+        *_keys_and_secrets(
+            prices,
+            scenario.operations.kms_keys,
+            "your own keys",
+            ecs.secrets,
+            "the API keys",
+        ),
     ]
     initial_put = work.vectors * work.shape.logical_bytes / s3vectors.GB
     one_off = [
@@ -258,7 +281,8 @@ def option_1(
         *_common_assumptions(scenario, work, hours),
         f"Fargate: {ecs.tasks} task(s) of {vcpu} vCPU / {memory_gb} GB ({arch}) running all "
         "month (the stack's minimum; scale-out hours are extra). The catalog lives in S3; "
-        "settings are SSM standard parameters (free).",
+        f"settings are SSM standard parameters (free); {ecs.secrets} Secrets Manager "
+        "secret: the API keys (`rag-app keys` writes them).",
         f"S3 Vectors: one index; a vector is {shape.logical_bytes:,} logical bytes "
         f"(4 x {shape.dimension} + key {shape.key_bytes} + filterable metadata "
         f"{shape.filterable_bytes} + non-filterable {shape.non_filterable_bytes}, measured "
@@ -270,16 +294,36 @@ def option_1(
     )
 
 
+def _nodes_hold_the_pods(scenario: Scenario, prices: RegionPrices) -> tuple[Decimal, Decimal]:
+    """The node type's vCPUs and GiB; InvalidInputError if the table lacks the type or the
+    nodes' whole capacity cannot hold the pods' requests (the kubelet's reservation, a few
+    percent of CPU and 0.5-1.5 GiB a node, comes off that, so a near fit is not enough)."""
+    eks = scenario.eks
+    node = prices.prices.get(f"ec2.{eks.node_instance_type}")
+    if node is None or node.vcpu is None or node.memory_gib is None:
+        known = ", ".join(prices.options("ec2."))
+        raise InvalidInputError(
+            f"the price table has no EC2 price for {eks.node_instance_type!r} in "
+            f"{prices.region}; priced: {known}"
+        )
+    vcpu, memory = Decimal(node.vcpu), node.memory_gib
+    need_vcpu, need_memory = eks.replicas * eks.pod_vcpu, eks.replicas * eks.pod_memory_gib
+    if need_vcpu > eks.nodes * vcpu or need_memory > eks.nodes * memory:
+        raise InvalidInputError(
+            f"{eks.replicas} pods of {eks.pod_cpu} CPU / {eks.pod_memory} request "
+            f"{need_vcpu} vCPU / {need_memory} GiB; {eks.nodes} x {eks.node_instance_type} "
+            f"hold {eks.nodes * vcpu} vCPU / {eks.nodes * memory} GiB: raise eks.nodes or "
+            "pick a larger eks.node_instance_type"
+        )
+    return vcpu, memory
+
+
 def option_2(
     scenario: Scenario, prices: RegionPrices, hours: Decimal, work: Workload
 ) -> OptionEstimate:
-    eks = scenario.eks
+    eks, ops = scenario.eks, scenario.operations
     node = eks.node_instance_type
-    if f"ec2.{node}" not in prices.prices:
-        known = ", ".join(prices.options("ec2."))
-        raise InvalidInputError(
-            f"the price table has no EC2 price for {node!r} in {prices.region}; priced: {known}"
-        )
+    node_vcpu, node_memory = _nodes_hold_the_pods(scenario, prices)
     node_hours = eks.nodes * hours
     if eks.aurora_min_acu == 0 and eks.aurora_active_hours_per_month is not None:
         active = eks.aurora_active_hours_per_month
@@ -293,6 +337,9 @@ def option_2(
     row = 4 * work.shape.dimension + work.chunk_characters + PG_ROW_OVERHEAD_BYTES
     index = 4 * work.shape.dimension + HNSW_LINK_BYTES
     db_gb = vectors * (row + index) / GIB
+    # Backups up to the volume's size are free; beyond it, what is written in the window.
+    window = Decimal(eks.aurora_backup_retention_days * 24) / hours
+    backup_gb = work.vectors_added_per_month * (row + index) / GIB * window
     monthly = [
         line(prices, "eks.cluster", "EKS control plane", hours, f"1 cluster x {hours} h"),
         line(
@@ -300,7 +347,7 @@ def option_2(
             f"ec2.{node}",
             "EC2 nodes",
             node_hours,
-            f"{eks.nodes} x {node} x {hours} h",
+            f"{eks.nodes} x {node} ({node_vcpu} vCPU, {node_memory} GiB) x {hours} h",
         ),
         line(
             prices,
@@ -316,7 +363,7 @@ def option_2(
             Decimal(eks.nodes * eks.node_volume_gigabytes),
             f"{eks.nodes} x {eks.node_volume_gigabytes} GB",
         ),
-        *_network(scenario, prices, hours),
+        *_network(scenario, prices, hours, eks.interface_endpoints),
         line(
             prices,
             "aurora.acu",
@@ -332,34 +379,71 @@ def option_2(
             eks.aurora_io_millions_per_month,
             "million requests",
         ),
+        line(
+            prices,
+            "aurora.backup",
+            "Aurora backups",
+            backup_gb,
+            f"{eks.aurora_backup_retention_days} days kept; GB written in that window",
+        ),
         *_shared(scenario, prices, work),
+        *_log_group(
+            scenario, prices, "EKS control plane", eks.control_plane_log_gigabytes_per_month
+        ),
+        *_log_group(scenario, prices, "Aurora PostgreSQL", eks.database_log_gigabytes_per_month),
+        *_keys_and_secrets(
+            prices,
+            eks.kms_keys + ops.kms_keys,
+            "the EKS secrets key" + (" and your own keys" if ops.kms_keys else ""),
+            eks.secrets,
+            "the database login (RDS-managed) and the API keys",
+        ),
     ]
-    if eks.secrets:
-        monthly.append(
-            line(
-                prices,
-                "secretsmanager.secret",
-                "Secrets Manager",
-                Decimal(eks.secrets),
-                "the database credentials",
-            )
-        )
     pause = (
         f"auto-pause (0 ACU) outside {active} active hours"
         if eks.aurora_min_acu == 0
         else f"never paused (minimum {eks.aurora_min_acu} ACU)"
     )
+    net = scenario.network
     assumptions = [
         *_common_assumptions(scenario, work, hours),
-        f"EKS Auto Mode: {eks.nodes} x {node} On-Demand, with Auto Mode's per-instance fee, "
-        f"for the app pod sized as the ECS task ({Decimal(scenario.ecs.cpu) / 1024} vCPU / "
-        f"{Decimal(scenario.ecs.memory) / MIB_PER_GB} GB); the load balancer is an ALB as on "
-        "Option 1, and the VPC is the same (its interface endpoints included).",
+        f"Pods: {eks.replicas} replicas requesting {eks.pod_cpu} CPU / {eks.pod_memory} each "
+        f"({eks.replicas * eks.pod_vcpu} vCPU, {eks.replicas * eks.pod_memory_gib} GiB in "
+        "all; the chart's requests as rag:eks.replicas/cpu/memory set them). Scale-out to "
+        "rag:eks.maxReplicas, and the nodes it adds, is extra.",
+        f"Nodes: {eks.nodes} x {node} On-Demand ({node_vcpu} vCPU, {node_memory} GiB), plus "
+        f"Auto Mode's per-instance fee and the default NodeClass's {eks.node_volume_gigabytes} "
+        "GB gp3 volume. Auto Mode chooses the instance, not the stack: its built-in "
+        "general-purpose NodePool launches On-Demand amd64 instances of the C, M and R "
+        "families, generation 5 or newer, and takes the cheapest that holds the pending "
+        "pods. The default, one c6a.large (2 vCPU, 4 GiB; about 1.9 vCPU and 2-3 GiB left "
+        "after the kubelet's reservation), is the cheapest type in that pool that holds "
+        "both default pods at list prices; Auto Mode may pick another at a similar price, "
+        "or two nodes if the pods are spread.",
+        "EKS control plane in standard support. The load balancer is the ALB that Auto "
+        "Mode's load balancer controller creates for the chart's Ingress; the VPC has "
+        f"{eks.interface_endpoints} interface endpoints in {net.availability_zones} AZs"
+        + (" and a NAT gateway." if net.nat_gateway else " and no NAT gateway."),
         f"Aurora Serverless v2 (Aurora Standard): averages {eks.aurora_running_acu} ACU "
         f"while running, {pause}, up to {eks.aurora_max_acu} ACU for bursts (not priced); "
         f"{db_gb:.2f} GB stored (each row: vector, text, ~{PG_ROW_OVERHEAD_BYTES} B overhead; "
         f"HNSW: vector + ~{HNSW_LINK_BYTES} B links); "
-        f"{eks.aurora_io_millions_per_month} million I/Os a month.",
+        f"{eks.aurora_io_millions_per_month} million I/Os a month; backups for "
+        f"{eks.aurora_backup_retention_days} days, free up to the volume's size, so only "
+        f"what is written in that window is billed ({backup_gb:.3f} GB).",
+        f"Logs, kept {ops.log_retention_days} days: all five EKS control-plane log types, "
+        f"{eks.control_plane_log_gigabytes_per_month} GB a month, an estimate, not a "
+        "measurement: at idle the audit log is nearly all of it, about 3 events a second "
+        "(the controller manager's, scheduler's and cloud controller's lease renewals and "
+        "their standbys' polls every 2 s, each node's lease every 10 s, controllers' "
+        "watches) of about 1.5 KB; after a day, read the log group's IncomingBytes metric. "
+        f"The PostgreSQL log (errors and statements over 1 s): "
+        f"{eks.database_log_gigabytes_per_month} GB. The stack ships no pod logs to "
+        "CloudWatch (it installs no log agent), so Option 1's app log has no "
+        "counterpart here.",
+        f"{eks.secrets} Secrets Manager secrets: the database login RDS creates and rotates "
+        "(billed as any secret), and the API keys; "
+        f"{eks.kms_keys} KMS key for Kubernetes secrets.",
     ]
     return OptionEstimate(
         "2",

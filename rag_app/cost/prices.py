@@ -29,6 +29,8 @@ class Price(_Frozen):
     basis: Literal["reference", "recalled"]
     note: str = ""
     up_to_vectors: int | None = Field(default=None, ge=1)  # the end of a query-processing tier
+    vcpu: int | None = Field(default=None, ge=1)  # an EC2 instance type's size
+    memory_gib: Decimal | None = Field(default=None, gt=0)
 
 
 class RegionPrices(_Frozen):

@@ -1,7 +1,7 @@
 """What `rag-app cost` prices: the corpus, how it is indexed, how it is used, and each option's
 sizing. Defaults are the seed's scenario (a few users, legal PDFs, some video; the volumes
-are the research notes' worked example) and the sizes the Pulumi stacks deploy; a test
-holds them to the recorded plan (docs/plan-ecs.json).
+are the research notes' worked example) and the sizes the Pulumi stacks deploy; tests
+hold them to the recorded plans (docs/plan-ecs.json, docs/plan-eks.json).
 
 Inputs come from a TOML file with these sections (any key may be left out) and from
 ``section.key=value`` overrides; an unknown or invalid key is an error naming it.
@@ -15,7 +15,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from rag_app.errors import InvalidInputError
 from rag_app.settings import Settings
@@ -72,7 +79,6 @@ class Network(_Section):
     availability_zones: int = Field(default=2, ge=1, le=6)
     nat_gateway: bool = False
     nat_gigabytes_per_month: Decimal = Field(default=Decimal(5), ge=0)
-    interface_endpoints: int = Field(default=8, ge=0)
     # Average LCUs: one LCU is 25 new connections/s or 1 GB/h processed; a few users
     # asking a few thousand questions a month use a small fraction of one.
     load_balancer_lcu: Decimal = Field(default=Decimal("0.1"), ge=0)
@@ -83,18 +89,57 @@ class Ecs(_Section):
     memory: int = Field(default=2048, ge=512, le=30720)  # MiB
     tasks: Decimal = Field(default=Decimal(1), gt=0)  # average running tasks
     cpu_architecture: Literal["ARM64", "X86_64"] = "ARM64"
+    # ECS_ENDPOINTS in components/deploy.py: bedrock-runtime, secretsmanager, ecr.api,
+    # ecr.dkr, logs, sts, s3vectors, ssm.
+    interface_endpoints: int = Field(default=8, ge=0)
+    secrets: int = Field(default=1, ge=0)  # the API keys
+
+
+_CPU = r"^\d+m?$"  # Kubernetes quantities as the stack config takes them: 500m, 2
+_MEMORY = r"^\d+(Mi|Gi)$"  # 512Mi, 1Gi
 
 
 class Eks(_Section):
+    # EKS_ENDPOINTS in components/deploy.py: the eight of Option 1 without s3vectors and
+    # ssm, plus eks, eks-auth, ec2 and elasticloadbalancing for the Auto Mode nodes.
+    interface_endpoints: int = Field(default=10, ge=0)
+    replicas: int = Field(default=2, ge=1)  # the chart's replicaCount (rag:eks.replicas)
+    pod_cpu: str = Field(default="500m", pattern=_CPU)  # requests (rag:eks.cpu)
+    pod_memory: str = Field(default="1Gi", pattern=_MEMORY)  # requests (rag:eks.memory)
+    # What Auto Mode's general-purpose NodePool launches for the pods: see option_2.
     node_instance_type: str = "c6a.large"
     nodes: int = Field(default=1, ge=1)
-    node_volume_gigabytes: int = Field(default=80, ge=1)
+    node_volume_gigabytes: int = Field(default=80, ge=1)  # the default NodeClass's 80 GiB
     aurora_min_acu: Decimal = Field(default=Decimal("0.5"), ge=0, le=256)  # 0: auto-pause
     aurora_max_acu: Decimal = Field(default=Decimal(4), ge=1, le=256)
     aurora_average_acu: Decimal | None = Field(default=None, gt=0)  # None: the floor
     aurora_active_hours_per_month: Decimal | None = Field(default=None, ge=0)  # None: all
     aurora_io_millions_per_month: Decimal = Field(default=Decimal(1), ge=0)
-    secrets: int = Field(default=1, ge=0)  # the database credentials
+    aurora_backup_retention_days: int = Field(default=7, ge=1, le=35)
+    # All five control-plane log types are on; at idle the audit log is nearly all of it
+    # (estimated in option_2's assumptions). The database exports its postgresql log.
+    control_plane_log_gigabytes_per_month: Decimal = Field(default=Decimal(12), ge=0)
+    database_log_gigabytes_per_month: Decimal = Field(default=Decimal("0.1"), ge=0)
+    kms_keys: int = Field(default=1, ge=0)  # Kubernetes secrets encryption
+    secrets: int = Field(default=2, ge=0)  # the database login (RDS-managed), the API keys
+
+    @field_validator("pod_cpu", "pod_memory", mode="before")
+    @classmethod
+    def _quantity_as_text(cls, value: Any) -> Any:
+        # `--set eks.pod_cpu=2` arrives as the number 2 (and 0.5, refused, as 0.5).
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return str(value) if number else value
+
+    @property
+    def pod_vcpu(self) -> Decimal:
+        if self.pod_cpu.endswith("m"):
+            return Decimal(self.pod_cpu[:-1]) / 1000
+        return Decimal(self.pod_cpu)
+
+    @property
+    def pod_memory_gib(self) -> Decimal:
+        number = Decimal(self.pod_memory[:-2])
+        return number if self.pod_memory.endswith("Gi") else number / 1024
 
     @model_validator(mode="after")
     def _acu_range(self) -> Eks:
@@ -124,11 +169,12 @@ class Eks(_Section):
 
 
 class Operations(_Section):
+    # The app's own log: Option 1's ECS log group. Option 2's stack ships no pod logs.
     log_gigabytes_per_month: Decimal = Field(default=Decimal(1), ge=0)
-    log_retention_days: int = Field(default=30, ge=1)
+    log_retention_days: int = Field(default=30, ge=1)  # every log group of both stacks
     image_gigabytes: Decimal = Field(default=Decimal("0.3"), ge=0)
     images_kept: int = Field(default=5, ge=0)
-    kms_keys: int = Field(default=0, ge=0)
+    kms_keys: int = Field(default=0, ge=0)  # your own: rag:documents/aurora.kmsKeyArn
 
 
 class Scenario(_Section):
