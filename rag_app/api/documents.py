@@ -37,16 +37,21 @@ class DocumentController(Controller):
         data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
         services: NamedDependency[Services],
     ) -> Response[SubmissionOut]:
-        """Upload a PDF; it is ingested in the background (poll ``/jobs/{job_id}``).
+        """Upload a PDF, an audio or video file (MP4, MOV, M4A, MP3, WAV; optionally with
+        its ``transcript``, WebVTT or SubRip) or a transcript on its own; it is ingested in
+        the background (poll ``/jobs/{job_id}``).
 
         Content already in the collection is not ingested twice: the answer is then 200
         with ``duplicate: true`` and the existing document's ids.
         """
         try:
             content = await data.file.read()
-            filename = data.file.filename or "upload.pdf"
+            filename = data.file.filename or "upload"
+            transcript = await data.transcript.read() if data.transcript else None
         finally:
             await data.file.close()
+            if data.transcript:
+                await data.transcript.close()
         submission = await services.ingestion.submit(
             Upload(
                 filename=filename,
@@ -55,6 +60,7 @@ class DocumentController(Controller):
                 collection=data.collection,
                 metadata=_parse_metadata(data.metadata),
                 document_id=data.document_id or None,
+                transcript=transcript,
             )
         )
         return Response(
@@ -95,6 +101,20 @@ class DocumentController(Controller):
         if document is None:
             raise NotFoundError(f"no document {document_id!r}")
         return DocumentOut.of(document)
+
+    @get("/{document_id:str}/content", operation_id="getDocumentContent")
+    async def get_content(
+        self, document_id: FromPath[str], services: NamedDependency[Services]
+    ) -> Response[bytes]:
+        """The indexed original, as uploaded: what hit and citation links point into
+        (``#page=<n>`` for PDFs, ``#t=<seconds>`` for audio and video)."""
+        document, data = await services.ingestion.original(document_id)
+        name = document.filename.replace('"', "")
+        return Response(
+            data,
+            media_type=document.media_type,
+            headers={"content-disposition": f'inline; filename="{name}"'},
+        )
 
     @delete("/{document_id:str}", operation_id="deleteDocument", status_code=HTTP_204_NO_CONTENT)
     async def delete_document(
