@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     max_media_bytes: int = Field(default=1024 * MIB, ge=1, description="audio and video uploads")
     max_media_seconds: float = Field(default=4 * 3600, gt=0, description="audio and video length")
     media_chunk_seconds: float = Field(
-        default=60, ge=5, le=3600, description="longest stretch of speech in one chunk"
+        default=30, ge=5, le=3600, description="longest stretch of speech in one chunk"
     )
 
     # HTTP.
