@@ -153,6 +153,7 @@ class JobStatus(StrEnum):
 class JobStage(StrEnum):
     QUEUED = "queued"
     PARSING = "parsing"
+    RECOGNISING = "recognising"  # OCR of scanned pages, or speech to text
     CHUNKING = "chunking"
     EMBEDDING = "embedding"
     INDEXING = "indexing"

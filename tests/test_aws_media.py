@@ -17,6 +17,7 @@ import pytest
 from botocore.stub import Stubber
 
 from rag_app.blobstores.s3 import S3BlobStore
+from rag_app.domain import JobStage
 from rag_app.errors import ConfigurationError, UnprocessableDocumentError
 from rag_app.ingest.extraction import ExtractionLimits, Extractor
 from rag_app.ingest.files import StoredFile
@@ -302,7 +303,13 @@ async def test_textract_reads_the_scanned_pages_of_a_pdf_in_the_bucket(
         ocr=_textract(client, blobs),
         transcriber=None,
     )  # fmt: skip
-    extraction = await extractor.extract(StoredFile(key, data, "application/pdf"))
+    stages: list[JobStage] = []
+
+    async def on_stage(stage: JobStage) -> None:
+        stages.append(stage)
+
+    extraction = await extractor.extract(StoredFile(key, data, "application/pdf"), None, on_stage)
+    assert stages == [JobStage.RECOGNISING]
     assert (extraction.pages, extraction.pages_text, extraction.pages_ocr) == (2, 1, 1)
     assert extraction.pages_empty == 0
     scanned = [s for s in extraction.spans if s.page == 2]

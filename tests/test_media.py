@@ -209,6 +209,20 @@ def test_a_file_that_claims_to_be_video_but_does_not_decode_fails_readably(
     assert "cannot be decoded" in job["error"]
 
 
+def test_speech_recognition_that_cannot_run_fails_the_job_saying_why(
+    database_url: str, tmp_path: Path, recording: tuple[bytes, list[Spoken]]
+) -> None:
+    pytest.importorskip("faster_whisper", reason="offline ASR is the 'media' extra")
+    empty = tmp_path / "no-model"
+    empty.mkdir()
+    with _client(database_url, tmp_path / "d", whisper_model_dir=empty) as c:
+        response = _upload(c, {"file": ("hearing.mp4", recording[0], "video/mp4")})
+        job = wait_for_job(c, response.json()["job_id"])
+    assert job["status"] == "failed"
+    assert f"no CTranslate2 whisper model in {empty} (RAG_WHISPER_MODEL_DIR)" in job["error"]
+    assert job["stage"] == "recognising"
+
+
 @pytest.mark.slow
 def test_speech_is_recognised_offline_and_cited_at_the_moment_it_is_spoken(
     database_url: str, tmp_path: Path, recording: tuple[bytes, list[Spoken]]

@@ -7,11 +7,12 @@ Never a silent empty ingest: a file that yields no text at all raises a readable
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import anyio.to_thread
 
-from rag_app.domain import PageText, Transcript
+from rag_app.domain import JobStage, PageText, Transcript
 from rag_app.errors import PayloadTooLargeError, UnprocessableDocumentError
 from rag_app.ingest.chunking import ChunkSpan, chunk_pages
 from rag_app.ingest.files import FileKind, StoredFile, sniff
@@ -45,6 +46,10 @@ class ExtractionLimits:
     media_chunk_seconds: float  # longest stretch of speech in one chunk
 
 
+async def _stay(stage: JobStage) -> None:
+    return None
+
+
 class Extractor:
     """Reads PDFs (with OCR for scanned pages when ``ocr`` is set), transcripts, and audio
     and video (through ``transcriber`` unless a transcript came with the media)."""
@@ -60,18 +65,24 @@ class Extractor:
         self._ocr = ocr
         self._transcriber = transcriber
 
-    async def extract(self, file: StoredFile, transcript: StoredFile | None = None) -> Extraction:
+    async def extract(
+        self,
+        file: StoredFile,
+        transcript: StoredFile | None = None,
+        on_stage: Callable[[JobStage], Awaitable[None]] = _stay,
+    ) -> Extraction:
         """Spans to index (never none: a file with no text raises) and what was found.
-        ``transcript``: a WebVTT/SubRip file uploaded next to media, used instead of ASR."""
+        ``transcript``: a WebVTT/SubRip file uploaded next to media, used instead of ASR.
+        ``on_stage(RECOGNISING)`` is awaited before OCR or speech recognition starts."""
         found = sniff(file.data[:1024])
         if found is None:
             raise UnprocessableDocumentError(f"cannot read a file of type {file.media_type}")
         if found.kind is FileKind.PDF:
-            extraction = await self._pdf(file)
+            extraction = await self._pdf(file, on_stage)
         elif found.kind is FileKind.TRANSCRIPT:
             extraction = self._timed(parse_transcript(file.data), duration_s=None)
         else:
-            extraction = await self._media(file, transcript)
+            extraction = await self._media(file, transcript, on_stage)
         if not extraction.spans:  # never "succeeded" with nothing to find
             raise UnprocessableDocumentError("the file yielded no text to index")
         return extraction
@@ -84,7 +95,12 @@ class Extractor:
                 "(RAG_MAX_MEDIA_SECONDS)"
             )
 
-    async def _media(self, file: StoredFile, sidecar: StoredFile | None) -> Extraction:
+    async def _media(
+        self,
+        file: StoredFile,
+        sidecar: StoredFile | None,
+        on_stage: Callable[[JobStage], Awaitable[None]],
+    ) -> Extraction:
         duration = await anyio.to_thread.run_sync(media_duration, file.data)
         self._check_duration(duration)
         if sidecar is not None:
@@ -95,6 +111,7 @@ class Extractor:
                 "upload a .vtt or .srt transcript with the media, or turn it on"
             )
         else:
+            await on_stage(JobStage.RECOGNISING)
             transcript = await self._transcriber.transcribe(file)
             if not transcript.segments:
                 raise UnprocessableDocumentError(
@@ -115,13 +132,15 @@ class Extractor:
             spans=spans, pages=1, duration_s=duration, transcript_source=transcript.source
         )
 
-    async def _pdf(self, file: StoredFile) -> Extraction:
+    async def _pdf(
+        self, file: StoredFile, on_stage: Callable[[JobStage], Awaitable[None]]
+    ) -> Extraction:
         limits = self._limits
         pages = await anyio.to_thread.run_sync(
             lambda: extract_pages(file.data, max_pages=limits.max_pages)
         )
         scanned = pages_without_text(pages, min_chars=limits.ocr_min_chars)
-        why_not = await self._ocr_into(pages, file, scanned) if scanned else None
+        why_not = await self._ocr_into(pages, file, scanned, on_stage) if scanned else None
         ocr_pages = [p for p in pages if p.ocr]
         text_pages = len(pages) - len(scanned)
         empty = len(scanned) - len(ocr_pages)
@@ -148,12 +167,19 @@ class Extractor:
             warning=warning,
         )
 
-    async def _ocr_into(self, pages: list[PageText], file: StoredFile, numbers: list[int]) -> str:
+    async def _ocr_into(
+        self,
+        pages: list[PageText],
+        file: StoredFile,
+        numbers: list[int],
+        on_stage: Callable[[JobStage], Awaitable[None]],
+    ) -> str:
         """Replace the scanned ``pages`` with their OCR text where some is found; return why
         the rest stay empty."""
         if self._ocr is None:
             return "OCR is off (RAG_OCR=off)"
         try:
+            await on_stage(JobStage.RECOGNISING)
             recognised = await self._ocr.recognise(file, numbers)
         except OcrUnavailableError as e:
             return f"OCR is unavailable: {e}"

@@ -245,10 +245,10 @@ class IngestionService:
     async def run_job(self, job_id: str) -> None:
         """Parse, chunk, embed and index one job's file. Failures are recorded on the job
         (and the document) with a readable reason; they are not raised."""
-        job = await self._catalog.get_job(job_id)
-        if job is None or job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+        found = await self._catalog.get_job(job_id)
+        if found is None or found.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
             return
-        job = await self._advance(job, JobStage.PARSING, JobStatus.RUNNING)
+        job = await self._advance(found, JobStage.PARSING, JobStatus.RUNNING)
         try:
             await self._set_document_status(job, DocumentStatus.PROCESSING, error=None)
             data = await self._blobs.get(job.blob_key)
@@ -257,8 +257,13 @@ class IngestionService:
                 transcript = StoredFile(
                     job.transcript_key, await self._blobs.get(job.transcript_key), "text/plain"
                 )
+
+            async def on_stage(stage: JobStage) -> None:
+                nonlocal job
+                job = await self._advance(job, stage)
+
             extraction = await self._extractor.extract(
-                StoredFile(job.blob_key, data, job.media_type), transcript
+                StoredFile(job.blob_key, data, job.media_type), transcript, on_stage
             )
             job = await self._advance(job, JobStage.CHUNKING)
             chunks = [
