@@ -109,7 +109,11 @@ class DocumentController(Controller):
         """The indexed original, as uploaded: what hit and citation links point into
         (``#page=<n>`` for PDFs, ``#t=<seconds>`` for audio and video)."""
         document, data = await services.ingestion.original(document_id)
-        name = document.filename.replace('"', "")
+        # Printable ASCII only: a header value can carry neither line breaks nor quotes.
+        name = "".join(
+            c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
+            for c in document.filename
+        )
         return Response(
             data,
             media_type=document.media_type,
