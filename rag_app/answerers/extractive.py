@@ -80,16 +80,7 @@ class ExtractiveAnswerer:
         ]
         for piece in pieces:
             yield AnswerDelta(piece)
-        citations = tuple(
-            Citation(
-                document_id=c.hit.chunk.document_id,
-                title=c.hit.chunk.title,
-                page=c.hit.chunk.page,
-                quote=c.quote,
-                chunk_id=c.hit.chunk.chunk_id,
-            )
-            for c in chosen
-        )
+        citations = tuple(Citation.of(c.hit.chunk, c.quote) for c in chosen)
         yield Answer("".join(pieces), True, citations, {"answerer": "extractive"})
 
     def _supports(self, terms: set[str], hit: Hit) -> bool:

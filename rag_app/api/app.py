@@ -55,7 +55,10 @@ def create_app(settings: Settings) -> Litestar:
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
-        request_max_body_size=settings.max_upload_bytes + MULTIPART_OVERHEAD,
+        # The largest file, plus a transcript that may come with media.
+        request_max_body_size=max(settings.max_upload_bytes, settings.max_media_bytes)
+        + settings.max_upload_bytes
+        + MULTIPART_OVERHEAD,
         openapi_config=OpenAPIConfig(title="rag-app", version=__version__, path="/schema"),
         state=State(
             {

@@ -53,7 +53,9 @@ class DocumentController(Controller):
         services: NamedDependency[Services],
         principal: NamedDependency[Principal],
     ) -> Response[SubmissionOut]:
-        """Upload a PDF; it is ingested in the background (poll ``/jobs/{job_id}``).
+        """Upload a PDF, an audio or video file (MP4, MOV, M4A, MP3, WAV; optionally with
+        its ``transcript``, WebVTT or SubRip) or a transcript on its own; it is ingested in
+        the background (poll ``/jobs/{job_id}``).
 
         Content already in the collection is not ingested twice: the answer is then 200
         with ``duplicate: true`` and the existing document's ids.
@@ -65,9 +67,12 @@ class DocumentController(Controller):
                 may_write(principal, readable(principal, existing, data.document_id).collection)
         try:
             content = await data.file.read()
-            filename = data.file.filename or "upload.pdf"
+            filename = data.file.filename or "upload"
+            transcript = await data.transcript.read() if data.transcript else None
         finally:
             await data.file.close()
+            if data.transcript:
+                await data.transcript.close()
         submission = await services.ingestion.submit(
             Upload(
                 filename=filename,
@@ -76,6 +81,7 @@ class DocumentController(Controller):
                 collection=data.collection,
                 metadata=_parse_metadata(data.metadata),
                 document_id=data.document_id or None,
+                transcript=transcript,
             )
         )
         return Response(
@@ -120,6 +126,24 @@ class DocumentController(Controller):
         """One document: status, pages, chunks, content digest and the last error."""
         document = await services.catalog.get_document(document_id)
         return DocumentOut.of(readable(principal, document, document_id))
+
+    @get("/{document_id:str}/content", operation_id="getDocumentContent")
+    async def get_content(
+        self, document_id: FromPath[str], services: NamedDependency[Services]
+    ) -> Response[bytes]:
+        """The indexed original, as uploaded: what hit and citation links point into
+        (``#page=<n>`` for PDFs, ``#t=<seconds>`` for audio and video)."""
+        document, data = await services.ingestion.original(document_id)
+        # Printable ASCII only: a header value can carry neither line breaks nor quotes.
+        name = "".join(
+            c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
+            for c in document.filename
+        )
+        return Response(
+            data,
+            media_type=document.media_type,
+            headers={"content-disposition": f'inline; filename="{name}"'},
+        )
 
     @delete("/{document_id:str}", operation_id="deleteDocument", status_code=HTTP_204_NO_CONTENT)
     async def delete_document(

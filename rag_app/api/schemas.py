@@ -29,10 +29,20 @@ class UploadForm:
     """``multipart/form-data``: the file, and optionally how to file it."""
 
     file: UploadFile
+    transcript: UploadFile | None = None  # a .vtt or .srt for the audio or video in ``file``
     title: str | None = None
     collection: str = "default"
     metadata: str | None = None  # a JSON object of string/number/boolean values
     document_id: str | None = None  # reuse an id to replace that document's content
+
+
+def source_link(document_id: str, page: int, start_s: float | None) -> str:
+    """The original file at the passage: ``#t=<seconds>`` for media (a media fragment that
+    players seek to), ``#page=<n>`` for PDFs (what PDF viewers open at)."""
+    base = f"/documents/{document_id}/content"
+    if start_s is None:
+        return f"{base}#page={page}"
+    return f"{base}#t={round(start_s, 2):g}"
 
 
 class SubmissionOut(msgspec.Struct):
@@ -76,10 +86,15 @@ class DocumentOut(msgspec.Struct):
     chunks: int
     content_sha256: str
     size_bytes: int
-    error: str | None
+    error: str | None  # a failure, or what an indexed document is missing (pages left empty)
     job_id: str
     created_at: datetime
     updated_at: datetime
+    pages_text: int  # PDF pages read from their text layer
+    pages_ocr: int  # PDF pages whose text was recognised by OCR
+    pages_empty: int  # PDF pages with no text found: not searchable
+    duration_s: float | None  # media length
+    transcript_source: str | None  # vtt, srt, faster-whisper tiny.en, amazon-transcribe
 
     @classmethod
     def of(cls, document: Document) -> DocumentOut:
@@ -99,6 +114,11 @@ class DocumentOut(msgspec.Struct):
             job_id=document.latest_job_id,
             created_at=document.created_at,
             updated_at=document.updated_at,
+            pages_text=document.pages_text,
+            pages_ocr=document.pages_ocr,
+            pages_empty=document.pages_empty,
+            duration_s=document.duration_s,
+            transcript_source=document.transcript_source,
         )
 
 
@@ -125,6 +145,10 @@ class HitOut(msgspec.Struct):
     keyword: float  # share of the query's content words found in the passage
     chunk_id: str
     collection: str
+    ocr: bool  # the passage's text was recognised from a scanned page
+    start_s: float | None  # media: when the passage is spoken
+    end_s: float | None
+    link: str  # the original at this passage: ...#page=<n> or ...#t=<start_s>
 
     @classmethod
     def of(cls, hit: Hit) -> HitOut:
@@ -139,6 +163,10 @@ class HitOut(msgspec.Struct):
             keyword=round(hit.keyword, 6),
             chunk_id=c.chunk_id,
             collection=c.collection,
+            ocr=c.ocr,
+            start_s=c.start_s,
+            end_s=c.end_s,
+            link=source_link(c.document_id, c.page, c.start_s),
         )
 
 
@@ -158,10 +186,24 @@ class CitationOut(msgspec.Struct):
     page: int
     quote: str
     chunk_id: str
+    ocr: bool
+    start_s: float | None
+    end_s: float | None
+    link: str
 
     @classmethod
     def of(cls, c: Citation) -> CitationOut:
-        return cls(c.document_id, c.title, c.page, c.quote, c.chunk_id)
+        return cls(
+            c.document_id,
+            c.title,
+            c.page,
+            c.quote,
+            c.chunk_id,
+            c.ocr,
+            c.start_s,
+            c.end_s,
+            source_link(c.document_id, c.page, c.start_s),
+        )
 
 
 class AskOut(msgspec.Struct):

@@ -29,6 +29,11 @@ class S3BlobStore:
     def _key(self, key: str) -> str:
         return self._prefix + check_key(key)
 
+    def location(self, key: str) -> tuple[str, str]:
+        """The bucket and object key of ``key``: for AWS services that read or write the
+        bucket themselves (Amazon Transcribe, Textract)."""
+        return self._bucket, self._key(key)
+
     async def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         method = getattr(self._client, operation)
         result: dict[str, Any] = await call_with_retries(

@@ -13,11 +13,12 @@ from rag_app.domain import Document, DocumentStatus, Job, JobStage, JobStatus
 
 DOCUMENT_COLUMNS = (
     "document_id, title, collection, metadata, filename, media_type, content_sha256, size_bytes,"
-    " status, pages, chunks, error, latest_job_id, created_at, updated_at"
+    " status, pages, chunks, error, latest_job_id, created_at, updated_at, pages_text,"
+    " pages_ocr, pages_empty, duration_s, transcript_source"
 )
 JOB_COLUMNS = (
     "job_id, document_id, status, stage, error, content_sha256, blob_key, filename, media_type,"
-    " size_bytes, title, collection, metadata, created_at, updated_at"
+    " size_bytes, title, collection, metadata, created_at, updated_at, transcript_key"
 )
 
 

@@ -22,6 +22,9 @@ class ChunkSpan:
     char_start: int
     char_end: int
     text: str
+    ocr: bool = False
+    start_s: float | None = None  # media: the time range the passage was spoken in
+    end_s: float | None = None
 
 
 def _units(text: str, max_chars: int) -> list[Span]:
@@ -58,7 +61,7 @@ def chunk_page(page: PageText, *, max_chars: int, overlap: int) -> list[ChunkSpa
         while last + 1 < len(units) and units[last + 1][1] - units[first][0] <= max_chars:
             last += 1
         start, end = units[first][0], units[last][1]
-        chunks.append(ChunkSpan(page.number, start, end, text[start:end]))
+        chunks.append(ChunkSpan(page.number, start, end, text[start:end], ocr=page.ocr))
         if last + 1 >= len(units):
             break
         # The next chunk repeats the trailing whole units of this one that fit in `overlap`.

@@ -91,9 +91,10 @@ def _check_page_count(count: int, max_pages: int) -> None:
 
 
 def extract_pages(data: bytes, *, max_pages: int) -> list[PageText]:
-    """Text of every page, in order. Raises ``UnprocessableDocumentError`` with a readable
-    reason for files that are not PDFs, are malformed or encrypted, or hold no text at all
-    (a scan: OCR is not applied here), and ``PayloadTooLargeError`` over ``max_pages``."""
+    """Text of every page's text layer, in order; a scanned page comes back with little or
+    no text (``pages_without_text`` finds them). Raises ``UnprocessableDocumentError`` with a
+    readable reason for files that are not PDFs or are malformed or encrypted, and
+    ``PayloadTooLargeError`` over ``max_pages``."""
     if not looks_like_pdf(data[:1024]):
         raise UnprocessableDocumentError("the file is not a PDF (no %PDF- header)")
     try:
@@ -109,9 +110,16 @@ def extract_pages(data: bytes, *, max_pages: int) -> list[PageText]:
             raise UnprocessableDocumentError(
                 f"the PDF could not be read (malformed or damaged): {pdfium_error}; {e}"
             ) from e
-    if not any(page.text.strip() for page in pages):
-        raise UnprocessableDocumentError(
-            f"no extractable text on any of the {len(pages)} pages: the PDF looks scanned "
-            "(an image of text); OCR is needed before it can be searched"
-        )
     return pages
+
+
+def text_chars(text: str) -> int:
+    """Letters and digits: what tells a text layer from a scan's stray page number or
+    the dots and rules that some scanners leave behind."""
+    return sum(ch.isalnum() for ch in text)
+
+
+def pages_without_text(pages: list[PageText], *, min_chars: int) -> list[int]:
+    """Numbers of the pages whose text layer has fewer than ``min_chars`` letters and
+    digits: scanned pages (an image of text) that need OCR to be searchable."""
+    return [page.number for page in pages if text_chars(page.text) < min_chars]

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import anyio.to_thread
-
 from rag_app.blobstores.base import BlobStore
 from rag_app.catalog.base import Catalog
 from rag_app.domain import (
@@ -32,8 +30,9 @@ from rag_app.errors import (
     RagError,
     UnsupportedMediaError,
 )
-from rag_app.ingest.chunking import chunk_pages
-from rag_app.ingest.pdf import PDF_MEDIA_TYPE, extract_pages, looks_like_pdf
+from rag_app.ingest.extraction import Extraction, Extractor
+from rag_app.ingest.files import EXTENSION_OF, FileKind, FileType, StoredFile, file_type
+from rag_app.ingest.transcripts import parse_transcript
 from rag_app.ingest.validation import (
     check_collection,
     check_document_id,
@@ -56,6 +55,7 @@ class Upload:
     collection: str = DEFAULT_COLLECTION
     metadata: Metadata = dataclasses.field(default_factory=dict)
     document_id: str | None = None
+    transcript: bytes | None = None  # a WebVTT/SubRip file for the audio or video in ``data``
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +68,28 @@ class Submission:
 
 @dataclass(frozen=True, slots=True)
 class IngestLimits:
-    max_upload_bytes: int
-    max_pages: int
-    chunk_size: int
-    chunk_overlap: int
+    max_upload_bytes: int  # PDFs and transcripts
+    max_media_bytes: int  # audio and video
 
 
-def blob_key(document_id: str, sha256: str) -> str:
-    return f"documents/{document_id}/{sha256}.pdf"
+def blob_key(document_id: str, sha256: str, media_type: str) -> str:
+    return f"documents/{document_id}/{sha256}.{EXTENSION_OF.get(media_type, 'pdf')}"
+
+
+def transcript_keys(document_id: str, sha256: str) -> dict[str, str]:
+    """Where a transcript uploaded next to a media version is kept, by its extension."""
+    return {ext: f"documents/{document_id}/{sha256}.transcript.{ext}" for ext in ("vtt", "srt")}
+
+
+def content_sha256(upload: Upload) -> str:
+    """The digest that identifies a version: of the file, and of its transcript if one came
+    with it (a corrected transcript for the same recording is a new version)."""
+    sha = hashlib.sha256(upload.data).hexdigest()
+    if upload.transcript is None:
+        return sha
+    return hashlib.sha256(
+        f"{sha}+{hashlib.sha256(upload.transcript).hexdigest()}".encode()
+    ).hexdigest()
 
 
 def _now() -> datetime:
@@ -103,9 +117,11 @@ class IngestionService:
         blobs: BlobStore,
         store: VectorStore,
         embedder: Embedder,
+        extractor: Extractor,
         limits: IngestLimits,
     ) -> None:
         self._catalog = catalog
+        self._extractor = extractor
         self._blobs = blobs
         self._store = store
         self._embedder = embedder
@@ -116,19 +132,34 @@ class IngestionService:
         """Where new jobs go (the background runner); unset, they wait for ``run_job``."""
         self._schedule = schedule
 
-    def _check_file(self, upload: Upload) -> None:
+    def _check_file(self, upload: Upload) -> FileType:
         size = len(upload.data)
         if size == 0:
             raise InvalidInputError(f"the file {upload.filename!r} is empty")
-        if size > self._limits.max_upload_bytes:
+        found = file_type(upload.filename, upload.data[:1024])
+        media = found.kind is FileKind.MEDIA
+        limit = self._limits.max_media_bytes if media else self._limits.max_upload_bytes
+        if size > limit:
+            setting = "RAG_MAX_MEDIA_BYTES" if media else "RAG_MAX_UPLOAD_BYTES"
             raise PayloadTooLargeError(
-                f"the file is {size} bytes; the limit is {self._limits.max_upload_bytes} bytes"
+                f"the file is {size} bytes; the limit for {found.extension.upper()} files is "
+                f"{limit} bytes ({setting})"
             )
-        if not looks_like_pdf(upload.data[:1024]):
-            raise UnsupportedMediaError(
-                f"{upload.filename!r} is not a PDF (it does not start with %PDF-); "
-                "only PDF files are ingested"
-            )
+        if found.kind is FileKind.TRANSCRIPT:
+            parse_transcript(upload.data)  # a malformed transcript is refused here, not later
+        if upload.transcript is not None:
+            if not media:
+                raise InvalidInputError("a transcript can only come with an audio or video file")
+            if len(upload.transcript) > self._limits.max_upload_bytes:
+                raise PayloadTooLargeError(
+                    f"the transcript is {len(upload.transcript)} bytes; the limit is "
+                    f"{self._limits.max_upload_bytes} bytes"
+                )
+            sidecar = file_type("the transcript", upload.transcript[:1024])
+            if sidecar.kind is not FileKind.TRANSCRIPT:
+                raise UnsupportedMediaError("the transcript must be a WebVTT or SubRip file")
+            parse_transcript(upload.transcript)
+        return found
 
     async def submit(self, upload: Upload) -> Submission:
         """Validate and store the file, and queue a job for it.
@@ -136,11 +167,11 @@ class IngestionService:
         Identical content already in the collection (or under the same ``document_id``) is
         not ingested again: the existing document is returned with ``duplicate=True``.
         """
-        self._check_file(upload)
+        found = self._check_file(upload)
         collection = check_collection(upload.collection)
         metadata = check_metadata(upload.metadata)
         title = check_title(upload.title or upload.filename.rsplit("/", 1)[-1])
-        sha = hashlib.sha256(upload.data).hexdigest()
+        sha = content_sha256(upload)
 
         if upload.document_id is None:
             existing = await self._catalog.find_document_by_content(collection, sha)
@@ -162,8 +193,15 @@ class IngestionService:
             status = job.status if job else JobStatus.SUCCEEDED
             return Submission(document_id, existing.latest_job_id, status, duplicate=True)
 
-        key = blob_key(document_id, sha)
-        await self._blobs.put(key, upload.data, content_type=PDF_MEDIA_TYPE)
+        key = blob_key(document_id, sha, found.media_type)
+        await self._blobs.put(key, upload.data, content_type=found.media_type)
+        transcript_key = None
+        if upload.transcript is not None:
+            sidecar = file_type("the transcript", upload.transcript[:1024])
+            transcript_key = transcript_keys(document_id, sha)[sidecar.extension]
+            await self._blobs.put(
+                transcript_key, upload.transcript, content_type=sidecar.media_type
+            )
         now = _now()
         job = Job(
             job_id=uuid.uuid4().hex,
@@ -174,13 +212,14 @@ class IngestionService:
             content_sha256=sha,
             blob_key=key,
             filename=upload.filename,
-            media_type=PDF_MEDIA_TYPE,
+            media_type=found.media_type,
             size_bytes=len(upload.data),
             title=title,
             collection=collection,
             metadata=metadata,
             created_at=now,
             updated_at=now,
+            transcript_key=transcript_key,
         )
         await self._catalog.save_job(job)
         if existing is None:
@@ -206,20 +245,27 @@ class IngestionService:
     async def run_job(self, job_id: str) -> None:
         """Parse, chunk, embed and index one job's file. Failures are recorded on the job
         (and the document) with a readable reason; they are not raised."""
-        job = await self._catalog.get_job(job_id)
-        if job is None or job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+        found = await self._catalog.get_job(job_id)
+        if found is None or found.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
             return
-        job = await self._advance(job, JobStage.PARSING, JobStatus.RUNNING)
+        job = await self._advance(found, JobStage.PARSING, JobStatus.RUNNING)
         try:
             await self._set_document_status(job, DocumentStatus.PROCESSING, error=None)
             data = await self._blobs.get(job.blob_key)
-            pages = await anyio.to_thread.run_sync(
-                lambda: extract_pages(data, max_pages=self._limits.max_pages)
+            transcript = None
+            if job.transcript_key is not None:
+                transcript = StoredFile(
+                    job.transcript_key, await self._blobs.get(job.transcript_key), "text/plain"
+                )
+
+            async def on_stage(stage: JobStage) -> None:
+                nonlocal job
+                job = await self._advance(job, stage)
+
+            extraction = await self._extractor.extract(
+                StoredFile(job.blob_key, data, job.media_type), transcript, on_stage
             )
             job = await self._advance(job, JobStage.CHUNKING)
-            spans = chunk_pages(
-                pages, max_chars=self._limits.chunk_size, overlap=self._limits.chunk_overlap
-            )
             chunks = [
                 Chunk(
                     document_id=job.document_id,
@@ -231,14 +277,17 @@ class IngestionService:
                     title=job.title,
                     collection=job.collection,
                     metadata=job.metadata,
+                    ocr=span.ocr,
+                    start_s=span.start_s,
+                    end_s=span.end_s,
                 )
-                for i, span in enumerate(spans)
+                for i, span in enumerate(extraction.spans)
             ]
             job = await self._advance(job, JobStage.EMBEDDING)
             vectors = await self._embedder.embed_batch([c.text for c in chunks])
             job = await self._advance(job, JobStage.INDEXING)
             await self._store.upsert_document(job.document_id, chunks, vectors)
-            await self._finish(job, pages=len(pages), chunks=len(chunks))
+            await self._finish(job, extraction, chunks=len(chunks))
         except Exception as e:
             if isinstance(e, RagError):
                 reason = str(e)
@@ -263,44 +312,64 @@ class IngestionService:
                 dataclasses.replace(document, status=status, error=error, updated_at=_now())
             )
 
-    async def _finish(self, job: Job, *, pages: int, chunks: int) -> None:
+    async def _finish(self, job: Job, extraction: Extraction, *, chunks: int) -> None:
         document = await self._catalog.get_document(job.document_id)
         if document is None:  # deleted while the job ran: leave nothing behind
             await self._store.delete_document(job.document_id)
-            await self._blobs.delete(job.blob_key)
+            await self._delete_files(job.document_id, job.content_sha256, job.media_type)
         else:
-            previous_key = blob_key(document.document_id, document.content_sha256)
+            previous = (document.document_id, document.content_sha256, document.media_type)
             await self._catalog.save_document(
                 dataclasses.replace(
                     document,
                     **_version_of(job),
                     status=DocumentStatus.READY,
-                    pages=pages,
+                    pages=extraction.pages,
                     chunks=chunks,
-                    error=None,
+                    error=extraction.warning,
+                    pages_text=extraction.pages_text,
+                    pages_ocr=extraction.pages_ocr,
+                    pages_empty=extraction.pages_empty,
+                    duration_s=extraction.duration_s,
+                    transcript_source=extraction.transcript_source,
                     updated_at=_now(),
                 )
             )
-            if previous_key != job.blob_key:
-                await self._blobs.delete(previous_key)
+            if previous[1] != job.content_sha256:
+                await self._delete_files(*previous)
         await self._advance(job, JobStage.DONE, JobStatus.SUCCEEDED)
 
     async def _fail(self, job: Job, reason: str) -> None:
+        # The document first, the job last (as in _finish): a client that sees the job
+        # end then finds the document in its final state.
+        document = await self._catalog.get_document(job.document_id)
+        if document is not None and document.latest_job_id == job.job_id:
+            if document.chunks > 0:  # an earlier version is indexed and keeps serving
+                status, error = DocumentStatus.READY, f"the latest upload failed: {reason}"
+                if job.content_sha256 != document.content_sha256:
+                    await self._delete_files(job.document_id, job.content_sha256, job.media_type)
+            else:
+                status, error = DocumentStatus.FAILED, reason
+            await self._catalog.save_document(
+                dataclasses.replace(document, status=status, error=error, updated_at=_now())
+            )
         await self._catalog.save_job(
             dataclasses.replace(job, status=JobStatus.FAILED, error=reason, updated_at=_now())
         )
-        document = await self._catalog.get_document(job.document_id)
-        if document is None or document.latest_job_id != job.job_id:
-            return
-        if document.chunks > 0:  # an earlier version is indexed and keeps serving
-            status, error = DocumentStatus.READY, f"the latest upload failed: {reason}"
-            if job.blob_key != blob_key(document.document_id, document.content_sha256):
-                await self._blobs.delete(job.blob_key)
-        else:
-            status, error = DocumentStatus.FAILED, reason
-        await self._catalog.save_document(
-            dataclasses.replace(document, status=status, error=error, updated_at=_now())
-        )
+
+    async def original(self, document_id: str) -> tuple[Document, bytes]:
+        """The document and the bytes of its indexed (or, before that, uploaded) version.
+        Unknown ids, and documents with no version indexed yet, raise NotFoundError."""
+        document = await self._catalog.get_document(document_id)
+        if document is None:
+            raise NotFoundError(f"no document {document_id!r}")
+        try:
+            data = await self._blobs.get(
+                blob_key(document_id, document.content_sha256, document.media_type)
+            )
+        except KeyError:
+            raise NotFoundError(f"document {document_id!r} has no stored file") from None
+        return document, data
 
     async def delete(self, document_id: str) -> None:
         """Remove the document's chunks, record and files. Unknown ids raise NotFoundError."""
@@ -310,6 +379,12 @@ class IngestionService:
         job = await self._catalog.get_job(document.latest_job_id)
         await self._store.delete_document(document_id)
         await self._catalog.delete_document(document_id)
-        await self._blobs.delete(blob_key(document_id, document.content_sha256))
+        await self._delete_files(document_id, document.content_sha256, document.media_type)
         if job is not None:
-            await self._blobs.delete(job.blob_key)
+            await self._delete_files(document_id, job.content_sha256, job.media_type)
+
+    async def _delete_files(self, document_id: str, sha256: str, media_type: str) -> None:
+        """A version's original and any transcript that came with it."""
+        await self._blobs.delete(blob_key(document_id, sha256, media_type))
+        for key in transcript_keys(document_id, sha256).values():
+            await self._blobs.delete(key)

@@ -17,7 +17,7 @@ MAX_METADATA_STRING = 512
 MAX_TITLE = 500
 # Keys a chunk record already uses; user metadata must not shadow them in filters.
 RESERVED_METADATA_KEYS = RESERVED_FILTER_KEYS | {
-    "title", "page", "text", "chunk_no", "char_start", "char_end",
+    "title", "page", "text", "chunk_no", "char_start", "char_end", "ocr", "start_s", "end_s",
 }  # fmt: skip
 
 

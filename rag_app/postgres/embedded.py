@@ -248,5 +248,7 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         """Stop the cluster if this object started it."""
         if self._started_here and self._running_port() is not None:
-            self._run(["pg_ctl", "-D", str(self._pgdata), "-m", "fast", "-w", "stop"])
+            # -t: a shutdown checkpoint after a test session of many databases, on a busy
+            # machine, can take longer than pg_ctl's default 60 s wait (110: under _run's 120).
+            self._run(["pg_ctl", "-D", str(self._pgdata), "-m", "fast", "-w", "-t", "110", "stop"])
         self._started_here = False

@@ -51,6 +51,15 @@ CREATE TABLE IF NOT EXISTS rag_jobs (
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now()
 );
+-- Added for scanned PDFs and media; ADD COLUMN IF NOT EXISTS upgrades older catalogs in place.
+ALTER TABLE rag_documents
+    ADD COLUMN IF NOT EXISTS pages_text        integer NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS pages_ocr         integer NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS pages_empty       integer NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS duration_s        double precision,
+    ADD COLUMN IF NOT EXISTS transcript_source text;
+ALTER TABLE rag_jobs ADD COLUMN IF NOT EXISTS transcript_key text;
+
 CREATE INDEX IF NOT EXISTS rag_jobs_unfinished ON rag_jobs (created_at)
     WHERE status IN ('queued', 'running');
 """

@@ -31,23 +31,29 @@ CREATE TABLE IF NOT EXISTS {table} (
     metadata    jsonb NOT NULL DEFAULT '{{}}',
     embedding   vector({dimension}) NOT NULL
 );
+-- Scanned pages and media passages; added in place to tables made before them.
+ALTER TABLE {table}
+    ADD COLUMN IF NOT EXISTS ocr     boolean NOT NULL DEFAULT false,
+    ADD COLUMN IF NOT EXISTS start_s double precision,
+    ADD COLUMN IF NOT EXISTS end_s   double precision;
 CREATE INDEX IF NOT EXISTS {document_index} ON {table} (document_id);
 CREATE INDEX IF NOT EXISTS {hnsw_index} ON {table} USING hnsw (embedding vector_cosine_ops);
 """
 
 COPY_ROWS = (
     "COPY {table} (chunk_id, document_id, chunk_no, collection, title, page, char_start,"
-    " char_end, text, metadata, embedding) FROM STDIN WITH (FORMAT BINARY)"
+    " char_end, text, metadata, embedding, ocr, start_s, end_s) FROM STDIN WITH (FORMAT BINARY)"
 )
 COPY_TYPES = [
     "text", "text", "int4", "text", "text", "int4", "int4", "int4", "text", "jsonb", "vector",
+    "bool", "float8", "float8",
 ]  # fmt: skip
 
 DELETE_DOCUMENT = "DELETE FROM {table} WHERE document_id = %(document_id)s"
 
 QUERY = """
 SELECT document_id, chunk_no, collection, title, page, char_start, char_end, text, metadata,
-       1 - (embedding <=> %(vector)s) AS score
+       ocr, start_s, end_s, 1 - (embedding <=> %(vector)s) AS score
 FROM {table}
 WHERE {conditions}
 ORDER BY embedding <=> %(vector)s
@@ -90,6 +96,9 @@ def _chunk(row: Mapping[str, Any]) -> Chunk:
         title=row["title"],
         collection=row["collection"],
         metadata=row["metadata"],
+        ocr=row["ocr"],
+        start_s=row["start_s"],
+        end_s=row["end_s"],
     )
 
 
@@ -156,6 +165,9 @@ class PgVectorStore:
                             chunk.text,
                             Jsonb(dict(chunk.metadata)),
                             vector,
+                            chunk.ocr,
+                            chunk.start_s,
+                            chunk.end_s,
                         )
                     )
 

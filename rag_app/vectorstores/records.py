@@ -4,7 +4,10 @@ The budgets are Amazon S3 Vectors' (2,048 bytes of filterable metadata, 40,960 i
 measured its way). Both stores refuse a chunk that S3 Vectors would refuse, so a corpus
 that ingests locally ingests on AWS too, and the error comes before anything is written.
 Filterable: ``document_id``, ``collection``, ``page`` and the user's keys; the rest are
-declared non-filterable on an S3 Vectors index.
+declared non-filterable on an S3 Vectors index. ``ocr`` (scanned pages) and ``start_s`` /
+``end_s`` (media) are written only on the chunks they describe, as filterable keys: a few
+bytes of the 2 KB budget, and no change to the key layout of indexes that already exist
+(S3 Vectors fixes non-filterable keys when an index is created).
 """
 
 from __future__ import annotations
@@ -17,9 +20,15 @@ from rag_app.errors import InvalidInputError
 
 FILTERABLE_FIELDS = ("document_id", "collection", "page")
 NON_FILTERABLE_FIELDS = ("text", "title", "chunk_no", "char_start", "char_end")
+SOURCE_FIELDS = ("ocr", "start_s", "end_s")
 
 
 def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+    source: dict[str, Any] = {}
+    if chunk.ocr:
+        source["ocr"] = True
+    if chunk.start_s is not None and chunk.end_s is not None:
+        source.update(start_s=chunk.start_s, end_s=chunk.end_s)
     return {
         **chunk.metadata,
         "document_id": chunk.document_id,
@@ -30,11 +39,13 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
         "chunk_no": chunk.chunk_no,
         "char_start": chunk.char_start,
         "char_end": chunk.char_end,
+        **source,
     }
 
 
 def chunk_from_metadata(metadata: dict[str, Any]) -> Chunk:
-    reserved = set(FILTERABLE_FIELDS) | set(NON_FILTERABLE_FIELDS)
+    reserved = set(FILTERABLE_FIELDS) | set(NON_FILTERABLE_FIELDS) | set(SOURCE_FIELDS)
+    start, end = metadata.get("start_s"), metadata.get("end_s")
     return Chunk(
         document_id=metadata["document_id"],
         chunk_no=int(metadata["chunk_no"]),
@@ -45,6 +56,9 @@ def chunk_from_metadata(metadata: dict[str, Any]) -> Chunk:
         title=metadata["title"],
         collection=metadata["collection"],
         metadata={k: v for k, v in metadata.items() if k not in reserved},
+        ocr=bool(metadata.get("ocr", False)),
+        start_s=None if start is None else float(start),
+        end_s=None if end is None else float(end),
     )
 
 
