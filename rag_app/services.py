@@ -33,6 +33,7 @@ from rag_app.embedders.base import Embedder
 from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
 from rag_app.errors import ConfigurationError
 from rag_app.ingest.extraction import ExtractionLimits, Extractor
+from rag_app.ingest.isolation import ProcessLimits
 from rag_app.ingest.jobs import JobRunner
 from rag_app.ingest.ocr import PageOcr
 from rag_app.ingest.ocr_local import OcrmypdfOcr
@@ -206,6 +207,11 @@ def _build_extractor(settings: Settings, blobs: BlobStore) -> Extractor:
         ocr_min_chars=settings.ocr_min_chars_per_page,
         max_media_seconds=settings.max_media_seconds,
         media_chunk_seconds=settings.media_chunk_seconds,
+        parser=ProcessLimits(
+            memory_mb=settings.parse_memory_mb,
+            cpu_seconds=settings.parse_cpu_seconds,
+            wall_seconds=settings.parse_timeout_seconds,
+        ),
     )
     aws = _aws_config(settings, mode="standard")
     transcriber: Transcriber | None = None

@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     max_pages: int = Field(default=2000, ge=1)
     max_query_chars: int = Field(default=2000, ge=1)
     ingest_concurrency: int = Field(default=1, ge=1, le=8)
+    # Parsers of uploaded files (PDFium, PyAV) run in a child process with these caps, so
+    # a decompression bomb or a parser crash fails that one job and nothing else.
+    parse_memory_mb: int = Field(default=512, ge=128, le=16384)
+    parse_cpu_seconds: int = Field(default=30, ge=1, le=3600)
+    parse_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
     embed_batch_size: int = Field(default=32, ge=1, le=512)
 
     # Scanned PDFs and media (README: "Audio, video and scanned PDFs").

@@ -4,6 +4,7 @@ job with a readable reason, and the service and the documents already in it are 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -224,3 +225,33 @@ def test_search_on_an_empty_index_returns_no_hits(client: TestClient[Any]) -> No
     assert client.post("/search", json={"query": "anything"}).json() == {"hits": []}
     body = client.post("/ask", json={"question": "anything?"}).json()
     assert body["grounded"] is False
+
+
+def test_a_decompression_bomb_fails_its_job_while_the_service_keeps_serving(
+    client: TestClient[Any],
+) -> None:
+    from tests.hostile_pdfs import decompression_bomb
+
+    good = _ingest(client, SCOTUS_PDF)
+    response = client.post(
+        "/documents",
+        files={"file": ("bomb.pdf", decompression_bomb(), "application/pdf")},
+    )
+    assert response.status_code == 202, response.text
+    served = 0
+    deadline = time.monotonic() + 60
+    while (job := client.get(f"/jobs/{response.json()['job_id']}").json())["status"] not in (
+        "succeeded",
+        "failed",
+    ):
+        assert time.monotonic() < deadline
+        hits = client.post(
+            "/search",
+            json={"query": "Supreme Court", "filters": {"document_id": good["document_id"]}},
+        )
+        assert hits.status_code == 200
+        served += 1
+    assert job["status"] == "failed"
+    assert "512 MB" in job["error"]
+    assert client.get("/health/ready").status_code == 200
+    print(f"served {served} searches while the bomb was being read")

@@ -7,8 +7,9 @@ Never a silent empty ingest: a file that yields no text at all raises a readable
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio.to_thread
 
@@ -16,6 +17,7 @@ from rag_app.domain import JobStage, PageText, Transcript
 from rag_app.errors import PayloadTooLargeError, UnprocessableDocumentError
 from rag_app.ingest.chunking import ChunkSpan, chunk_pages
 from rag_app.ingest.files import FileKind, StoredFile, sniff
+from rag_app.ingest.isolation import ProcessLimits, run_isolated
 from rag_app.ingest.media import media_duration
 from rag_app.ingest.ocr import OcrUnavailableError, PageOcr
 from rag_app.ingest.pdf import extract_pages, pages_without_text, text_chars
@@ -44,6 +46,8 @@ class ExtractionLimits:
     ocr_min_chars: int  # letters and digits below which a page counts as scanned
     max_media_seconds: float
     media_chunk_seconds: float  # longest stretch of speech in one chunk
+    # PDF and media parsers run in a child process within these (ingest/isolation.py).
+    parser: ProcessLimits = field(default_factory=ProcessLimits)
 
 
 async def _stay(stage: JobStage) -> None:
@@ -101,7 +105,9 @@ class Extractor:
         sidecar: StoredFile | None,
         on_stage: Callable[[JobStage], Awaitable[None]],
     ) -> Extraction:
-        duration = await anyio.to_thread.run_sync(media_duration, file.data)
+        duration = await anyio.to_thread.run_sync(
+            lambda: run_isolated(media_duration, file.data, limits=self._limits.parser)
+        )
         self._check_duration(duration)
         if sidecar is not None:
             transcript = parse_transcript(sidecar.data)
@@ -136,8 +142,9 @@ class Extractor:
         self, file: StoredFile, on_stage: Callable[[JobStage], Awaitable[None]]
     ) -> Extraction:
         limits = self._limits
+        read = functools.partial(extract_pages, max_pages=limits.max_pages)
         pages = await anyio.to_thread.run_sync(
-            lambda: extract_pages(file.data, max_pages=limits.max_pages)
+            lambda: run_isolated(read, file.data, limits=limits.parser)
         )
         scanned = pages_without_text(pages, min_chars=limits.ocr_min_chars)
         why_not = await self._ocr_into(pages, file, scanned, on_stage) if scanned else None
