@@ -47,6 +47,10 @@ def app_environment(targets: AppTargets, models: ModelsConfig) -> dict[str, pulu
         "RAG_DOCUMENTS_BUCKET": targets.documents_bucket,
         "RAG_DATA_DIR": "/tmp/rag",  # noqa: S108 - the task's only writable path
         "RAG_AUTH": "required",
+        # Scanned pages and media go to Textract and Transcribe: no OCR or speech model in
+        # the image, no minutes of task CPU per scanned exhibit (README, Audio and video).
+        "RAG_OCR": "textract",
+        "RAG_TRANSCRIBER": "transcribe",
         "RAG_API_KEYS_SECRET_ID": targets.api_keys_secret,
     }
     if targets.vector_bucket is not None:

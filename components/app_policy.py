@@ -13,6 +13,7 @@ import pulumi
 
 @dataclass(frozen=True)
 class AppGrants:
+    region: str
     documents_bucket_arn: pulumi.Input[str]
     model_arns: pulumi.Input[list[str]]
     api_keys_secret_arn: pulumi.Input[str]
@@ -22,6 +23,7 @@ class AppGrants:
 
 
 def app_policy_document(
+    region: str,
     documents_bucket_arn: str,
     model_arns: list[str],
     api_keys_secret_arn: str,
@@ -55,6 +57,24 @@ def app_policy_document(
             "Resource": [api_keys_secret_arn],
         },
     ]
+    # Textract's text detection and Transcribe's batch jobs have no resource-level
+    # permissions: "*", held to the stack's region. They read the original from the
+    # documents bucket with this role's own S3 access (the Documents statement).
+    statements.append(
+        {
+            "Sid": "DocumentAnalysis",
+            "Effect": "Allow",
+            "Action": [
+                "textract:StartDocumentTextDetection",
+                "textract:GetDocumentTextDetection",
+                "transcribe:StartTranscriptionJob",
+                "transcribe:GetTranscriptionJob",
+                "transcribe:DeleteTranscriptionJob",
+            ],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:RequestedRegion": region}},
+        }
+    )
     if vector_index_arn is not None and vector_bucket_arn is not None:
         statements += [
             {
@@ -104,6 +124,7 @@ def assume_role_policy(service: str, *, tag_session: bool = False) -> str:
 
 def app_policy(grants: AppGrants) -> pulumi.Output[str]:
     return pulumi.Output.all(
+        grants.region,
         grants.documents_bucket_arn,
         grants.model_arns,
         grants.api_keys_secret_arn,

@@ -90,6 +90,9 @@ class EksConfig(_Section):
     replicas: int = Field(default=2, ge=1)
     max_replicas: int = Field(default=4, ge=1)
     cpu_target_percent: int = Field(default=60, ge=10, le=90)
+    # Auto Mode's built-in general-purpose NodePool launches amd64 instances: build the
+    # image for the same architecture (README, Deploy Option 2).
+    cpu_architecture: Literal["amd64", "arm64"] = "amd64"
     cpu: str = Field(default="500m", pattern=r"^\d+m?$")
     memory: str = Field(default="1Gi", pattern=r"^\d+(Mi|Gi)$")
     certificate_arn: str | None = None

@@ -108,6 +108,7 @@ def deploy_ecs(config: StackConfig) -> None:
             image_uri=image.image_uri,
             environment=environment,
             grants=AppGrants(
+                region=region,
                 documents_bucket_arn=documents.bucket.arn,
                 model_arns=_model_arns(region, config),
                 api_keys_secret_arn=api_keys.arn,
@@ -165,6 +166,7 @@ def deploy_eks(config: StackConfig) -> None:
             environment=environment,
             vpc_cidr=config.network.cidr_block,
             grants=AppGrants(
+                region=region,
                 documents_bucket_arn=documents.bucket.arn,
                 model_arns=_model_arns(region, config),
                 api_keys_secret_arn=api_keys.arn,

@@ -62,6 +62,7 @@ def chart_values(
             "https": config.certificate_arn is not None,
         },
         "networkPolicy": {"enabled": True, "vpcCidr": vpc_cidr},
+        "nodeSelector": {"kubernetes.io/arch": config.cpu_architecture},
         "migration": {"enabled": False},  # helm.v4.Chart runs no hooks; the app migrates
     }
 

@@ -12,7 +12,16 @@ import pulumi_aws as aws
 # Every option calls these; each option adds its own (components/deploy.py). S3 itself goes
 # through the gateway endpoint (free); S3 Vectors needs its own interface endpoint
 # (s3vectors.<region>.api.aws is not covered by the gateway).
-COMMON_ENDPOINTS = ("bedrock-runtime", "secretsmanager", "ecr.api", "ecr.dkr", "logs", "sts")
+COMMON_ENDPOINTS = (
+    "bedrock-runtime",
+    "secretsmanager",
+    "ecr.api",
+    "ecr.dkr",
+    "logs",
+    "sts",
+    "textract",  # OCR of scanned pages
+    "transcribe",  # speech to text for audio and video
+)
 
 
 @dataclass(frozen=True)

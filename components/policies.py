@@ -123,9 +123,30 @@ def _statements(document: Any) -> list[dict[str, Any]]:
     return statements if isinstance(statements, list) else [statements]
 
 
+# Actions AWS defines without resource-level permissions: "*" is the only form IAM takes
+# for them, so the rule asks for a region condition instead.
+NO_RESOURCE_LEVEL = frozenset(
+    {
+        "textract:StartDocumentTextDetection",
+        "textract:GetDocumentTextDetection",
+        "transcribe:StartTranscriptionJob",
+        "transcribe:GetTranscriptionJob",
+        "transcribe:DeleteTranscriptionJob",
+    }
+)
+
+
+def _region_bound_exception(statement: dict[str, Any]) -> bool:
+    actions = statement.get("Action", [])
+    actions = actions if isinstance(actions, list) else [actions]
+    region = statement.get("Condition", {}).get("StringEquals", {}).get("aws:RequestedRegion")
+    return bool(actions) and set(actions) <= NO_RESOURCE_LEVEL and bool(region)
+
+
 def iam_resources_named(resources: list[Declared]) -> list[str]:
     """No Allow on ``"Resource": "*"`` in the policies this program writes (AWS-managed
-    policies attached by ARN are AWS's own)."""
+    policies attached by ARN are AWS's own), except for actions that have no
+    resource-level permissions, and then only held to a region."""
     problems = []
     for policy in _of(resources, "aws:iam/rolePolicy:RolePolicy") + _of(
         resources, "aws:iam/policy:Policy"
@@ -133,7 +154,11 @@ def iam_resources_named(resources: list[Declared]) -> list[str]:
         for statement in _statements(policy.inputs.get("policy", "{}")):
             targets = statement.get("Resource", [])
             targets = targets if isinstance(targets, list) else [targets]
-            if statement.get("Effect") == "Allow" and any(t == "*" for t in targets):
+            if (
+                statement.get("Effect") == "Allow"
+                and any(t == "*" for t in targets)
+                and not _region_bound_exception(statement)
+            ):
                 problems.append(f"IAM policy {policy.name}: Allow on Resource '*'")
     return problems
 

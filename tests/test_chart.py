@@ -204,3 +204,14 @@ def test_checkov_kubernetes_checks_pass_on_the_stacks_manifests(
     assert failed == []
     assert report["summary"]["passed"] >= 80
     print(f"checkov: {report['summary']['passed']} passed, skipped {sorted(ACCEPTED)}")
+
+
+def test_replicas_spread_over_nodes_and_zones_on_the_stacks_architecture(
+    chart: Any, stack_values: dict[str, Any]
+) -> None:
+    pod = by_kind(render(chart, stack_values))["Deployment"]["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"kubernetes.io/arch": "amd64"}
+    keys = [c["topologyKey"] for c in pod["topologySpreadConstraints"]]
+    assert keys == ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
+    alone = by_kind(render(chart, {**IMAGE, "spreadAcrossNodes": False}))
+    assert "topologySpreadConstraints" not in alone["Deployment"]["spec"]["template"]["spec"]

@@ -191,14 +191,14 @@ def test_aurora_serverless_v2_line_by_hand(table: PriceTable) -> None:
 
 def test_fixed_lines_by_hand(table: PriceTable) -> None:
     both = options(Scenario(), table)
-    # 8 interface endpoints x 2 AZs x 730 h x $0.01 = $116.80; EKS 730 x $0.10 = $73.00;
+    # 10 interface endpoints x 2 AZs x 730 h x $0.01 = $146.00; EKS 730 x $0.10 = $73.00;
     # c6a.large 730 x $0.0765 = $55.845 -> $55.85; ALB 730 x $0.0225 = $16.425 -> $16.43.
-    assert line_usd(both["1"], "VPC interface endpoints") == D("116.80")
+    assert line_usd(both["1"], "VPC interface endpoints") == D("146.00")
     assert line_usd(both["2"], "EKS control plane") == D("73.00")
     assert line_usd(both["2"], "EC2 nodes") == D("55.85")
     assert line_usd(both["1"], "Load balancer (ALB)") == D("16.43")
-    # Option 2's 10 endpoints: 10 x 2 x 730 x $0.01 = $146.00.
-    assert line_usd(both["2"], "VPC interface endpoints") == D("146.00")
+    # Option 2's 12 endpoints: 12 x 2 x 730 x $0.01 = $175.20.
+    assert line_usd(both["2"], "VPC interface endpoints") == D("175.20")
 
 
 def test_option_2_fixed_extras_by_hand(table: PriceTable) -> None:
@@ -611,9 +611,9 @@ IDLE = [
     [
         (NAT_INSTEAD_OF_ENDPOINTS, "1", "$97.13"),
         (NAT_INSTEAD_OF_ENDPOINTS, "2", "$261.58"),
-        (["eks.aurora_min_acu=1"], "2", "$414.65"),
-        (IDLE, "1", "$173.38"),
-        (IDLE, "2", "$367.05"),
+        (["eks.aurora_min_acu=1"], "2", "$443.85"),
+        (IDLE, "1", "$202.58"),
+        (IDLE, "2", "$396.25"),
     ],
 )
 def test_the_readmes_variants_are_the_commands_figures(

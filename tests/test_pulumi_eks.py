@@ -166,7 +166,14 @@ def test_pod_identity_binds_the_charts_service_account_to_a_scoped_role(
     assert trust["Action"] == ["sts:AssumeRole", "sts:TagSession"]
     policy = json.loads(one(eks, "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
-    assert set(by_sid) == {"Documents", "DocumentsList", "Models", "ApiKeys", "DatabaseLogin"}
+    assert set(by_sid) == {
+        "Documents",
+        "DocumentsList",
+        "Models",
+        "ApiKeys",
+        "DocumentAnalysis",
+        "DatabaseLogin",
+    }
     assert by_sid["ApiKeys"]["Resource"] == [API_KEYS_ARN]
     assert by_sid["DatabaseLogin"] == {
         "Sid": "DatabaseLogin",
