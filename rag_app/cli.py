@@ -203,3 +203,76 @@ def ask(question: str, top_k: int, filters: tuple[str, ...], as_json: bool) -> N
         click.echo(f'  [{n}] {c.title}, page {c.page}: "{" ".join(c.quote.split())}"')
     if not answer.grounded:
         sys.exit(2)
+
+
+@main.group()
+def migrate() -> None:
+    """Move a corpus in: from an existing pgvector app, or between the two vector stores."""
+
+
+def _migrate(coroutine: Awaitable[list[str]]) -> None:
+    async def main() -> list[str]:
+        return await coroutine
+
+    try:
+        lines = asyncio.run(main())
+    except RagError as e:
+        raise click.ClickException(str(e)) from None
+    for line in lines:
+        click.echo(line)
+
+
+source_url_option = click.option(
+    "--source-url",
+    envvar="MIGRATE_SOURCE_URL",
+    required=True,
+    help="PostgreSQL URL of the source (or MIGRATE_SOURCE_URL, which keeps the password "
+    "out of the process list). Opened read-only.",
+)
+mapping_option = click.option(
+    "--mapping",
+    "mapping_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML file naming the source table and columns (see the README).",
+)
+
+
+@migrate.command("from-postgres")
+@source_url_option
+@mapping_option
+@click.option("--batch-size", type=click.IntRange(1, 5000), default=256, show_default=True)
+@click.option(
+    "--max-chars",
+    type=click.IntRange(1, 50_000),
+    default=None,
+    help="Refuse longer texts (default RAG_CHUNK_SIZE, what the embedder is sized for).",
+)
+@click.option("--dry-run", is_flag=True, help="Count, estimate and list rejects; write nothing.")
+@click.option("--restart", is_flag=True, help="Ignore a saved checkpoint and start over.")
+def from_postgres(
+    source_url: str,
+    mapping_path: Path,
+    batch_size: int,
+    max_chars: int | None,
+    dry_run: bool,
+    restart: bool,
+) -> None:
+    """Re-embed the chunks of a PostgreSQL table into the configured store and catalog.
+
+    Resumable: run it again after a failure and it continues from its checkpoint.
+    """
+    from rag_app.migration.commands import run_from_postgres
+
+    _migrate(
+        run_from_postgres(
+            _settings(),
+            source_url=source_url,
+            mapping_path=mapping_path,
+            batch_size=batch_size,
+            max_chars=max_chars,
+            dry=dry_run,
+            restart=restart,
+            console=console,
+        )
+    )

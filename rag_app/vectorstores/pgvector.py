@@ -43,6 +43,14 @@ COPY_TYPES = [
     "text", "text", "int4", "text", "text", "int4", "int4", "int4", "text", "jsonb", "vector",
 ]  # fmt: skip
 
+READ_DOCUMENT = """
+SELECT document_id, chunk_no, collection, title, page, char_start, char_end, text, metadata,
+       embedding
+FROM {table}
+WHERE document_id = %(document_id)s
+ORDER BY chunk_no
+"""
+
 DELETE_DOCUMENT = "DELETE FROM {table} WHERE document_id = %(document_id)s"
 
 QUERY = """
@@ -153,6 +161,16 @@ class PgVectorStore:
                             vector,
                         )
                     )
+
+    async def read_document(self, document_id: str) -> tuple[list[Chunk], NDArray[np.float32]]:
+        async with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(
+                sql.SQL(READ_DOCUMENT).format(table=self._table), {"document_id": document_id}
+            )
+            rows = await cursor.fetchall()
+        vectors = np.array([row["embedding"].to_numpy() for row in rows], dtype=np.float32)
+        return [_chunk(row) for row in rows], vectors.reshape(len(rows), self._dimension)
 
     async def delete_document(self, document_id: str) -> int:
         async with self._pool.connection() as conn:

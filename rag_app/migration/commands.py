@@ -1,0 +1,103 @@
+"""The ``rag-app migrate`` commands as async functions over ``Settings``: they open the
+source and the target, run the migration with a progress bar and return report lines."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict
+from rich.console import Console
+
+from rag_app.errors import RagError
+from rag_app.migration.checkpoint import Checkpoint, CheckpointStore, run_name
+from rag_app.migration.mapping import load_mapping
+from rag_app.migration.progress import progress_bar
+from rag_app.migration.report import dry_run_lines, estimate
+from rag_app.migration.runner import Options, Target, dry_run, from_postgres
+from rag_app.migration.source import open_source
+from rag_app.services import open_services
+from rag_app.settings import Settings
+from rag_app.vectorstores.base import index_name
+
+log = logging.getLogger(__name__)
+
+
+def stopped(error: Exception, run: str) -> RagError:
+    """What to tell the operator when a run stops: the cause, and that it can continue."""
+    log.debug("migration %s stopped", run, exc_info=error)
+    return RagError(
+        f"the migration stopped: {type(error).__name__}: {error}\n"
+        f"Everything up to the last checkpoint is saved ({run}); run the same command "
+        "again to continue from there."
+    )
+
+
+def source_identity(url: str, table: str) -> str:
+    """host:port/dbname/table, never the credentials."""
+    info = conninfo_to_dict(url)
+    host = info.get("host") or "localhost"
+    return f"{host}:{info.get('port') or 5432}/{info.get('dbname') or ''}/{table}"
+
+
+def target_identity(settings: Settings, model_id: str, dimension: int) -> str:
+    where: str = settings.vector_store
+    if settings.vector_store == "s3vectors":
+        where += f":{settings.s3vectors_bucket}"
+    return f"{where}/{index_name(model_id, dimension)}"
+
+
+def embedder_model_id(settings: Settings) -> str:
+    if settings.embedder == "bedrock":
+        return settings.bedrock_embedding_model_id
+    from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
+
+    return MiniLmOnnxEmbedder.model_id
+
+
+async def run_from_postgres(
+    settings: Settings,
+    *,
+    source_url: str,
+    mapping_path: Path,
+    batch_size: int,
+    max_chars: int | None,
+    dry: bool,
+    restart: bool,
+    console: Console,
+) -> list[str]:
+    mapping = load_mapping(mapping_path)
+    options = Options(batch_size=batch_size, max_chars=max_chars or settings.chunk_size)
+    async with open_source(source_url, mapping) as source:
+        if dry:
+            # Only the source is opened: the target is not touched, not even created.
+            with progress_bar("reading", "rows", console) as bar:
+                count = await source.count()
+                bar.start(count.total, count.unkeyed)
+                tally = await dry_run(source, mapping, options, bar.advance)
+            est = estimate(
+                tally, titan=settings.embedder == "bedrock", batch_size=settings.embed_batch_size
+            )
+            return dry_run_lines(tally, est, model_id=embedder_model_id(settings))
+        async with open_services(settings, run_jobs=False) as services:
+            embedder = services.embedder
+            target = target_identity(settings, embedder.model_id, embedder.dimension)
+            identity = source_identity(source_url, mapping.table)
+            run = run_name("from-postgres", identity, mapping.model_dump_json(), target)
+            fresh = Checkpoint(run=run, description=f"{identity} -> {target}")
+            try:
+                with progress_bar("migrating", "rows", console) as bar:
+                    report = await from_postgres(
+                        source,
+                        mapping,
+                        Target(services.store, services.catalog, embedder),
+                        CheckpointStore(services.blobs, run),
+                        fresh=fresh,
+                        options=options,
+                        restart=restart,
+                        on_start=bar.start,
+                        on_progress=bar.advance,
+                    )
+            except Exception as e:
+                raise stopped(e, run) from e
+            return [*report.lines(), f"  checkpoint: {run} ({fresh.description})"]
