@@ -276,3 +276,28 @@ def from_postgres(
             console=console,
         )
     )
+
+
+@migrate.command()
+@source_url_option
+@mapping_option
+@click.option(
+    "--questions",
+    "questions_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='JSONL: {"question": "...", "document": "<source document id>", "page": N}.',
+)
+def verify(source_url: str, mapping_path: Path, questions_path: Path) -> None:
+    """Ask the same questions of the source (keyword search) and the target; print
+    hit@1 and hit@5 for each, before traffic moves."""
+    from rag_app.migration.commands import run_verify
+
+    _migrate(
+        run_verify(
+            _settings(),
+            source_url=source_url,
+            mapping_path=mapping_path,
+            questions_path=questions_path,
+        )
+    )

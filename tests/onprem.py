@@ -4,6 +4,7 @@ real chunk text from ../shared/corpus/pdf (cut with the project's own PDF and ch
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from dataclasses import dataclass
@@ -135,4 +136,27 @@ def checksum(url: str) -> tuple[int, str]:
 def write_mapping(directory: Path, text: str = MAPPING) -> Path:
     path = directory / "mapping.toml"
     path.write_text(text)
+    return path
+
+
+# Questions a user of the corpus asks, with the page that answers each (verify's hit@k).
+QUESTIONS: list[tuple[str, str, int]] = [
+    ("how many work-hours does the AOA sensor system test take", "federal-register-2020-17221.pdf", 6),
+    ("which Boeing service bulletin describes the AOA sensor system test and operational readiness flight", "federal-register-2020-17221.pdf", 5),
+    ("what is the Runaway Stabilizer checklist of the AFM used for", "federal-register-2020-17221.pdf", 4),
+    ("Minimum Equipment List provisions for inoperative flight control computers", "federal-register-2020-17221.pdf", 13),
+    ("who was the petitioner in Knowles v. Mirzayance before the Supreme Court", "scotus-transcript-p1.pdf", 1),
+    ("how many handgun background checks were there in Alabama", "nics-background-checks-2015-11.pdf", 1),
+    ("90-day summary report for a child death or serious injury", "150109DSP-Milw-505-90D.pdf", 1),
+    ("what was the district director paid in the senate expenditures", "senate-expenditures.pdf", 1),
+]  # fmt: skip
+
+
+def write_questions(directory: Path, onprem: OnPrem) -> Path:
+    path = directory / "questions.jsonl"
+    lines = [
+        json.dumps({"question": q, "document": onprem.document_of(pdf), "page": page})
+        for q, pdf, page in QUESTIONS
+    ]
+    path.write_text("\n".join(lines) + "\n")
     return path

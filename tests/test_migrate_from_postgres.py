@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,15 @@ from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.services import open_services
 from rag_app.settings import Settings
 from tests.conftest import AOA_QUESTION, STORES, _fresh_database, store_settings
-from tests.onprem import BAD_ROWS, OnPrem, checksum, create_onprem, write_mapping
+from tests.onprem import (
+    BAD_ROWS,
+    QUESTIONS,
+    OnPrem,
+    checksum,
+    create_onprem,
+    write_mapping,
+    write_questions,
+)
 
 
 @pytest.fixture
@@ -54,6 +63,10 @@ def migrate(settings: Settings, onprem: OnPrem, mapping: Path, *args: str) -> Re
         ["migrate", "from-postgres", "--mapping", str(mapping), *args],
         env=environment(settings, onprem.url),
     )
+
+
+def verify_args(mapping: Path, questions: Path) -> list[str]:
+    return ["migrate", "verify", "--mapping", str(mapping), "--questions", str(questions)]
 
 
 async def stored_chunks(settings: Settings) -> dict[str, list[tuple[int, str, int]]]:
@@ -112,6 +125,27 @@ def test_migrated_documents_answer_with_page_citations_and_the_source_is_untouch
         doc: [(n, text, page) for n, (text, page) in enumerate(chunks)]
         for doc, chunks in onprem.chunks.items()
     }
+
+    parity = CliRunner().invoke(
+        main,
+        verify_args(write_mapping(tmp_path), write_questions(tmp_path, onprem)),
+        env=environment(settings, onprem.url),
+    )
+    assert parity.exit_code == 0, parity.output
+    lines = parity.stdout.splitlines()
+    assert lines[0] == f"{len(QUESTIONS)} questions"
+    source_line = next(x for x in lines if "source (keyword, PostgreSQL)" in x)
+    target_line = next(x for x in lines if "target (this service)" in x)
+    assert scores(source_line)[1] >= 6
+    assert scores(target_line)[0] >= 6
+    assert scores(target_line)[1] >= 7
+    assert checksum(onprem.url) == before
+
+
+def scores(line: str) -> tuple[int, int]:
+    """(hit@1, hit@5) counts from a verify report line."""
+    hit1, hit5 = re.findall(r"hit@\d (\s*\d+)/", line)
+    return int(hit1), int(hit5)
 
 
 def test_dry_run_counts_estimates_and_lists_rejects_and_writes_nothing(
@@ -222,3 +256,24 @@ def test_bad_mapping_and_unreachable_source_fail_with_a_clear_message(
     assert result.exit_code == 1
     assert "cannot connect to the source database" in result.output
     assert os.environ.get("MIGRATE_SOURCE_URL") is None
+
+
+def test_verify_refuses_a_malformed_question_file(
+    small_onprem: OnPrem, database_url: str, tmp_path: Path
+) -> None:
+    settings = target_settings(database_url, tmp_path, "pgvector")
+    questions = tmp_path / "q.jsonl"
+    for text, message in [
+        ("", "holds no questions"),
+        ('{"question": "q", "page": 1}\n', "line 1: expected"),
+        ('{"question": "q", "document": "d", "page": 1}\nnot json\n', "line 2: expected"),
+        ('{"question": "q", "document": "d", "page": "six"}\n', "non-integer page"),
+    ]:
+        questions.write_text(text)
+        result = CliRunner().invoke(
+            main,
+            verify_args(write_mapping(tmp_path), questions),
+            env=environment(settings, small_onprem.url),
+        )
+        assert result.exit_code == 1
+        assert message in result.output

@@ -16,6 +16,7 @@ from rag_app.migration.progress import progress_bar
 from rag_app.migration.report import dry_run_lines, estimate
 from rag_app.migration.runner import Options, Target, dry_run, from_postgres
 from rag_app.migration.source import open_source
+from rag_app.migration.verify import load_questions, verify
 from rag_app.services import open_services
 from rag_app.settings import Settings
 from rag_app.vectorstores.base import index_name
@@ -101,3 +102,15 @@ async def run_from_postgres(
             except Exception as e:
                 raise stopped(e, run) from e
             return [*report.lines(), f"  checkpoint: {run} ({fresh.description})"]
+
+
+async def run_verify(
+    settings: Settings, *, source_url: str, mapping_path: Path, questions_path: Path
+) -> list[str]:
+    mapping = load_mapping(mapping_path)
+    questions = load_questions(questions_path)
+    async with (
+        open_source(source_url, mapping) as source,
+        open_services(settings, run_jobs=False) as services,
+    ):
+        return await verify(source, services.queries, mapping, questions)
