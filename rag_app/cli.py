@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -299,5 +299,52 @@ def verify(source_url: str, mapping_path: Path, questions_path: Path) -> None:
             source_url=source_url,
             mapping_path=mapping_path,
             questions_path=questions_path,
+        )
+    )
+
+
+@migrate.command()
+@click.option(
+    "--from",
+    "from_store",
+    type=click.Choice(["pgvector", "s3vectors"]),
+    required=True,
+    help="The store to copy from; the target is the configured one (RAG_VECTOR_STORE).",
+)
+@click.option(
+    "--from-database-url",
+    envvar="MIGRATE_FROM_DATABASE_URL",
+    default=None,
+    help="pgvector source database (default RAG_DATABASE_URL; or MIGRATE_FROM_DATABASE_URL).",
+)
+@click.option("--from-bucket", default=None, help="S3 Vectors source bucket (default: ours).")
+@click.option("--from-model", default=None, help="Model of the source's vectors (default: ours).")
+@click.option("--from-dimension", type=int, default=None, help="Their dimension (default: ours).")
+@click.option("--restart", is_flag=True, help="Ignore a saved checkpoint and start over.")
+def copy(
+    from_store: Literal["pgvector", "s3vectors"],
+    from_database_url: str | None,
+    from_bucket: str | None,
+    from_model: str | None,
+    from_dimension: int | None,
+    restart: bool,
+) -> None:
+    """Copy chunks and vectors between pgvector and S3 Vectors, without re-embedding.
+
+    Refused when the source's model or dimension differs from the configured embedder's.
+    Resumable; the chunk counts of both stores are compared at the end.
+    """
+    from rag_app.migration.commands import run_copy
+
+    _migrate(
+        run_copy(
+            _settings(),
+            from_store=from_store,
+            from_database_url=from_database_url,
+            from_bucket=from_bucket,
+            from_model=from_model,
+            from_dimension=from_dimension,
+            restart=restart,
+            console=console,
         )
     )

@@ -69,7 +69,13 @@ def _aws_client(settings: Settings, service: str, config: Any) -> Any:
 def _build_store(
     settings: Settings, pool: Any, embedder: Embedder
 ) -> PgVectorStore | S3VectorsStore:
-    name = index_name(embedder.model_id, embedder.dimension)
+    return _store_for_space(settings, pool, embedder.model_id, embedder.dimension)
+
+
+def _store_for_space(
+    settings: Settings, pool: Any, model_id: str, dimension: int
+) -> PgVectorStore | S3VectorsStore:
+    name = index_name(model_id, dimension)
     if settings.vector_store == "s3vectors":
         client = _aws_client(settings, "s3vectors", _aws_config(settings, mode="standard"))
         # S3 Vectors index names allow [a-z0-9.-], not underscores.
@@ -77,11 +83,9 @@ def _build_store(
             client,
             bucket=settings.s3vectors_bucket,
             index=name.replace("_", "-"),
-            dimension=embedder.dimension,
+            dimension=dimension,
         )
-    return PgVectorStore(
-        pool, table=name, dimension=embedder.dimension, ef_search=settings.hnsw_ef_search
-    )
+    return PgVectorStore(pool, table=name, dimension=dimension, ef_search=settings.hnsw_ef_search)
 
 
 def _build_blob_store(settings: Settings) -> BlobStore:
@@ -132,6 +136,32 @@ def _build_models(settings: Settings) -> tuple[Embedder, Answerer]:
     return embedder, answerer
 
 
+async def _database_url(settings: Settings, stack: AsyncExitStack) -> str:
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    cluster = EmbeddedPostgres(settings.data_dir / "postgres")
+    running = await anyio.to_thread.run_sync(cluster.start)
+    stack.callback(cluster.stop)
+    log.info("embedded PostgreSQL on 127.0.0.1 (data in %s)", settings.data_dir)
+    return running.url
+
+
+@asynccontextmanager
+async def open_vector_store(
+    settings: Settings, *, model_id: str, dimension: int
+) -> AsyncIterator[VectorStore]:
+    """The vector store ``settings`` name, for one embedding space, opened to be read from:
+    nothing is created (no catalog schema, table or index). ``check()`` raises if the
+    index does not exist."""
+    async with AsyncExitStack() as stack:
+        pool = None
+        if settings.vector_store == "pgvector":
+            url = await _database_url(settings, stack)
+            pool = await open_pool(url, max_size=2, migrate_schema=False)
+            stack.push_async_callback(pool.close)
+        yield _store_for_space(settings, pool, model_id, dimension)
+
+
 @asynccontextmanager
 async def open_services(settings: Settings, *, run_jobs: bool = True) -> AsyncIterator[Services]:
     """Start everything ``settings`` asks for and stop it on exit.
@@ -142,15 +172,7 @@ async def open_services(settings: Settings, *, run_jobs: bool = True) -> AsyncIt
     async with AsyncExitStack() as stack:
         pool = None
         if settings.needs_postgres:
-            if settings.database_url is None:
-                cluster = EmbeddedPostgres(settings.data_dir / "postgres")
-                running = await anyio.to_thread.run_sync(cluster.start)
-                stack.callback(cluster.stop)
-                url = running.url
-                log.info("embedded PostgreSQL on 127.0.0.1 (data in %s)", settings.data_dir)
-            else:
-                url = settings.database_url.get_secret_value()
-            pool = await open_pool(url, max_size=8)
+            pool = await open_pool(await _database_url(settings, stack), max_size=8)
             stack.push_async_callback(pool.close)
 
         embedder, answerer = await anyio.to_thread.run_sync(_build_models, settings)
