@@ -9,15 +9,20 @@ import asyncio
 import json
 import os
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
 from rag_app.cli import main
 from rag_app.domain import DocumentStatus
+from rag_app.migration.source import READ_ONLY_OPTIONS
 from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.services import open_services
 from rag_app.settings import Settings
@@ -167,8 +172,6 @@ def test_dry_run_counts_estimates_and_lists_rejects_and_writes_nothing(
     assert "over the S3 Vectors limit of 2048" in out
     assert checksum(onprem.url) == before
     assert not settings.data_dir.exists()
-    import psycopg
-
     with psycopg.connect(database_url) as conn:
         tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
         assert tables.fetchone() == (0,)
@@ -277,3 +280,50 @@ def test_verify_refuses_a_malformed_question_file(
         )
         assert result.exit_code == 1
         assert message in result.output
+
+
+@pytest.mark.slow
+def test_a_killed_migration_process_resumes_and_stores_every_chunk_once(
+    small_onprem: OnPrem, database_url: str, tmp_path: Path
+) -> None:
+    """SIGKILL `rag-app migrate from-postgres` once its first checkpoint is saved; the next
+    run continues from it and ends with every good row stored once."""
+    settings = target_settings(database_url, tmp_path, "pgvector")
+    mapping = write_mapping(tmp_path)
+    env = {**os.environ, **environment(settings, small_onprem.url)}
+    rag_app = str(Path(sys.executable).parent / "rag-app")
+    command = [rag_app, "migrate", "from-postgres", "--mapping", str(mapping), "--batch-size", "2"]
+    log = tmp_path / "migrate.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=out)
+    checkpoints = settings.data_dir / "blobs" / "migrations"
+    deadline = time.monotonic() + 120
+    try:
+        while not any(checkpoints.glob("*.json")):
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.02)
+    finally:
+        process.kill()
+        process.wait()
+    (checkpoint,) = checkpoints.glob("*.json")
+    saved = json.loads(checkpoint.read_text())
+    assert not saved["finished"]
+    assert 0 < saved["rows_written"] < small_onprem.good_rows
+
+    resumed = migrate(settings, small_onprem, mapping, "--batch-size", "2")
+    assert resumed.exit_code == 0, resumed.output
+    assert "resumed from a checkpoint" in resumed.stdout
+    stored = asyncio.run(stored_chunks(settings))
+    assert stored == {
+        doc: [(n, text, page) for n, (text, page) in enumerate(chunks)]
+        for doc, chunks in small_onprem.chunks.items()
+    }
+
+
+def test_the_source_connection_refuses_writes(small_onprem: OnPrem) -> None:
+    with (
+        psycopg.connect(small_onprem.url, options=READ_ONLY_OPTIONS) as conn,
+        pytest.raises(psycopg.errors.ReadOnlySqlTransaction),
+    ):
+        conn.execute("DELETE FROM onprem.document_chunks")

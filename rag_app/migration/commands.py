@@ -41,7 +41,8 @@ def source_identity(url: str, table: str) -> str:
     """host:port/dbname/table, never the credentials."""
     info = conninfo_to_dict(url)
     host = info.get("host") or "localhost"
-    return f"{host}:{info.get('port') or 5432}/{info.get('dbname') or ''}/{table}"
+    where = f"{host}:{info.get('port') or 5432}/{info.get('dbname') or ''}"
+    return f"{where}/{table}" if table else where
 
 
 def target_identity(settings: Settings, model_id: str, dimension: int) -> str:
