@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
+from pgvector.psycopg import register_vector_async
+from psycopg_pool import AsyncConnectionPool
 
 from rag_app.answerers.base import Answerer
 from rag_app.answerers.bedrock import BedrockAnswerer
@@ -136,32 +138,6 @@ def _build_models(settings: Settings) -> tuple[Embedder, Answerer]:
     return embedder, answerer
 
 
-async def _database_url(settings: Settings, stack: AsyncExitStack) -> str:
-    if settings.database_url is not None:
-        return settings.database_url.get_secret_value()
-    cluster = EmbeddedPostgres(settings.data_dir / "postgres")
-    running = await anyio.to_thread.run_sync(cluster.start)
-    stack.callback(cluster.stop)
-    log.info("embedded PostgreSQL on 127.0.0.1 (data in %s)", settings.data_dir)
-    return running.url
-
-
-@asynccontextmanager
-async def open_vector_store(
-    settings: Settings, *, model_id: str, dimension: int
-) -> AsyncIterator[VectorStore]:
-    """The vector store ``settings`` name, for one embedding space, opened to be read from:
-    nothing is created (no catalog schema, table or index). ``check()`` raises if the
-    index does not exist."""
-    async with AsyncExitStack() as stack:
-        pool = None
-        if settings.vector_store == "pgvector":
-            url = await _database_url(settings, stack)
-            pool = await open_pool(url, max_size=2, migrate_schema=False)
-            stack.push_async_callback(pool.close)
-        yield _store_for_space(settings, pool, model_id, dimension)
-
-
 @asynccontextmanager
 async def open_services(settings: Settings, *, run_jobs: bool = True) -> AsyncIterator[Services]:
     """Start everything ``settings`` asks for and stop it on exit.
@@ -172,7 +148,15 @@ async def open_services(settings: Settings, *, run_jobs: bool = True) -> AsyncIt
     async with AsyncExitStack() as stack:
         pool = None
         if settings.needs_postgres:
-            pool = await open_pool(await _database_url(settings, stack), max_size=8)
+            if settings.database_url is None:
+                cluster = EmbeddedPostgres(settings.data_dir / "postgres")
+                running = await anyio.to_thread.run_sync(cluster.start)
+                stack.callback(cluster.stop)
+                url = running.url
+                log.info("embedded PostgreSQL on 127.0.0.1 (data in %s)", settings.data_dir)
+            else:
+                url = settings.database_url.get_secret_value()
+            pool = await open_pool(url, max_size=8)
             stack.push_async_callback(pool.close)
 
         embedder, answerer = await anyio.to_thread.run_sync(_build_models, settings)
@@ -219,3 +203,33 @@ async def open_services(settings: Settings, *, run_jobs: bool = True) -> AsyncIt
             ),
             runner=runner,
         )
+
+
+@asynccontextmanager
+async def open_vector_store(
+    settings: Settings, *, model_id: str, dimension: int
+) -> AsyncIterator[VectorStore]:
+    """The vector store ``settings`` name, for one embedding space, opened to be read from
+    (``migrate copy``): nothing is created, no catalog schema, table or index, and
+    ``check()`` raises if the index does not exist."""
+    async with AsyncExitStack() as stack:
+        pool = None
+        if settings.vector_store == "pgvector":
+            if settings.database_url is None:
+                cluster = EmbeddedPostgres(settings.data_dir / "postgres")
+                url = (await anyio.to_thread.run_sync(cluster.start)).url
+                stack.callback(cluster.stop)
+            else:
+                url = settings.database_url.get_secret_value()
+            # Not open_pool: that runs the catalog schema migration, a write.
+            pool = AsyncConnectionPool(
+                url,
+                min_size=1,
+                max_size=2,
+                configure=register_vector_async,
+                open=False,
+                kwargs={"connect_timeout": 10},
+            )
+            await pool.open(wait=True, timeout=30)
+            stack.push_async_callback(pool.close)
+        yield _store_for_space(settings, pool, model_id, dimension)

@@ -19,7 +19,7 @@ from rag_app.ingest.service import Upload
 from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.services import open_services
 from rag_app.settings import Settings
-from tests.conftest import AOA_QUESTION, CORPUS, s3vectors_client, unique_bucket
+from tests.conftest import CORPUS, s3vectors_client, unique_bucket
 
 SMALL_PDFS = (
     "150109DSP-Milw-505-90D.pdf",
@@ -28,6 +28,7 @@ SMALL_PDFS = (
     "senate-expenditures.pdf",
 )
 
+QUESTION = "how many handgun background checks were there in Alabama"
 Snapshot = dict[str, tuple[list[Chunk], np.ndarray]]
 
 
@@ -70,19 +71,19 @@ def test_copy_pgvector_to_s3vectors_and_back_keeps_every_chunk_and_vector(
 ) -> None:
     pg = Settings(database_url=database_url, data_dir=tmp_path / "data")
     s3 = pg.model_copy(update={"vector_store": "s3vectors", "s3vectors_bucket": unique_bucket()})
-    asyncio.run(ingest(pg, (*SMALL_PDFS, "federal-register-2020-17221.pdf")))
+    asyncio.run(ingest(pg, SMALL_PDFS))
     original = asyncio.run(snapshot(pg))
     total = sum(len(chunks) for chunks, _ in original.values())
 
     there = copy(s3, "--from", "pgvector")
     assert there.exit_code == 0, there.output
-    assert f"copied:  {total:>8,} chunks of 5 documents" in there.stdout
+    assert f"copied:  {total:>8,} chunks of 4 documents" in there.stdout
     assert f"count:   source {total:,}, target {total:,}" in there.stdout
     assert_same(asyncio.run(snapshot(s3)), original)
 
     async def top_pages(settings: Settings) -> list[tuple[str, int]]:
         async with open_services(settings, run_jobs=False) as services:
-            hits = await services.queries.search(AOA_QUESTION, top_k=5, filters={})
+            hits = await services.queries.search(QUESTION, top_k=5, filters={})
             return [(h.chunk.document_id, h.chunk.page) for h in hits]
 
     assert asyncio.run(top_pages(s3)) == asyncio.run(top_pages(pg))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from rag_app.migration.rows import Rejection
 
 # Titan Text Embeddings v2 on-demand price, USD per million input tokens (AWS Bedrock
-# pricing as listed in /work/shared/reference/performance-security-anchors.md, A3).
+# pricing as listed in /work/shared/reference/performance-security-anchors.md, A2).
 TITAN_V2_USD_PER_MILLION_TOKENS = 0.02
 CHARS_PER_TOKEN = 4.0  # a rough English average; Titan reports the real count per call
 MAX_SHOWN_REJECTIONS = 20

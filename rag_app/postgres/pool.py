@@ -13,14 +13,10 @@ async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     await register_vector_async(conn)
 
 
-async def open_pool(
-    url: str, *, max_size: int = 8, migrate_schema: bool = True
-) -> AsyncConnectionPool[Any]:
-    """Run the schema migration (unless told not to: a database only read from), then open
-    a pool whose connections know the vector type."""
-    if migrate_schema:
-        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-            await migrate(conn)
+async def open_pool(url: str, *, max_size: int = 8) -> AsyncConnectionPool[Any]:
+    """Run the schema migration, then open a pool whose connections know the vector type."""
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        await migrate(conn)
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         url,
         min_size=1,
