@@ -81,9 +81,9 @@ async def run_from_postgres(
         if dry:
             # Only the source is opened: the target is not touched, not even created.
             with progress_bar("reading", "rows", console) as bar:
-                count = await source.count()
-                bar.start(count.total, count.unkeyed)
-                tally = await dry_run(source, mapping, options, bar.advance)
+                tally = await dry_run(
+                    source, mapping, options, on_start=bar.start, on_progress=bar.advance
+                )
             est = estimate(
                 tally, titan=settings.embedder == "bedrock", batch_size=settings.embed_batch_size
             )

@@ -63,11 +63,17 @@ async def _documents(
 
 
 async def dry_run(
-    source: SourceTable, mapping: Mapping, options: Options, on_progress: Progress
+    source: SourceTable,
+    mapping: Mapping,
+    options: Options,
+    *,
+    on_start: Callable[[int, int], None],
+    on_progress: Progress,
 ) -> Tally:
     """Read and judge every row; write nothing anywhere."""
     tally = Tally()
     count = await source.count()
+    on_start(count.total, count.unkeyed)
     _count_unkeyed(tally, count.unkeyed)
     async for handled, documents in _documents(source, mapping, options, None):
         for document in documents:
