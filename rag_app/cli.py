@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -210,12 +210,9 @@ def migrate() -> None:
     """Move a corpus in: from an existing pgvector app, or between the two vector stores."""
 
 
-def _migrate(coroutine: Awaitable[list[str]]) -> None:
-    async def main() -> list[str]:
-        return await coroutine
-
+def _migrate(coroutine: Coroutine[Any, Any, list[str]]) -> None:
     try:
-        lines = asyncio.run(main())
+        lines = asyncio.run(coroutine)
     except RagError as e:
         raise click.ClickException(str(e)) from None
     for line in lines:

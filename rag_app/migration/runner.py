@@ -9,6 +9,7 @@ The embedder is called once per page, over every accepted row of the page's docu
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
@@ -135,7 +136,7 @@ async def from_postgres(
     began = time.monotonic()
     saved = None if restart else await checkpoints.load()
     if saved is not None and saved.finished:
-        return RunReport(0, 0, 0, Tally().skipped, [], 0, 0.0, resumed=True, already_finished=True)
+        return RunReport(0, 0, 0, Counter(), [], 0, 0.0, resumed=True, already_finished=True)
     checkpoint = saved or fresh
     tally = Tally()
     session_rows = 0
@@ -164,13 +165,11 @@ async def from_postgres(
         session_rows += handled
     checkpoint.finished = True
     await checkpoints.save(checkpoint)
-    skipped = Tally().skipped
-    skipped.update(checkpoint.skipped)
     return RunReport(
         rows_read=checkpoint.rows_read,
         rows_written=checkpoint.rows_written,
         documents_written=checkpoint.documents_written,
-        skipped=skipped,
+        skipped=Counter(checkpoint.skipped),
         rejections=tally.rejections,
         session_rows=session_rows,
         seconds=time.monotonic() - began,
