@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rag_app.domain import Answer, Hit, JobStatus
 from rag_app.errors import RagError
 from rag_app.ingest.service import Upload
+from rag_app.migration.mapping import Mapping
 from rag_app.services import Services, open_services
 from rag_app.settings import Settings
 
@@ -226,18 +227,39 @@ source_url_option = click.option(
     help="PostgreSQL URL of the source (or MIGRATE_SOURCE_URL, which keeps the password "
     "out of the process list). Opened read-only.",
 )
-mapping_option = click.option(
-    "--mapping",
-    "mapping_path",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="TOML file naming the source table and columns (see the README).",
-)
+
+
+def mapping_options(command: Callable[..., None]) -> Callable[..., None]:
+    command = click.option(
+        "--mapping-text",
+        envvar="MIGRATE_MAPPING",
+        default=None,
+        help="The mapping's TOML itself, instead of a file (or MIGRATE_MAPPING: for a "
+        "one-off container task with no file to mount).",
+    )(command)
+    return click.option(
+        "--mapping",
+        "mapping_path",
+        default=None,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="TOML file naming the source table and columns (see the README).",
+    )(command)
+
+
+def _mapping(path: Path | None, text: str | None) -> Mapping:
+    from rag_app.migration.mapping import load_mapping, parse_mapping
+
+    if (path is None) == (text is None):
+        raise click.UsageError("give the mapping with --mapping FILE or --mapping-text TOML")
+    try:
+        return load_mapping(path) if path else parse_mapping(str(text), "MIGRATE_MAPPING")
+    except RagError as e:
+        raise click.ClickException(str(e)) from None
 
 
 @migrate.command("from-postgres")
 @source_url_option
-@mapping_option
+@mapping_options
 @click.option("--batch-size", type=click.IntRange(1, 5000), default=256, show_default=True)
 @click.option(
     "--max-chars",
@@ -249,7 +271,8 @@ mapping_option = click.option(
 @click.option("--restart", is_flag=True, help="Ignore a saved checkpoint and start over.")
 def from_postgres(
     source_url: str,
-    mapping_path: Path,
+    mapping_path: Path | None,
+    mapping_text: str | None,
     batch_size: int,
     max_chars: int | None,
     dry_run: bool,
@@ -265,7 +288,7 @@ def from_postgres(
         run_from_postgres(
             _settings(),
             source_url=source_url,
-            mapping_path=mapping_path,
+            mapping=_mapping(mapping_path, mapping_text),
             batch_size=batch_size,
             max_chars=max_chars,
             dry=dry_run,
@@ -277,7 +300,7 @@ def from_postgres(
 
 @migrate.command()
 @source_url_option
-@mapping_option
+@mapping_options
 @click.option(
     "--questions",
     "questions_path",
@@ -285,7 +308,9 @@ def from_postgres(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help='JSONL: {"question": "...", "document": "<source document id>", "page": N}.',
 )
-def verify(source_url: str, mapping_path: Path, questions_path: Path) -> None:
+def verify(
+    source_url: str, mapping_path: Path | None, mapping_text: str | None, questions_path: Path
+) -> None:
     """Ask the same questions of the source (keyword search) and the target; print
     hit@1 and hit@5 for each, before traffic moves."""
     from rag_app.migration.commands import run_verify
@@ -294,7 +319,7 @@ def verify(source_url: str, mapping_path: Path, questions_path: Path) -> None:
         run_verify(
             _settings(),
             source_url=source_url,
-            mapping_path=mapping_path,
+            mapping=_mapping(mapping_path, mapping_text),
             questions_path=questions_path,
         )
     )

@@ -29,6 +29,7 @@ from rag_app.settings import Settings
 from tests.conftest import AOA_QUESTION, STORES, _fresh_database, store_settings
 from tests.onprem import (
     BAD_ROWS,
+    MAPPING,
     QUESTIONS,
     OnPrem,
     checksum,
@@ -234,6 +235,7 @@ def test_bad_mapping_and_unreachable_source_fail_with_a_clear_message(
     cases: list[tuple[str, Any]] = [
         ('table = "onprem.document_chunks"\n', "columns"),
         ("table = [", "mapping file"),
+        ("table = 'x'\n[columns]\nid = 'id'\n", "document_id\n  Field required"),
         (
             'table = "x; drop table y"\n[columns]\nid="id"\ndocument_id="d"\ntext="t"\npage="p"\n',
             "not a plain SQL identifier",
@@ -327,3 +329,22 @@ def test_the_source_connection_refuses_writes(small_onprem: OnPrem) -> None:
         pytest.raises(psycopg.errors.ReadOnlySqlTransaction),
     ):
         conn.execute("DELETE FROM onprem.document_chunks")
+
+
+def test_the_mapping_can_come_from_the_environment(
+    small_onprem: OnPrem, database_url: str, tmp_path: Path
+) -> None:
+    """A one-off container task has no file to mount: MIGRATE_MAPPING holds the TOML."""
+    settings = target_settings(database_url, tmp_path, "pgvector")
+    env = {**environment(settings, small_onprem.url), "MIGRATE_MAPPING": MAPPING}
+    result = CliRunner().invoke(main, ["migrate", "from-postgres", "--dry-run"], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"to embed:  {small_onprem.good_rows:>8,} rows" in result.stdout
+
+    both = CliRunner().invoke(
+        main,
+        ["migrate", "from-postgres", "--dry-run", "--mapping", str(write_mapping(tmp_path))],
+        env=env,
+    )
+    assert both.exit_code == 2
+    assert "--mapping FILE or --mapping-text TOML" in both.output

@@ -14,7 +14,7 @@ from rich.console import Console
 from rag_app.errors import ConfigurationError, RagError
 from rag_app.migration.checkpoint import Checkpoint, CheckpointStore, run_name
 from rag_app.migration.copy import Space, check_same_space, copy_store
-from rag_app.migration.mapping import load_mapping
+from rag_app.migration.mapping import Mapping
 from rag_app.migration.progress import progress_bar
 from rag_app.migration.report import dry_run_lines, estimate
 from rag_app.migration.runner import Options, Target, dry_run, from_postgres
@@ -68,14 +68,13 @@ async def run_from_postgres(
     settings: Settings,
     *,
     source_url: str,
-    mapping_path: Path,
+    mapping: Mapping,
     batch_size: int,
     max_chars: int | None,
     dry: bool,
     restart: bool,
     console: Console,
 ) -> list[str]:
-    mapping = load_mapping(mapping_path)
     options = Options(batch_size=batch_size, max_chars=max_chars or settings.chunk_size)
     async with open_source(source_url, mapping) as source:
         if dry:
@@ -113,9 +112,8 @@ async def run_from_postgres(
 
 
 async def run_verify(
-    settings: Settings, *, source_url: str, mapping_path: Path, questions_path: Path
+    settings: Settings, *, source_url: str, mapping: Mapping, questions_path: Path
 ) -> list[str]:
-    mapping = load_mapping(mapping_path)
     questions = load_questions(questions_path)
     async with (
         open_source(source_url, mapping) as source,

@@ -80,13 +80,20 @@ class Mapping(BaseModel):
         return tuple(self.table.split("."))
 
 
-def load_mapping(path: Path) -> Mapping:
-    """Read and validate a mapping file; every problem is an ``InvalidInputError`` naming it."""
+def parse_mapping(text: str, origin: str) -> Mapping:
+    """Validate a mapping's TOML text; every problem is an ``InvalidInputError`` naming
+    ``origin`` (the file, or the variable that held it)."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise InvalidInputError(f"mapping file {path}: {e}") from None
-    try:
-        return Mapping.model_validate(raw)
+        return Mapping.model_validate(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as e:
+        raise InvalidInputError(f"mapping {origin}: {e}") from None
     except ValidationError as e:
-        raise InvalidInputError(f"mapping file {path}:\n{e}") from None
+        raise InvalidInputError(f"mapping {origin}:\n{e}") from None
+
+
+def load_mapping(path: Path) -> Mapping:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InvalidInputError(f"mapping file {path}: {e}") from None
+    return parse_mapping(text, f"file {path}")
