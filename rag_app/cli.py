@@ -6,9 +6,9 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -19,6 +19,7 @@ from rag_app.auth.api_keys import KeyStore, new_key
 from rag_app.domain import Answer, Hit, JobStatus
 from rag_app.errors import RagError
 from rag_app.ingest.service import Upload
+from rag_app.migration.mapping import Mapping
 from rag_app.postgres.pool import UNAVAILABLE
 from rag_app.services import Services, build_key_store, open_services
 from rag_app.settings import Settings
@@ -335,3 +336,169 @@ def cost(
         raise click.ClickException(str(e)) from None
     render = costs.markdown if fmt == "markdown" else costs.as_json
     click.echo(render(estimates, table, scenario))
+
+
+@main.group()
+def migrate() -> None:
+    """Move a corpus in: from an existing pgvector app, or between the two vector stores."""
+
+
+def _migrate(coroutine: Coroutine[Any, Any, list[str]]) -> None:
+    try:
+        lines = asyncio.run(coroutine)
+    except RagError as e:
+        raise click.ClickException(str(e)) from None
+    for line in lines:
+        click.echo(line)
+
+
+source_url_option = click.option(
+    "--source-url",
+    envvar="MIGRATE_SOURCE_URL",
+    required=True,
+    help="PostgreSQL URL of the source (or MIGRATE_SOURCE_URL, which keeps the password "
+    "out of the process list). Opened read-only.",
+)
+
+
+def mapping_options(command: Callable[..., None]) -> Callable[..., None]:
+    command = click.option(
+        "--mapping-text",
+        envvar="MIGRATE_MAPPING",
+        default=None,
+        help="The mapping's TOML itself, instead of a file (or MIGRATE_MAPPING: for a "
+        "one-off container task with no file to mount).",
+    )(command)
+    return click.option(
+        "--mapping",
+        "mapping_path",
+        default=None,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="TOML file naming the source table and columns (see the README).",
+    )(command)
+
+
+def _mapping(path: Path | None, text: str | None) -> Mapping:
+    from rag_app.migration.mapping import load_mapping, parse_mapping
+
+    if (path is None) == (text is None):
+        raise click.UsageError("give the mapping with --mapping FILE or --mapping-text TOML")
+    try:
+        return load_mapping(path) if path else parse_mapping(str(text), "MIGRATE_MAPPING")
+    except RagError as e:
+        raise click.ClickException(str(e)) from None
+
+
+@migrate.command("from-postgres")
+@source_url_option
+@mapping_options
+@click.option("--batch-size", type=click.IntRange(1, 5000), default=256, show_default=True)
+@click.option(
+    "--max-chars",
+    type=click.IntRange(1, 50_000),
+    default=None,
+    help="Refuse longer texts (default RAG_CHUNK_SIZE, what the embedder is sized for).",
+)
+@click.option("--dry-run", is_flag=True, help="Count, estimate and list rejects; write nothing.")
+@click.option("--restart", is_flag=True, help="Ignore a saved checkpoint and start over.")
+def from_postgres(
+    source_url: str,
+    mapping_path: Path | None,
+    mapping_text: str | None,
+    batch_size: int,
+    max_chars: int | None,
+    dry_run: bool,
+    restart: bool,
+) -> None:
+    """Re-embed the chunks of a PostgreSQL table into the configured store and catalog.
+
+    Resumable: run it again after a failure and it continues from its checkpoint.
+    """
+    from rag_app.migration.commands import run_from_postgres
+
+    _migrate(
+        run_from_postgres(
+            _settings(),
+            source_url=source_url,
+            mapping=_mapping(mapping_path, mapping_text),
+            batch_size=batch_size,
+            max_chars=max_chars,
+            dry=dry_run,
+            restart=restart,
+            console=console,
+        )
+    )
+
+
+@migrate.command()
+@source_url_option
+@mapping_options
+@click.option(
+    "--questions",
+    "questions_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='JSONL: {"question": "...", "document": "<source document id>", "page": N}.',
+)
+def verify(
+    source_url: str, mapping_path: Path | None, mapping_text: str | None, questions_path: Path
+) -> None:
+    """Ask the same questions of the source (keyword search) and the target; print
+    hit@1 and hit@5 for each, before traffic moves."""
+    from rag_app.migration.commands import run_verify
+
+    _migrate(
+        run_verify(
+            _settings(),
+            source_url=source_url,
+            mapping=_mapping(mapping_path, mapping_text),
+            questions_path=questions_path,
+        )
+    )
+
+
+@migrate.command()
+@click.option(
+    "--from",
+    "from_store",
+    type=click.Choice(["pgvector", "s3vectors"]),
+    required=True,
+    help="The store to copy from; the target is the configured one (RAG_VECTOR_STORE).",
+)
+@click.option(
+    "--from-database-url",
+    envvar="MIGRATE_FROM_DATABASE_URL",
+    default=None,
+    help="pgvector source database (default RAG_DATABASE_URL; or MIGRATE_FROM_DATABASE_URL).",
+)
+@click.option("--from-bucket", default=None, help="S3 Vectors source bucket (default: ours).")
+@click.option("--from-model", default=None, help="Model of the source's vectors (default: ours).")
+@click.option("--from-dimension", type=int, default=None, help="Their dimension (default: ours).")
+@click.option("--restart", is_flag=True, help="Ignore a saved checkpoint and start over.")
+def copy(
+    from_store: Literal["pgvector", "s3vectors"],
+    from_database_url: str | None,
+    from_bucket: str | None,
+    from_model: str | None,
+    from_dimension: int | None,
+    restart: bool,
+) -> None:
+    """Copy chunks and vectors between pgvector and S3 Vectors, without re-embedding.
+
+    Refused when the source's model or dimension differs from the configured embedder's.
+    Resumable; the chunk counts of both stores are compared at the end.
+    """
+    from rag_app.migration.commands import run_copy
+
+    _migrate(
+        run_copy(
+            _settings(),
+            from_store=from_store,
+            from_database_url=from_database_url,
+            from_bucket=from_bucket,
+            from_model=from_model,
+            from_dimension=from_dimension,
+            restart=restart,
+            console=console,
+        )
+    )

@@ -44,7 +44,7 @@ from rag_app.ingest.transcriber_aws import AmazonTranscribeTranscriber
 from rag_app.ingest.transcriber_whisper import WhisperTranscriber
 from rag_app.postgres.credentials import SecretsManagerCredentials
 from rag_app.postgres.embedded import EmbeddedPostgres
-from rag_app.postgres.pool import UNAVAILABLE, Database
+from rag_app.postgres.pool import UNAVAILABLE, Credentials, Database
 from rag_app.retrieval import QueryService
 from rag_app.settings import Settings
 from rag_app.vectorstores.base import VectorStore, index_name
@@ -91,7 +91,13 @@ def _aws_client(settings: Settings, service: str, config: Any) -> Any:
 def _build_store(
     settings: Settings, pool: Any, embedder: Embedder
 ) -> PgVectorStore | S3VectorsStore:
-    name = index_name(embedder.model_id, embedder.dimension)
+    return _store_for_space(settings, pool, embedder.model_id, embedder.dimension)
+
+
+def _store_for_space(
+    settings: Settings, pool: Any, model_id: str, dimension: int
+) -> PgVectorStore | S3VectorsStore:
+    name = index_name(model_id, dimension)
     if settings.vector_store == "s3vectors":
         client = _aws_client(settings, "s3vectors", _aws_config(settings, mode="standard"))
         # S3 Vectors index names allow [a-z0-9.-], not underscores.
@@ -99,11 +105,9 @@ def _build_store(
             client,
             bucket=settings.s3vectors_bucket,
             index=name.replace("_", "-"),
-            dimension=embedder.dimension,
+            dimension=dimension,
         )
-    return PgVectorStore(
-        pool, table=name, dimension=embedder.dimension, ef_search=settings.hnsw_ef_search
-    )
+    return PgVectorStore(pool, table=name, dimension=dimension, ef_search=settings.hnsw_ef_search)
 
 
 def build_key_store(settings: Settings) -> KeyStore:
@@ -240,6 +244,29 @@ def _build_extractor(settings: Settings, blobs: BlobStore) -> Extractor:
     return Extractor(limits=limits, ocr=ocr, transcriber=transcriber)
 
 
+async def _database_login(
+    settings: Settings, stack: AsyncExitStack
+) -> tuple[str, Credentials | None]:
+    """Where the database is and how to log in: a Secrets Manager secret (Aurora), a URL,
+    or the embedded PostgreSQL (started here, stopped with ``stack``)."""
+    if settings.database_secret_arn is not None:
+        conninfo = make_conninfo(
+            host=settings.database_host,
+            port=settings.database_port,
+            dbname=settings.database_name,
+            sslmode=settings.database_sslmode,
+        )
+        secrets = _aws_client(settings, "secretsmanager", _aws_config(settings, mode="standard"))
+        return conninfo, SecretsManagerCredentials(secrets, settings.database_secret_arn)
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value(), None
+    cluster = EmbeddedPostgres(settings.data_dir / "postgres")
+    running = await anyio.to_thread.run_sync(cluster.start)
+    stack.callback(cluster.stop)
+    log.info("embedded PostgreSQL on 127.0.0.1 (data in %s)", settings.data_dir)
+    return running.url, None
+
+
 @asynccontextmanager
 async def open_services(
     settings: Settings, *, run_jobs: bool = True, wait_for_database: bool = True
@@ -256,26 +283,7 @@ async def open_services(
         pool = None
         database: Database | None = None
         if settings.needs_postgres:
-            credentials = None
-            if settings.database_secret_arn is not None:
-                conninfo = make_conninfo(
-                    host=settings.database_host,
-                    port=settings.database_port,
-                    dbname=settings.database_name,
-                    sslmode=settings.database_sslmode,
-                )
-                secrets = _aws_client(
-                    settings, "secretsmanager", _aws_config(settings, mode="standard")
-                )
-                credentials = SecretsManagerCredentials(secrets, settings.database_secret_arn)
-            elif settings.database_url is None:
-                cluster = EmbeddedPostgres(settings.data_dir / "postgres")
-                running = await anyio.to_thread.run_sync(cluster.start)
-                stack.callback(cluster.stop)
-                conninfo = running.url
-                log.info("embedded PostgreSQL on 127.0.0.1 (data in %s)", settings.data_dir)
-            else:
-                conninfo = settings.database_url.get_secret_value()
+            conninfo, credentials = await _database_login(settings, stack)
             database = Database(conninfo, credentials=credentials, max_size=8)
             stack.push_async_callback(database.close)
             pool = database.pool
@@ -340,3 +348,22 @@ async def open_services(
             ),
             runner=runner,
         )
+
+
+@asynccontextmanager
+async def open_vector_store(
+    settings: Settings, *, model_id: str, dimension: int
+) -> AsyncIterator[VectorStore]:
+    """The vector store ``settings`` name, for one embedding space, opened to be read from
+    (``migrate copy``): nothing is created, no catalog schema, table or index, and
+    ``check()`` raises if the index does not exist."""
+    async with AsyncExitStack() as stack:
+        pool = None
+        if settings.vector_store == "pgvector":
+            conninfo, credentials = await _database_login(settings, stack)
+            # Not Database.prepare: that runs the catalog schema migration, a write.
+            database = Database(conninfo, credentials=credentials, max_size=2)
+            await database.pool.open(wait=True, timeout=30)
+            stack.push_async_callback(database.close)
+            pool = database.pool
+        yield _store_for_space(settings, pool, model_id, dimension)

@@ -261,3 +261,23 @@ def test_index_names_are_per_model_and_dimension() -> None:
     assert a == "chunks_amazon_titan_embed_text_v2_0_1024"
     assert index_name("amazon.titan-embed-text-v2:0", 256) != a
     assert len(index_name("x" * 200, 4096)) <= 63
+
+
+async def test_read_document_returns_what_upsert_wrote_in_chunk_order(store: VectorStore) -> None:
+    # 150 chunks: more than one S3 Vectors GetVectors call (100 keys) holds.
+    chunks = [chunk("d", i, f"clause {i}", court="ca9", year=2000 + i) for i in range(150)]
+    rng = np.random.default_rng(1)
+    vectors = np.stack([unit(*rng.standard_normal(DIM)) for _ in chunks])
+    await store.upsert_document("d", chunks, vectors)
+    await store.upsert_document("e", [chunk("e", 0)], np.stack([unit(1)]))
+    read, read_vectors = await store.read_document("d")
+    assert read == chunks
+    assert read_vectors.dtype == np.float32
+    np.testing.assert_allclose(read_vectors, vectors, atol=1e-6)
+
+
+async def test_read_document_of_an_unknown_document_is_empty(store: VectorStore) -> None:
+    await store.upsert_document("e", [chunk("e", 0)], np.stack([unit(1)]))
+    read, vectors = await store.read_document("nope")
+    assert read == []
+    assert vectors.shape == (0, DIM)

@@ -39,6 +39,12 @@ class VectorStore(Protocol):
         """
         ...
 
+    async def read_document(self, document_id: str) -> tuple[list[Chunk], NDArray[np.float32]]:
+        """The document's chunks in ``chunk_no`` order and their vectors, as
+        ``upsert_document`` takes them (so a document can be copied to another store).
+        An unknown document gives ``([], array of shape (0, dimension))``."""
+        ...
+
     async def delete_document(self, document_id: str) -> int:
         """Remove every chunk of the document; returns how many there were (0 if unknown)."""
         ...

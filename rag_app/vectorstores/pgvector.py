@@ -49,6 +49,14 @@ COPY_TYPES = [
     "bool", "float8", "float8",
 ]  # fmt: skip
 
+READ_DOCUMENT = """
+SELECT document_id, chunk_no, collection, title, page, char_start, char_end, text, metadata,
+       embedding
+FROM {table}
+WHERE document_id = %(document_id)s
+ORDER BY chunk_no
+"""
+
 DELETE_DOCUMENT = "DELETE FROM {table} WHERE document_id = %(document_id)s"
 
 QUERY = """
@@ -170,6 +178,16 @@ class PgVectorStore:
                             chunk.end_s,
                         )
                     )
+
+    async def read_document(self, document_id: str) -> tuple[list[Chunk], NDArray[np.float32]]:
+        async with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(
+                sql.SQL(READ_DOCUMENT).format(table=self._table), {"document_id": document_id}
+            )
+            rows = await cursor.fetchall()
+        vectors = np.array([row["embedding"].to_numpy() for row in rows], dtype=np.float32)
+        return [_chunk(row) for row in rows], vectors.reshape(len(rows), self._dimension)
 
     async def delete_document(self, document_id: str) -> int:
         async with self._pool.connection() as conn:

@@ -170,19 +170,26 @@ class S3VectorsStore:
         if batch:
             yield batch
 
-    async def _existing_keys_from(self, document_id: str, first: int) -> list[str]:
-        """Keys ``document_id#first``, ``#first+1``... that exist, probing 100 at a time
-        (chunk numbers are contiguous, so the first short probe is the last)."""
-        found: list[str] = []
+    async def _vectors_from(
+        self, document_id: str, first: int, *, contents: bool
+    ) -> list[dict[str, Any]]:
+        """Vectors ``document_id#first``, ``#first+1``... that exist, probing 100 keys at a
+        time (chunk numbers are contiguous, so the first short probe is the last); with
+        ``contents``, their data and metadata too."""
+        found: list[dict[str, Any]] = []
         start = first
+        extra = {"returnData": True, "returnMetadata": True} if contents else {}
         while True:
             keys = [f"{document_id}#{n}" for n in range(start, start + rules.MAX_GET_BATCH)]
-            response = await self._call("get_vectors", **self._ids, keys=keys)
-            present = [v["key"] for v in response.get("vectors", [])]
+            response = await self._call("get_vectors", **self._ids, keys=keys, **extra)
+            present = response.get("vectors", [])
             found.extend(present)
             if len(present) < len(keys):
                 return found
             start += rules.MAX_GET_BATCH
+
+    async def _existing_keys_from(self, document_id: str, first: int) -> list[str]:
+        return [v["key"] for v in await self._vectors_from(document_id, first, contents=False)]
 
     async def _delete_keys(self, keys: list[str]) -> None:
         for i in range(0, len(keys), rules.MAX_DELETE_BATCH):
@@ -197,6 +204,15 @@ class S3VectorsStore:
         for batch in self._put_batches(chunks, vectors):
             await self._call("put_vectors", **self._ids, vectors=batch)
         await self._delete_keys(await self._existing_keys_from(document_id, len(chunks)))
+
+    async def read_document(self, document_id: str) -> tuple[list[Chunk], NDArray[np.float32]]:
+        found = await self._vectors_from(document_id, 0, contents=True)
+        found.sort(key=lambda v: int(v["metadata"]["chunk_no"]))
+        vectors = np.array([v["data"]["float32"] for v in found], dtype=np.float32)
+        return (
+            [chunk_from_metadata(v["metadata"]) for v in found],
+            vectors.reshape(len(found), self._dimension),
+        )
 
     async def delete_document(self, document_id: str) -> int:
         keys = await self._existing_keys_from(document_id, 0)

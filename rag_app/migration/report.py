@@ -1,0 +1,95 @@
+"""What a migration did (or, in a dry run, would do), as figures a person reads."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rag_app.migration.rows import Rejection
+
+# Titan Text Embeddings v2 on-demand price, USD per million input tokens (AWS Bedrock
+# pricing as listed in /work/shared/reference/performance-security-anchors.md, A2).
+TITAN_V2_USD_PER_MILLION_TOKENS = 0.02
+CHARS_PER_TOKEN = 4.0  # a rough English average; Titan reports the real count per call
+MAX_SHOWN_REJECTIONS = 20
+
+
+@dataclass
+class Tally:
+    """Counts shared by a run and a dry run; ``rejections`` keeps the first few."""
+
+    rows_read: int = 0
+    documents: int = 0
+    rows_accepted: int = 0
+    chars_accepted: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def reject(self, rejections: list[Rejection]) -> None:
+        for rejection in rejections:
+            self.skipped[rejection.reason.value] += 1
+        room = MAX_SHOWN_REJECTIONS - len(self.rejections)
+        self.rejections.extend(rejections[: max(room, 0)])
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    embedding_calls: int
+    tokens: int
+    cost_usd: float | None
+    """``None`` when the embedder is priced by nothing we know (the local model costs 0)."""
+
+
+def estimate(tally: Tally, *, titan: bool, batch_size: int) -> Estimate:
+    """Titan embeds one text per InvokeModel call; the local model a batch per call."""
+    tokens = round(tally.chars_accepted / CHARS_PER_TOKEN)
+    if titan:
+        cost = tokens / 1_000_000 * TITAN_V2_USD_PER_MILLION_TOKENS
+        return Estimate(tally.rows_accepted, tokens, cost)
+    return Estimate(-(-tally.rows_accepted // batch_size), tokens, 0.0)
+
+
+def _skipped_lines(skipped: Counter[str], rejections: list[Rejection]) -> list[str]:
+    lines = [f"  skipped: {n:>8,}  {reason}" for reason, n in sorted(skipped.items())]
+    if rejections:
+        lines.append(f"first {len(rejections)} skipped rows (source id: reason):")
+        lines += [f"  {r.source_id}: {r.detail}" for r in rejections]
+    return lines
+
+
+def dry_run_lines(tally: Tally, est: Estimate, *, model_id: str) -> list[str]:
+    cost = "unknown" if est.cost_usd is None else f"${est.cost_usd:,.4f}"
+    return [
+        "dry run: nothing was written",
+        f"  rows:      {tally.rows_read:>8,} in {tally.documents:,} documents",
+        f"  to embed:  {tally.rows_accepted:>8,} rows, {tally.chars_accepted:,} characters",
+        f"  embedding: {est.embedding_calls:>8,} calls to {model_id}, about {est.tokens:,} "
+        f"tokens, estimated cost {cost}",
+        *_skipped_lines(tally.skipped, tally.rejections),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    rows_read: int
+    rows_written: int
+    documents_written: int
+    skipped: Counter[str]
+    rejections: list[Rejection]
+    session_rows: int
+    seconds: float
+    resumed: bool
+    already_finished: bool = False
+
+    def lines(self) -> list[str]:
+        if self.already_finished:
+            return ["this migration already finished (--restart runs it again)"]
+        rate = self.session_rows / self.seconds if self.seconds else 0.0
+        return [
+            "migration finished" + (" (resumed from a checkpoint)" if self.resumed else ""),
+            f"  read:    {self.rows_read:>8,} rows",
+            f"  written: {self.rows_written:>8,} chunks in {self.documents_written:,} documents",
+            *_skipped_lines(self.skipped, self.rejections),
+            f"  time:    {self.seconds:,.1f} s this session, "
+            f"{self.session_rows:,} rows ({rate:,.0f} rows/s)",
+        ]
