@@ -45,6 +45,14 @@ class DocumentsConfig(_Section):
     force_destroy: bool = False
 
 
+class MigrationConfig(_Section):
+    # The on-prem PostgreSQL the one-off migration reads (over a VPN or Direct Connect):
+    # the app may open 5432 to this CIDR only when it is set.
+    source_cidr: str | None = Field(
+        default=None, pattern=r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$"
+    )
+
+
 class AuroraConfig(_Section):
     # pgvector 0.8 (iterative index scans) needs Aurora PostgreSQL 16.8+ or 17.x.
     engine_version: str = "16.8"
@@ -152,6 +160,7 @@ class StackConfig(_Section):
     ecs: EcsConfig | None = None
     eks: EksConfig | None = None
     aurora: AuroraConfig | None = None
+    migration: MigrationConfig = MigrationConfig()
 
     @model_validator(mode="after")
     def _platform_section(self) -> StackConfig:

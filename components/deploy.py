@@ -107,6 +107,7 @@ def deploy_ecs(config: StackConfig) -> None:
             network=network,
             image_uri=image.image_uri,
             environment=environment,
+            migration_source_cidr=config.migration.source_cidr,
             grants=AppGrants(
                 region=region,
                 documents_bucket_arn=documents.bucket.arn,
@@ -123,6 +124,12 @@ def deploy_ecs(config: StackConfig) -> None:
     pulumi.export("vector_index_arn", vectors.index.index_arn)
     pulumi.export("image_uri", image.image_uri)
     pulumi.export("log_group", service.log_group.name)
+    # For `aws ecs run-task` of the one-off task (README, Migrating).
+    pulumi.export("cluster", service.cluster.name)
+    pulumi.export("one_off_task", service.one_off_task.family)
+    pulumi.export("task_subnets", [s.id for s in network.private_subnets])
+    pulumi.export("task_security_group", network.app_security_group.id)
+    pulumi.export("migration_source_secret", service.migration_source.arn)
 
 
 def deploy_eks(config: StackConfig) -> None:
@@ -165,6 +172,7 @@ def deploy_eks(config: StackConfig) -> None:
             image_uri=image.image_uri,
             environment=environment,
             vpc_cidr=config.network.cidr_block,
+            migration_source_cidr=config.migration.source_cidr,
             grants=AppGrants(
                 region=region,
                 documents_bucket_arn=documents.bucket.arn,

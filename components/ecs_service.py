@@ -25,6 +25,7 @@ class EcsServiceArgs:
     image_uri: pulumi.Input[str]
     environment: dict[str, pulumi.Input[str]]  # app settings, kept in SSM Parameter Store
     grants: AppGrants
+    migration_source_cidr: str | None = None  # the on-prem database, reached by VPN/DX
     port: int = 8000
 
 
@@ -102,15 +103,22 @@ class EcsService(pulumi.ComponentResource):
             ]
         )
 
-        def container(values: list[Any]) -> str:
+        def container(values: list[Any], *, one_off: bool = False) -> str:
             image, secrets, log_group, region_name = values
+            # The one-off task runs any `rag-app` command (default: init-db); its
+            # command comes from `aws ecs run-task --overrides` (README, Migrating).
+            role: dict[str, Any] = (
+                {"entryPoint": ["rag-app"], "command": ["init-db"]}
+                if one_off
+                else {"portMappings": [{"containerPort": args.port, "protocol": "tcp"}]}
+            )
             return json.dumps(
                 [
                     {
                         "name": "app",
                         "image": image,
                         "essential": True,
-                        "portMappings": [{"containerPort": args.port, "protocol": "tcp"}],
+                        **role,
                         "secrets": secrets,
                         "readonlyRootFilesystem": True,
                         "privileged": False,
@@ -125,7 +133,7 @@ class EcsService(pulumi.ComponentResource):
                             "options": {
                                 "awslogs-group": log_group,
                                 "awslogs-region": region_name,
-                                "awslogs-stream-prefix": "app",
+                                "awslogs-stream-prefix": "task" if one_off else "app",
                             },
                         },
                     }
@@ -151,6 +159,69 @@ class EcsService(pulumi.ComponentResource):
             ).apply(container),
             opts=child,
         )
+        # A one-off task (migration from the on-prem database, init-db): the service's
+        # image, settings and role, no port, plus the source database URL from a secret
+        # the operator fills in (`aws secretsmanager put-secret-value`).
+        self.migration_source = aws.secretsmanager.Secret(
+            f"{name}-migration-source",
+            name_prefix=f"rag-{pulumi.get_stack()}-migration-source-",
+            description="MIGRATE_SOURCE_URL for `rag-app migrate from-postgres` (README)",
+            recovery_window_in_days=7,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-execution-migration-source",
+            role=execution_role.id,
+            policy=self.migration_source.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "MigrationSource",
+                                "Effect": "Allow",
+                                "Action": ["secretsmanager:GetSecretValue"],
+                                "Resource": [arn],
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
+        task_secrets = pulumi.Output.all(settings, self.migration_source.arn).apply(
+            lambda a: [*a[0], {"name": "MIGRATE_SOURCE_URL", "valueFrom": a[1]}]
+        )
+        self.one_off_task = aws.ecs.TaskDefinition(
+            f"{name}-task",
+            family=f"{name}-task",
+            cpu=str(cfg.cpu),
+            memory=str(cfg.memory),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            execution_role_arn=execution_role.arn,
+            task_role_arn=self.task_role.arn,
+            runtime_platform={
+                "cpu_architecture": cfg.cpu_architecture,
+                "operating_system_family": "LINUX",
+            },
+            volumes=[{"name": "tmp"}],
+            container_definitions=pulumi.Output.all(
+                args.image_uri, task_secrets, self.log_group.name, region
+            ).apply(lambda values: container(values, one_off=True)),
+            opts=child,
+        )
+        if args.migration_source_cidr:
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-to-migration-source",
+                security_group_id=args.network.app_security_group.id,
+                cidr_ipv4=args.migration_source_cidr,
+                ip_protocol="tcp",
+                from_port=5432,
+                to_port=5432,
+                description="PostgreSQL of the on-prem app, for the one-off migration",
+                opts=child,
+            )
         self.load_balancer = aws.lb.LoadBalancer(
             name,
             load_balancer_type="application",

@@ -37,7 +37,11 @@ def split_image(uri: str) -> dict[str, str]:
 
 
 def chart_values(
-    config: EksConfig, image_uri: str, environment: dict[str, str], vpc_cidr: str
+    config: EksConfig,
+    image_uri: str,
+    environment: dict[str, str],
+    vpc_cidr: str,
+    migration_source_cidr: str | None = None,
 ) -> dict[str, Any]:
     """The chart's values for a stack (pure; the chart's values.schema.json checks them)."""
     return {
@@ -61,7 +65,11 @@ def chart_values(
             "className": INGRESS_CLASS,
             "https": config.certificate_arn is not None,
         },
-        "networkPolicy": {"enabled": True, "vpcCidr": vpc_cidr},
+        "networkPolicy": {
+            "enabled": True,
+            "vpcCidr": vpc_cidr,
+            "migrationSourceCidr": migration_source_cidr or "",
+        },
         "nodeSelector": {"kubernetes.io/arch": config.cpu_architecture},
         "migration": {"enabled": False},  # helm.v4.Chart runs no hooks; the app migrates
     }
@@ -75,6 +83,7 @@ class EksServiceArgs:
     image_uri: pulumi.Input[str]
     environment: dict[str, pulumi.Input[str]]
     vpc_cidr: str
+    migration_source_cidr: str | None = None
 
 
 class EksService(pulumi.ComponentResource):
@@ -115,7 +124,11 @@ class EksService(pulumi.ComponentResource):
         keys = sorted(args.environment)
         values = pulumi.Output.all(args.image_uri, *[args.environment[k] for k in keys]).apply(
             lambda resolved: chart_values(
-                cfg, resolved[0], dict(zip(keys, resolved[1:], strict=True)), args.vpc_cidr
+                cfg,
+                resolved[0],
+                dict(zip(keys, resolved[1:], strict=True)),
+                args.vpc_cidr,
+                args.migration_source_cidr,
             )
         )
         self.chart = k8s.helm.v4.Chart(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import sys
@@ -352,13 +353,33 @@ def _migrate(coroutine: Coroutine[Any, Any, list[str]]) -> None:
         click.echo(line)
 
 
-source_url_option = click.option(
-    "--source-url",
-    envvar="MIGRATE_SOURCE_URL",
-    required=True,
-    help="PostgreSQL URL of the source (or MIGRATE_SOURCE_URL, which keeps the password "
-    "out of the process list). Opened read-only.",
-)
+def source_url_option(command: Callable[..., None]) -> Callable[..., None]:
+    """``--source-url`` (or MIGRATE_SOURCE_URL), or ``--source-url-file`` (or
+    MIGRATE_SOURCE_URL_FILE: a mounted secret, kept out of the environment), as the
+    command's ``source_url``."""
+
+    @functools.wraps(command)
+    def with_source(*args: Any, source_url_file: Path | None, **kwargs: Any) -> None:
+        if kwargs.get("source_url") is None:
+            if source_url_file is None:
+                raise click.UsageError("give the source with --source-url or --source-url-file")
+            kwargs["source_url"] = source_url_file.read_text().strip()
+        command(*args, **kwargs)
+
+    with_source = click.option(
+        "--source-url-file",
+        envvar="MIGRATE_SOURCE_URL_FILE",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="A file holding the source URL (or MIGRATE_SOURCE_URL_FILE).",
+    )(with_source)
+    return click.option(
+        "--source-url",
+        envvar="MIGRATE_SOURCE_URL",
+        default=None,
+        help="PostgreSQL URL of the source (or MIGRATE_SOURCE_URL, which keeps the password "
+        "out of the process list). Opened read-only.",
+    )(with_source)
 
 
 def mapping_options(command: Callable[..., None]) -> Callable[..., None]:

@@ -59,6 +59,8 @@ def render(chart: Any, values: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def by_kind(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The objects by kind, but the one-off tasks' CronJobs (one per task)."""
+    objects = [o for o in objects if o["kind"] != "CronJob"]
     kinds = [o["kind"] for o in objects]
     assert len(kinds) == len(set(kinds)), kinds
     return {o["kind"]: o for o in objects}
@@ -215,3 +217,33 @@ def test_replicas_spread_over_nodes_and_zones_on_the_stacks_architecture(
     assert keys == ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
     alone = by_kind(render(chart, {**IMAGE, "spreadAcrossNodes": False}))
     assert "topologySpreadConstraints" not in alone["Deployment"]["spec"]["template"]["spec"]
+
+
+def test_one_off_tasks_are_suspended_cronjobs_with_the_apps_pod(
+    chart: Any, stack_values: dict[str, Any]
+) -> None:
+    values = {
+        **stack_values,
+        "networkPolicy": {**stack_values["networkPolicy"], "migrationSourceCidr": "192.168.0.0/16"},
+    }
+    objects = render(chart, values)
+    validate_all(objects)
+    crons = {o["metadata"]["name"]: o for o in objects if o["kind"] == "CronJob"}
+    assert set(crons) == {"rag-app-migrate", "rag-app-migrate-dry-run", "rag-app-init-db"}
+    migrate = crons["rag-app-migrate-dry-run"]
+    assert migrate["spec"]["suspend"] is True
+    pod = migrate["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == stack_values["serviceAccount"]["name"]
+    (container,) = pod["containers"]
+    assert (container["command"], container["args"]) == (
+        ["rag-app"],
+        ["migrate", "from-postgres", "--dry-run"],
+    )
+    env = {e["name"]: e for e in container["env"]}
+    assert env["MIGRATE_SOURCE_URL_FILE"]["value"] == "/run/secrets/migration-source/url"
+    assert env["MIGRATE_MAPPING"]["valueFrom"]["configMapKeyRef"]["optional"] is True
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["migration-source"]["secret"]["optional"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    policy = by_kind([o for o in objects if o["kind"] == "NetworkPolicy"])["NetworkPolicy"]
+    assert {"ipBlock": {"cidr": "192.168.0.0/16"}} in policy["spec"]["egress"][-1]["to"]

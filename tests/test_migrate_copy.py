@@ -42,7 +42,7 @@ async def ingest(settings: Settings, names: tuple[str, ...]) -> None:
 
 async def snapshot(settings: Settings) -> Snapshot:
     async with open_services(settings, run_jobs=False) as services:
-        page = await services.catalog.list_documents(collection=None, limit=100, offset=0)
+        page = await services.catalog.list_documents(collections=None, limit=100, offset=0)
         return {
             d.document_id: await services.store.read_document(d.document_id) for d in page.items
         }

@@ -78,7 +78,7 @@ def verify_args(mapping: Path, questions: Path) -> list[str]:
 async def stored_chunks(settings: Settings) -> dict[str, list[tuple[int, str, int]]]:
     """Every document's chunks as the store returns them: (chunk_no, text, page)."""
     async with open_services(settings, run_jobs=False) as services:
-        page = await services.catalog.list_documents(collection=None, limit=100, offset=0)
+        page = await services.catalog.list_documents(collections=None, limit=100, offset=0)
         found = {}
         for document in page.items:
             chunks, _ = await services.store.read_document(document.document_id)

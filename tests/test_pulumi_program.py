@@ -34,6 +34,11 @@ def ecs_https() -> list[Declared]:
     return record("ecs", {"rag:platform": "ecs", "rag:ecs": json.dumps(HTTPS["ecs"])})
 
 
+def named(resources: list[Declared], type_: str, name: str) -> Declared:
+    (found,) = [r for r in of(resources, type_) if r.name == name]
+    return found
+
+
 def test_every_component_and_resource_type_is_declared(ecs: list[Declared]) -> None:
     types = {r.type for r in ecs}
     assert {
@@ -126,7 +131,7 @@ def test_service_tasks_are_private_hardened_and_roll_back(ecs: list[Declared]) -
     assert service["networkConfiguration"]["assignPublicIp"] is False
     assert service["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
     (container,) = json.loads(
-        one(ecs, "aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"]
+        named(ecs, "aws:ecs/taskDefinition:TaskDefinition", "app").inputs["containerDefinitions"]
     )
     assert container["readonlyRootFilesystem"] is True
     assert container["user"] == "10001:10001"
@@ -141,7 +146,7 @@ def test_service_tasks_are_private_hardened_and_roll_back(ecs: list[Declared]) -
     assert value["RAG_CATALOG"] == "s3"
     assert value["RAG_DOCUMENTS_BUCKET"] == "documents-bucket"
     assert value["RAG_AUTH"] == "required"
-    secret = one(ecs, "aws:secretsmanager/secret:Secret")
+    secret = named(ecs, "aws:secretsmanager/secret:Secret", "api-keys")
     assert value["RAG_API_KEYS_SECRET_ID"] == f"arn:aws:mock:us-east-1:123456789012:{secret.name}"
     version = one(ecs, "aws:secretsmanager/secretVersion:SecretVersion").inputs
     assert unwrap(version["secretString"]) == "[]"  # created empty; keys come from rag-app keys
@@ -199,7 +204,7 @@ def test_the_stacks_pass_every_policy(
 
 
 def _container(resources: list[Declared], **changes: Any) -> list[Declared]:
-    task = one(resources, "aws:ecs/taskDefinition:TaskDefinition")
+    task = named(resources, "aws:ecs/taskDefinition:TaskDefinition", "app")
     (container,) = json.loads(task.inputs["containerDefinitions"])
     return replace(
         resources, task.type, containerDefinitions=json.dumps([{**container, **changes}])
@@ -325,3 +330,59 @@ def test_the_image_is_small_and_runs_as_a_user() -> None:
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert ignored[1] == "*"
     assert not any(line.startswith("!tests") or line.startswith("!.rag") for line in ignored)
+
+
+def test_a_one_off_task_runs_rag_app_commands_with_the_services_settings(
+    ecs: list[Declared],
+) -> None:
+    tasks = {t.name: t.inputs for t in of(ecs, "aws:ecs/taskDefinition:TaskDefinition")}
+    (service,) = json.loads(tasks["app"]["containerDefinitions"])
+    (task,) = json.loads(tasks["app-task"]["containerDefinitions"])
+    assert (task["entryPoint"], task["command"]) == (["rag-app"], ["init-db"])
+    assert "portMappings" not in task
+    assert task["readonlyRootFilesystem"] is True
+    assert task["user"] == "10001:10001"
+    source = next(s for s in of(ecs, "aws:secretsmanager/secret:Secret") if "migration" in s.name)
+    source_arn = f"arn:aws:mock:us-east-1:123456789012:{source.name}"
+    assert task["secrets"] == [
+        *service["secrets"],
+        {"name": "MIGRATE_SOURCE_URL", "valueFrom": source_arn},
+    ]
+    grants = [
+        json.loads(p.inputs["policy"])["Statement"][0]
+        for p in of(ecs, "aws:iam/rolePolicy:RolePolicy")
+        if p.name == "app-execution-migration-source"
+    ]
+    assert grants == [
+        {
+            "Sid": "MigrationSource",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [source_arn],
+        }
+    ]
+    # No route to an on-prem database unless the stack names one.
+    assert not [
+        r
+        for r in of(ecs, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if r.name == "app-to-migration-source"
+    ]
+
+
+def test_the_migration_source_cidr_opens_5432_to_it_only() -> None:
+    from components.plan import stack_file_config
+
+    config = {
+        **stack_file_config("ecs"),
+        "rag:migration": json.dumps({"sourceCidr": "192.168.0.0/16"}),
+    }
+    rules = [
+        r.inputs
+        for r in of(
+            record("ecs", config), "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+        )
+        if r.name == "app-to-migration-source"
+    ]
+    assert [(r["cidrIpv4"], r["fromPort"], r["toPort"]) for r in rules] == [
+        ("192.168.0.0/16", 5432, 5432)
+    ]

@@ -266,6 +266,9 @@ def test_index_names_are_per_model_and_dimension() -> None:
 async def test_read_document_returns_what_upsert_wrote_in_chunk_order(store: VectorStore) -> None:
     # 150 chunks: more than one S3 Vectors GetVectors call (100 keys) holds.
     chunks = [chunk("d", i, f"clause {i}", court="ca9", year=2000 + i) for i in range(150)]
+    # OCR flags and media times come back too (a migration copies them).
+    chunks[1] = dataclasses.replace(chunks[1], ocr=True)
+    chunks[2] = dataclasses.replace(chunks[2], start_s=12.5, end_s=41.0)
     rng = np.random.default_rng(1)
     vectors = np.stack([unit(*rng.standard_normal(DIM)) for _ in chunks])
     await store.upsert_document("d", chunks, vectors)

@@ -51,7 +51,7 @@ COPY_TYPES = [
 
 READ_DOCUMENT = """
 SELECT document_id, chunk_no, collection, title, page, char_start, char_end, text, metadata,
-       embedding
+       ocr, start_s, end_s, embedding
 FROM {table}
 WHERE document_id = %(document_id)s
 ORDER BY chunk_no
