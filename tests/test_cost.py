@@ -207,9 +207,10 @@ def test_option_2_fixed_extras_by_hand(table: PriceTable) -> None:
     assert line_usd(option_2, "CloudWatch Logs ingestion, EKS control plane") == D("6.00")
     assert line_usd(option_2, "CloudWatch Logs storage, EKS control plane") == D("0.36")
     assert line_usd(option_2, "KMS keys") == D("1.00")
-    # The RDS-managed database login and the API keys: 2 x $0.40; Option 1 holds one.
+    # The RDS-managed database login and the API keys: 2 x $0.40; Option 1 holds two too
+    # (the API keys and the one-off migration's source URL).
     assert line_usd(option_2, "Secrets Manager") == D("0.80")
-    assert line_usd(options(Scenario(), table)["1"], "Secrets Manager") == D("0.40")
+    assert line_usd(options(Scenario(), table)["1"], "Secrets Manager") == D("0.80")
     # Auto Mode's fee: 730 h x $0.00918 = $6.7014; the 80 GB node volume: $6.40.
     assert line_usd(option_2, "EKS Auto Mode management") == D("6.70")
     assert line_usd(option_2, "Node volumes (gp3)") == D("6.40")
@@ -321,7 +322,8 @@ def test_the_defaults_match_the_recorded_ecs_plan() -> None:
     def of(type_: str) -> list[dict[str, object]]:
         return [r["inputs"] for r in plan if r["type"] == type_]
 
-    (task,) = of("aws:ecs/taskDefinition:TaskDefinition")
+    # The service's task definition (the one-off task's is not running).
+    (task,) = [t for t in of("aws:ecs/taskDefinition:TaskDefinition") if t["family"] == "app"]
     (service,) = of("aws:ecs/service:Service")
     (logs,) = of("aws:cloudwatch/logGroup:LogGroup")
     interface = [
@@ -347,7 +349,8 @@ def test_the_defaults_match_the_recorded_ecs_plan() -> None:
     # An interface endpoint is billed per AZ it has a network interface in: its subnets.
     assert {len(e["subnetIds"]) for e in interface} == {s.network.availability_zones}
     assert s.network.nat_gateway is bool(of("aws:ec2/natGateway:NatGateway"))
-    assert s.ecs.secrets == len(of("aws:secretsmanager/secret:Secret"))  # the API keys
+    # the API keys and the one-off migration's source URL
+    assert s.ecs.secrets == len(of("aws:secretsmanager/secret:Secret"))
     assert s.indexing.embedding_model == parameter("app-rag-bedrock-embedding-model-id")
     assert str(s.indexing.embedding_dimension) == parameter("app-rag-bedrock-embedding-dimensions")
     assert s.usage.answer_model == parameter("app-rag-bedrock-answer-model-id")
@@ -609,10 +612,10 @@ IDLE = [
 @pytest.mark.parametrize(
     ("overrides", "option", "quoted"),
     [
-        (NAT_INSTEAD_OF_ENDPOINTS, "1", "$97.13"),
+        (NAT_INSTEAD_OF_ENDPOINTS, "1", "$97.53"),
         (NAT_INSTEAD_OF_ENDPOINTS, "2", "$261.58"),
         (["eks.aurora_min_acu=1"], "2", "$443.85"),
-        (IDLE, "1", "$202.58"),
+        (IDLE, "1", "$202.98"),
         (IDLE, "2", "$396.25"),
     ],
 )

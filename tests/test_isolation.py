@@ -80,5 +80,7 @@ def test_every_hostile_pdf_fails_alone_within_10_s_and_512_mb() -> None:
     assert "encrypted" in outcomes["encrypted (corpus)"]
     assert "MB" in outcomes["decompression bomb"]  # the memory cap stopped it
     assert "not a PDF" in outcomes["a zip named .pdf"]
-    assert "looks scanned" in outcomes["no text layer"]
+    # A page with no text layer is read as empty here; the extractor then OCRs it or fails
+    # the job saying so (tests/test_scanned_pdfs.py).
+    assert outcomes["no text layer"] == "read: 1 page(s) repaired"
     assert "page(s) repaired" not in outcomes["a billion pages claimed"]

@@ -92,7 +92,7 @@ class Ecs(_Section):
     # ECS_ENDPOINTS in components/deploy.py: bedrock-runtime, secretsmanager, ecr.api,
     # ecr.dkr, logs, sts, textract, transcribe, s3vectors, ssm.
     interface_endpoints: int = Field(default=10, ge=0)
-    secrets: int = Field(default=1, ge=0)  # the API keys
+    secrets: int = Field(default=2, ge=0)  # the API keys, the migration source URL
 
 
 _CPU = r"^\d+m?$"  # Kubernetes quantities as the stack config takes them: 500m, 2
