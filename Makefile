@@ -13,7 +13,7 @@ CHECKOV := .cache/checkov/bin/checkov
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
-.PHONY: serve test lint format bench clean
+.PHONY: serve test test-slow lint format bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(BOOT)
@@ -35,8 +35,12 @@ $(CHECKOV): | $(UV)
 	$(UV) venv --quiet .cache/checkov
 	$(UV) pip install --quiet --python .cache/checkov/bin/python checkov==$(CHECKOV_VERSION)
 
+# The default suite skips the tests marked slow (about 10 minutes here); CI runs both.
 test: lint $(CHECKOV)
-	CHECKOV=$(CHECKOV) $(VENV)/bin/pytest
+	CHECKOV=$(CHECKOV) $(VENV)/bin/pytest -m "not slow"
+
+test-slow: $(VENV)/.synced $(CHECKOV)
+	CHECKOV=$(CHECKOV) $(VENV)/bin/pytest -m slow
 
 format: $(VENV)/.synced
 	$(VENV)/bin/ruff format .
