@@ -9,12 +9,17 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from rag_app.api.errors import problem_responses
 from rag_app.api.schemas import DocumentListOut, DocumentOut, JobOut, SubmissionOut, UploadForm
 from rag_app.auth.principal import Principal
 from rag_app.domain import Document
 from rag_app.errors import ForbiddenError, InvalidInputError, NotFoundError
 from rag_app.ingest.service import Upload
+from rag_app.ingest.validation import ID_PATTERN, check_collection, check_document_id
 from rag_app.services import Services
+
+# Past any catalog's size, and within PostgreSQL's bigint (a larger OFFSET is a server error).
+MAX_OFFSET = 1_000_000_000
 
 
 def readable(principal: Principal, document: Document | None, document_id: str) -> Document:
@@ -23,6 +28,13 @@ def readable(principal: Principal, document: Document | None, document_id: str) 
     if document is None or not principal.can_read(document.collection):
         raise NotFoundError(f"no document {document_id!r}")
     return document
+
+
+async def _get_document(services: Services, document_id: str) -> Document | None:
+    """None for an id no document can have (not looked up: a NUL byte is a database error)."""
+    if not ID_PATTERN.match(document_id):
+        return None
+    return await services.catalog.get_document(document_id)
 
 
 def may_write(principal: Principal, collection: str) -> None:
@@ -46,7 +58,12 @@ class DocumentController(Controller):
     path = "/documents"
     tags = ("documents",)
 
-    @post("/", operation_id="uploadDocument", status_code=HTTP_202_ACCEPTED)
+    @post(
+        "/",
+        operation_id="uploadDocument",
+        status_code=HTTP_202_ACCEPTED,
+        responses=problem_responses(403, 404, 413, 415, 422),
+    )
     async def upload(
         self,
         data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
@@ -62,7 +79,7 @@ class DocumentController(Controller):
         """
         may_write(principal, data.collection)
         if data.document_id:  # replacing a document: its own collection must be writable too
-            existing = await services.catalog.get_document(data.document_id)
+            existing = await services.catalog.get_document(check_document_id(data.document_id))
             if existing is not None:
                 may_write(principal, readable(principal, existing, data.document_id).collection)
         try:
@@ -94,17 +111,17 @@ class DocumentController(Controller):
             status_code=HTTP_200_OK if submission.duplicate else HTTP_202_ACCEPTED,
         )
 
-    @get("/", operation_id="listDocuments")
+    @get("/", operation_id="listDocuments", responses=problem_responses())
     async def list_documents(
         self,
         services: NamedDependency[Services],
         principal: NamedDependency[Principal],
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
         collection: FromQuery[str | None] = None,
     ) -> DocumentListOut:
         """Documents of the collections the caller may read, oldest first, a page at a time."""
-        wanted = None if collection is None else frozenset({collection})
+        wanted = None if collection is None else frozenset({check_collection(collection)})
         allowed = principal.readable
         if allowed is not None:
             wanted = allowed if wanted is None else wanted & allowed
@@ -116,7 +133,7 @@ class DocumentController(Controller):
             offset=offset,
         )
 
-    @get("/{document_id:str}", operation_id="getDocument")
+    @get("/{document_id:str}", operation_id="getDocument", responses=problem_responses(404))
     async def get_document(
         self,
         document_id: FromPath[str],
@@ -124,15 +141,23 @@ class DocumentController(Controller):
         principal: NamedDependency[Principal],
     ) -> DocumentOut:
         """One document: status, pages, chunks, content digest and the last error."""
-        document = await services.catalog.get_document(document_id)
+        document = await _get_document(services, document_id)
         return DocumentOut.of(readable(principal, document, document_id))
 
-    @get("/{document_id:str}/content", operation_id="getDocumentContent")
+    @get(
+        "/{document_id:str}/content",
+        operation_id="getDocumentContent",
+        responses=problem_responses(404),
+    )
     async def get_content(
-        self, document_id: FromPath[str], services: NamedDependency[Services]
+        self,
+        document_id: FromPath[str],
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
     ) -> Response[bytes]:
         """The indexed original, as uploaded: what hit and citation links point into
         (``#page=<n>`` for PDFs, ``#t=<seconds>`` for audio and video)."""
+        readable(principal, await _get_document(services, document_id), document_id)
         document, data = await services.ingestion.original(document_id)
         # Printable ASCII only: a header value can carry neither line breaks nor quotes.
         name = "".join(
@@ -145,7 +170,12 @@ class DocumentController(Controller):
             headers={"content-disposition": f'inline; filename="{name}"'},
         )
 
-    @delete("/{document_id:str}", operation_id="deleteDocument", status_code=HTTP_204_NO_CONTENT)
+    @delete(
+        "/{document_id:str}",
+        operation_id="deleteDocument",
+        status_code=HTTP_204_NO_CONTENT,
+        responses=problem_responses(403, 404),
+    )
     async def delete_document(
         self,
         document_id: FromPath[str],
@@ -153,7 +183,7 @@ class DocumentController(Controller):
         principal: NamedDependency[Principal],
     ) -> None:
         """Delete the document, its chunks and its file; no search returns it afterwards."""
-        document = await services.catalog.get_document(document_id)
+        document = await _get_document(services, document_id)
         may_write(principal, readable(principal, document, document_id).collection)
         await services.ingestion.delete(document_id)
 
@@ -162,7 +192,7 @@ class JobController(Controller):
     path = "/jobs"
     tags = ("documents",)
 
-    @get("/{job_id:str}", operation_id="getJob")
+    @get("/{job_id:str}", operation_id="getJob", responses=problem_responses(404))
     async def get_job(
         self,
         job_id: FromPath[str],
@@ -170,7 +200,7 @@ class JobController(Controller):
         principal: NamedDependency[Principal],
     ) -> JobOut:
         """An ingestion job: queued, running (with its stage), succeeded or failed (with why)."""
-        job = await services.catalog.get_job(job_id)
+        job = await services.catalog.get_job(job_id) if ID_PATTERN.match(job_id) else None
         if job is None or not principal.can_read(job.collection):
             raise NotFoundError(f"no job {job_id!r}")
         return JobOut.of(job)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_403_FORBIDDEN,
@@ -57,6 +59,36 @@ TITLES = {
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
+
+
+class Problem(msgspec.Struct):
+    """The body of every error answer (RFC 9457 problem details)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    # Request validation only: each invalid field, where it was and what was wrong.
+    errors: list[dict[str, Any]] | dict[str, Any] | None = None
+
+
+# What any protected handler may answer: invalid input, no credentials, rate limit, a fault.
+COMMON_ERRORS = (400, 401, 429, 500)
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The OpenAPI description of a handler's error answers (the common ones and
+    ``statuses``), so clients and the schema fuzzer see what is really sent:
+    ``application/problem+json`` with a ``Problem``, not Litestar's default error shape."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM_JSON,
+            description=TITLES[status],
+            generate_examples=False,
+        )
+        for status in sorted({*COMMON_ERRORS, *statuses})
+    }
 
 
 def problem(
@@ -110,4 +142,4 @@ EXCEPTION_HANDLERS = {
     HTTPException: http_error_handler,
     Exception: internal_error_handler,
 }
-__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "problem"]
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "Problem", "problem", "problem_responses"]

@@ -10,6 +10,7 @@ from litestar.params import JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from rag_app.answerers.base import collect_answer
+from rag_app.api.errors import problem_responses
 from rag_app.api.schemas import AskIn, AskOut, HitOut, SearchIn, SearchOut
 from rag_app.auth.principal import Principal
 from rag_app.domain import Answer, AnswerDelta
@@ -34,7 +35,7 @@ async def _events(
 class QueryController(Controller):
     tags = ("queries",)
 
-    @post("/search", operation_id="search", status_code=200)
+    @post("/search", operation_id="search", status_code=200, responses=problem_responses())
     async def search(
         self,
         data: JSONBody[SearchIn],
@@ -48,7 +49,7 @@ class QueryController(Controller):
         )
         return SearchOut(hits=[HitOut.of(h) for h in hits])
 
-    @post("/ask", operation_id="ask", status_code=200)
+    @post("/ask", operation_id="ask", status_code=200, responses=problem_responses())
     async def ask(
         self,
         data: JSONBody[AskIn],

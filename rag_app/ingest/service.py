@@ -36,6 +36,7 @@ from rag_app.ingest.transcripts import parse_transcript
 from rag_app.ingest.validation import (
     check_collection,
     check_document_id,
+    check_filename,
     check_metadata,
     check_title,
 )
@@ -167,6 +168,7 @@ class IngestionService:
         Identical content already in the collection (or under the same ``document_id``) is
         not ingested again: the existing document is returned with ``duplicate=True``.
         """
+        check_filename(upload.filename)
         found = self._check_file(upload)
         collection = check_collection(upload.collection)
         metadata = check_metadata(upload.metadata)

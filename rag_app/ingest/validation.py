@@ -15,6 +15,7 @@ METADATA_KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 MAX_METADATA_KEYS = 32
 MAX_METADATA_STRING = 512
 MAX_TITLE = 500
+MAX_FILENAME = 1024
 # Keys a chunk record already uses; user metadata must not shadow them in filters.
 RESERVED_METADATA_KEYS = RESERVED_FILTER_KEYS | {
     "title", "page", "text", "chunk_no", "char_start", "char_end", "ocr", "start_s", "end_s",
@@ -39,7 +40,18 @@ def check_collection(value: str) -> str:
     return value
 
 
+def check_filename(value: str) -> str:
+    """The client's name for the file: a label only, never part of a storage key."""
+    if "\x00" in value:  # PostgreSQL text cannot hold it
+        raise InvalidInputError("the file name contains a NUL character")
+    if len(value) > MAX_FILENAME:
+        raise InvalidInputError(f"the file name is longer than {MAX_FILENAME} characters")
+    return value
+
+
 def check_title(value: str) -> str:
+    if "\x00" in value:
+        raise InvalidInputError("title contains a NUL character")
     title = " ".join(value.split())
     if len(title) > MAX_TITLE:
         raise InvalidInputError(f"title is longer than {MAX_TITLE} characters")
@@ -52,6 +64,8 @@ def _check_value(key: str, value: Any) -> MetadataValue:
     ):
         return value
     if isinstance(value, str):
+        if "\x00" in value:  # PostgreSQL text and jsonb cannot hold it
+            raise InvalidInputError(f"metadata value of {key!r} contains a NUL character")
         if len(value) > MAX_METADATA_STRING:
             raise InvalidInputError(
                 f"metadata value of {key!r} is longer than {MAX_METADATA_STRING} characters"
@@ -88,7 +102,9 @@ def check_filters(value: Mapping[str, Any]) -> dict[str, MetadataValue]:
         if key in RESERVED_FILTER_KEYS:
             if not isinstance(item, str):
                 raise InvalidInputError(f"filter {key!r} must be a string")
-            checked[key] = item
+            checked[key] = (
+                check_collection(item) if key == "collection" else check_document_id(item)
+            )
             continue
         if not METADATA_KEY_PATTERN.match(key) or key in RESERVED_METADATA_KEYS:
             raise InvalidInputError(f"cannot filter on {key[:80]!r}")
