@@ -17,6 +17,10 @@ from rag_app.domain import Answer, AnswerDelta
 from rag_app.services import Services
 
 EVENT_STREAM = "text/event-stream"
+# A query body holds at most 100,000 characters of text and 34 short filters: well under
+# this. Past it the body is refused (413) before it is read whole; the app-wide limit is
+# sized for uploads.
+MAX_QUERY_BODY_BYTES = 1024 * 1024
 
 
 async def _events(
@@ -35,7 +39,13 @@ async def _events(
 class QueryController(Controller):
     tags = ("queries",)
 
-    @post("/search", operation_id="search", status_code=200, responses=problem_responses())
+    @post(
+        "/search",
+        operation_id="search",
+        status_code=200,
+        request_max_body_size=MAX_QUERY_BODY_BYTES,
+        responses=problem_responses(413),
+    )
     async def search(
         self,
         data: JSONBody[SearchIn],
@@ -49,7 +59,13 @@ class QueryController(Controller):
         )
         return SearchOut(hits=[HitOut.of(h) for h in hits])
 
-    @post("/ask", operation_id="ask", status_code=200, responses=problem_responses())
+    @post(
+        "/ask",
+        operation_id="ask",
+        status_code=200,
+        request_max_body_size=MAX_QUERY_BODY_BYTES,
+        responses=problem_responses(413),
+    )
     async def ask(
         self,
         data: JSONBody[AskIn],
