@@ -62,6 +62,11 @@ def fuzzed(
         asgi.shutdown_lifespans()
 
 
+# When a form field after a file fails to decode, Litestar's parser drops the file it had
+# spooled without closing it (the garbage collector does); the answer is a clean 400.
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in.*SpooledTemporaryFile:pytest.PytestUnraisableExceptionWarning"
+)
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_no_server_error_and_no_response_outside_the_schema(
     fuzzed: tuple[Any, str], mode: GenerationMode

@@ -1,7 +1,8 @@
 """Limits answer clearly on every endpoint, with authentication on: body size (413 on
 search, ask and upload, before the body is read whole), top_k, query length, the number of
-filters, list paging, and inputs PostgreSQL cannot hold (a NUL byte) refused as 400 or not
-found, never a server error. The service keeps serving afterwards."""
+filters, list paging, and inputs PostgreSQL cannot hold (a NUL byte) or that are not text
+refused as 400 or not found, never a server error. The service keeps serving afterwards.
+The original file is served only to callers who may read its collection."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ def client(
         data_dir=root / "data",
         auth="required",
         api_keys_file=root / "api-keys.json",
+        api_keys_refresh_seconds=0,  # a key added by a test works at once
         rate_limit_per_minute=1_000_000,
         max_upload_bytes=MAX_UPLOAD,
         max_query_chars=MAX_QUERY,
@@ -160,3 +162,47 @@ def test_ids_no_document_can_have_are_not_found(client: TestClient[Any]) -> None
         problem(client.get(path), 404)
     problem(client.delete("/documents/a%00b"), 404)
     still_serving(client)
+
+
+# Litestar's parser drops the file it spooled before the undecodable field without closing
+# it (the garbage collector does); what matters here is the clean 400.
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in.*SpooledTemporaryFile:pytest.PytestUnraisableExceptionWarning"
+)
+def test_a_transcript_sent_as_text_or_a_field_that_is_not_utf8_is_400(
+    client: TestClient[Any],
+) -> None:
+    pdf = PDF.read_bytes()
+    response = client.post(
+        "/documents",
+        files={"file": ("x.pdf", pdf, "application/pdf")},
+        data={"collection": "fields", "transcript": "WEBVTT\n\n00:00.000 --> 00:01.000\nhi\n"},
+    )
+    assert "transcript" in problem(response, 400)
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="x.pdf"\r\n\r\n'
+        + pdf
+        + b'\r\n--b\r\nContent-Disposition: form-data; name="title"\r\n\r\n\x89PNG\xff\r\n--b--\r\n'
+    )
+    response = client.post(
+        "/documents", content=body, headers={"Content-Type": "multipart/form-data; boundary=b"}
+    )
+    assert "not UTF-8" in problem(response, 400)
+    assert client.get("/documents", params={"collection": "fields"}).json()["total"] == 0
+    still_serving(client)
+
+
+def test_a_document_s_file_is_served_only_to_callers_who_may_read_its_collection(
+    client: TestClient[Any],
+) -> None:
+    listed = client.get("/documents", params={"collection": "bulletins"}).json()["items"]
+    document_id = listed[0]["document_id"]
+    assert client.get(f"/documents/{document_id}/content").content == PDF.read_bytes()
+    keys_file = Path(client.app.state.services.settings.api_keys_file)
+    other, record = new_key("other collection", read=["court"], write=[])
+    store = FileKeyStore(keys_file)
+    client.blocking_portal.call(store.save, [*client.blocking_portal.call(store.load), record])
+    response = client.get(
+        f"/documents/{document_id}/content", headers={"Authorization": f"Bearer {other}"}
+    )
+    assert "no document" in problem(response, 404)

@@ -129,6 +129,14 @@ def unavailable_handler(
     )
 
 
+def undecodable_text_handler(
+    _: Request[Any, Any, Any], exc: UnicodeDecodeError
+) -> Response[dict[str, Any]]:
+    """Litestar decodes a form field that is not a file as text; bytes that are not UTF-8
+    are the client's error, not the server's."""
+    return problem(HTTP_400_BAD_REQUEST, f"the request holds text that is not UTF-8: {exc.reason}")
+
+
 def internal_error_handler(
     request: Request[Any, Any, Any], exc: Exception
 ) -> Response[dict[str, Any]]:
@@ -140,6 +148,7 @@ EXCEPTION_HANDLERS = {
     **dict.fromkeys(UNAVAILABLE, unavailable_handler),
     RagError: rag_error_handler,
     HTTPException: http_error_handler,
+    UnicodeDecodeError: undecodable_text_handler,
     Exception: internal_error_handler,
 }
 __all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "Problem", "problem", "problem_responses"]
