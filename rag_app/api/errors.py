@@ -72,8 +72,9 @@ class Problem(msgspec.Struct):
     errors: list[dict[str, Any]] | dict[str, Any] | None = None
 
 
-# What any protected handler may answer: invalid input, no credentials, rate limit, a fault.
-COMMON_ERRORS = (400, 401, 429, 500)
+# What any protected handler may answer: invalid input, no credentials, rate limit, a fault,
+# the database away.
+COMMON_ERRORS = (400, 401, 429, 500, 503)
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
