@@ -307,6 +307,7 @@ async def open_services(
             limits=IngestLimits(
                 max_upload_bytes=settings.max_upload_bytes,
                 max_media_bytes=settings.max_media_bytes,
+                max_chunks=settings.max_chunks_per_document,
             ),
         )
         runner = JobRunner(ingestion.run_job, concurrency=settings.ingest_concurrency)

@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     # Limits.
     max_upload_bytes: int = Field(default=50 * MIB, ge=1)
     max_pages: int = Field(default=2000, ge=1)
+    max_chunks_per_document: int = Field(default=20_000, ge=1)
     max_query_chars: int = Field(default=2000, ge=1)
     ingest_concurrency: int = Field(default=1, ge=1, le=8)
     # Parsers of uploaded files (PDFium, PyAV) run in a child process with these caps, so

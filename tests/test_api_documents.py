@@ -255,3 +255,17 @@ def test_a_decompression_bomb_fails_its_job_while_the_service_keeps_serving(
     assert "512 MB" in job["error"]
     assert client.get("/health/ready").status_code == 200
     print(f"served {served} searches while the bomb was being read")
+
+
+def test_a_document_over_the_chunk_limit_fails_and_indexes_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(database_url=database_url, data_dir=tmp_path, max_chunks_per_document=5)
+    with TestClient(create_app(settings)) as client:
+        status, body = upload(client, FAA_PDF)
+        assert status == 202, body
+        job = wait_for_job(client, body["job_id"])
+        assert job["status"] == "failed"
+        assert "the limit is 5 (RAG_MAX_CHUNKS_PER_DOCUMENT)" in job["error"]
+        hits = client.post("/search", json={"query": "AOA sensor"}).json()["hits"]
+        assert hits == []

@@ -71,6 +71,15 @@ class Submission:
 class IngestLimits:
     max_upload_bytes: int  # PDFs and transcripts
     max_media_bytes: int  # audio and video
+    max_chunks: int = 20_000  # per document: bounds one job's embedding calls and storage
+
+
+def _check_chunk_count(count: int, limit: int) -> None:
+    if count > limit:
+        raise PayloadTooLargeError(
+            f"the document makes {count:,} chunks; the limit is {limit:,} "
+            "(RAG_MAX_CHUNKS_PER_DOCUMENT); nothing was indexed"
+        )
 
 
 def blob_key(document_id: str, sha256: str, media_type: str) -> str:
@@ -268,6 +277,7 @@ class IngestionService:
                 StoredFile(job.blob_key, data, job.media_type), transcript, on_stage
             )
             job = await self._advance(job, JobStage.CHUNKING)
+            _check_chunk_count(len(extraction.spans), self._limits.max_chunks)
             chunks = [
                 Chunk(
                     document_id=job.document_id,
