@@ -15,7 +15,7 @@ from rag_app.api.documents import DocumentController, JobController
 from rag_app.api.errors import EXCEPTION_HANDLERS
 from rag_app.api.health import HealthController
 from rag_app.api.queries import QueryController
-from rag_app.api.security import BearerAuthMiddleware, RateLimiter, caller
+from rag_app.api.security import UNAUTHENTICATED, BearerAuthMiddleware, RateLimiter, caller
 from rag_app.services import Services, open_services
 from rag_app.settings import Settings
 
@@ -45,7 +45,11 @@ def create_app(settings: Settings) -> Litestar:
             app.state.authenticator = None
 
     required = settings.auth == "required"
-    middleware = [DefineMiddleware(BearerAuthMiddleware, exclude=["^/health/"])] if required else []
+    middleware = (
+        [DefineMiddleware(BearerAuthMiddleware, exclude=[f"^{p}" for p in UNAUTHENTICATED])]
+        if required
+        else []
+    )
     return Litestar(
         route_handlers=[DocumentController, JobController, QueryController, HealthController],
         dependencies={
