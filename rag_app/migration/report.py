@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from rag_app.cost.prices import load_prices
 from rag_app.migration.rows import Rejection
 
-# Titan Text Embeddings v2 on-demand price, USD per million input tokens (AWS Bedrock
-# pricing as listed in /work/shared/reference/performance-security-anchors.md, A2).
-TITAN_V2_USD_PER_MILLION_TOKENS = 0.02
+# The embedding price comes from the cost model's dated table (one source for prices).
+PRICED_REGION = "us-east-1"
+TITAN_V2 = "amazon.titan-embed-text-v2:0"
 CHARS_PER_TOKEN = 4.0  # a rough English average; Titan reports the real count per call
 MAX_SHOWN_REJECTIONS = 20
 
@@ -44,7 +45,8 @@ def estimate(tally: Tally, *, titan: bool, batch_size: int) -> Estimate:
     """Titan embeds one text per InvokeModel call; the local model a batch per call."""
     tokens = round(tally.chars_accepted / CHARS_PER_TOKEN)
     if titan:
-        cost = tokens / 1_000_000 * TITAN_V2_USD_PER_MILLION_TOKENS
+        price = load_prices().region(PRICED_REGION).model_price(TITAN_V2, "input")
+        cost = tokens / 1_000_000 * float(price.usd)
         return Estimate(tally.rows_accepted, tokens, cost)
     return Estimate(-(-tally.rows_accepted // batch_size), tokens, 0.0)
 
