@@ -109,6 +109,12 @@ def app_policy_document(
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
+def allow(sid: str, actions: list[str], resources: list[str]) -> str:
+    """A policy document of one Allow statement."""
+    statement = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
 def assume_role_policy(service: str, *, tag_session: bool = False) -> str:
     """A role's trust in one AWS service principal (Pod Identity also tags the session)."""
     actions = ["sts:AssumeRole", "sts:TagSession"] if tag_session else "sts:AssumeRole"

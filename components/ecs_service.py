@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.app_policy import AppGrants, app_policy, assume_role_policy
+from components.app_policy import AppGrants, allow, app_policy, assume_role_policy
 from components.config import EcsConfig
 from components.network import Network
 
@@ -81,19 +81,7 @@ class EcsService(pulumi.ComponentResource):
             f"{name}-execution",
             role=execution_role.id,
             policy=pulumi.Output.all(*[p.arn for p in parameters.values()]).apply(
-                lambda arns: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "Settings",
-                                "Effect": "Allow",
-                                "Action": ["ssm:GetParameters"],
-                                "Resource": list(arns),
-                            }
-                        ],
-                    }
-                )
+                lambda arns: allow("Settings", ["ssm:GetParameters"], list(arns))
             ),
             opts=child,
         )
@@ -140,25 +128,30 @@ class EcsService(pulumi.ComponentResource):
                 ]
             )
 
-        self.task_definition = aws.ecs.TaskDefinition(
-            name,
-            family=name,
-            cpu=str(cfg.cpu),
-            memory=str(cfg.memory),
-            network_mode="awsvpc",
-            requires_compatibilities=["FARGATE"],
-            execution_role_arn=execution_role.arn,
-            task_role_arn=self.task_role.arn,
-            runtime_platform={
-                "cpu_architecture": cfg.cpu_architecture,
-                "operating_system_family": "LINUX",
-            },
-            volumes=[{"name": "tmp"}],
-            container_definitions=pulumi.Output.all(
-                args.image_uri, settings, self.log_group.name, region
-            ).apply(container),
-            opts=child,
-        )
+        def task_definition(
+            family: str, secrets: pulumi.Output[Any], *, one_off: bool
+        ) -> aws.ecs.TaskDefinition:
+            return aws.ecs.TaskDefinition(
+                family,
+                family=family,
+                cpu=str(cfg.cpu),
+                memory=str(cfg.memory),
+                network_mode="awsvpc",
+                requires_compatibilities=["FARGATE"],
+                execution_role_arn=execution_role.arn,
+                task_role_arn=self.task_role.arn,
+                runtime_platform={
+                    "cpu_architecture": cfg.cpu_architecture,
+                    "operating_system_family": "LINUX",
+                },
+                volumes=[{"name": "tmp"}],
+                container_definitions=pulumi.Output.all(
+                    args.image_uri, secrets, self.log_group.name, region
+                ).apply(lambda values: container(values, one_off=one_off)),
+                opts=child,
+            )
+
+        self.task_definition = task_definition(name, settings, one_off=False)
         # A one-off task (migration from the on-prem database, init-db): the service's
         # image, settings and role, no port, plus the source database URL from a secret
         # the operator fills in (`aws secretsmanager put-secret-value`).
@@ -173,44 +166,14 @@ class EcsService(pulumi.ComponentResource):
             f"{name}-execution-migration-source",
             role=execution_role.id,
             policy=self.migration_source.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "MigrationSource",
-                                "Effect": "Allow",
-                                "Action": ["secretsmanager:GetSecretValue"],
-                                "Resource": [arn],
-                            }
-                        ],
-                    }
-                )
+                lambda arn: allow("MigrationSource", ["secretsmanager:GetSecretValue"], [arn])
             ),
             opts=child,
         )
         task_secrets = pulumi.Output.all(settings, self.migration_source.arn).apply(
             lambda a: [*a[0], {"name": "MIGRATE_SOURCE_URL", "valueFrom": a[1]}]
         )
-        self.one_off_task = aws.ecs.TaskDefinition(
-            f"{name}-task",
-            family=f"{name}-task",
-            cpu=str(cfg.cpu),
-            memory=str(cfg.memory),
-            network_mode="awsvpc",
-            requires_compatibilities=["FARGATE"],
-            execution_role_arn=execution_role.arn,
-            task_role_arn=self.task_role.arn,
-            runtime_platform={
-                "cpu_architecture": cfg.cpu_architecture,
-                "operating_system_family": "LINUX",
-            },
-            volumes=[{"name": "tmp"}],
-            container_definitions=pulumi.Output.all(
-                args.image_uri, task_secrets, self.log_group.name, region
-            ).apply(lambda values: container(values, one_off=True)),
-            opts=child,
-        )
+        self.one_off_task = task_definition(f"{name}-task", task_secrets, one_off=True)
         if args.migration_source_cidr:
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-to-migration-source",
