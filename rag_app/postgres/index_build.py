@@ -91,7 +91,8 @@ async def index_m(conn: psycopg.AsyncConnection[Any], index: str) -> int:
     row = await (
         await conn.execute("SELECT reloptions FROM pg_class WHERE oid = %s::regclass", (index,))
     ).fetchone()
-    for option in (row[0] if row and row[0] else []) or []:
+    options = row[0] if row and row[0] else []
+    for option in options:
         name, _, value = str(option).partition("=")
         if name == "m":
             return int(value)
