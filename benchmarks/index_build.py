@@ -43,6 +43,7 @@ from rag_app.postgres.index_build import (
     plan_build,
 )
 from rag_app.settings import Settings
+from rag_app.vectorstores.pgvector import BUILD_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "pdf"
@@ -109,17 +110,16 @@ def load(conn: psycopg.Connection[Any], vectors: NDArray[np.float32]) -> float:
     return time.perf_counter() - started
 
 
-def build(conn: psycopg.Connection[Any], statements: list[Any], m: int, ef: int) -> dict[str, Any]:
-    """Build the index under ``statements`` (SETs); the seconds and whether it spilled."""
+def build(
+    conn: psycopg.Connection[Any], parameters: dict[str, str], m: int, ef: int
+) -> dict[str, Any]:
+    """Build the index with the store's BUILD_SETTINGS; the seconds and whether it spilled."""
     notices: list[str] = []
     handler = lambda d: notices.append(str(d.message_primary))  # noqa: E731
     conn.add_notice_handler(handler)
     try:
         conn.execute("DROP INDEX IF EXISTS items_hnsw")
-        conn.execute("RESET maintenance_work_mem")
-        conn.execute("RESET max_parallel_maintenance_workers")
-        for statement in statements:
-            conn.execute(statement)
+        conn.execute(BUILD_SETTINGS, parameters)
         settings = conn.execute(
             "SELECT current_setting('maintenance_work_mem'),"
             " current_setting('max_parallel_maintenance_workers')"
@@ -202,14 +202,14 @@ def run(n: int, n_queries: int, windows: int | None, root: Path) -> dict[str, An
                 max_memory_mb=settings.index_build_memory_mb,
                 workers=settings.index_build_workers,
             )
-            defaults = [f"SET maintenance_work_mem = '{POSTGRES_DEFAULT_MEMORY_MB}MB'"]
+            defaults = {"memory": f"{POSTGRES_DEFAULT_MEMORY_MB}MB", "workers": "2"}  # PostgreSQL's
             serial = dataclasses.replace(plan, workers=0)  # memory alone, no parallelism
             builds = {
                 "postgres_defaults": build(conn, defaults, DEFAULT_M, DEFAULT_EF_CONSTRUCTION),
                 "project_memory_only": build(
-                    conn, serial.settings(), DEFAULT_M, DEFAULT_EF_CONSTRUCTION
+                    conn, serial.parameters(), DEFAULT_M, DEFAULT_EF_CONSTRUCTION
                 ),
-                "project": build(conn, plan.settings(), DEFAULT_M, DEFAULT_EF_CONSTRUCTION),
+                "project": build(conn, plan.parameters(), DEFAULT_M, DEFAULT_EF_CONSTRUCTION),
             }
             print(f"build settings: {plan.note}")
             for name, b in builds.items():
@@ -227,7 +227,7 @@ def run(n: int, n_queries: int, windows: int | None, root: Path) -> dict[str, An
                         max_memory_mb=settings.index_build_memory_mb,
                         workers=settings.index_build_workers,
                     )  # fmt: skip
-                    built = build(conn, memory.settings(), m, ef)
+                    built = build(conn, memory.parameters(), m, ef)
                 candidates.append(
                     {"m": m, "ef_construction": ef, **built, "search": recall(conn, queries, exact)}
                 )

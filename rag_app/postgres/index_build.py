@@ -4,7 +4,8 @@
 but only on pgvector 0.8.2 or later: 0.6.0-0.8.1 have CVE-2026-3172, a buffer overflow in
 parallel HNSW builds that can leak other relations' data or crash the server.
 
-The settings are per session (``SET``), for the one build; nothing else on the server changes.
+The settings last for the session that builds (``BUILD_SETTINGS`` in the pgvector store);
+nothing else on the server changes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 PARALLEL_SAFE_PGVECTOR = (0, 8, 2)
 DEFAULT_M = 16  # pgvector's defaults, what an index created without options has
@@ -48,11 +48,9 @@ class BuildPlan:
     workers: int  # max_parallel_maintenance_workers (the leader works too)
     note: str  # why, in a sentence: `rag-app reindex` prints it
 
-    def settings(self) -> list[sql.Composed]:
-        return [
-            sql.SQL("SET maintenance_work_mem = {}").format(sql.Literal(f"{self.memory_mb}MB")),
-            sql.SQL("SET max_parallel_maintenance_workers = {}").format(sql.Literal(self.workers)),
-        ]
+    def parameters(self) -> dict[str, str]:
+        """The values for the store's BUILD_SETTINGS statement."""
+        return {"memory": f"{self.memory_mb}MB", "workers": str(self.workers)}
 
 
 def plan_build(

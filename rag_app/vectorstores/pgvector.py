@@ -72,6 +72,12 @@ LIMIT %(top_k)s
 COUNT = "SELECT count(*) AS n FROM {table} WHERE {conditions}"
 
 REINDEX = "REINDEX INDEX CONCURRENTLY {hnsw_index}"
+# For this session only; values bound (``BuildPlan.parameters``).
+BUILD_SETTINGS = (
+    "SELECT set_config('maintenance_work_mem', %(memory)s, false),"
+    " set_config('max_parallel_maintenance_workers', %(workers)s, false),"
+    " set_config('statement_timeout', '0', false)"
+)
 
 
 def _where(
@@ -258,9 +264,7 @@ class PgVectorStore:
                     max_memory_mb=max_memory_mb,
                     workers=workers,
                 )
-                for statement in plan.settings():
-                    await conn.execute(statement)
-                await conn.execute("SET statement_timeout = 0")
+                await conn.execute(BUILD_SETTINGS, plan.parameters())
                 await conn.execute(sql.SQL(REINDEX).format(hnsw_index=sql.Identifier(index)))
             finally:
                 await conn.execute("RESET maintenance_work_mem")
