@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from rag_app.answerers.base import Answerer, collect_answer
 from rag_app.answerers.citations import verify_citations
@@ -23,6 +23,7 @@ from rag_app.vectorstores.base import MAX_TOP_K, VectorStore
 CANDIDATES_PER_RESULT = 4
 MIN_CANDIDATES = 20
 RRF_K = 60  # the constant of Cormack et al. (2009): flattens the top ranks' advantage
+Fusion = Literal["rrf", "weighted"]
 
 
 def fuse(rankings: list[list[Hit]], *, k: int = RRF_K) -> list[Hit]:
@@ -42,6 +43,23 @@ def fuse(rankings: list[list[Hit]], *, k: int = RRF_K) -> list[Hit]:
     return [dataclasses.replace(first[key], score=fused[key]) for key in order]
 
 
+def blend(by_vector: list[Hit], by_words: list[Hit], *, vector_weight: float) -> list[Hit]:
+    """Convex combination of scores (Bruch et al., 2023): ``vector_weight`` x cosine
+    similarity + (1 - ``vector_weight``) x BM25 / the best BM25 of ``by_words``, over the
+    hits of both lists, best first; ties by chunk id. Every hit knows its similarity
+    (keyword hits carry it too); a hit only the vector list found counts BM25 0."""
+    found: dict[str, Hit] = {h.chunk.chunk_id: h for h in by_vector}
+    for hit in by_words:
+        found[hit.chunk.chunk_id] = hit  # the copy that carries the text rank
+    best = max((h.text_rank for h in by_words), default=0.0) or 1.0
+    scored = {
+        key: vector_weight * h.similarity + (1 - vector_weight) * h.text_rank / best
+        for key, h in found.items()
+    }
+    order = sorted(scored, key=lambda key: (-scored[key], key))
+    return [dataclasses.replace(found[key], score=scored[key]) for key in order]
+
+
 class QueryService:
     def __init__(
         self,
@@ -51,12 +69,16 @@ class QueryService:
         answerer: Answerer,
         max_query_chars: int,
         default_mode: SearchMode = SearchMode.HYBRID,
+        fusion: Fusion = "rrf",
+        vector_weight: float = 0.7,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self._answerer = answerer
         self._max_query_chars = max_query_chars
         self._default_mode = default_mode
+        self._fusion = fusion
+        self._vector_weight = vector_weight
 
     def _check_query(self, query: str, what: str) -> str:
         text = query.strip()
@@ -103,7 +125,10 @@ class QueryService:
                     text, vector, top_k=pool, filters=checked, collections=collections
                 ),
             )
-            hits = fuse([by_vector, by_words])[:top_k]
+            if self._fusion == "rrf":
+                hits = fuse([by_vector, by_words])[:top_k]
+            else:
+                hits = blend(by_vector, by_words, vector_weight=self._vector_weight)[:top_k]
         terms = content_words(text)
         return [dataclasses.replace(h, keyword=coverage(terms, h.chunk.text)) for h in hits]
 

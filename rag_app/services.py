@@ -356,6 +356,8 @@ async def open_services(
                 answerer=answerer,
                 max_query_chars=settings.max_query_chars,
                 default_mode=settings.search_mode,
+                fusion=settings.hybrid_fusion,
+                vector_weight=settings.hybrid_vector_weight,
             ),
             runner=runner,
         )

@@ -13,7 +13,7 @@ from psycopg import sql
 from rag_app import bm25
 from rag_app.domain import Chunk, Hit
 from rag_app.postgres.pool import open_pool
-from rag_app.retrieval import RRF_K, fuse
+from rag_app.retrieval import RRF_K, blend, fuse
 from rag_app.vectorstores.pgvector import PgVectorStore
 from tests.conftest import keyword_index
 
@@ -124,3 +124,16 @@ def test_fusion_sums_reciprocal_ranks_and_keeps_both_scores() -> None:
     # Equal fusion scores: the closer vector first.
     tie = fuse([[hit(1, 0.2)], [hit(2, 0.9)]])
     assert [h.chunk.chunk_no for h in tie] == [2, 1]
+
+
+def test_blending_weighs_similarity_against_normalised_bm25() -> None:
+    by_vector = [hit(1, 0.9), hit(2, 0.5)]
+    by_words = [hit(2, 0.5, text_rank=8.0), hit(3, 0.3, text_rank=4.0)]
+    blended = blend(by_vector, by_words, vector_weight=0.5)
+    # 1: 0.45 + 0;  2: 0.25 + 0.5;  3: 0.15 + 0.25
+    assert [h.chunk.chunk_no for h in blended] == [2, 1, 3]
+    assert [h.score for h in blended] == pytest.approx([0.75, 0.45, 0.40])
+    assert blended[0].text_rank == 8.0
+    only_vector = blend(by_vector, [], vector_weight=0.7)
+    assert [h.score for h in only_vector] == pytest.approx([0.63, 0.35])
+    assert blend(by_vector, by_words, vector_weight=1.0)[0].chunk.chunk_no == 1
