@@ -16,10 +16,10 @@ from rag_app.ingest.validation import check_filters
 from rag_app.terms import content_words, coverage
 from rag_app.vectorstores.base import MAX_TOP_K, VectorStore
 
-# Hybrid search fuses a vector list and a BM25 list by reciprocal rank: in legal text the
-# decisive words are exact (a defined term, a section number, a party), where embeddings
-# are weakest, and paraphrases are where words are weakest. Each list is longer than the
-# answer, so a passage ranked well by one and moderately by the other can still win.
+# Hybrid search fuses a vector list and a BM25 list: in legal text the decisive words are
+# exact (a defined term, a section number, a party), where embeddings are weakest, and
+# paraphrases are where words are weakest. Each list is longer than the answer, so a
+# passage ranked well by one and moderately by the other can still win.
 CANDIDATES_PER_RESULT = 4
 MIN_CANDIDATES = 20
 RRF_K = 60  # the constant of Cormack et al. (2009): flattens the top ranks' advantage
@@ -69,8 +69,8 @@ class QueryService:
         answerer: Answerer,
         max_query_chars: int,
         default_mode: SearchMode = SearchMode.HYBRID,
-        fusion: Fusion = "rrf",
-        vector_weight: float = 0.7,
+        fusion: Fusion = "weighted",
+        vector_weight: float = 0.75,
     ) -> None:
         self._store = store
         self._embedder = embedder
