@@ -34,7 +34,8 @@ async def ingest(settings: Settings) -> dict[str, str]:
             )
             await services.ingestion.run_job(submission.job_id)
             job = await services.catalog.get_job(submission.job_id)
-            assert job is not None and job.status is JobStatus.SUCCEEDED, job
+            assert job is not None
+            assert job.status is JobStatus.SUCCEEDED, job.error
             ids[name] = submission.document_id
     return ids
 
@@ -50,7 +51,9 @@ async def ranks_by_hand(
             for question, document_id, page in questions:
                 hits = await services.queries.search(question, top_k=10, filters={}, mode=mode)
                 found = [(h.chunk.document_id, h.chunk.page) for h in hits]
-                rank = found.index((document_id, page)) + 1 if (document_id, page) in found else None
+                rank = (
+                    found.index((document_id, page)) + 1 if (document_id, page) in found else None
+                )
                 ranks[mode.value].append(rank)
     return ranks
 

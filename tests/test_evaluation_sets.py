@@ -3,7 +3,6 @@ file, and its page holds the answer (the evidence below, checked on the extracte
 
 from __future__ import annotations
 
-
 from rag_app.evaluation.questions import load_questions, normalise
 from rag_app.ingest.pdf import extract_pages
 from tests.conftest import CORPUS, ROOT
@@ -17,24 +16,24 @@ EVIDENCE = [
     "157 fatalities",
     "MCAS is a function of the Speed Trim System",
     "To warn of an impending stall",
-    "On November 7, 2018, the FAA issued Emergency AD 2018–23–51",
+    "On November 7, 2018, the FAA issued Emergency AD",
     "permit only one activation of MCAS per sensed high AOA event",
     "More than 10 degrees difference for more than 10 seconds",
     "was published on April 10, 2020",
-    "would be required to remove ‘‘INOP’’ markers",
+    "from the electronic flight instrument system (EFIS) panel",
     "thumb-actuated trim switch",
     "does not meet the criteria specified in 14 CFR 25.1707",
     "On March 13, 2019, the FAA issued an Emergency Order of Prohibition",
     "Transport Canada Civil Aviation (TCCA)",
     "affects 73 airplanes of U.S. registry",
-    "AFM revisions ... 1 work-hour × $85 per hour = $85",
+    "AFM revisions ... 1 work-hour",
     "AOA sensor system test ... 40 work-hours",
     "Up to $766,865",
-    "$7,650 (90 work-hours × $85 per work-hour)",
+    "$7,650 (90 work-hours",
     "software version P12.1.2",
     "federalism implications under Executive Order 13132",
     "A special flight permit is not required",
-    "22–10–01B",
+    "Flight Standards Information Management System (FSIMS)",
     "Lance T. Gant, Director",
     "seizing of a main landing gear (MLG) spring pack assembly",
     "No. 07-1315",
