@@ -107,6 +107,17 @@ async def test_query_service_verifies_every_answerers_citations(
         ) -> list[Hit]:
             return [hit(LEASE, 3, 0.6)]
 
+        async def query_text(
+            self,
+            text: str,
+            vector: object,
+            *,
+            top_k: int,
+            filters: object,
+            collections: object = None,
+        ) -> list[Hit]:
+            return []
+
     service = QueryService(
         store=OneHitStore(),  # type: ignore[arg-type]
         embedder=embedder,

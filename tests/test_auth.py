@@ -193,7 +193,8 @@ def test_a_key_reads_only_its_collections_over_a_thousand_searches(
             headers=bearer(secured["reader"]),
         ).json()["hits"]
         leaked += sum(h["collection"] != "faa" for h in hits)
-        assert hits, query  # the reader still gets its own collection's passages
+        if mode != "keyword":  # words of the other collection alone may match nothing here
+            assert hits, query  # the reader still gets its own collection's passages
     print(f"{searches} searches by a read:faa key, {leaked} chunks of another collection")
     assert leaked == 0
     answer = client.post(

@@ -244,9 +244,15 @@ class PgVectorStore:
             async with conn.transaction():
                 await self._lock(conn)
                 await conn.execute(text_search)
-                created = await (await conn.execute(self._sql(SEED_TERMS))).fetchone()
+                created = await (
+                    await conn.execute(
+                        sql.SQL(SEED_TERMS).format(table=self._table, terms=self._terms)
+                    )
+                ).fetchone()
                 if created is not None:  # the counts are new: count what the table holds
-                    await conn.execute(self._sql(REBUILD_TERMS))
+                    await conn.execute(
+                        sql.SQL(REBUILD_TERMS).format(table=self._table, terms=self._terms)
+                    )
             row = await (
                 await conn.execute(
                     "SELECT atttypmod FROM pg_attribute"
@@ -260,9 +266,6 @@ class PgVectorStore:
                 f"the embedder produces {self._dimension}"
             )
 
-    def _sql(self, statement: str, **parts: sql.Composable) -> sql.Composed:
-        return sql.SQL(statement).format(table=self._table, terms=self._terms, **parts)
-
     async def _lock(self, conn: AsyncConnection[Any]) -> None:
         """Serialise this table's writers (term counts) until the transaction ends."""
         await conn.execute(
@@ -270,8 +273,13 @@ class PgVectorStore:
         )
 
     async def _remove(self, conn: AsyncConnection[Any], document_id: str) -> int:
-        await conn.execute(self._sql(COUNT_TERMS, sign=sql.SQL("-1")), {"document_id": document_id})
-        cursor = await conn.execute(self._sql(DELETE_DOCUMENT), {"document_id": document_id})
+        removed = sql.SQL(COUNT_TERMS).format(
+            table=self._table, terms=self._terms, sign=sql.SQL("-1")
+        )
+        await conn.execute(removed, {"document_id": document_id})
+        cursor = await conn.execute(
+            sql.SQL(DELETE_DOCUMENT).format(table=self._table), {"document_id": document_id}
+        )
         return cursor.rowcount
 
     async def upsert_document(
@@ -303,7 +311,10 @@ class PgVectorStore:
                         )
                     )
             await conn.execute(
-                self._sql(COUNT_TERMS, sign=sql.SQL("1")), {"document_id": document_id}
+                sql.SQL(COUNT_TERMS).format(
+                    table=self._table, terms=self._terms, sign=sql.SQL("1")
+                ),
+                {"document_id": document_id},
             )
 
     async def read_document(self, document_id: str) -> tuple[list[Chunk], NDArray[np.float32]]:
@@ -366,7 +377,9 @@ class PgVectorStore:
         if not words:
             return []
         conditions, params = _where(filters, collections, alias="m")
-        statement = self._sql(QUERY_TEXT, conditions=conditions)
+        statement = sql.SQL(QUERY_TEXT).format(
+            table=self._table, terms=self._terms, conditions=conditions
+        )
         async with self._pool.connection() as conn:
             cursor = conn.cursor(row_factory=dict_row)
             await cursor.execute(
