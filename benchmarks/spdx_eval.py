@@ -47,22 +47,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-# Ingestion parses each file in a spawned child, which re-imports this script as __mp_main__:
-# there the service's modules would cost seconds a document, and the child needs none of them.
-if __name__ != "__mp_main__":
-    import psycopg
-    from rich.console import Console
+import psycopg
+from rich.console import Console
 
-    from rag_app import __version__
-    from rag_app.domain import JobStatus, SearchMode
-    from rag_app.evaluation.harness import Evaluation, evaluate
-    from rag_app.evaluation.questions import Question, load_questions
-    from rag_app.ingest.service import Upload
-    from rag_app.migration.commands import run_copy
-    from rag_app.postgres.embedded import EmbeddedPostgres
-    from rag_app.s3vectors_local import LocalS3Vectors
-    from rag_app.services import open_services
-    from rag_app.settings import Settings
+from rag_app import __version__
+from rag_app.domain import JobStatus, SearchMode
+from rag_app.evaluation.harness import Evaluation, evaluate
+from rag_app.evaluation.questions import Question, load_questions
+from rag_app.ingest.service import Upload
+from rag_app.migration.commands import run_copy
+from rag_app.postgres.embedded import EmbeddedPostgres
+from rag_app.s3vectors_local import LocalS3Vectors
+from rag_app.services import open_services
+from rag_app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "pdf"

@@ -7,6 +7,7 @@ import functools
 import json
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -22,10 +23,12 @@ from rag_app.errors import RagError
 from rag_app.evaluation.metrics import CUTOFF
 from rag_app.ingest.service import Upload
 from rag_app.migration.mapping import Mapping
+from rag_app.postgres.index_build import BuildPlan
 from rag_app.postgres.pool import UNAVAILABLE
 from rag_app.services import Services, build_key_store, open_services
 from rag_app.settings import Settings
 from rag_app.vectorstores.base import MAX_TOP_K
+from rag_app.vectorstores.pgvector import PgVectorStore
 
 T = TypeVar("T")
 console = Console(stderr=True)
@@ -165,6 +168,31 @@ def init_db() -> None:
 
     chunks = _run(_settings(), action)
     click.echo(f"database ready ({chunks} chunks indexed)")
+
+
+@main.command()
+def reindex() -> None:
+    """Rebuild the pgvector HNSW index online, after a bulk load or many deletes.
+
+    maintenance_work_mem is sized to the graph (up to RAG_INDEX_BUILD_MEMORY_MB) and the
+    build uses RAG_INDEX_BUILD_WORKERS parallel workers where pgvector is 0.8.2 or later.
+    """
+    settings = _settings()
+
+    async def action(services: Services) -> tuple[BuildPlan, float]:
+        if not isinstance(services.store, PgVectorStore):
+            raise click.UsageError("only pgvector has an index to rebuild (RAG_VECTOR_STORE)")
+        started = time.perf_counter()
+        plan = await services.store.reindex(
+            max_memory_mb=settings.index_build_memory_mb, workers=settings.index_build_workers
+        )
+        return plan, time.perf_counter() - started
+
+    plan, seconds = _run(settings, action)
+    click.echo(
+        f"index rebuilt in {seconds:.1f} s with maintenance_work_mem {plan.memory_mb} MB, "
+        f"{plan.workers} parallel worker(s) ({plan.note})"
+    )
 
 
 @main.command("s3vectors-local")

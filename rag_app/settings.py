@@ -99,6 +99,13 @@ class Settings(BaseSettings):
         "processes wrote (a process sees its own writes at once).",
     )
     hnsw_ef_search: int = Field(default=100, ge=10, le=1000)
+    # `rag-app reindex` (rag_app/postgres/index_build.py): maintenance_work_mem sized to the
+    # HNSW graph up to this, and parallel workers (default: this machine's cores minus one,
+    # right for the embedded PostgreSQL; on Aurora, the instance's vCPUs minus one).
+    index_build_memory_mb: int = Field(default=1024, ge=64, le=1_048_576)
+    index_build_workers: int = Field(
+        default_factory=lambda: max(0, (os.cpu_count() or 1) - 1), ge=0, le=64
+    )
     answer_min_score: float = Field(
         default=0.35,
         ge=-1.0,

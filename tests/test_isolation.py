@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
+import sys
 import time
 
 import pytest
@@ -33,6 +35,23 @@ def hang() -> None:
 
 def crash() -> None:
     ctypes.string_at(0)
+
+
+def main_module_file() -> str | None:
+    return getattr(sys.modules["__main__"], "__file__", None)
+
+
+def test_the_child_runs_none_of_the_parents_main_module() -> None:
+    """multiprocessing's spawn re-imported the parent's ``__main__`` (the whole service)
+    for every file; the child imports only the parser it runs."""
+    assert main_module_file() is not None  # pytest's own script, here
+    assert run_isolated(main_module_file, limits=LIMITS) is None
+
+
+def test_the_child_sees_none_of_the_parents_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "parent-only")
+    assert os.environ["AWS_SECRET_ACCESS_KEY"] == "parent-only"
+    assert run_isolated(os.getenv, "AWS_SECRET_ACCESS_KEY", limits=LIMITS) is None
 
 
 def test_a_normal_pdf_reads_the_same_inside_the_limits() -> None:

@@ -2,18 +2,22 @@
 CPU-time cap and a wall-clock timeout, so a decompression bomb, a malformed cross-reference
 loop or a parser crash fails that one document and leaves the service serving.
 
-The child is spawned (a fresh interpreter: no inherited threads, locks or event loop),
-sets its limits before it touches the input, and sends back the result or the error over
-a pipe. Whatever the child does (raises, runs out of memory, is killed by the CPU limit,
-segfaults, hangs), the caller gets a result or an ``UnprocessableDocumentError`` saying
-which limit it hit."""
+The child is a fresh, minimal interpreter (no inherited threads, locks or event loop) that
+imports only this module and the parser's: not ``multiprocessing``'s spawn, which re-imports
+the parent's ``__main__`` (the whole service, 2-3 s on a busy 2-core box) for every file. It
+sets its limits before it reads the input, and sends back the result or the error on its
+stdout (anything the parser itself prints goes to stderr). Whatever the child does (raises,
+runs out of memory, is killed by the CPU limit, segfaults, hangs), the caller gets a result
+or an ``UnprocessableDocumentError`` saying which limit it hit."""
 
 from __future__ import annotations
 
-import multiprocessing
-import multiprocessing.connection
+import os
+import pickle
 import resource
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +28,14 @@ from rag_app.errors import RagError, UnprocessableDocumentError
 T = TypeVar("T")
 MIB = 1024 * 1024
 
+# The child's whole program: the parent's import path (tests' own functions included), then
+# this module. ``-I``: no environment variables, user site or working directory on the path.
+_BOOTSTRAP = (
+    "import sys; sys.path[:0] = sys.argv[3:]; "
+    "from rag_app.ingest.isolation import child_main; "
+    "child_main(int(sys.argv[1]), int(sys.argv[2]))"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class ProcessLimits:
@@ -32,53 +44,53 @@ class ProcessLimits:
     wall_seconds: float = 60.0
 
 
-def _child(
-    connection: multiprocessing.connection.Connection,
-    limits: ProcessLimits,
-    function: Callable[..., Any],
-    args: tuple[Any, ...],
-) -> None:
-    memory = limits.memory_mb * MIB
+def child_main(memory_mb: int, cpu_seconds: int) -> None:
+    """The child's side: limits first, then the pickled ``(function, args)`` from stdin,
+    then the pickled outcome to stdout."""
+    memory = memory_mb * MIB
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    result = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # the parser's own prints must not corrupt the result stream
+    outcome: tuple[str, Any]
     try:
-        connection.send(("ok", function(*args)))
+        function, args = pickle.load(sys.stdin.buffer)  # noqa: S301 - from our parent
+        outcome = ("ok", function(*args))
     except MemoryError:
-        connection.send(("memory", ""))
+        outcome = ("memory", "")
     except RagError as e:  # the parser's own readable verdict (encrypted, too many pages...)
-        connection.send(("rag", e))
+        outcome = ("rag", e)
     except Exception as e:
-        connection.send(("error", f"{type(e).__name__}: {e}"[:500]))
-    finally:
-        connection.close()
+        outcome = ("error", f"{type(e).__name__}: {e}"[:500])
+    with result:
+        pickle.dump(outcome, result)
 
 
 def run_isolated(function: Callable[..., T], *args: Any, limits: ProcessLimits) -> T:
     """``function(*args)`` in a limited child process; blocking (call it from a thread).
     ``function`` and its arguments must be importable and picklable."""
-    context = multiprocessing.get_context("spawn")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(
-        target=_child, args=(sender, limits, function, args), name="rag-isolated", daemon=True
-    )
+    payload = pickle.dumps((function, args))
     started = time.monotonic()
-    process.start()
-    sender.close()
-    try:
-        if not receiver.poll(limits.wall_seconds):
+    with subprocess.Popen(
+        [
+            sys.executable, "-I", "-c", _BOOTSTRAP,
+            str(limits.memory_mb), str(limits.cpu_seconds), *sys.path,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={"PATH": os.environ.get("PATH", os.defpath), "LC_ALL": "C.UTF-8"},  # no secrets
+    ) as process:  # fmt: skip
+        try:
+            # A child that dies before reading all its input is not an error here.
+            output, _ = process.communicate(payload, timeout=limits.wall_seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
             raise UnprocessableDocumentError(
                 f"the file took longer than {limits.wall_seconds:.0f} s to read; it was stopped"
-            )
-        try:
-            outcome, value = receiver.recv()
-        except EOFError:  # the child died without a word: a signal (CPU limit, crash)
-            process.join(5)
-            raise UnprocessableDocumentError(_death(process.exitcode, limits)) from None
-    finally:
-        if process.is_alive():
-            process.kill()
-        process.join(5)
-        receiver.close()
+            ) from None
+    if not output:  # the child died without a word: a signal (CPU limit, crash)
+        raise UnprocessableDocumentError(_death(process.returncode, limits))
+    outcome, value = pickle.loads(output)  # noqa: S301 - our own child's answer
     if outcome == "ok":
         return value  # type: ignore[no-any-return]
     if outcome == "rag":

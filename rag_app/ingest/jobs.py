@@ -31,6 +31,11 @@ class JobRunner:
     def submit(self, job_id: str) -> None:
         self._queue.put_nowait(job_id)
 
+    async def join(self) -> None:
+        """Wait until every job submitted so far has run (returns at once when none wait).
+        Needs ``start``: without workers nothing drains the queue."""
+        await self._queue.join()
+
     async def stop(self) -> None:
         for worker in self._workers:
             worker.cancel()

@@ -25,6 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from rag_app import bm25
 from rag_app.domain import Chunk, Filters, Hit
+from rag_app.postgres.index_build import BuildPlan, index_m, pgvector_version, plan_build
 from rag_app.vectorstores.base import check_top_k, check_upsert
 
 CREATE_TABLE = """
@@ -157,6 +158,14 @@ LIMIT %(top_k)s
 """
 
 COUNT = "SELECT count(*) AS n FROM {table} WHERE {conditions}"
+
+REINDEX = "REINDEX INDEX CONCURRENTLY {hnsw_index}"
+# For this session only; values bound (``BuildPlan.parameters``).
+BUILD_SETTINGS = (
+    "SELECT set_config('maintenance_work_mem', %(memory)s, false),"
+    " set_config('max_parallel_maintenance_workers', %(workers)s, false),"
+    " set_config('statement_timeout', '0', false)"
+)
 
 
 def _where(
@@ -414,6 +423,38 @@ class PgVectorStore:
             )
             row = await cursor.fetchone()
         return int(row["n"]) if row else 0
+
+    async def reindex(self, *, max_memory_mb: int, workers: int) -> BuildPlan:
+        """Rebuild the HNSW index online (``REINDEX INDEX CONCURRENTLY``: searches and writes
+        go on meanwhile) with memory and workers from ``plan_build``, set for this session
+        only and without the statement timeout. Returns the plan it used.
+
+        A build that fails or is cancelled leaves the old index serving and an invalid
+        ``*_ccnew`` index behind; drop that one before trying again.
+        """
+        index = f"{self._table_name}_hnsw"
+        async with self._pool.connection() as conn:
+            await conn.set_autocommit(True)  # REINDEX CONCURRENTLY refuses a transaction
+            try:
+                rows = await (
+                    await conn.execute(sql.SQL("SELECT count(*) FROM {}").format(self._table))
+                ).fetchone()
+                plan = plan_build(
+                    rows=int(rows[0]) if rows else 0,
+                    dimension=self._dimension,
+                    m=await index_m(conn, index),
+                    pgvector_version=await pgvector_version(conn),
+                    max_memory_mb=max_memory_mb,
+                    workers=workers,
+                )
+                await conn.execute(BUILD_SETTINGS, plan.parameters())
+                await conn.execute(sql.SQL(REINDEX).format(hnsw_index=sql.Identifier(index)))
+            finally:
+                await conn.execute("RESET maintenance_work_mem")
+                await conn.execute("RESET max_parallel_maintenance_workers")
+                await conn.execute("RESET statement_timeout")
+                await conn.set_autocommit(False)
+        return plan
 
     async def check(self) -> None:
         async with self._pool.connection() as conn:
