@@ -18,14 +18,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rag_app.auth.api_keys import KeyStore, new_key
-from rag_app.domain import Answer, Hit, JobStatus
+from rag_app.domain import Answer, Hit, JobStatus, SearchMode
 from rag_app.errors import RagError
+from rag_app.evaluation.metrics import CUTOFF
 from rag_app.ingest.service import Upload
 from rag_app.migration.mapping import Mapping
 from rag_app.postgres.index_build import BuildPlan
 from rag_app.postgres.pool import UNAVAILABLE
 from rag_app.services import Services, build_key_store, open_services
 from rag_app.settings import Settings
+from rag_app.vectorstores.base import MAX_TOP_K
 from rag_app.vectorstores.pgvector import PgVectorStore
 
 T = TypeVar("T")
@@ -313,6 +315,63 @@ def ask(question: str, top_k: int, filters: tuple[str, ...], as_json: bool) -> N
         click.echo(f'  [{n}] {c.title}, page {c.page}: "{" ".join(c.quote.split())}"')
     if not answer.grounded:
         sys.exit(2)
+
+
+@main.command("eval")
+@click.option(
+    "--questions",
+    "questions_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='JSONL: {"question": "...", "document": "<id, title or filename>", "page": N, '
+    '"span": "..."} (page and span optional).',
+)
+@click.option(
+    "--mode",
+    type=click.Choice([*(m.value for m in SearchMode), "all"]),
+    default="all",
+    show_default=True,
+    help="The search mode to score, or all three.",
+)
+@click.option("--top-k", type=click.IntRange(1, MAX_TOP_K), default=CUTOFF, show_default=True)
+@click.option("--show-misses", is_flag=True, help="List the questions not answered in the top 10.")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Also write the figures (and every question's rank) to this file.",
+)
+def eval_command(
+    questions_path: Path, mode: str, top_k: int, show_misses: bool, json_path: Path | None
+) -> None:
+    """Score retrieval on known-item questions: hit@1, hit@5, MRR@10 and nDCG@10 per
+    search mode, against the configured store."""
+    from rag_app.evaluation.harness import Evaluation, evaluate
+    from rag_app.evaluation.questions import load_questions
+
+    try:
+        questions = load_questions(questions_path)
+    except RagError as e:
+        raise click.ClickException(str(e)) from None
+    modes = list(SearchMode) if mode == "all" else [SearchMode(mode)]
+    settings = _settings()
+
+    async def action(services: Services) -> Evaluation:
+        return await evaluate(
+            services.queries, services.catalog, questions, modes=modes, top_k=top_k
+        )
+
+    result = _run(settings, action)
+    click.echo(f"{len(questions)} questions, top {top_k}, store {settings.vector_store}")
+    for line in result.table():
+        click.echo(line)
+    if show_misses:
+        for line in result.miss_lines():
+            click.echo(line)
+    if json_path is not None:
+        figures = {"store": settings.vector_store, **result.figures()}
+        json_path.write_text(json.dumps(figures, indent=2) + "\n")
 
 
 @main.command()

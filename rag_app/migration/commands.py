@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from rich.console import Console
 
 from rag_app.errors import ConfigurationError, RagError
+from rag_app.evaluation.questions import load_questions
 from rag_app.migration.checkpoint import Checkpoint, CheckpointStore, run_name
 from rag_app.migration.copy import Space, check_same_space, copy_store
 from rag_app.migration.mapping import Mapping
@@ -19,7 +20,7 @@ from rag_app.migration.progress import progress_bar
 from rag_app.migration.report import dry_run_lines, estimate
 from rag_app.migration.runner import Options, Target, dry_run, from_postgres
 from rag_app.migration.source import open_source
-from rag_app.migration.verify import load_questions, verify
+from rag_app.migration.verify import verify
 from rag_app.services import open_services, open_vector_store
 from rag_app.settings import Settings
 from rag_app.vectorstores.base import index_name
