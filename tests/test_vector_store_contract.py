@@ -332,6 +332,8 @@ async def test_keyword_search_matches_word_forms_and_ignores_stop_words(
     assert hits[0].chunk.chunk_no == 2  # stems: terminat-, lease
     assert await store.query_text("the of and", unit(1), top_k=5, filters={}) == []
     assert await store.query_text("zebra", unit(1), top_k=5, filters={}) == []
+    nul = await store.query_text("rent\x00\x00lessor", unit(1), top_k=5, filters={})
+    assert {h.chunk.chunk_no for h in nul} == {0, 2}
     # Query syntax is words, never operators: quotes, minus, "or" are plain text.
     odd = await store.query_text('"rent" -lessee OR (', unit(1), top_k=5, filters={})
     assert {h.chunk.chunk_no for h in odd} == {0, 2, 3}  # "-lessee" still finds lessee

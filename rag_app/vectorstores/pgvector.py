@@ -382,6 +382,7 @@ class PgVectorStore:
         check_top_k(top_k)
         if vector.shape != (self._dimension,):
             raise ValueError(f"query vector has shape {vector.shape}, index has {self._dimension}")
+        text = text.replace("\x00", " ")  # PostgreSQL text cannot hold NUL; it is no word
         words = bm25.query_terms(text)
         if not words:
             return []
