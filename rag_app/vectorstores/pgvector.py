@@ -4,12 +4,15 @@ in the query itself (``hnsw.iterative_scan`` keeps filtered queries from coming 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import psycopg
 from numpy.typing import NDArray
-from psycopg import sql
+from psycopg import AsyncConnection, sql
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -108,6 +111,39 @@ def _chunk(row: Mapping[str, Any]) -> Chunk:
         start_s=row["start_s"],
         end_s=row["end_s"],
     )
+
+
+async def _in_one_round_trip(
+    conn: AsyncConnection[Any],
+    settings: Sequence[sql.SQL | sql.Composed],
+    statement: sql.Composed,
+    params: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    """``statement``'s rows, run in a transaction after ``settings`` (SET LOCAL ...): BEGIN,
+    the settings, the statement and COMMIT go to the server in one pipeline and come back
+    in one round trip, where psycopg's own transaction handling would take five (a wake-up
+    of the server and of this process each, which on a busy host is what a query costs).
+
+    The pooled connection is in autocommit mode for the call, so that psycopg opens no
+    transaction of its own, and is switched back before it returns to the pool; after an
+    error the transaction is rolled back first. A connection that cannot be put back in
+    order is left broken or mid-transaction, and the pool discards it.
+    """
+    await conn.set_autocommit(True)
+    try:
+        async with conn.pipeline():
+            await conn.execute("BEGIN")
+            for setting in settings:
+                await conn.execute(setting)
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(statement, params)
+            await conn.execute("COMMIT")
+        return await cursor.fetchall()
+    finally:
+        with contextlib.suppress(psycopg.Error):
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                await conn.rollback()
+            await conn.set_autocommit(False)
 
 
 class PgVectorStore:
@@ -209,17 +245,17 @@ class PgVectorStore:
             raise ValueError(f"query vector has shape {vector.shape}, index has {self._dimension}")
         conditions, params = _where(filters, collections)
         statement = sql.SQL(QUERY).format(table=self._table, conditions=conditions)
-        async with self._pool.connection() as conn, conn.transaction():
-            # ef_search caps how many rows HNSW yields, so it never goes below top_k.
-            await conn.execute(
-                sql.SQL("SET LOCAL hnsw.ef_search = {}").format(
-                    sql.Literal(max(self._ef_search, top_k))
-                )
+        # ef_search caps how many rows HNSW yields, so it never goes below top_k.
+        settings: list[sql.SQL | sql.Composed] = [
+            sql.SQL("SET LOCAL hnsw.ef_search = {}").format(
+                sql.Literal(max(self._ef_search, top_k))
+            ),
+            sql.SQL("SET LOCAL hnsw.iterative_scan = strict_order"),
+        ]
+        async with self._pool.connection() as conn:
+            rows = await _in_one_round_trip(
+                conn, settings, statement, {**params, "vector": vector, "top_k": top_k}
             )
-            await conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
-            cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(statement, {**params, "vector": vector, "top_k": top_k})
-            rows = await cursor.fetchall()
         return [Hit(chunk=_chunk(row), similarity=float(row["score"])) for row in rows]
 
     async def count(self, filters: Filters, collections: frozenset[str] | None = None) -> int:
