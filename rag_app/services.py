@@ -297,8 +297,10 @@ async def open_services(
             stack.push_async_callback(database.close)
             pool = database.pool
 
-        embedder, answerer = await anyio.to_thread.run_sync(_build_models, settings, embedder)
-        store = _build_store(settings, pool, embedder)
+        active_embedder, answerer = await anyio.to_thread.run_sync(
+            _build_models, settings, embedder
+        )
+        store = _build_store(settings, pool, active_embedder)
         blobs = _build_blob_store(settings)
         catalog: Catalog
         if settings.catalog == "s3":
@@ -311,7 +313,7 @@ async def open_services(
             catalog=catalog,
             blobs=blobs,
             store=store,
-            embedder=embedder,
+            embedder=active_embedder,
             extractor=_build_extractor(settings, blobs),
             limits=IngestLimits(
                 max_upload_bytes=settings.max_upload_bytes,
@@ -347,12 +349,12 @@ async def open_services(
             catalog=catalog,
             blobs=blobs,
             store=store,
-            embedder=embedder,
+            embedder=active_embedder,
             answerer=answerer,
             ingestion=ingestion,
             queries=QueryService(
                 store=store,
-                embedder=embedder,
+                embedder=active_embedder,
                 answerer=answerer,
                 max_query_chars=settings.max_query_chars,
             ),
