@@ -39,22 +39,20 @@ from numpy.typing import NDArray
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 from run_record import machine, percentile, summary, versions, write_json
-from search_corpus import Corpus, load_corpus, load_store
+from search_corpus import TABLE, Corpus, load_corpus, load_pgvector
 
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.postgres.embedded import EmbeddedPostgres
-from rag_app.postgres.pool import open_pool
 from rag_app.retrieval import CANDIDATES_PER_RESULT, MIN_CANDIDATES
 from rag_app.settings import Settings
-from rag_app.vectorstores.base import MAX_TOP_K, index_name
-from rag_app.vectorstores.pgvector import QUERY, PgVectorStore
+from rag_app.vectorstores.base import MAX_TOP_K
+from rag_app.vectorstores.pgvector import QUERY
 
 TOP_K = 10
 CONCURRENCY = (1, 4, 16)
 EF_SWEEP = (40, 64, 100, 200)
 MODEL_ID = MiniLmOnnxEmbedder.model_id
 DIMENSION = MiniLmOnnxEmbedder.dimension
-TABLE = index_name(MODEL_ID, DIMENSION)
 # The rows the service's QueryService asks the store for, for TOP_K results.
 CANDIDATES = min(MAX_TOP_K, max(TOP_K * CANDIDATES_PER_RESULT, MIN_CANDIDATES))
 
@@ -339,26 +337,6 @@ async def query_embedding_ms(queries: Sequence[str], n: int) -> dict[str, float]
     return summary(samples)
 
 
-async def prepare_database(url: str, corpus: Corpus) -> dict[str, float]:
-    """The corpus through the store's own upsert_document, with its HNSW index built after
-    the load (as pgvector advises) by the store's own DDL; then ANALYZE."""
-    pool = await open_pool(url, max_size=2)
-    try:
-        store = PgVectorStore(pool, table=TABLE, dimension=DIMENSION)
-        await store.create()
-        async with pool.connection() as conn:
-            await conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(f"{TABLE}_hnsw")))
-        upsert_s = await load_store(store, corpus)
-        started = time.perf_counter()
-        await store.create()  # CREATE INDEX IF NOT EXISTS: builds the HNSW index
-        index_s = time.perf_counter() - started
-        async with pool.connection() as conn:
-            await conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(TABLE)))
-    finally:
-        await pool.close()
-    return {"upsert_seconds": round(upsert_s, 1), "index_build_seconds": round(index_s, 1)}
-
-
 async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     corpus = await load_corpus(args.chunks, queries=args.queries, spdx=not args.quick)
     cluster = EmbeddedPostgres(root / "pg")
@@ -367,7 +345,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         async with await AsyncConnection.connect(url) as conn:
             record_versions = await versions(conn)
         print(f"loading {len(corpus)} chunks into pgvector ...", flush=True)
-        load = await prepare_database(url, corpus)
+        load = await load_pgvector(url, corpus)
         print(f"  {load}", flush=True)
         hnsw = await hnsw_parameters(url)
         exact = await exact_neighbours(url, corpus.query_vectors)
