@@ -5,15 +5,16 @@ ef_search sweep. Prints a table; writes benchmarks/results/search_latency.json a
     flock /tmp/bench.lock nice -n 0 .venv/bin/python benchmarks/search_latency.py [--quick]
 
 The service runs as a real `uvicorn` process serving `create_app(settings)` on a fresh
-embedded PostgreSQL, reached over HTTP by httpx clients. Its embedder is replaced by
-PrecomputedEmbedder (query vectors made ahead with the real model), so what is timed is the
-service's own path: HTTP, validation, the store's query, re-ranking, serialisation. The real
-model's per-query embedding time is measured on its own and reported next to it.
+embedded PostgreSQL, reached over HTTP by httpx clients, in `vector` and in `hybrid` mode.
+Its embedder is replaced by PrecomputedEmbedder (query vectors made ahead with the real
+model), so what is timed is the service's own path: HTTP, validation, the store's queries,
+fusion, serialisation. The real model's per-query embedding time is measured on its own.
 
-The peer is psycopg on its own pool (one connection per client, autocommit, ef_search set
-once per session), running the store's own SELECT (same table, columns, ORDER BY
-embedding <=> ... LIMIT, same ef_search) with as many rows as the service asks the store
-for. API and peer rounds alternate; ratios are p95(API) / p95(peer).
+The peers are psycopg on their own pool (one connection per client and query, autocommit,
+ef_search set once per session) running the store's own SQL on the same table with the
+same ef_search: for vector mode its SELECT ... ORDER BY embedding <=> ... LIMIT top_k; for
+hybrid mode that SELECT and the BM25 query, each for the candidates the service asks for,
+sent at once. API and peer rounds alternate; ratios are p95(API) / p95(peer).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -41,19 +43,20 @@ from psycopg_pool import AsyncConnectionPool
 from run_record import machine, percentile, summary, versions, write_json
 from search_corpus import TABLE, Corpus, load_corpus, load_pgvector
 
+from rag_app import bm25
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.retrieval import CANDIDATES_PER_RESULT, MIN_CANDIDATES
 from rag_app.settings import Settings
 from rag_app.vectorstores.base import MAX_TOP_K
-from rag_app.vectorstores.pgvector import QUERY
+from rag_app.vectorstores.pgvector import QUERY, QUERY_TEXT, _words_of
 
 TOP_K = 10
 CONCURRENCY = (1, 4, 16)
 EF_SWEEP = (40, 64, 100, 200)
 MODEL_ID = MiniLmOnnxEmbedder.model_id
 DIMENSION = MiniLmOnnxEmbedder.dimension
-# The rows the service's QueryService asks the store for, for TOP_K results.
+# Hybrid search asks each of its two lists for this many rows, for TOP_K results.
 CANDIDATES = min(MAX_TOP_K, max(TOP_K * CANDIDATES_PER_RESULT, MIN_CANDIDATES))
 
 
@@ -96,8 +99,15 @@ def serve(config_file: Path) -> None:
     uvicorn.run(create_app(settings, embedder=embedder), host="127.0.0.1", port=settings.port)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def serving(root: Path, url: str, corpus: Corpus, ef_search: int) -> Iterator[str]:
+def serving(root: Path, url: str, corpus: Corpus, ef_search: int) -> Iterator[tuple[str, int]]:
+    """The service process; yields its URL and pid."""
     port = _free_port()
     np.save(root / "queries.npy", corpus.query_vectors)
     config = root / "serve.json"
@@ -121,7 +131,7 @@ def serving(root: Path, url: str, corpus: Corpus, ef_search: int) -> Iterator[st
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_ready(base, process, log)
-        yield base
+        yield base, process.pid
     finally:
         process.terminate()
         try:
@@ -150,8 +160,29 @@ async def closed_loop(
 
 
 def peer_sql(table: str) -> sql.Composed:
-    """The store's own query, unfiltered."""
+    """The store's own vector query, unfiltered."""
     return sql.SQL(QUERY).format(table=sql.Identifier(table), conditions=sql.SQL("TRUE"))
+
+
+def peer_text_sql(table: str) -> sql.Composed:
+    """The store's own BM25 query, unfiltered."""
+    return sql.SQL(QUERY_TEXT).format(
+        table=sql.Identifier(table),
+        terms=sql.Identifier(f"{table[:57]}_terms"),
+        conditions=sql.SQL("TRUE"),
+    )
+
+
+def text_params(text: str, vector: NDArray[np.float32], top_k: int) -> dict[str, Any]:
+    """The parameters PgVectorStore.query_text binds."""
+    return {
+        "text": text,
+        "or_query": " or ".join(_words_of(text)),
+        "k1": bm25.K1,
+        "b": bm25.B,
+        "vector": vector,
+        "top_k": top_k,
+    }
 
 
 @contextlib.asynccontextmanager
@@ -215,28 +246,27 @@ def recall_at_10(
 async def ef_sweep(
     url: str, corpus: Corpus, exact: list[list[tuple[str, float]]], efs: Sequence[int]
 ) -> list[dict[str, Any]]:
-    """Per ef_search: recall@10 and the peer's latency at one client (the service's
-    candidate query: LIMIT CANDIDATES, of which the first 10 are its vector top 10)."""
+    """Per ef_search: recall@10 and the peer's latency at one client (the vector query
+    the service sends for top_k 10)."""
     statement = peer_sql(TABLE)
     rows_out = []
     for ef in efs:
-        async with peer_pool(url, 1, max(ef, CANDIDATES)) as pool:
+        async with peer_pool(url, 1, ef) as pool:
             found: list[list[tuple[str, float]]] = []
             latencies = []
             async with pool.connection() as conn:
                 for vector in corpus.query_vectors[:5]:  # warm-up; prepares the statement
-                    await conn.execute(statement, {"vector": vector, "top_k": CANDIDATES})
+                    await conn.execute(statement, {"vector": vector, "top_k": TOP_K})
                 for vector in corpus.query_vectors:
                     started = time.perf_counter()
                     rows = await (
-                        await conn.execute(statement, {"vector": vector, "top_k": CANDIDATES})
+                        await conn.execute(statement, {"vector": vector, "top_k": TOP_K})
                     ).fetchall()
                     latencies.append((time.perf_counter() - started) * 1000)
                     found.append([(f"{r[0]}#{r[1]}", 1.0 - float(r[-1])) for r in rows])
         rows_out.append(
             {
                 "ef_search": ef,
-                "effective_ef_search": max(ef, CANDIDATES),
                 "recall_at_10": round(recall_at_10(found, exact), 4),
                 "raw_p50_ms": round(percentile(latencies, 0.5), 2),
                 "raw_p95_ms": round(percentile(latencies, 0.95), 2),
@@ -246,64 +276,94 @@ async def ef_sweep(
     return rows_out
 
 
-def search_modes() -> list[str | None]:
-    """vector and hybrid where the API has modes (hybrid search), else its one mode."""
-    try:
-        from rag_app.domain import SearchMode  # type: ignore[attr-defined]
-    except ImportError:
-        return [None]
-    return [str(SearchMode("vector")), str(SearchMode("hybrid"))]
+Call = Callable[[int], Awaitable[None]]
 
 
 async def measure_latency(
-    base: str, url: str, corpus: Corpus, ef_search: int, rounds: int, per_round: int
+    server: tuple[str, int], url: str, corpus: Corpus, ef_search: int, rounds: int, per_round: int
 ) -> tuple[dict[str, dict[str, Any]], int]:
+    """Per concurrency, rounds of each path in alternating order. Paths: the API in vector
+    and in hybrid mode, and their raw-SQL peers: the vector query (LIMIT top_k, what vector
+    mode sends), and for hybrid the vector and BM25 queries of CANDIDATES rows each, sent
+    at once on two connections as the service does (the fusion is not the peer's work).
+
+    Next to the percentiles, the CPU each request cost: in the service process, and in
+    this process (the httpx or psycopg client): on two shared cores, at 16 clients, the
+    CPU is the queue."""
+    base, pid = server
     queries, vectors = corpus.queries, corpus.query_vectors
-    statement = peer_sql(TABLE)
+    vector_sql, text_sql = peer_sql(TABLE), peer_text_sql(TABLE)
     errors: list[str] = []
     results: dict[str, dict[str, Any]] = {}
-    limits = httpx.Limits(max_connections=max(CONCURRENCY), max_keepalive_connections=64)
+    most = max(CONCURRENCY)
+    limits = httpx.Limits(max_connections=most, max_keepalive_connections=most)
     async with (
         httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client,
-        peer_pool(url, max(CONCURRENCY), ef_search) as pool,
+        peer_pool(url, 2 * most, ef_search) as pool,
     ):
 
-        def api(mode: str | None, offset: int) -> Callable[[int], Awaitable[None]]:
+        def api(mode: str, offset: int) -> Call:
             async def call(i: int) -> None:
-                body: dict[str, Any] = {"query": queries[(offset + i) % len(queries)]}
-                body["top_k"] = TOP_K
-                if mode is not None:
-                    body["mode"] = mode
+                body = {"query": queries[(offset + i) % len(queries)], "top_k": TOP_K, "mode": mode}
                 response = await client.post("/search", json=body)
                 if response.status_code != 200 or len(response.json()["hits"]) != TOP_K:
-                    errors.append(f"{response.status_code} {response.text[:200]}")
+                    errors.append(f"{mode}: {response.status_code} {response.text[:200]}")
 
             return call
 
-        def raw(offset: int) -> Callable[[int], Awaitable[None]]:
+        async def rows(statement: sql.Composed, params: dict[str, Any]) -> int:
+            async with pool.connection() as conn:
+                return len(await (await conn.execute(statement, params)).fetchall())
+
+        def raw_vector(offset: int) -> Call:
             async def call(i: int) -> None:
                 vector = vectors[(offset + i) % len(vectors)]
-                async with pool.connection() as conn:
-                    cursor = await conn.execute(statement, {"vector": vector, "top_k": CANDIDATES})
-                    if len(await cursor.fetchall()) != CANDIDATES:
-                        errors.append("raw SQL came back short")
+                if await rows(vector_sql, {"vector": vector, "top_k": TOP_K}) != TOP_K:
+                    errors.append("raw vector SQL came back short")
 
             return call
 
-        modes = search_modes()
-        paths: list[tuple[str, Callable[[int], Callable[[int], Awaitable[None]]]]] = [
-            (f"api_{m or 'default'}", lambda off, m=m: api(m, off)) for m in modes
+        def raw_hybrid(offset: int) -> Call:
+            async def call(i: int) -> None:
+                n = (offset + i) % len(vectors)
+                await asyncio.gather(
+                    rows(vector_sql, {"vector": vectors[n], "top_k": CANDIDATES}),
+                    rows(text_sql, text_params(queries[n], vectors[n], CANDIDATES)),
+                )
+
+            return call
+
+        paths: list[tuple[str, Callable[[int], Call]]] = [
+            ("api_vector", lambda offset: api("vector", offset)),
+            ("raw_sql", raw_vector),
+            ("api_hybrid", lambda offset: api("hybrid", offset)),
+            ("raw_sql_hybrid", raw_hybrid),
         ]
-        paths.insert(1, ("raw_sql", raw))
         for _, make in paths:  # warm-up: connections open, statements prepared
-            await closed_loop(max(CONCURRENCY), 3 * max(CONCURRENCY), make(0))
+            await closed_loop(most, 3 * most, make(0))
         for clients in CONCURRENCY:
             samples: dict[str, list[float]] = {name: [] for name, _ in paths}
+            server_cpu = dict.fromkeys(samples, 0.0)
+            client_cpu = dict.fromkeys(samples, 0.0)
             for r in range(rounds):
                 order = paths if r % 2 == 0 else paths[::-1]
                 for name, make in order:
+                    server_before, client_before = cpu_seconds(pid), time.process_time()
                     samples[name] += await closed_loop(clients, per_round, make(r * per_round))
-            results[str(clients)] = {name: summary(s) for name, s in samples.items()}
+                    server_cpu[name] += cpu_seconds(pid) - server_before
+                    client_cpu[name] += time.process_time() - client_before
+            results[str(clients)] = {
+                name: {
+                    **summary(s),
+                    "client_cpu_ms_per_request": round(1000 * client_cpu[name] / len(s), 2),
+                    **(
+                        {"server_cpu_ms_per_request": round(1000 * server_cpu[name] / len(s), 2)}
+                        if name.startswith("api_")
+                        else {}
+                    ),
+                }
+                for name, s in samples.items()
+            }
             print(f"  {clients:2} clients: {results[str(clients)]}", flush=True)
     if errors:
         print(f"  {len(errors)} errors, e.g. {errors[:3]}")
@@ -352,18 +412,24 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         print("ef_search sweep (recall@10 vs exact, raw SQL at 1 client):", flush=True)
         sweep = await ef_sweep(url, corpus, exact, EF_SWEEP)
         print("latency, alternating API and raw-SQL rounds:", flush=True)
-        with serving(root, url, corpus, args.ef_search) as base:
+        with serving(root, url, corpus, args.ef_search) as server:
             latency, errors = await measure_latency(
-                base, url, corpus, args.ef_search, args.rounds, args.per_round
+                server, url, corpus, args.ef_search, args.rounds, args.per_round
             )
     finally:
         cluster.stop()
     embedding = await query_embedding_ms(corpus.queries, 20 if args.quick else 100)
     ratios = {
         clients: {
-            f"{name}_p95_over_raw_p95": round(row[name]["p95"] / row["raw_sql"]["p95"], 2)
-            for name in row
-            if name.startswith("api_")
+            "api_vector_p95_over_raw_sql_p95": round(
+                row["api_vector"]["p95"] / row["raw_sql"]["p95"], 2
+            ),
+            "api_hybrid_p95_over_raw_sql_hybrid_p95": round(
+                row["api_hybrid"]["p95"] / row["raw_sql_hybrid"]["p95"], 2
+            ),
+            "api_hybrid_p95_over_raw_sql_p95": round(
+                row["api_hybrid"]["p95"] / row["raw_sql"]["p95"], 2
+            ),
         }
         for clients, row in latency.items()
     }
@@ -377,13 +443,14 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             "corpus": corpus.source,
             "queries": len(corpus.queries),
             "top_k": TOP_K,
-            "rows_the_service_asks_the_store_for": CANDIDATES,
+            "rows_per_list_in_hybrid_mode": CANDIDATES,
             "concurrency": list(CONCURRENCY),
             "rounds": args.rounds,
             "requests_per_round": args.per_round,
             "embedder": f"{MODEL_ID}, stubbed in the timed path (PrecomputedEmbedder)",
             "server": "uvicorn process serving create_app(settings), embedded PostgreSQL",
-            "peer": "psycopg pool, one connection per client, autocommit, same SELECT",
+            "peer": "psycopg pool, one connection per client and list, autocommit, ef_search "
+            "set per session, the store's own SELECTs (vector; for hybrid, vector + BM25)",
         },
         "hnsw": {**hnsw, "ef_search": args.ef_search},
         "load": {**load, "corpus_embed_seconds": round(corpus.embed_seconds, 1)},
@@ -402,18 +469,25 @@ def table(result: dict[str, Any]) -> str:
         f"{result['parameters']['chunks']} chunks; HNSW m={h['m']} "
         f"ef_construction={h['ef_construction']} ef_search={h['ef_search']}; "
         f"recall@10 {result['recall_at_10']}",
-        f"{'clients':>7}  {'path':<12} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}  p95/raw",
+        f"{'clients':>7}  {'path':<15} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'cpu ms':>13}  p95 / peer p95",
     ]
+    peers = {"api_vector": "raw_sql", "api_hybrid": "raw_sql_hybrid"}
     for clients, row in result["latency_ms"].items():
-        raw = row["raw_sql"]["p95"]
         for name, q in row.items():
-            ratio = f"{q['p95'] / raw:6.2f}x" if name != "raw_sql" else ""
+            peer = peers.get(name)
+            ratio = f"{q['p95'] / row[peer]['p95']:6.2f}x ({peer})" if peer else ""
+            cpu = (
+                f"{q.get('server_cpu_ms_per_request', 0):.2f}+{q['client_cpu_ms_per_request']:.2f}"
+            )
             lines.append(
-                f"{clients:>7}  {name:<12} {q['p50']:8.2f} {q['p95']:8.2f} {q['p99']:8.2f}  {ratio}"
+                f"{clients:>7}  {name:<15} {q['p50']:8.2f} {q['p95']:8.2f} {q['p99']:8.2f} "
+                f"{cpu:>13}  {ratio}"
             )
     lines.append(f"{'ef_search':>9} {'recall@10':>9} {'raw p95 ms':>10}")
     for s in result["ef_search_sweep"]:
         lines.append(f"{s['ef_search']:>9} {s['recall_at_10']:>9.4f} {s['raw_p95_ms']:>10.2f}")
+    lines.append("(cpu ms: per request, in the service process + in the benchmark's client)")
     e = result["query_embedding_ms"]
     lines.append(f"query embedding (real MiniLM, one query): p50 {e['p50']} ms, p95 {e['p95']} ms")
     return "\n".join(lines)
@@ -463,7 +537,7 @@ def main() -> None:
     args.chunks = 2_000 if args.quick else 100_000
     args.queries = 30 if args.quick else 400
     args.rounds = 2 if args.quick else 3
-    args.per_round = 30 if args.quick else 300
+    args.per_round = 30 if args.quick else 200
     root = Path(tempfile.mkdtemp(prefix="rag-bench-search-"))
     root.chmod(0o755)  # as root, the embedded PostgreSQL's own user must reach it
     try:

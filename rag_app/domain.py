@@ -72,23 +72,33 @@ class Chunk:
         return f"{self.document_id}#{self.chunk_no}"
 
 
-KEYWORD_WEIGHT = 0.3
+class SearchMode(StrEnum):
+    """How passages are retrieved: by meaning (``vector``), by the question's words
+    (``keyword``: full-text BM25), or both fused by reciprocal rank (``hybrid``)."""
+
+    HYBRID = "hybrid"
+    VECTOR = "vector"
+    KEYWORD = "keyword"
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A retrieved chunk. ``similarity`` is the cosine similarity of its vector to the
-    query's (what the vector store ranks by); ``keyword`` is the share of the query's content
-    words found in its text (set when results are re-ranked, 0 before)."""
+    """A retrieved chunk.
+
+    - ``similarity``: the cosine similarity of its vector to the query's, whichever way it
+      was found;
+    - ``text_rank``: its BM25 score for the query's words (0 when none occur in it);
+    - ``keyword``: the share of the query's content words found in its text;
+    - ``score``: what the results were ordered by: the similarity (vector search), the
+      BM25 score (keyword search) or the reciprocal-rank-fusion score (hybrid search).
+      A store's own results carry the similarity (vector) or the BM25 score (text).
+    """
 
     chunk: Chunk
     similarity: float
+    text_rank: float = 0.0
     keyword: float = 0.0
-
-    @property
-    def score(self) -> float:
-        """What results are ranked by: similarity plus a bonus for exact query terms."""
-        return self.similarity + KEYWORD_WEIGHT * self.keyword
+    score: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

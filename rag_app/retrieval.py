@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from rag_app.answerers.base import Answerer, collect_answer
 from rag_app.answerers.citations import verify_citations
-from rag_app.domain import Answer, AnswerDelta, Hit
+from rag_app.domain import Answer, AnswerDelta, Hit, SearchMode
 from rag_app.embedders.base import Embedder, embed_query
 from rag_app.errors import InvalidInputError
 from rag_app.ingest.validation import check_filters
 from rag_app.terms import content_words, coverage
 from rag_app.vectorstores.base import MAX_TOP_K, VectorStore
 
-# Vector search fetches more candidates than asked for, and a keyword bonus re-ranks them:
-# in legal text the decisive words are exact (a defined term, a section number, a party),
-# where embeddings of short table rows or clauses are weakest. Works on every store.
+# Hybrid search fuses a vector list and a BM25 list by reciprocal rank: in legal text the
+# decisive words are exact (a defined term, a section number, a party), where embeddings
+# are weakest, and paraphrases are where words are weakest. Each list is longer than the
+# answer, so a passage ranked well by one and moderately by the other can still win.
 CANDIDATES_PER_RESULT = 4
 MIN_CANDIDATES = 20
+RRF_K = 60  # the constant of Cormack et al. (2009): flattens the top ranks' advantage
+
+
+def fuse(rankings: list[list[Hit]], *, k: int = RRF_K) -> list[Hit]:
+    """Reciprocal rank fusion: each hit scores the sum over rankings of 1 / (k + rank),
+    best first; ties by cosine similarity, then chunk id. A hit found by several lists
+    keeps the first list's copy, with the largest ``text_rank`` seen."""
+    fused: dict[str, float] = {}
+    first: dict[str, Hit] = {}
+    for ranking in rankings:
+        for rank, hit in enumerate(ranking, 1):
+            key = hit.chunk.chunk_id
+            fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
+            seen = first.setdefault(key, hit)
+            if hit.text_rank > seen.text_rank:
+                first[key] = dataclasses.replace(seen, text_rank=hit.text_rank)
+    order = sorted(fused, key=lambda key: (-fused[key], -first[key].similarity, key))
+    return [dataclasses.replace(first[key], score=fused[key]) for key in order]
 
 
 class QueryService:
@@ -30,11 +50,13 @@ class QueryService:
         embedder: Embedder,
         answerer: Answerer,
         max_query_chars: int,
+        default_mode: SearchMode = SearchMode.HYBRID,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self._answerer = answerer
         self._max_query_chars = max_query_chars
+        self._default_mode = default_mode
 
     def _check_query(self, query: str, what: str) -> str:
         text = query.strip()
@@ -53,24 +75,37 @@ class QueryService:
         top_k: int,
         filters: Mapping[str, Any],
         collections: frozenset[str] | None = None,
+        mode: SearchMode | None = None,
     ) -> list[Hit]:
-        """The ``top_k`` passages closest to ``query`` that match ``filters``, best first,
-        from ``collections`` only (None: all; the caller's grants)."""
+        """The ``top_k`` passages that best answer ``query`` and match ``filters``, best
+        first, from ``collections`` only (None: all; the caller's grants), found by
+        ``mode`` (None: the service's default). Every hit carries its cosine similarity
+        and the share of the query's content words it contains (``keyword``)."""
         text = self._check_query(query, "query")
         if not 1 <= top_k <= MAX_TOP_K:
             raise InvalidInputError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}")
         checked = check_filters(filters)
+        mode = mode or self._default_mode
         vector = await embed_query(self._embedder, text)
         pool = min(MAX_TOP_K, max(top_k * CANDIDATES_PER_RESULT, MIN_CANDIDATES))
-        candidates = await self._store.query(
-            vector, top_k=pool, filters=checked, collections=collections
-        )
+        if mode is SearchMode.VECTOR:
+            hits = await self._store.query(
+                vector, top_k=top_k, filters=checked, collections=collections
+            )
+        elif mode is SearchMode.KEYWORD:
+            hits = await self._store.query_text(
+                text, vector, top_k=top_k, filters=checked, collections=collections
+            )
+        else:
+            by_vector, by_words = await asyncio.gather(
+                self._store.query(vector, top_k=pool, filters=checked, collections=collections),
+                self._store.query_text(
+                    text, vector, top_k=pool, filters=checked, collections=collections
+                ),
+            )
+            hits = fuse([by_vector, by_words])[:top_k]
         terms = content_words(text)
-        reranked = [
-            dataclasses.replace(hit, keyword=coverage(terms, hit.chunk.text)) for hit in candidates
-        ]
-        reranked.sort(key=lambda hit: hit.score, reverse=True)
-        return reranked[:top_k]
+        return [dataclasses.replace(h, keyword=coverage(terms, h.chunk.text)) for h in hits]
 
     async def ask_stream(
         self,
@@ -79,12 +114,15 @@ class QueryService:
         top_k: int,
         filters: Mapping[str, Any],
         collections: frozenset[str] | None = None,
+        mode: SearchMode | None = None,
     ) -> AsyncIterator[AnswerDelta | Answer]:
         """Retrieve first (so bad input raises here, before any streaming starts), then
         return the answer's events: text as it is produced, then the final answer whose
         citations have been checked against the retrieved passages."""
         question = self._check_query(question, "question")
-        hits = await self.search(question, top_k=top_k, filters=filters, collections=collections)
+        hits = await self.search(
+            question, top_k=top_k, filters=filters, collections=collections, mode=mode
+        )
         return self._verified(self._answerer.stream(question, hits), hits)
 
     @staticmethod
@@ -101,8 +139,9 @@ class QueryService:
         top_k: int,
         filters: Mapping[str, Any],
         collections: frozenset[str] | None = None,
+        mode: SearchMode | None = None,
     ) -> Answer:
         events = await self.ask_stream(
-            question, top_k=top_k, filters=filters, collections=collections
+            question, top_k=top_k, filters=filters, collections=collections, mode=mode
         )
         return await collect_answer(events)

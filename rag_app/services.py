@@ -48,8 +48,9 @@ from rag_app.postgres.pool import UNAVAILABLE, Credentials, Database
 from rag_app.retrieval import QueryService
 from rag_app.settings import Settings
 from rag_app.vectorstores.base import VectorStore, index_name
+from rag_app.vectorstores.bm25_index import Bm25Index
 from rag_app.vectorstores.pgvector import PgVectorStore
-from rag_app.vectorstores.s3vectors import S3VectorsStore
+from rag_app.vectorstores.s3vectors import S3VectorsStore, filterable_metadata
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +102,19 @@ def _store_for_space(
     if settings.vector_store == "s3vectors":
         client = _aws_client(settings, "s3vectors", _aws_config(settings, mode="standard"))
         # S3 Vectors index names allow [a-z0-9.-], not underscores.
+        index = name.replace("_", "-")
+        keywords = Bm25Index(
+            _build_blob_store(settings),
+            prefix=f"keywords/{settings.s3vectors_bucket}/{index}/",
+            filterable=filterable_metadata,
+            refresh_seconds=settings.keyword_refresh_seconds,
+        )
         return S3VectorsStore(
             client,
             bucket=settings.s3vectors_bucket,
-            index=name.replace("_", "-"),
+            index=index,
             dimension=dimension,
+            keywords=keywords,
         )
     return PgVectorStore(pool, table=name, dimension=dimension, ef_search=settings.hnsw_ef_search)
 
@@ -357,6 +366,7 @@ async def open_services(
                 embedder=active_embedder,
                 answerer=answerer,
                 max_query_chars=settings.max_query_chars,
+                default_mode=settings.search_mode,
             ),
             runner=runner,
         )

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rag_app.domain import SearchMode
+
 MIB = 1024 * 1024
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
@@ -84,6 +86,18 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(default=150, ge=0, le=5_000)
 
     # Retrieval and answers.
+    search_mode: SearchMode = Field(
+        default=SearchMode.HYBRID,
+        description="How /search and /ask retrieve when a request does not say: hybrid "
+        "(vector + BM25, fused by reciprocal rank), vector or keyword.",
+    )
+    keyword_refresh_seconds: float = Field(
+        default=10.0,
+        ge=0.0,
+        le=3600.0,
+        description="S3 Vectors only: how often the keyword index reloads what other "
+        "processes wrote (a process sees its own writes at once).",
+    )
     hnsw_ef_search: int = Field(default=100, ge=10, le=1000)
     answer_min_score: float = Field(
         default=0.35,

@@ -20,6 +20,7 @@ from moto.server import ThreadedMotoServer
 
 from rag_app.api import create_app
 from rag_app.bedrock_local import LocalBedrock
+from rag_app.blobstores.local import LocalBlobStore
 from rag_app.domain import Document, JobStatus
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.ingest.service import Upload
@@ -27,6 +28,8 @@ from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.services import Services
 from rag_app.settings import Settings
+from rag_app.vectorstores.bm25_index import Bm25Index
+from rag_app.vectorstores.s3vectors import filterable_metadata
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -101,6 +104,16 @@ def local_client(
 
 def s3vectors_client(server: LocalS3Vectors, *, max_attempts: int = 3) -> Any:
     return local_client("s3vectors", server.endpoint_url, max_attempts=max_attempts)
+
+
+def keyword_index(root: Path, *, refresh_seconds: float = 0.0) -> Bm25Index:
+    """The BM25 index an S3VectorsStore keeps, in a local folder."""
+    return Bm25Index(
+        LocalBlobStore(root),
+        prefix="keywords/",
+        filterable=filterable_metadata,
+        refresh_seconds=refresh_seconds,
+    )
 
 
 def unique_bucket() -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from litestar.testing import TestClient
 
 from rag_app.ingest.pdf import extract_pages
@@ -36,6 +37,28 @@ def test_search_finds_the_cost_table_on_page_6(faa_client: Client) -> None:
     assert all(hit["document_id"] == document_id for hit in hits)
     scores = [hit["score"] for hit in hits]
     assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "vector", "keyword"])
+def test_every_search_mode_finds_page_6_and_orders_by_its_score(
+    faa_client: Client, mode: str
+) -> None:
+    client, _ = faa_client
+    body = {"query": AOA_QUESTION, "top_k": 5, "mode": mode}
+    hits = client.post("/search", json=body).json()["hits"]
+    scores = [hit["score"] for hit in hits]
+    assert scores == sorted(scores, reverse=True)
+    if mode == "vector":
+        assert all(hit["score"] == hit["similarity"] for hit in hits)
+    if mode == "keyword":
+        assert all(hit["score"] == hit["text_rank"] > 0 for hit in hits)
+    if mode == "hybrid":  # reciprocal rank fusion: at most 2 / (60 + 1)
+        assert all(0 < hit["score"] <= 2 / 61 for hit in hits)
+    if mode == "vector":
+        return  # by meaning alone, the cost table ranks below the prose about the sensor
+    assert 6 in [hit["page"] for hit in hits[:3]]
+    answer = client.post("/ask", json={"question": AOA_QUESTION, "mode": mode}).json()
+    assert 6 in [c["page"] for c in answer["citations"]]
 
 
 def test_ask_cites_page_6_with_a_quote_that_is_on_page_6(faa_client: Client) -> None:

@@ -205,6 +205,8 @@ def test_unknown_ids_are_404(client: TestClient[Any]) -> None:
         {"query": AOA_QUESTION, "filters": {"bad key!": "x"}},
         {"query": AOA_QUESTION, "filters": {"a": ["list"]}},
         {"query": AOA_QUESTION, "unknown": 1},
+        {"query": AOA_QUESTION, "mode": "semantic"},
+        {"query": AOA_QUESTION, "mode": 1},
         {},
     ],
 )

@@ -186,8 +186,11 @@ def test_a_key_reads_only_its_collections_over_a_thousand_searches(
     leaked = 0
     for i in range(searches):
         query = " ".join(words[(i * 7) % max(1, len(words) - 8) :][:8]) or "court"
+        mode = ("hybrid", "keyword", "vector")[i % 3]  # every retrieval path
         hits = client.post(
-            "/search", json={"query": query, "top_k": 10}, headers=bearer(secured["reader"])
+            "/search",
+            json={"query": query, "top_k": 10, "mode": mode},
+            headers=bearer(secured["reader"]),
         ).json()["hits"]
         leaked += sum(h["collection"] != "faa" for h in hits)
         assert hits, query  # the reader still gets its own collection's passages

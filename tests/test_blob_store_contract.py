@@ -75,3 +75,14 @@ async def test_ingestion_keeps_originals_in_the_documents_bucket(
 def test_s3_blob_store_needs_a_bucket() -> None:
     with pytest.raises(ValueError, match="RAG_DOCUMENTS_BUCKET"):
         Settings(blob_store="s3")
+
+
+async def test_list_keys_gives_the_keys_under_a_prefix_in_order(blobs: BlobStore) -> None:
+    for key in ("list/b/2.json", "list/a/1.json", "list/a/0.json", "listed.txt", "other/x"):
+        await blobs.put(key, b"x", content_type="text/plain")
+    assert await blobs.list_keys("list/") == ["list/a/0.json", "list/a/1.json", "list/b/2.json"]
+    assert await blobs.list_keys("list/a/", limit=1) == ["list/a/0.json"]
+    assert await blobs.list_keys("list") == [
+        "list/a/0.json", "list/a/1.json", "list/b/2.json", "listed.txt",
+    ]  # fmt: skip
+    assert await blobs.list_keys("nothing/") == []

@@ -15,7 +15,13 @@ from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.services import open_services
 from rag_app.settings import Settings
 from rag_app.vectorstores.s3vectors import S3VectorsStore
-from tests.conftest import CORPUS, ingest_corpus, s3vectors_client, unique_bucket
+from tests.conftest import (
+    CORPUS,
+    ingest_corpus,
+    keyword_index,
+    s3vectors_client,
+    unique_bucket,
+)
 
 pytestmark = pytest.mark.anyio
 FAULTY = ("PutVectors", "GetVectors", "DeleteVectors", "QueryVectors")
@@ -77,9 +83,15 @@ async def test_ingest_under_30_percent_failures_stores_every_chunk_once(
     assert set(keys) == expected
 
 
-async def test_a_lost_index_creation_race_is_not_an_error(faulty_server: LocalS3Vectors) -> None:
+async def test_a_lost_index_creation_race_is_not_an_error(
+    faulty_server: LocalS3Vectors, tmp_path: Path
+) -> None:
     store = S3VectorsStore(
-        s3vectors_client(faulty_server), bucket=unique_bucket(), index="race-test", dimension=4
+        s3vectors_client(faulty_server),
+        bucket=unique_bucket(),
+        index="race-test",
+        dimension=4,
+        keywords=keyword_index(tmp_path),
     )
     faulty_server.faults.lose_create_race()
     await store.create()  # CreateIndex answered 409: another process made the same index
@@ -87,10 +99,16 @@ async def test_a_lost_index_creation_race_is_not_an_error(faulty_server: LocalS3
     assert faulty_server.faults.create_races == 0
 
 
-async def test_big_vectors_are_split_to_stay_under_20_mib(faulty_server: LocalS3Vectors) -> None:
+async def test_big_vectors_are_split_to_stay_under_20_mib(
+    faulty_server: LocalS3Vectors, tmp_path: Path
+) -> None:
     # 300 x 4096-d vectors are ~25 MB of JSON: one request would be refused by the service.
     store = S3VectorsStore(
-        s3vectors_client(faulty_server), bucket=unique_bucket(), index="big-vectors", dimension=4096
+        s3vectors_client(faulty_server),
+        bucket=unique_bucket(),
+        index="big-vectors",
+        dimension=4096,
+        keywords=keyword_index(tmp_path),
     )
     await store.create()
     vectors = np.random.default_rng(1).normal(size=(300, 4096)).astype(np.float32)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.vectorstores.base import VectorStore, index_name
 from rag_app.vectorstores.pgvector import PgVectorStore
 from rag_app.vectorstores.s3vectors import S3VectorsStore
-from tests.conftest import s3vectors_client, unique_bucket
+from tests.conftest import keyword_index, s3vectors_client, unique_bucket
 
 pytestmark = pytest.mark.anyio
 DIM = 8
@@ -47,7 +48,10 @@ def chunk(document_id: str, n: int, text: str = "", **meta: Any) -> Chunk:
 
 @pytest.fixture(params=["pgvector", "s3vectors"])
 async def store(
-    request: pytest.FixtureRequest, database_url: str, s3vectors_server: LocalS3Vectors
+    request: pytest.FixtureRequest,
+    database_url: str,
+    s3vectors_server: LocalS3Vectors,
+    tmp_path: Path,
 ) -> AsyncIterator[VectorStore]:
     if request.param == "s3vectors":
         s3 = S3VectorsStore(
@@ -55,6 +59,7 @@ async def store(
             bucket=unique_bucket(),
             index="chunks-test-8",
             dimension=DIM,
+            keywords=keyword_index(tmp_path),
         )
         await s3.create()
         yield s3
@@ -217,7 +222,7 @@ async def test_filterable_metadata_over_2kb_is_refused_naming_the_key(store: Vec
 
 
 async def test_scores_agree_across_backends(
-    database_url: str, s3vectors_server: LocalS3Vectors
+    database_url: str, s3vectors_server: LocalS3Vectors, tmp_path: Path
 ) -> None:
     rng = np.random.default_rng(7)
     vectors = rng.normal(size=(40, DIM)).astype(np.float32)
@@ -228,6 +233,7 @@ async def test_scores_agree_across_backends(
         bucket=unique_bucket(),
         index="chunks-agree-8",
         dimension=DIM,
+        keywords=keyword_index(tmp_path),
     )
     await s3.create()
     pool = await open_pool(database_url, max_size=2)
@@ -284,3 +290,101 @@ async def test_read_document_of_an_unknown_document_is_empty(store: VectorStore)
     read, vectors = await store.read_document("nope")
     assert read == []
     assert vectors.shape == (0, DIM)
+
+
+LEGAL = {
+    0: "The lessee shall pay the rent on the first day of each month.",
+    1: "Section 39.13 requires an inspection of the AOA sensor within 90 days.",
+    2: "The lessor may terminate the lease if the rent is not paid; rent is due monthly.",
+    3: "Nothing in this agreement limits the lessee's statutory rights.",
+}
+
+
+async def _legal(store: VectorStore, document_id: str = "lease", **meta: Any) -> None:
+    chunks = [chunk(document_id, n, text, **meta) for n, text in LEGAL.items()]
+    vectors = np.stack([unit(*([0.1] * n), 1.0) for n in LEGAL])
+    await store.upsert_document(document_id, chunks, vectors)
+
+
+async def test_keyword_search_ranks_by_bm25_with_cosine_similarity(store: VectorStore) -> None:
+    await _legal(store)
+    query = unit(1)
+    hits = await store.query_text("AOA sensor inspection", query, top_k=5, filters={})
+    assert [h.chunk.chunk_no for h in hits] == [1]
+    assert hits[0].text_rank > 0
+    assert hits[0].score == hits[0].text_rank
+    expected = float(unit(0.1, 1.0) @ query)
+    assert hits[0].similarity == pytest.approx(expected, abs=1e-5)
+    # "rent" is in two chunks; the one that says it twice, among as many words, ranks first.
+    rent = await store.query_text("rent", query, top_k=5, filters={})
+    assert [h.chunk.chunk_no for h in rent] == [2, 0]
+    assert rent[0].text_rank > rent[1].text_rank
+    # A rare word outweighs a common one: idf.
+    both = await store.query_text("rent statutory", query, top_k=5, filters={})
+    assert both[0].chunk.chunk_no == 3
+
+
+async def test_keyword_search_matches_word_forms_and_ignores_stop_words(
+    store: VectorStore,
+) -> None:
+    await _legal(store)
+    hits = await store.query_text("terminating leases", unit(1), top_k=5, filters={})
+    assert hits[0].chunk.chunk_no == 2  # stems: terminat-, lease
+    assert await store.query_text("the of and", unit(1), top_k=5, filters={}) == []
+    assert await store.query_text("zebra", unit(1), top_k=5, filters={}) == []
+    # Query syntax is words, never operators: quotes, minus, "or" are plain text.
+    odd = await store.query_text('"rent" -lessee OR (', unit(1), top_k=5, filters={})
+    assert {h.chunk.chunk_no for h in odd} == {0, 2, 3}  # "-lessee" still finds lessee
+
+
+async def test_keyword_search_respects_filters_collections_and_deletes(store: VectorStore) -> None:
+    await _legal(store, "lease-a", collection="alpha", court="x")
+    await _legal(store, "lease-b", collection="beta", court="y")
+    hits = await store.query_text("rent", unit(1), top_k=10, filters={})
+    assert {h.chunk.document_id for h in hits} == {"lease-a", "lease-b"}
+    only_b = await store.query_text("rent", unit(1), top_k=10, filters={"court": "y"})
+    assert {h.chunk.document_id for h in only_b} == {"lease-b"}
+    granted = await store.query_text(
+        "rent", unit(1), top_k=10, filters={}, collections=frozenset({"alpha"})
+    )
+    assert {h.chunk.collection for h in granted} == {"alpha"}
+    assert (
+        await store.query_text("rent", unit(1), top_k=10, filters={}, collections=frozenset()) == []
+    )
+    top = await store.query_text("rent", unit(1), top_k=1, filters={})
+    assert len(top) == 1
+    await store.delete_document("lease-a")
+    after = await store.query_text("rent", unit(1), top_k=10, filters={})
+    assert {h.chunk.document_id for h in after} == {"lease-b"}
+    # Replacing a document replaces its words.
+    await store.upsert_document("lease-b", [chunk("lease-b", 0, "an easement")], unit(1)[None])
+    assert await store.query_text("rent", unit(1), top_k=10, filters={}) == []
+    assert len(await store.query_text("easement", unit(1), top_k=10, filters={})) == 1
+
+
+async def test_keyword_scores_agree_across_backends(
+    database_url: str, s3vectors_server: LocalS3Vectors, tmp_path: Path
+) -> None:
+    s3 = S3VectorsStore(
+        s3vectors_client(s3vectors_server),
+        bucket=unique_bucket(),
+        index="chunks-bm25-8",
+        dimension=DIM,
+        keywords=keyword_index(tmp_path),
+    )
+    await s3.create()
+    pool = await open_pool(database_url, max_size=2)
+    try:
+        pg = PgVectorStore(pool, table="chunks_bm25_8", dimension=DIM)
+        await pg.create()
+        results = []
+        for backend in (pg, s3):
+            await _legal(backend, "one")
+            await _legal(backend, "two")
+            await backend.delete_document("two")
+            results.append(await backend.query_text("rent lessee", unit(1), top_k=10, filters={}))
+    finally:
+        await pool.close()
+    pg_hits, s3_hits = results
+    assert [h.chunk.chunk_id for h in pg_hits] == [h.chunk.chunk_id for h in s3_hits]
+    assert np.allclose([h.text_rank for h in pg_hits], [h.text_rank for h in s3_hits], rtol=1e-6)

@@ -2,7 +2,9 @@
 best support the question, each cited, and abstains when no passage is close enough.
 
 Sentence score = cosine(sentence, question) + 0.3 x the share of the question's content
-words the sentence contains + 0.2 x its passage's retrieval score. The keyword term matters
+words the sentence contains + 0.2 x its passage's relevance (the passage's cosine
+similarity + 0.3 x the share of the question's content words it contains: the same on
+every search mode, unlike the score results were ordered by). The keyword term matters
 in legal text, where the decisive words are exact (a defined term, a section number).
 A passage counts as support when its cosine similarity is at least ``min_score`` and it
 either shares some of the question's content words (``SUPPORT_KEYWORD``) or is very close
@@ -100,7 +102,9 @@ class ExtractiveAnswerer:
         vectors = await self._embedder.embed_batch([question] + [c.quote for c in candidates])
         semantic = vectors[1:] @ vectors[0]
         keyword = np.array([coverage(terms, c.quote) for c in candidates])
-        retrieval = np.array([c.hit.score for c in candidates])
+        retrieval = np.array(
+            [c.hit.similarity + KEYWORD_WEIGHT * c.hit.keyword for c in candidates]
+        )
         scores = semantic + KEYWORD_WEIGHT * keyword + RETRIEVAL_WEIGHT * retrieval
         order = np.argsort(-scores)
         best = float(scores[order[0]])

@@ -52,10 +52,15 @@ class QueryController(Controller):
         services: NamedDependency[Services],
         principal: NamedDependency[Principal],
     ) -> SearchOut:
-        """Passages closest to the query, best first, with document, page and score; only
-        from the collections the caller may read."""
+        """Passages that best match the query, best first, with document, page and scores;
+        only from the collections the caller may read. ``mode`` picks hybrid (default),
+        vector or keyword retrieval."""
         hits = await services.queries.search(
-            data.query, top_k=data.top_k, filters=data.filters, collections=principal.readable
+            data.query,
+            top_k=data.top_k,
+            filters=data.filters,
+            collections=principal.readable,
+            mode=data.mode,
         )
         return SearchOut(hits=[HitOut.of(h) for h in hits])
 
@@ -86,6 +91,7 @@ class QueryController(Controller):
             top_k=data.top_k,
             filters=data.filters,
             collections=principal.readable,
+            mode=data.mode,
         )
         if EVENT_STREAM in request.headers.get("accept", ""):
             return ServerSentEvent(_events(events))

@@ -9,7 +9,7 @@ from typing import Annotated
 import msgspec
 from litestar.datastructures import UploadFile
 
-from rag_app.domain import Answer, Citation, Document, Hit, Job
+from rag_app.domain import Answer, Citation, Document, Hit, Job, SearchMode
 from rag_app.vectorstores.base import MAX_TOP_K
 
 FilterValue = str | int | float | bool
@@ -129,10 +129,21 @@ class DocumentListOut(msgspec.Struct):
     offset: int
 
 
+# None: the service's default (RAG_SEARCH_MODE, hybrid unless configured otherwise).
+Mode = Annotated[
+    SearchMode | None,
+    msgspec.Meta(
+        description="hybrid: vector + keyword (BM25) results fused by reciprocal rank; "
+        "vector: by meaning only; keyword: by the query's words only"
+    ),
+]
+
+
 class SearchIn(msgspec.Struct, forbid_unknown_fields=True):
     query: QueryText
     top_k: TopK = 5
     filters: Filters = msgspec.field(default_factory=dict)
+    mode: Mode = None
 
 
 class HitOut(msgspec.Struct):
@@ -140,8 +151,9 @@ class HitOut(msgspec.Struct):
     title: str
     page: int
     text: str
-    score: float  # what hits are ranked by: similarity + 0.3 x keyword
+    score: float  # what hits are ordered by: the fusion score (hybrid), similarity or BM25
     similarity: float  # cosine similarity of the passage's vector to the query's
+    text_rank: float  # BM25 score of the passage for the query's words (0: none occur)
     keyword: float  # share of the query's content words found in the passage
     chunk_id: str
     collection: str
@@ -160,6 +172,7 @@ class HitOut(msgspec.Struct):
             text=c.text,
             score=round(hit.score, 6),
             similarity=round(hit.similarity, 6),
+            text_rank=round(hit.text_rank, 6),
             keyword=round(hit.keyword, 6),
             chunk_id=c.chunk_id,
             collection=c.collection,
@@ -178,6 +191,7 @@ class AskIn(msgspec.Struct, forbid_unknown_fields=True):
     question: QueryText
     top_k: TopK = 5
     filters: Filters = msgspec.field(default_factory=dict)
+    mode: Mode = None
 
 
 class CitationOut(msgspec.Struct):

@@ -23,6 +23,8 @@ class BlobStore(Protocol):
     - ``put`` overwrites an existing key; the object is visible only once complete.
     - ``get`` raises ``KeyError`` for a missing key.
     - ``delete`` of a missing key is not an error.
+    - ``list_keys`` gives the keys starting with ``prefix`` in UTF-8 (S3's) order, at most
+      ``limit``; ``[]`` when there are none.
     """
 
     async def put(self, key: str, data: bytes, *, content_type: str) -> None: ...
@@ -32,3 +34,5 @@ class BlobStore(Protocol):
     async def delete(self, key: str) -> None: ...
 
     async def exists(self, key: str) -> bool: ...
+
+    async def list_keys(self, prefix: str, *, limit: int | None = None) -> list[str]: ...

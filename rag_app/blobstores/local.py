@@ -35,6 +35,25 @@ class LocalBlobStore:
     async def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    async def list_keys(self, prefix: str, *, limit: int | None = None) -> list[str]:
+        """Keys starting with ``prefix``, in UTF-8 order as S3 lists them."""
+        return await anyio.to_thread.run_sync(_list_keys, self._root, prefix, limit)
+
+
+def _list_keys(root: Path, prefix: str, limit: int | None) -> list[str]:
+    # Walk only the folder the prefix names; the rest of the prefix filters names.
+    folder = root / prefix.rpartition("/")[0] if "/" in prefix else root
+    if not folder.is_dir():
+        return []
+    keys = sorted(
+        key
+        for path in folder.rglob("*")
+        if path.is_file()
+        and not path.name.startswith(".incoming-")
+        and (key := path.relative_to(root).as_posix()).startswith(prefix)
+    )
+    return keys[:limit] if limit is not None else keys
+
 
 def _write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)

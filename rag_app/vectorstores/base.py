@@ -58,7 +58,26 @@ class VectorStore(Protocol):
         collections: frozenset[str] | None = None,
     ) -> list[Hit]:
         """The ``top_k`` (1..100) chunks closest to ``vector`` that match ``filters``,
-        closest first. Fewer when fewer match; an empty store returns ``[]``."""
+        closest first. Fewer when fewer match; an empty store returns ``[]``.
+        ``Hit.score`` is the similarity."""
+        ...
+
+    async def query_text(
+        self,
+        text: str,
+        vector: NDArray[np.float32],
+        *,
+        top_k: int,
+        filters: Filters,
+        collections: frozenset[str] | None = None,
+    ) -> list[Hit]:
+        """The ``top_k`` (1..100) chunks that best match the words of ``text`` by BM25
+        (``rag_app/bm25.py``), best first, with the same ``filters`` and ``collections``
+        rules as ``query``. ``Hit.text_rank`` and ``Hit.score`` are the BM25 score,
+        ``Hit.similarity`` the cosine similarity to ``vector`` (the query's embedding).
+        ``[]`` when none of the words occurs in a matching chunk, or ``text`` has no words
+        that count (only stop words or punctuation): that is not an error.
+        """
         ...
 
     async def count(self, filters: Filters, collections: frozenset[str] | None = None) -> int:

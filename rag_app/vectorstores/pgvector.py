@@ -1,10 +1,19 @@
 """pgvector on PostgreSQL: one table per embedding space, an HNSW index (cosine), filters
 in the query itself (``hnsw.iterative_scan`` keeps filtered queries from coming back short).
+
+Keyword search is BM25 (``rag_app/bm25.py``) in SQL: a generated ``tsvector`` column
+(``english`` configuration) with a GIN index finds the chunks holding any of the query's
+terms, and a side table ``<table>_terms`` holds how many chunks hold each term (and, in
+the row for the empty term, how many chunks there are and their total length), kept in
+the same transaction as the chunks, so the ranking's document frequencies are exact.
+Writes of one table take a transaction-level advisory lock on it, so concurrent writers
+update those counts one after another instead of deadlocking.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,6 +26,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from rag_app import bm25
 from rag_app.domain import Chunk, Filters, Hit
 from rag_app.vectorstores.base import check_top_k, check_upsert
 
@@ -41,6 +51,84 @@ ALTER TABLE {table}
     ADD COLUMN IF NOT EXISTS end_s   double precision;
 CREATE INDEX IF NOT EXISTS {document_index} ON {table} (document_id);
 CREATE INDEX IF NOT EXISTS {hnsw_index} ON {table} USING hnsw (embedding vector_cosine_ops);
+"""
+
+# Added for keyword search; ADD COLUMN rewrites an older table once, then the counts are
+# rebuilt from it (only when the side table is new).
+CREATE_TEXT_SEARCH = """
+ALTER TABLE {table}
+    ADD COLUMN IF NOT EXISTS tsv tsvector
+    GENERATED ALWAYS AS (to_tsvector('english'::regconfig, text)) STORED;
+CREATE INDEX IF NOT EXISTS {text_index} ON {table} USING gin (tsv);
+CREATE TABLE IF NOT EXISTS {terms} (
+    term   text PRIMARY KEY,
+    chunks bigint NOT NULL,
+    length bigint NOT NULL DEFAULT 0
+);
+"""
+
+SEED_TERMS = """
+INSERT INTO {terms} (term, chunks, length)
+SELECT '', count(*), coalesce(sum(length(tsv)), 0) FROM {table}
+ON CONFLICT (term) DO NOTHING
+RETURNING chunks
+"""
+
+# Counts per term of the rows a statement touched; {sign} is 1 (added) or -1 (removed).
+COUNT_TERMS = """
+INSERT INTO {terms} (term, chunks, length)
+SELECT term, {sign} * count(*), 0
+FROM {table}, unnest(tsv) AS u(term)
+WHERE document_id = %(document_id)s
+GROUP BY term
+UNION ALL
+SELECT '', {sign} * count(*), {sign} * coalesce(sum(length(tsv)), 0)
+FROM {table} WHERE document_id = %(document_id)s
+ORDER BY 1
+ON CONFLICT (term) DO UPDATE
+SET chunks = {terms}.chunks + EXCLUDED.chunks, length = {terms}.length + EXCLUDED.length
+"""
+
+REBUILD_TERMS = """
+INSERT INTO {terms} (term, chunks)
+SELECT term, count(*) FROM {table}, unnest(tsv) AS u(term) GROUP BY term
+ON CONFLICT (term) DO NOTHING
+"""
+
+# BM25 over the chunks holding any query term (found through the GIN index). The query
+# is the user's words joined by " or " for websearch_to_tsquery, which never fails on
+# syntax; to_tsvector gives the same words as the terms the counts are kept for.
+QUERY_TEXT = """
+WITH corpus AS (
+    SELECT greatest(chunks, 1)::float8 AS n,
+           greatest(length::float8 / greatest(chunks, 1), 1) AS average_length
+    FROM {terms} WHERE term = ''
+),
+weights AS (
+    SELECT t.term, ln(1 + (c.n - t.chunks + 0.5) / (t.chunks + 0.5)) AS idf
+    FROM {terms} t, corpus c
+    WHERE t.term = ANY(tsvector_to_array(to_tsvector('english'::regconfig, %(text)s)))
+      AND t.term <> '' AND t.chunks > 0
+),
+scored AS (
+    SELECT m.chunk_id,
+           sum(w.idf * cardinality(u.positions) * (%(k1)s + 1)
+               / (cardinality(u.positions)
+                  + %(k1)s * (1 - %(b)s + %(b)s * length(m.tsv) / c.average_length))) AS rank
+    FROM {table} m
+    CROSS JOIN corpus c
+    CROSS JOIN LATERAL unnest(m.tsv) AS u(term, positions, weights)
+    JOIN weights w ON w.term = u.term
+    WHERE m.tsv @@ websearch_to_tsquery('english'::regconfig, %(or_query)s) AND {conditions}
+    GROUP BY m.chunk_id
+    ORDER BY rank DESC, m.chunk_id
+    LIMIT %(top_k)s
+)
+SELECT t.document_id, t.chunk_no, t.collection, t.title, t.page, t.char_start, t.char_end,
+       t.text, t.metadata, t.ocr, t.start_s, t.end_s,
+       1 - (t.embedding <=> %(vector)s) AS similarity, s.rank
+FROM scored s JOIN {table} t USING (chunk_id)
+ORDER BY s.rank DESC, t.chunk_id
 """
 
 COPY_ROWS = (
@@ -75,25 +163,36 @@ COUNT = "SELECT count(*) AS n FROM {table} WHERE {conditions}"
 
 
 def _where(
-    filters: Filters, collections: frozenset[str] | None
+    filters: Filters, collections: frozenset[str] | None, alias: str | None = None
 ) -> tuple[sql.Composable, dict[str, Any]]:
     """Equality AND over the filter keys; user keys go through one jsonb containment."""
+
+    def column(name: str) -> sql.Composable:
+        return sql.Identifier(alias, name) if alias else sql.Identifier(name)
+
     conditions: list[sql.Composable] = [sql.SQL("TRUE")]
     params: dict[str, Any] = {}
     if collections is not None:
-        conditions.append(sql.SQL("collection = ANY(%(allowed_collections)s)"))
+        conditions.append(sql.SQL("{} = ANY(%(allowed_collections)s)").format(column("collection")))
         params["allowed_collections"] = sorted(collections)
     user: dict[str, Any] = {}
     for key, value in filters.items():
         if key in ("document_id", "collection"):
-            conditions.append(sql.SQL("{} = {}").format(sql.Identifier(key), sql.Placeholder(key)))
+            conditions.append(sql.SQL("{} = {}").format(column(key), sql.Placeholder(key)))
             params[key] = value
         else:
             user[key] = value
     if user:
-        conditions.append(sql.SQL("metadata @> %(user_metadata)s"))
+        conditions.append(sql.SQL("{} @> %(user_metadata)s").format(column("metadata")))
         params["user_metadata"] = Jsonb(user)
     return sql.SQL(" AND ").join(conditions), params
+
+
+def _words_of(text: str) -> list[str]:
+    """The query's words for websearch_to_tsquery: letters and digits only, so none of its
+    operators ("-", quotes, "or") can come from the user; at most 64 distinct."""
+    words = dict.fromkeys(re.findall(r"[^\W_]+", text.casefold()))
+    return [w for w in words if w != "or"][: bm25.MAX_QUERY_TERMS]
 
 
 def _chunk(row: Mapping[str, Any]) -> Chunk:
@@ -154,6 +253,7 @@ class PgVectorStore:
     ) -> None:
         self._pool = pool
         self._table = sql.Identifier(table)
+        self._terms = sql.Identifier(f"{table[:57]}_terms")
         self._table_name = table
         self._dimension = dimension
         self._ef_search = ef_search
@@ -170,8 +270,19 @@ class PgVectorStore:
             document_index=sql.Identifier(f"{self._table_name}_document"),
             hnsw_index=sql.Identifier(f"{self._table_name}_hnsw"),
         )
+        text_search = sql.SQL(CREATE_TEXT_SEARCH).format(
+            table=self._table,
+            terms=self._terms,
+            text_index=sql.Identifier(f"{self._table_name[:59]}_tsv"),
+        )
         async with self._pool.connection() as conn:
             await conn.execute(statement)
+            async with conn.transaction():
+                await self._lock(conn)
+                await conn.execute(text_search)
+                created = await (await conn.execute(self._sql(SEED_TERMS))).fetchone()
+                if created is not None:  # the counts are new: count what the table holds
+                    await conn.execute(self._sql(REBUILD_TERMS))
             row = await (
                 await conn.execute(
                     "SELECT atttypmod FROM pg_attribute"
@@ -185,14 +296,27 @@ class PgVectorStore:
                 f"the embedder produces {self._dimension}"
             )
 
+    def _sql(self, statement: str, **parts: sql.Composable) -> sql.Composed:
+        return sql.SQL(statement).format(table=self._table, terms=self._terms, **parts)
+
+    async def _lock(self, conn: AsyncConnection[Any]) -> None:
+        """Serialise this table's writers (term counts) until the transaction ends."""
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"rag-terms:{self._table_name}",)
+        )
+
+    async def _remove(self, conn: AsyncConnection[Any], document_id: str) -> int:
+        await conn.execute(self._sql(COUNT_TERMS, sign=sql.SQL("-1")), {"document_id": document_id})
+        cursor = await conn.execute(self._sql(DELETE_DOCUMENT), {"document_id": document_id})
+        return cursor.rowcount
+
     async def upsert_document(
         self, document_id: str, chunks: Sequence[Chunk], vectors: NDArray[np.float32]
     ) -> None:
         check_upsert(document_id, chunks, vectors, self._dimension)
         async with self._pool.connection() as conn, conn.transaction():
-            await conn.execute(
-                sql.SQL(DELETE_DOCUMENT).format(table=self._table), {"document_id": document_id}
-            )
+            await self._lock(conn)
+            await self._remove(conn, document_id)
             async with conn.cursor().copy(sql.SQL(COPY_ROWS).format(table=self._table)) as copy:
                 copy.set_types(COPY_TYPES)
                 for chunk, vector in zip(chunks, vectors, strict=True):
@@ -214,6 +338,9 @@ class PgVectorStore:
                             chunk.end_s,
                         )
                     )
+            await conn.execute(
+                self._sql(COUNT_TERMS, sign=sql.SQL("1")), {"document_id": document_id}
+            )
 
     async def read_document(self, document_id: str) -> tuple[list[Chunk], NDArray[np.float32]]:
         async with self._pool.connection() as conn:
@@ -226,11 +353,9 @@ class PgVectorStore:
         return [_chunk(row) for row in rows], vectors.reshape(len(rows), self._dimension)
 
     async def delete_document(self, document_id: str) -> int:
-        async with self._pool.connection() as conn:
-            cursor = await conn.execute(
-                sql.SQL(DELETE_DOCUMENT).format(table=self._table), {"document_id": document_id}
-            )
-            return cursor.rowcount
+        async with self._pool.connection() as conn, conn.transaction():
+            await self._lock(conn)
+            return await self._remove(conn, document_id)
 
     async def query(
         self,
@@ -256,7 +381,52 @@ class PgVectorStore:
             rows = await _in_one_round_trip(
                 conn, settings, statement, {**params, "vector": vector, "top_k": top_k}
             )
-        return [Hit(chunk=_chunk(row), similarity=float(row["score"])) for row in rows]
+        return [
+            Hit(chunk=_chunk(row), similarity=float(row["score"]), score=float(row["score"]))
+            for row in rows
+        ]
+
+    async def query_text(
+        self,
+        text: str,
+        vector: NDArray[np.float32],
+        *,
+        top_k: int,
+        filters: Filters,
+        collections: frozenset[str] | None = None,
+    ) -> list[Hit]:
+        check_top_k(top_k)
+        if vector.shape != (self._dimension,):
+            raise ValueError(f"query vector has shape {vector.shape}, index has {self._dimension}")
+        words = bm25.query_terms(text)
+        if not words:
+            return []
+        conditions, params = _where(filters, collections, alias="m")
+        statement = self._sql(QUERY_TEXT, conditions=conditions)
+        async with self._pool.connection() as conn:
+            rows = await _in_one_round_trip(
+                conn,
+                [],
+                statement,
+                {
+                    **params,
+                    "text": text,
+                    "or_query": " or ".join(_words_of(text)),
+                    "k1": bm25.K1,
+                    "b": bm25.B,
+                    "vector": vector,
+                    "top_k": top_k,
+                },
+            )
+        return [
+            Hit(
+                chunk=_chunk(row),
+                similarity=float(row["similarity"]),
+                text_rank=float(row["rank"]),
+                score=float(row["rank"]),
+            )
+            for row in rows
+        ]
 
     async def count(self, filters: Filters, collections: frozenset[str] | None = None) -> int:
         conditions, params = _where(filters, collections)

@@ -14,6 +14,11 @@ idempotent, so a retried batch neither loses nor duplicates a chunk.
 
 S3 Vectors has no transactions: while a document is replaced, a reader may briefly see new
 chunks next to old ones that are about to be deleted.
+
+S3 Vectors has no text search either: keyword search runs on a BM25 index the store keeps
+beside the vectors (``bm25_index.py``), written after a document's vectors and removed
+with them; its hits are then read back from S3 Vectors (text, metadata and vector), so a
+chunk whose vector has gone is never returned.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from rag_app import s3vectors_rules as rules
 from rag_app.aws_retry import call_with_retries, error_code
 from rag_app.domain import Chunk, Filters, Hit, MetadataValue
 from rag_app.vectorstores.base import check_top_k, check_upsert
+from rag_app.vectorstores.bm25_index import Bm25Index
 from rag_app.vectorstores.records import (
     NON_FILTERABLE_FIELDS,
     chunk_from_metadata,
@@ -61,6 +67,24 @@ def _equal(stored: Any, wanted: MetadataValue) -> bool:
     return bool(stored == wanted)
 
 
+def _matches(
+    metadata: dict[str, Any], filters: Filters, collections: frozenset[str] | None
+) -> bool:
+    """``_filter``'s meaning, evaluated here (for listing and the keyword index)."""
+    return all(_equal(metadata.get(k), want) for k, want in filters.items()) and (
+        collections is None or metadata.get("collection") in collections
+    )
+
+
+def filterable_metadata(chunk: Chunk) -> dict[str, Any]:
+    return rules.filterable_part(chunk_metadata(chunk), NON_FILTERABLE_FIELDS)
+
+
+def _cosine(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
+    norms = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b) / norms if norms else 0.0
+
+
 class S3VectorsStore:
     def __init__(
         self,
@@ -69,6 +93,7 @@ class S3VectorsStore:
         bucket: str,
         index: str,
         dimension: int,
+        keywords: Bm25Index,
         max_attempts: int = 8,
         backoff_seconds: float = 0.2,
     ) -> None:
@@ -76,6 +101,7 @@ class S3VectorsStore:
         self._bucket = bucket
         self._index = index
         self._dimension = dimension
+        self._keywords = keywords
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
 
@@ -204,6 +230,7 @@ class S3VectorsStore:
         for batch in self._put_batches(chunks, vectors):
             await self._call("put_vectors", **self._ids, vectors=batch)
         await self._delete_keys(await self._existing_keys_from(document_id, len(chunks)))
+        await self._keywords.put_document(document_id, chunks)
 
     async def read_document(self, document_id: str) -> tuple[list[Chunk], NDArray[np.float32]]:
         found = await self._vectors_from(document_id, 0, contents=True)
@@ -217,6 +244,7 @@ class S3VectorsStore:
     async def delete_document(self, document_id: str) -> int:
         keys = await self._existing_keys_from(document_id, 0)
         await self._delete_keys(keys)
+        await self._keywords.delete_document(document_id)
         return len(keys)
 
     async def query(
@@ -247,9 +275,49 @@ class S3VectorsStore:
             Hit(
                 chunk=chunk_from_metadata(item["metadata"]),
                 similarity=1.0 - float(item["distance"]),
+                score=1.0 - float(item["distance"]),
             )
             for item in response.get("vectors", [])
         ]
+
+    async def query_text(
+        self,
+        text: str,
+        vector: NDArray[np.float32],
+        *,
+        top_k: int,
+        filters: Filters,
+        collections: frozenset[str] | None = None,
+    ) -> list[Hit]:
+        check_top_k(top_k)
+        if collections is not None and not collections:
+            return []
+        if vector.shape != (self._dimension,):
+            raise ValueError(f"query vector has shape {vector.shape}, index has {self._dimension}")
+        found = await self._keywords.search(
+            text, top_k=top_k, matches=lambda meta: _matches(meta, filters, collections)
+        )
+        if not found:
+            return []
+        keys = [f"{document_id}#{chunk_no}" for document_id, chunk_no, _ in found]
+        response = await self._call(
+            "get_vectors", **self._ids, keys=keys, returnData=True, returnMetadata=True
+        )
+        stored = {v["key"]: v for v in response.get("vectors", [])}
+        hits = []
+        for key, (_, _, rank) in zip(keys, found, strict=True):
+            if key in stored:
+                item = stored[key]
+                data = np.array(item["data"]["float32"], dtype=np.float32)
+                hits.append(
+                    Hit(
+                        chunk=chunk_from_metadata(item["metadata"]),
+                        similarity=_cosine(vector, data),
+                        text_rank=rank,
+                        score=rank,
+                    )
+                )
+        return hits
 
     async def count(self, filters: Filters, collections: frozenset[str] | None = None) -> int:
         """Lists the whole index (S3 Vectors has no count and ListVectors no filter)."""
@@ -264,8 +332,7 @@ class S3VectorsStore:
                 **({"nextToken": token} if token else {}),
             )
             total += sum(
-                all(_equal(v.get("metadata", {}).get(k), want) for k, want in filters.items())
-                and (collections is None or v.get("metadata", {}).get("collection") in collections)
+                _matches(v.get("metadata", {}), filters, collections)
                 for v in page.get("vectors", [])
             )
             token = page.get("nextToken")
