@@ -268,7 +268,7 @@ def main() -> None:
     args = parser.parse_args()
     args.chunks = 2_000 if args.quick else 100_000
     args.corpus_queries = 30 if args.quick else 400
-    args.queries = 20 if args.quick else 200
+    args.queries = 20 if args.quick else 100
     args.s3_chunks = min(args.chunks, args.s3_chunks or (2_000 if args.quick else 20_000))
     root = Path(tempfile.mkdtemp(prefix="rag-bench-filtered-"))
     root.chmod(0o755)  # as root, the embedded PostgreSQL's own user must reach it
