@@ -243,6 +243,40 @@ def recall_at_10(
     return total / (TOP_K * len(exact))
 
 
+async def round_trips(url: str, corpus: Corpus, ef_search: int, n: int) -> dict[str, Any]:
+    """PgVectorStore.query as it is (BEGIN, two SET LOCALs, the SELECT and COMMIT in one
+    pipeline: one round trip) next to the same statements each awaited in turn, as the
+    store sent them before (five round trips), at one client, alternating."""
+    from rag_app.postgres.pool import open_pool
+    from rag_app.vectorstores.pgvector import PgVectorStore
+
+    pool = await open_pool(url, max_size=1)
+    store = PgVectorStore(pool, table=TABLE, dimension=DIMENSION, ef_search=ef_search)
+    statement = peer_sql(TABLE)
+
+    async def five(vector: NDArray[np.float32]) -> None:
+        async with pool.connection() as conn, conn.transaction():
+            await conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(ef_search))
+            await conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+            await (await conn.execute(statement, {"vector": vector, "top_k": TOP_K})).fetchall()
+
+    async def one(vector: NDArray[np.float32]) -> None:
+        await store.query(vector, top_k=TOP_K, filters={})
+
+    samples: dict[str, list[float]] = {"one_round_trip": [], "five_round_trips": []}
+    try:
+        for i in range(n):
+            vector = corpus.query_vectors[i % len(corpus.query_vectors)]
+            pair = [("one_round_trip", one), ("five_round_trips", five)]
+            for name, call in pair if i % 2 else pair[::-1]:
+                started = time.perf_counter()
+                await call(vector)
+                samples[name].append((time.perf_counter() - started) * 1000)
+    finally:
+        await pool.close()
+    return {name: summary(s[5:]) for name, s in samples.items()}  # the first 5: warm-up
+
+
 async def ef_sweep(
     url: str, corpus: Corpus, exact: list[list[tuple[str, float]]], efs: Sequence[int]
 ) -> list[dict[str, Any]]:
@@ -411,6 +445,8 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         exact = await exact_neighbours(url, corpus.query_vectors)
         print("ef_search sweep (recall@10 vs exact, raw SQL at 1 client):", flush=True)
         sweep = await ef_sweep(url, corpus, exact, EF_SWEEP)
+        store_round_trips = await round_trips(url, corpus, args.ef_search, len(corpus.queries))
+        print(f"  the store's query: {store_round_trips}", flush=True)
         print("latency, alternating API and raw-SQL rounds:", flush=True)
         with serving(root, url, corpus, args.ef_search) as server:
             latency, errors = await measure_latency(
@@ -456,6 +492,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         "load": {**load, "corpus_embed_seconds": round(corpus.embed_seconds, 1)},
         "recall_at_10": at_default["recall_at_10"] if at_default else None,
         "ef_search_sweep": sweep,
+        "store_query_ms": store_round_trips,
         "latency_ms": latency,
         "ratios": ratios,
         "errors": errors,
@@ -488,6 +525,8 @@ def table(result: dict[str, Any]) -> str:
     for s in result["ef_search_sweep"]:
         lines.append(f"{s['ef_search']:>9} {s['recall_at_10']:>9.4f} {s['raw_p95_ms']:>10.2f}")
     lines.append("(cpu ms: per request, in the service process + in the benchmark's client)")
+    for name, q in result["store_query_ms"].items():
+        lines.append(f"store query, {name.replace('_', ' ')}: p50 {q['p50']} ms, p95 {q['p95']} ms")
     e = result["query_embedding_ms"]
     lines.append(f"query embedding (real MiniLM, one query): p50 {e['p50']} ms, p95 {e['p95']} ms")
     return "\n".join(lines)

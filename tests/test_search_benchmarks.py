@@ -52,6 +52,7 @@ def test_search_latency_quick_run_records_latency_ratios_recall_and_the_sweep() 
     assert [s["ef_search"] for s in data["ef_search_sweep"]] == [40, 64, 100, 200]
     assert {"m", "ef_construction", "ef_search"} <= set(data["hnsw"])
     assert data["query_embedding_ms"]["p50"] > 0
+    assert set(data["store_query_ms"]) == {"one_round_trip", "five_round_trips"}
     assert (QUICK / "search_latency.png").stat().st_size > 1000
 
 
