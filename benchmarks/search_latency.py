@@ -575,7 +575,7 @@ def main() -> None:
         return
     args.chunks = 2_000 if args.quick else 100_000
     args.queries = 30 if args.quick else 400
-    args.rounds = 2 if args.quick else 3
+    args.rounds = 2
     args.per_round = 30 if args.quick else 200
     root = Path(tempfile.mkdtemp(prefix="rag-bench-search-"))
     root.chmod(0o755)  # as root, the embedded PostgreSQL's own user must reach it
