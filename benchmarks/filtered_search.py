@@ -44,13 +44,15 @@ from search_corpus import (
     share_flags,
 )
 
+from rag_app.blobstores.local import LocalBlobStore
 from rag_app.domain import Hit
 from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.postgres.pool import open_pool
 from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.settings import Settings
+from rag_app.vectorstores.bm25_index import Bm25Index
 from rag_app.vectorstores.pgvector import QUERY, PgVectorStore
-from rag_app.vectorstores.s3vectors import S3VectorsStore
+from rag_app.vectorstores.s3vectors import S3VectorsStore, filterable_metadata
 
 Search = Callable[[NDArray[np.float32], dict[str, Any]], Awaitable[list[float]]]
 TOP_K = 10
@@ -187,7 +189,9 @@ async def pgvector_rows(url: str, corpus: Corpus, queries: int) -> list[dict[str
     return rows
 
 
-async def s3vectors_rows(corpus: Corpus, n_chunks: int, queries: int) -> list[dict[str, Any]]:
+async def s3vectors_rows(
+    corpus: Corpus, n_chunks: int, queries: int, root: Path
+) -> list[dict[str, Any]]:
     with LocalS3Vectors() as server:
         client = boto3.client(
             "s3vectors",
@@ -197,7 +201,13 @@ async def s3vectors_rows(corpus: Corpus, n_chunks: int, queries: int) -> list[di
             aws_secret_access_key="x",
             config=Config(retries={"mode": "standard"}),
         )
-        store = S3VectorsStore(client, bucket="bench", index="chunks-384", dimension=DIMENSION)
+        # The BM25 index kept beside S3 Vectors (hybrid search); vector queries do not read it.
+        keywords = Bm25Index(
+            LocalBlobStore(root / "keywords"), prefix="keywords/", filterable=filterable_metadata
+        )
+        store = S3VectorsStore(
+            client, bucket="bench", index="chunks-384", dimension=DIMENSION, keywords=keywords
+        )
         await store.create()
         print(f"loading {n_chunks} chunks into the local S3 Vectors server ...", flush=True)
         load_s = await load_store(store, corpus.head(n_chunks))
@@ -223,7 +233,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         rows = await pgvector_rows(url, corpus, args.queries)
     finally:
         cluster.stop()
-    rows += await s3vectors_rows(corpus, args.s3_chunks, args.queries)
+    rows += await s3vectors_rows(corpus, args.s3_chunks, args.queries, root)
     return {
         "benchmark": "filtered_search",
         "machine": machine(),
