@@ -214,12 +214,14 @@ def _chunk(row: Mapping[str, Any]) -> Chunk:
 
 async def _in_one_round_trip(
     conn: AsyncConnection[Any],
-    settings: Sequence[sql.SQL | sql.Composed],
     statement: sql.Composed,
     params: Mapping[str, Any],
+    *,
+    ef_search: int | None = None,
 ) -> list[dict[str, Any]]:
-    """``statement``'s rows, run in a transaction after ``settings`` (SET LOCAL ...): BEGIN,
-    the settings, the statement and COMMIT go to the server in one pipeline and come back
+    """``statement``'s rows, run in a transaction, after setting ``hnsw.ef_search`` and
+    strict-order iterative scans for it when ``ef_search`` is given: BEGIN, the SET LOCALs,
+    the statement and COMMIT go to the server in one pipeline and come back
     in one round trip, where psycopg's own transaction handling would take five (a wake-up
     of the server and of this process each, which on a busy host is what a query costs).
 
@@ -232,8 +234,11 @@ async def _in_one_round_trip(
     try:
         async with conn.pipeline():
             await conn.execute("BEGIN")
-            for setting in settings:
-                await conn.execute(setting)
+            if ef_search is not None:
+                await conn.execute(
+                    sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(ef_search))
+                )
+                await conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
             cursor = conn.cursor(row_factory=dict_row)
             await cursor.execute(statement, params)
             await conn.execute("COMMIT")
@@ -370,16 +375,13 @@ class PgVectorStore:
             raise ValueError(f"query vector has shape {vector.shape}, index has {self._dimension}")
         conditions, params = _where(filters, collections)
         statement = sql.SQL(QUERY).format(table=self._table, conditions=conditions)
-        # ef_search caps how many rows HNSW yields, so it never goes below top_k.
-        settings: list[sql.SQL | sql.Composed] = [
-            sql.SQL("SET LOCAL hnsw.ef_search = {}").format(
-                sql.Literal(max(self._ef_search, top_k))
-            ),
-            sql.SQL("SET LOCAL hnsw.iterative_scan = strict_order"),
-        ]
         async with self._pool.connection() as conn:
             rows = await _in_one_round_trip(
-                conn, settings, statement, {**params, "vector": vector, "top_k": top_k}
+                conn,
+                statement,
+                {**params, "vector": vector, "top_k": top_k},
+                # ef_search caps how many rows HNSW yields, so it never goes below top_k.
+                ef_search=max(self._ef_search, top_k),
             )
         return [
             Hit(chunk=_chunk(row), similarity=float(row["score"]), score=float(row["score"]))
@@ -406,7 +408,6 @@ class PgVectorStore:
         async with self._pool.connection() as conn:
             rows = await _in_one_round_trip(
                 conn,
-                [],
                 statement,
                 {
                     **params,
