@@ -159,17 +159,19 @@ def _build_blob_store(settings: Settings) -> BlobStore:
     return LocalBlobStore(settings.data_dir / "blobs")
 
 
-def _build_models(settings: Settings) -> tuple[Embedder, Answerer]:
+def _build_models(settings: Settings, embedder: Embedder | None) -> tuple[Embedder, Answerer]:
     bedrock = None
-    if "bedrock" in (settings.embedder, settings.answerer):
+    wants_bedrock = settings.answerer == "bedrock" or (
+        embedder is None and settings.embedder == "bedrock"
+    )
+    if wants_bedrock:
         config = _aws_config(
             settings,
             mode=settings.bedrock_retry_mode,
             pool=max(10, 2 * settings.bedrock_embedding_concurrency),
         )
         bedrock = _aws_client(settings, "bedrock-runtime", config)
-    embedder: Embedder
-    if settings.embedder == "bedrock":
+    if embedder is None and settings.embedder == "bedrock":
         embedder = BedrockTitanEmbedder(
             bedrock,
             model_id=settings.bedrock_embedding_model_id,
@@ -177,7 +179,7 @@ def _build_models(settings: Settings) -> tuple[Embedder, Answerer]:
             concurrency=settings.bedrock_embedding_concurrency,
             requests_per_minute=settings.bedrock_embedding_rpm,
         )
-    else:
+    elif embedder is None:
         from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 
         embedder = MiniLmOnnxEmbedder(batch_size=settings.embed_batch_size)
@@ -278,7 +280,11 @@ async def _database_login(
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, run_jobs: bool = True, wait_for_database: bool = True
+    settings: Settings,
+    *,
+    run_jobs: bool = True,
+    wait_for_database: bool = True,
+    embedder: Embedder | None = None,
 ) -> AsyncIterator[Services]:
     """Start everything ``settings`` asks for and stop it on exit.
 
@@ -287,6 +293,9 @@ async def open_services(
     A database that cannot be reached at start raises, unless ``wait_for_database`` is
     off (the API): then the services start not ready (``Services.ready`` unset), keep
     retrying with backoff, and become ready when the database answers.
+
+    ``embedder``, when given, replaces the one ``settings`` name (its ``model_id`` and
+    ``dimension`` pick the index): the search benchmark serves precomputed query vectors.
     """
     async with AsyncExitStack() as stack:
         pool = None
@@ -297,8 +306,10 @@ async def open_services(
             stack.push_async_callback(database.close)
             pool = database.pool
 
-        embedder, answerer = await anyio.to_thread.run_sync(_build_models, settings)
-        store = _build_store(settings, pool, embedder)
+        active_embedder, answerer = await anyio.to_thread.run_sync(
+            _build_models, settings, embedder
+        )
+        store = _build_store(settings, pool, active_embedder)
         blobs = _build_blob_store(settings)
         catalog: Catalog
         if settings.catalog == "s3":
@@ -311,7 +322,7 @@ async def open_services(
             catalog=catalog,
             blobs=blobs,
             store=store,
-            embedder=embedder,
+            embedder=active_embedder,
             extractor=_build_extractor(settings, blobs),
             limits=IngestLimits(
                 max_upload_bytes=settings.max_upload_bytes,
@@ -347,12 +358,12 @@ async def open_services(
             catalog=catalog,
             blobs=blobs,
             store=store,
-            embedder=embedder,
+            embedder=active_embedder,
             answerer=answerer,
             ingestion=ingestion,
             queries=QueryService(
                 store=store,
-                embedder=embedder,
+                embedder=active_embedder,
                 answerer=answerer,
                 max_query_chars=settings.max_query_chars,
                 default_mode=settings.search_mode,

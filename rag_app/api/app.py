@@ -16,6 +16,7 @@ from rag_app.api.errors import EXCEPTION_HANDLERS
 from rag_app.api.health import HealthController
 from rag_app.api.queries import QueryController
 from rag_app.api.security import UNAUTHENTICATED, BearerAuthMiddleware, RateLimiter, caller
+from rag_app.embedders.base import Embedder
 from rag_app.services import Services, open_services
 from rag_app.settings import Settings
 
@@ -32,12 +33,13 @@ def _services(state: State) -> Services:
     return services
 
 
-def create_app(settings: Settings) -> Litestar:
-    """The ASGI app. Services start in its lifespan, so building it costs nothing."""
+def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Litestar:
+    """The ASGI app. Services start in its lifespan, so building it costs nothing.
+    ``embedder``: see ``open_services``."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_services(settings, wait_for_database=False) as services:
+        async with open_services(settings, wait_for_database=False, embedder=embedder) as services:
             app.state.services = services
             app.state.authenticator = services.authenticator
             yield

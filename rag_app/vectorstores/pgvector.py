@@ -12,13 +12,16 @@ update those counts one after another instead of deadlocking.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import psycopg
 from numpy.typing import NDArray
 from psycopg import AsyncConnection, sql
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -218,6 +221,44 @@ def _chunk(row: Mapping[str, Any]) -> Chunk:
     )
 
 
+async def _in_one_round_trip(
+    conn: AsyncConnection[Any],
+    statement: sql.Composed,
+    params: Mapping[str, Any],
+    *,
+    ef_search: int | None = None,
+) -> list[dict[str, Any]]:
+    """``statement``'s rows, run in a transaction, after setting ``hnsw.ef_search`` and
+    strict-order iterative scans for it when ``ef_search`` is given: BEGIN, the SET LOCALs,
+    the statement and COMMIT go to the server in one pipeline and come back
+    in one round trip, where psycopg's own transaction handling would take five (a wake-up
+    of the server and of this process each, which on a busy host is what a query costs).
+
+    The pooled connection is in autocommit mode for the call, so that psycopg opens no
+    transaction of its own, and is switched back before it returns to the pool; after an
+    error the transaction is rolled back first. A connection that cannot be put back in
+    order is left broken or mid-transaction, and the pool discards it.
+    """
+    await conn.set_autocommit(True)
+    try:
+        async with conn.pipeline():
+            await conn.execute("BEGIN")
+            if ef_search is not None:
+                await conn.execute(
+                    sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(ef_search))
+                )
+                await conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(statement, params)
+            await conn.execute("COMMIT")
+        return await cursor.fetchall()
+    finally:
+        with contextlib.suppress(psycopg.Error):
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                await conn.rollback()
+            await conn.set_autocommit(False)
+
+
 class PgVectorStore:
     """Chunks of one embedding space in the table ``table``."""
 
@@ -354,17 +395,14 @@ class PgVectorStore:
             raise ValueError(f"query vector has shape {vector.shape}, index has {self._dimension}")
         conditions, params = _where(filters, collections)
         statement = sql.SQL(QUERY).format(table=self._table, conditions=conditions)
-        async with self._pool.connection() as conn, conn.transaction():
-            # ef_search caps how many rows HNSW yields, so it never goes below top_k.
-            await conn.execute(
-                sql.SQL("SET LOCAL hnsw.ef_search = {}").format(
-                    sql.Literal(max(self._ef_search, top_k))
-                )
+        async with self._pool.connection() as conn:
+            rows = await _in_one_round_trip(
+                conn,
+                statement,
+                {**params, "vector": vector, "top_k": top_k},
+                # ef_search caps how many rows HNSW yields, so it never goes below top_k.
+                ef_search=max(self._ef_search, top_k),
             )
-            await conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
-            cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(statement, {**params, "vector": vector, "top_k": top_k})
-            rows = await cursor.fetchall()
         return [
             Hit(chunk=_chunk(row), similarity=float(row["score"]), score=float(row["score"]))
             for row in rows
@@ -391,8 +429,8 @@ class PgVectorStore:
             table=self._table, terms=self._terms, conditions=conditions
         )
         async with self._pool.connection() as conn:
-            cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(
+            rows = await _in_one_round_trip(
+                conn,
                 statement,
                 {
                     **params,
@@ -404,7 +442,6 @@ class PgVectorStore:
                     "top_k": top_k,
                 },
             )
-            rows = await cursor.fetchall()
         return [
             Hit(
                 chunk=_chunk(row),
