@@ -137,3 +137,32 @@ def test_blending_weighs_similarity_against_normalised_bm25() -> None:
     only_vector = blend(by_vector, [], vector_weight=0.7)
     assert [h.score for h in only_vector] == pytest.approx([0.63, 0.35])
     assert blend(by_vector, by_words, vector_weight=1.0)[0].chunk.chunk_no == 1
+
+
+async def test_on_a_large_corpus_only_selective_terms_find_keyword_candidates(
+    database_url: str,
+) -> None:
+    pool = await open_pool(database_url, max_size=2)
+    try:
+        # As if the corpus were large: a term in more than one chunk is common.
+        store = PgVectorStore(
+            pool, table="chunks_selective_4", dimension=4, selective_share=0.0, selective_floor=1
+        )
+        await store.create()
+        texts = ["rent is due", "rent and deposit", "statutory rent", "it's a backslash \\ word"]
+        await store.upsert_document(
+            "d", [chunk("d", i, t) for i, t in enumerate(texts)], np.eye(4, dtype=np.float32)
+        )
+        v = np.eye(4, dtype=np.float32)[0]
+        # "rent" is common: only the chunk with the rare term is a candidate, scored on both.
+        found = await store.query_text("statutory rent", v, top_k=5, filters={})
+        assert [h.chunk.chunk_no for h in found] == [2]
+        # A query of common words only falls back to its rarest term.
+        assert {h.chunk.chunk_no for h in await store.query_text("rent", v, top_k=5, filters={})} == {
+            0, 1, 2,
+        }  # fmt: skip
+        # Quotes and backslashes in the query are plain text.
+        odd = await store.query_text("it's \\ deposit' \\'", v, top_k=5, filters={})
+        assert [h.chunk.chunk_no for h in odd] == [1]
+    finally:
+        await pool.close()
