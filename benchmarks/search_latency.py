@@ -49,7 +49,7 @@ from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.retrieval import CANDIDATES_PER_RESULT, MIN_CANDIDATES
 from rag_app.settings import Settings
 from rag_app.vectorstores.base import MAX_TOP_K
-from rag_app.vectorstores.pgvector import QUERY, QUERY_TEXT, _words_of
+from rag_app.vectorstores.pgvector import QUERY, QUERY_TEXT, SELECTIVE_FLOOR, SELECTIVE_SHARE
 
 TOP_K = 10
 CONCURRENCY = (1, 4, 16)
@@ -177,7 +177,8 @@ def text_params(text: str, vector: NDArray[np.float32], top_k: int) -> dict[str,
     """The parameters PgVectorStore.query_text binds."""
     return {
         "text": text,
-        "or_query": " or ".join(_words_of(text)),
+        "selective_share": SELECTIVE_SHARE,
+        "selective_floor": SELECTIVE_FLOOR,
         "k1": bm25.K1,
         "b": bm25.B,
         "vector": vector,
