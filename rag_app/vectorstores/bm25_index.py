@@ -34,62 +34,56 @@ LOAD_CONCURRENCY = 16
 
 @dataclass(frozen=True, slots=True)
 class _Document:
+    """One document's postings, its terms as ids of the index's vocabulary."""
+
     version: str
     chunk_nos: list[int]
     filterable: list[dict[str, Any]]
-    lengths: NDArray[np.int32]
-    terms: list[dict[str, int]]
+    lengths: NDArray[np.int32]  # distinct terms per chunk
+    term_ids: NDArray[np.int32]  # one entry per (chunk, distinct term)
+    tfs: NDArray[np.int32]
+    owners: NDArray[np.int32]  # the chunk (its position in this document) of each entry
 
 
 @dataclass(frozen=True, slots=True)
 class _Flat:
-    """Every chunk's postings, concatenated: rebuilt when the index changes."""
+    """Every document's postings, concatenated: rebuilt when the index changes."""
 
     keys: list[tuple[str, int]]  # (document_id, chunk_no) per chunk
     filterable: list[dict[str, Any]]
     lengths: NDArray[np.float64]
-    term_ids: NDArray[np.int32]  # one entry per (chunk, distinct term)
+    term_ids: NDArray[np.int32]
     tfs: NDArray[np.float64]
     owners: NDArray[np.int32]  # the chunk of each entry
     df: NDArray[np.float64]  # chunks per term id
-    vocabulary: dict[str, int]
 
     @property
     def average_length(self) -> float:
         return float(self.lengths.mean()) if len(self.lengths) else 1.0
 
 
-def _flatten(documents: dict[str, _Document]) -> _Flat:
-    vocabulary: dict[str, int] = {}
+def _flatten(documents: dict[str, _Document], vocabulary_size: int) -> _Flat:
+    ordered = sorted(documents.items())
     keys: list[tuple[str, int]] = []
     filterable: list[dict[str, Any]] = []
-    lengths: list[NDArray[np.int32]] = []
-    term_ids: list[int] = []
-    tfs: list[int] = []
-    owners: list[int] = []
-    for document_id in sorted(documents):
-        document = documents[document_id]
-        for chunk_no, meta, counts in zip(
-            document.chunk_nos, document.filterable, document.terms, strict=True
-        ):
-            owner = len(keys)
-            keys.append((document_id, chunk_no))
-            filterable.append(meta)
-            for term, tf in counts.items():
-                term_ids.append(vocabulary.setdefault(term, len(vocabulary)))
-                tfs.append(tf)
-                owners.append(owner)
-        lengths.append(document.lengths)
-    ids = np.array(term_ids, dtype=np.int32)
+    owners: list[NDArray[np.int32]] = []
+    for document_id, document in ordered:
+        owners.append(document.owners + len(keys))
+        keys += [(document_id, chunk_no) for chunk_no in document.chunk_nos]
+        filterable += document.filterable
+
+    def joined(arrays: list[NDArray[np.int32]]) -> NDArray[np.int32]:
+        return np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int32)
+
+    term_ids = joined([d.term_ids for _, d in ordered])
     return _Flat(
         keys=keys,
         filterable=filterable,
-        lengths=np.concatenate(lengths).astype(np.float64) if lengths else np.zeros(0),
-        term_ids=ids,
-        tfs=np.array(tfs, dtype=np.float64),
-        owners=np.array(owners, dtype=np.int32),
-        df=np.bincount(ids, minlength=len(vocabulary)).astype(np.float64),
-        vocabulary=vocabulary,
+        lengths=joined([d.lengths for _, d in ordered]).astype(np.float64),
+        term_ids=term_ids,
+        tfs=joined([d.tfs for _, d in ordered]).astype(np.float64),
+        owners=joined(owners),
+        df=np.bincount(term_ids, minlength=vocabulary_size).astype(np.float64),
     )
 
 
@@ -105,14 +99,25 @@ def _encode(chunks: Sequence[Chunk], filterable: Callable[[Chunk], dict[str, Any
     return json.dumps({"chunks": records}, separators=(",", ":")).encode()
 
 
-def _decode(version: str, data: bytes) -> _Document:
+def _decode(version: str, data: bytes, vocabulary: dict[str, int]) -> _Document:
+    """The stored postings, their terms added to ``vocabulary`` (which only grows)."""
     records = json.loads(data)["chunks"]
+    term_ids: list[int] = []
+    tfs: list[int] = []
+    owners: list[int] = []
+    for owner, record in enumerate(records):
+        for term, tf in record["terms"].items():
+            term_ids.append(vocabulary.setdefault(str(term), len(vocabulary)))
+            tfs.append(int(tf))
+            owners.append(owner)
     return _Document(
         version=version,
         chunk_nos=[int(r["chunk_no"]) for r in records],
         filterable=[dict(r["filterable"]) for r in records],
         lengths=np.array([len(r["terms"]) for r in records], dtype=np.int32),
-        terms=[{str(t): int(n) for t, n in r["terms"].items()} for r in records],
+        term_ids=np.array(term_ids, dtype=np.int32),
+        tfs=np.array(tfs, dtype=np.int32),
+        owners=np.array(owners, dtype=np.int32),
     )
 
 
@@ -132,6 +137,7 @@ class Bm25Index:
         self._filterable = filterable
         self._refresh_seconds = refresh_seconds
         self._documents: dict[str, _Document] = {}
+        self._vocabulary: dict[str, int] = {}
         self._flat: _Flat | None = None
         self._refreshed_at = -float("inf")
         self._lock = asyncio.Lock()
@@ -160,7 +166,7 @@ class Bm25Index:
             if old != version:
                 await self._objects.delete(self._key(document_id, old))
         async with self._lock:
-            self._documents[document_id] = _decode(version, data)
+            self._documents[document_id] = _decode(version, data, self._vocabulary)
             self._flat = None
 
     async def delete_document(self, document_id: str) -> None:
@@ -192,7 +198,7 @@ class Bm25Index:
                         data = await self._objects.get(self._key(document_id, version))
                     except KeyError:  # replaced or deleted since the listing
                         return document_id, None
-                    return document_id, _decode(version, data)
+                    return document_id, _decode(version, data, self._vocabulary)
 
             for document_id, document in await asyncio.gather(*(load(d) for d in changed)):
                 if document is not None:
@@ -211,9 +217,11 @@ class Bm25Index:
         await self.refresh()
         async with self._lock:
             if self._flat is None:
-                self._flat = _flatten(self._documents)
+                self._flat = _flatten(self._documents, len(self._vocabulary))
             flat = self._flat
-        wanted = [flat.vocabulary[t] for t in bm25.query_terms(text) if t in flat.vocabulary]
+            vocabulary = self._vocabulary
+        # A term first seen after the flattening has no entries in it: it matches nothing.
+        wanted = [vocabulary[t] for t in bm25.query_terms(text) if t in vocabulary]
         if not wanted:
             return []
         entries = np.isin(flat.term_ids, np.array(wanted, dtype=np.int32))
