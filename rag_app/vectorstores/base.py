@@ -110,6 +110,11 @@ def check_upsert(
         check_budget(chunk)
 
 
+def check_query_vector(vector: NDArray[np.float32], dimension: int) -> None:
+    if vector.shape != (dimension,):
+        raise ValueError(f"query vector has shape {vector.shape}, index has {dimension}")
+
+
 def check_top_k(top_k: int) -> None:
     if not 1 <= top_k <= MAX_TOP_K:
         raise ValueError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}")

@@ -28,7 +28,7 @@ from psycopg_pool import AsyncConnectionPool
 from rag_app import bm25
 from rag_app.domain import Chunk, Filters, Hit
 from rag_app.postgres.index_build import BuildPlan, index_m, pgvector_version, plan_build
-from rag_app.vectorstores.base import check_top_k, check_upsert
+from rag_app.vectorstores.base import check_query_vector, check_top_k, check_upsert
 
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS {table} (
@@ -414,8 +414,7 @@ class PgVectorStore:
         collections: frozenset[str] | None = None,
     ) -> list[Hit]:
         check_top_k(top_k)
-        if vector.shape != (self._dimension,):
-            raise ValueError(f"query vector has shape {vector.shape}, index has {self._dimension}")
+        check_query_vector(vector, self._dimension)
         conditions, params = _where(filters, collections)
         statement = sql.SQL(QUERY).format(table=self._table, conditions=conditions)
         async with self._pool.connection() as conn:
@@ -441,8 +440,7 @@ class PgVectorStore:
         collections: frozenset[str] | None = None,
     ) -> list[Hit]:
         check_top_k(top_k)
-        if vector.shape != (self._dimension,):
-            raise ValueError(f"query vector has shape {vector.shape}, index has {self._dimension}")
+        check_query_vector(vector, self._dimension)
         text = text.replace("\x00", " ")  # PostgreSQL text cannot hold NUL; it is no word
         words = bm25.query_terms(text)
         if not words:

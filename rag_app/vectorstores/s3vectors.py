@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from rag_app import s3vectors_rules as rules
 from rag_app.aws_retry import call_with_retries, error_code
 from rag_app.domain import Chunk, Filters, Hit, MetadataValue
-from rag_app.vectorstores.base import check_top_k, check_upsert
+from rag_app.vectorstores.base import check_query_vector, check_top_k, check_upsert
 from rag_app.vectorstores.bm25_index import Bm25Index
 from rag_app.vectorstores.records import (
     NON_FILTERABLE_FIELDS,
@@ -258,8 +258,7 @@ class S3VectorsStore:
         check_top_k(top_k)
         if collections is not None and not collections:
             return []  # no collection granted: nothing to ask S3 Vectors for
-        if vector.shape != (self._dimension,):
-            raise ValueError(f"query vector has shape {vector.shape}, index has {self._dimension}")
+        check_query_vector(vector, self._dimension)
         request: dict[str, Any] = {
             **self._ids,
             "topK": top_k,
@@ -292,8 +291,7 @@ class S3VectorsStore:
         check_top_k(top_k)
         if collections is not None and not collections:
             return []
-        if vector.shape != (self._dimension,):
-            raise ValueError(f"query vector has shape {vector.shape}, index has {self._dimension}")
+        check_query_vector(vector, self._dimension)
         found = await self._keywords.search(
             text, top_k=top_k, matches=lambda meta: _matches(meta, filters, collections)
         )
