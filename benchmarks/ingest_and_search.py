@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from run_record import percentile
+
 from rag_app import __version__
 from rag_app.ingest.chunking import chunk_pages
 from rag_app.ingest.pdf import extract_pages
@@ -35,11 +37,6 @@ QUESTIONS = [
     "What is the estimated cost on U.S. operators?",
     "Where is the polling place for the precinct?",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def run(files: list[Path], root: Path, n_queries: int) -> dict[str, object]:

@@ -24,6 +24,7 @@ from typing import Any
 import boto3
 import numpy as np
 from botocore.config import Config
+from run_record import percentile
 
 from rag_app.blobstores.local import LocalBlobStore
 from rag_app.domain import Chunk
@@ -41,11 +42,6 @@ from rag_app.vectorstores.s3vectors import S3VectorsStore, filterable_metadata
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "pdf"
 REPEATS = 10
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def documents(files: list[Path]) -> list[tuple[str, list[Chunk]]]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from ingest_and_search import QUESTIONS
 from numpy.typing import NDArray
 from psycopg import sql
 
@@ -49,14 +50,7 @@ TABLE = index_name(MiniLmOnnxEmbedder.model_id, MiniLmOnnxEmbedder.dimension)
 SHARES = {"share_1pct": 0.01, "share_5pct": 0.05, "share_10pct": 0.10}
 
 PDF_QUESTIONS = [
-    "how many work-hours does the AOA sensor system test take",
-    "What did the petitioner argue?",
-    "How many background checks were there in November 2015?",
-    "Who is the district director and what is the salary?",
-    "Which airplane models does the proposed airworthiness directive apply to?",
-    "When is the comment deadline for the proposed rule?",
-    "What is the estimated cost on U.S. operators?",
-    "Where is the polling place for the precinct?",
+    *QUESTIONS,  # ingest_and_search.py's, then more about the same PDFs
     "What is the unsafe condition this AD addresses?",
     "How many airplanes of U.S. registry are affected?",
     "Who should I contact for more information about the rule?",
