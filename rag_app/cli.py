@@ -22,7 +22,8 @@ from rag_app.domain import Answer, Hit, JobStatus, SearchMode
 from rag_app.errors import RagError
 from rag_app.evaluation.metrics import CUTOFF
 from rag_app.ingest.service import Upload
-from rag_app.migration.mapping import Mapping
+from rag_app.migration.cli_options import mapping_options
+from rag_app.migration.known_schemas import MappingSource
 from rag_app.postgres.index_build import BuildPlan
 from rag_app.postgres.pool import UNAVAILABLE
 from rag_app.services import Services, build_key_store, open_services
@@ -469,34 +470,6 @@ def source_url_option(command: Callable[..., None]) -> Callable[..., None]:
     )(with_source)
 
 
-def mapping_options(command: Callable[..., None]) -> Callable[..., None]:
-    command = click.option(
-        "--mapping-text",
-        envvar="MIGRATE_MAPPING",
-        default=None,
-        help="The mapping's TOML itself, instead of a file (or MIGRATE_MAPPING: for a "
-        "one-off container task with no file to mount).",
-    )(command)
-    return click.option(
-        "--mapping",
-        "mapping_path",
-        default=None,
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        help="TOML file naming the source table and columns (see the README).",
-    )(command)
-
-
-def _mapping(path: Path | None, text: str | None) -> Mapping:
-    from rag_app.migration.mapping import load_mapping, parse_mapping
-
-    if (path is None) == (text is None):
-        raise click.UsageError("give the mapping with --mapping FILE or --mapping-text TOML")
-    try:
-        return load_mapping(path) if path else parse_mapping(str(text), "MIGRATE_MAPPING")
-    except RagError as e:
-        raise click.ClickException(str(e)) from None
-
-
 @migrate.command("from-postgres")
 @source_url_option
 @mapping_options
@@ -511,8 +484,7 @@ def _mapping(path: Path | None, text: str | None) -> Mapping:
 @click.option("--restart", is_flag=True, help="Ignore a saved checkpoint and start over.")
 def from_postgres(
     source_url: str,
-    mapping_path: Path | None,
-    mapping_text: str | None,
+    mapping_source: MappingSource,
     batch_size: int,
     max_chars: int | None,
     dry_run: bool,
@@ -528,7 +500,7 @@ def from_postgres(
         run_from_postgres(
             _settings(),
             source_url=source_url,
-            mapping=_mapping(mapping_path, mapping_text),
+            mapping_source=mapping_source,
             batch_size=batch_size,
             max_chars=max_chars,
             dry=dry_run,
@@ -548,9 +520,7 @@ def from_postgres(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help='JSONL: {"question": "...", "document": "<source document id>", "page": N}.',
 )
-def verify(
-    source_url: str, mapping_path: Path | None, mapping_text: str | None, questions_path: Path
-) -> None:
+def verify(source_url: str, mapping_source: MappingSource, questions_path: Path) -> None:
     """Ask the same questions of the source (keyword search) and the target; print
     hit@1 and hit@5 for each, before traffic moves."""
     from rag_app.migration.commands import run_verify
@@ -559,7 +529,7 @@ def verify(
         run_verify(
             _settings(),
             source_url=source_url,
-            mapping=_mapping(mapping_path, mapping_text),
+            mapping_source=mapping_source,
             questions_path=questions_path,
         )
     )
