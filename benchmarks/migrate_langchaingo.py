@@ -29,6 +29,7 @@ from rag_app.cli import main as cli  # noqa: E402
 from rag_app.postgres.embedded import EmbeddedPostgres  # noqa: E402
 from tests.langchain_sources import MIGRATED, create_langchain_source  # noqa: E402
 
+COMMAND = ["migrate", "from-postgres", "--schema", "langchaingo"]
 REPORT = re.compile(
     r"time:\s+([\d,.]+) s this session, ([\d,]+) rows \(([\d,]+) rows/s\), (\d+)% of it embedding"
 )
@@ -57,8 +58,7 @@ def run(rounds: int) -> dict[str, object]:
                 began = time.monotonic()
                 result = CliRunner().invoke(
                     cli,
-                    ["migrate", "from-postgres", "--schema", "langchaingo"]
-                    + ["--source-collection", MIGRATED],
+                    [*COMMAND, "--source-collection", MIGRATED],
                     env=env,
                 )
                 wall = time.monotonic() - began

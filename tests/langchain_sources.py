@@ -43,6 +43,15 @@ CREATE TABLE langchain_pg_embedding (
 CREATE INDEX ix_cmetadata_gin ON langchain_pg_embedding USING gin (cmetadata jsonb_path_ops);
 """
 
+INSERT_GO = (
+    "INSERT INTO langchain_pg_embedding (collection_id, embedding, document, cmetadata, uuid)"
+    " VALUES (%s, %s, %s, %s, %s)"
+)
+INSERT_PY = (
+    "INSERT INTO langchain_pg_embedding (collection_id, embedding, document, cmetadata, id)"
+    " VALUES (%s, %s, %s, %s, %s)"
+)
+
 CHECKSUM = """
 SELECT (SELECT count(*) FROM langchain_pg_embedding),
        md5((SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')
@@ -168,11 +177,7 @@ def create_langchain_source(
                     "VALUES (%s, %s, %s)",
                     (name, Json({}), collection_id),
                 )
-            id_column = "uuid" if flavour == "langchaingo" else "id"
-            insert = (
-                f"INSERT INTO langchain_pg_embedding (collection_id, embedding, document, "
-                f"cmetadata, {id_column}) VALUES (%s, %s, %s, %s, %s)"
-            )
+            insert = INSERT_GO if flavour == "langchaingo" else INSERT_PY
             for collection_id, text, meta in rows:
                 row_id: object = uuid.uuid4()
                 if flavour == "langchain":

@@ -247,7 +247,7 @@ def test_bad_mapping_and_unreachable_source_fail_with_a_clear_message(
         (
             'table = "onprem.document_chunks"\n[columns]\nid="id"\ndocument_id="doc_id"\n'
             'text="body"\npage="page_number"\n',
-            'column "body" does not exist',
+            "column e.body does not exist",
         ),
     ]
     for text, message in cases:

@@ -31,6 +31,7 @@ from tests.langchain_sources import (
 )
 
 FAA = "federal-register-2020-17221.pdf"
+VERIFY = ["migrate", "verify", "--schema", "langchain"]
 SMALL = ("scotus-transcript-p1.pdf", "150109DSP-Milw-505-90D.pdf")
 
 
@@ -121,7 +122,8 @@ def test_a_langchain_store_migrates_by_document_and_page_and_cites_the_right_pag
                 "how long does the sensor system test take per aircraft", top_k=10, filters={}
             )
             unpaged = [h for h in note if h.chunk.title == Path(NOTE_SOURCE).name]
-            assert unpaged and all(h.chunk.page == UNPAGED for h in unpaged)
+            assert unpaged
+            assert all(h.chunk.page == UNPAGED for h in unpaged)
 
     asyncio.run(check())
 
@@ -210,13 +212,11 @@ def test_migrate_verify_ranks_the_source_by_full_text_and_the_target_by_search(
     questions = tmp_path / "questions.jsonl"
     # Pages as the source numbers them (PyPDFLoader: from 0): the AOA test is on page 6.
     questions.write_text(
-        json.dumps({"question": AOA_QUESTION, "document": source.source_of(FAA), "page": 5})
-        + "\n"
+        json.dumps({"question": AOA_QUESTION, "document": source.source_of(FAA), "page": 5}) + "\n"
     )
     result = CliRunner().invoke(
         main,
-        ["migrate", "verify", "--schema", "langchain", "--source-collection", MIGRATED]
-        + ["--questions", str(questions)],
+        [*VERIFY, "--source-collection", MIGRATED, "--questions", str(questions)],
         env=environment(settings, source.url),
     )
     assert result.exit_code == 0, result.output

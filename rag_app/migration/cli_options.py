@@ -102,16 +102,20 @@ def mapping_options(command: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option(
             "--schema",
+            envvar="MIGRATE_SCHEMA",
             type=click.Choice(KNOWN_SCHEMAS),
             default=None,
             help="The source is a LangChain PGVector store (langchaingo for Go apps, "
-            "langchain for Python's langchain-postgres/-community): no mapping needed.",
+            "langchain for Python's langchain-postgres/-community): no mapping needed "
+            "(or MIGRATE_SCHEMA).",
         ),
         click.option(
             "--source-collection",
             "source_collections",
+            envvar="MIGRATE_SOURCE_COLLECTIONS",
             multiple=True,
-            help="With --schema: migrate only this source collection (repeatable; default all).",
+            help="With --schema: migrate only this source collection (repeatable; default "
+            "all; or MIGRATE_SOURCE_COLLECTIONS, space-separated).",
         ),
         click.option("--embedding-table", default=EMBEDDING_TABLE, show_default=True),
         click.option("--collection-table", default=COLLECTION_TABLE, show_default=True),

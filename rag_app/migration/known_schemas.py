@@ -133,6 +133,7 @@ def _mapping(options: KnownSchemaOptions, id_column: str) -> Mapping:
         page_base=options.page_base,
         metadata_keys=options.metadata_keys,
         metadata_policy="drop",
+        id_order=False,
         physical_order=True,
         collections=CollectionJoin(
             table=options.collection_table,

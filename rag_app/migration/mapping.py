@@ -26,9 +26,9 @@ Written by hand as TOML (stdlib ``tomllib``), or built for a known schema by
     name = "name"              # the collection's name
     only = ["contracts"]       # optional: migrate these source collections only
 
-Within a document, chunks are ordered by page, then ``offset``, then by how the passages
-of one page overlap (a splitter's overlap puts a passage's head inside the previous one's
-tail), then by ``physical_order`` (``ctid``) when set, and only then by ``id``.
+Within a document, chunks are ordered by page, then ``offset``, then by ``id``; with
+``id_order = false`` (random ids) by how the passages of one page overlap (each begins with
+its predecessor's tail, as splitters cut them), then by ``physical_order`` (``ctid``).
 
 A column may reach one key inside a json or jsonb column: ``cmetadata.page`` is the
 ``page`` key of ``cmetadata`` (read as text, ``->>``; a row whose column is not a JSON
@@ -172,6 +172,10 @@ class Mapping(BaseModel):
     """``strict``: a row whose metadata has a key or value this service cannot keep is
     refused. ``drop``: such keys are left out and the row is kept (library metadata such
     as a PDF's producer or a nested object is not worth losing a passage over)."""
+    id_order: bool = True
+    """The id orders a document's rows within a page (a serial id). ``false`` for random
+    ids (UUIDs): a page's rows are then put in order by their overlaps, then by
+    ``physical_order``."""
     physical_order: bool = False
     """Within a page, fall back on the rows' physical order (``ctid``): the order a table
     that is only ever appended to was filled in. For tables, not views."""

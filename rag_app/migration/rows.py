@@ -37,7 +37,7 @@ from rag_app.vectorstores.records import check_budget
 
 _INTEGER = re.compile(r"^\s*-?[0-9]+(\.0*)?\s*$")
 _CTID = re.compile(r"^\((\d+),(\d+)\)$")
-HEAD = 32
+HEAD = 20
 """Characters of a passage's head looked for in another passage's tail (overlap order)."""
 
 
@@ -195,7 +195,7 @@ def _by_overlap(items: list[_Accepted]) -> list[_Accepted] | None:
     for i, item in enumerate(items):
         text = item.text
         places: dict[int, list[int]] = defaultdict(list)
-        for p in range(len(text) // 2, len(text) - HEAD + 1):
+        for p in range(1, len(text) - HEAD + 1):
             for j in heads.get(text[p : p + HEAD], ()):
                 if j != i:
                     places[j].append(p)
@@ -218,28 +218,31 @@ def _by_overlap(items: list[_Accepted]) -> list[_Accepted] | None:
     return [items[i] for i in chain] if len(chain) == len(items) else None
 
 
-def order_rows(accepted: Sequence[_Accepted]) -> list[_Accepted]:
+def order_rows(accepted: Sequence[_Accepted], *, id_order: bool) -> list[_Accepted]:
     """Reading order: by page; within a page by the offset key when every passage has one,
-    else by overlap when it gives one chain, else by physical order, then by id."""
+    else by id when ids are an order, else by overlap when it gives one chain, else by
+    physical order (then id)."""
     pages: dict[int, list[_Accepted]] = defaultdict(list)
     for item in accepted:
         pages[item.page].append(item)
     ordered: list[_Accepted] = []
     for page in sorted(pages):
-        items = sorted(pages[page], key=lambda a: (_position(a.row), str(a.row.id)))
+        items = pages[page]  # in (collection, document, id) order, as read
+        if not id_order:
+            items = sorted(items, key=lambda a: _position(a.row))
         offsets = [_offset(a.row.offset) for a in items]
         if all(o is not None for o in offsets):
             keyed = zip(offsets, range(len(items)), items, strict=True)
             ordered += [item for *_, item in sorted(keyed)]
         else:
-            ordered += _by_overlap(items) or items
+            ordered += items if id_order else (_by_overlap(items) or items)
     return ordered
 
 
 def document_rows(
     rows: Sequence[SourceRow], mapping: Mapping, *, max_chars: int, page_base: int
 ) -> DocumentRows:
-    """Judge the rows of one source document (all of them, in any order)."""
+    """Judge the rows of one source document (all of them, in id order)."""
     first = rows[0]
     source_collection = None if first.collection is None else str(first.collection)
     document_id = document_id_for(first.document, source_collection)
@@ -274,7 +277,7 @@ def document_rows(
             continue
         accepted.append(_Accepted(row, page, text, metadata))
     chunks: list[Chunk] = []
-    for item in order_rows(accepted):
+    for item in order_rows(accepted, id_order=mapping.id_order):
         chunk = Chunk(
             document_id=document_id,
             chunk_no=len(chunks),

@@ -39,7 +39,7 @@ SELECT {id} AS id, {document} AS document, {text} AS text, {page} AS page,
        {offset} AS "offset", {collection} AS collection, {position} AS position
 FROM {rows}
 WHERE {document} IS NOT NULL AND {id} IS NOT NULL AND {scope} AND {after}
-ORDER BY {collection_key}, {document}, {id}
+ORDER BY {order}
 LIMIT %(limit)s
 """
 
@@ -60,7 +60,7 @@ FROM (
            AS first_page
     FROM {rows}
     WHERE {document} IS NOT NULL AND {scope} AND btrim(coalesce({text}, '')) <> ''
-    GROUP BY {collection_key}, {document}
+    GROUP BY {group}
 ) AS documents
 WHERE first_page IS NOT NULL
 """
@@ -130,7 +130,6 @@ class SourceTable:
             sql.Identifier(*mapping.table_parts), sql.Identifier(CHUNKS)
         )
         collection: sql.Composable = sql.NULL
-        collection_key: sql.Composable = sql.SQL("''")
         self._scope: sql.Composable = sql.SQL("TRUE")
         self._params: dict[str, Any] = {}
         if (join := mapping.collections) is not None:
@@ -141,14 +140,20 @@ class SourceTable:
                 sql.Identifier(CHUNKS, join.foreign_key),
                 sql.Identifier(COLLECTIONS, join.key),
             )
-            collection = collection_key = sql.Identifier(COLLECTIONS, join.name)
+            collection = sql.Identifier(COLLECTIONS, join.name)
             if join.only is not None:
                 self._scope = sql.SQL("{} = ANY(%(only)s)").format(collection)
                 self._params["only"] = list(join.only)
+        document = _reference(columns.ref("document_id"))
+        self._joined = join is not None
+        # The keyset: (collection, document, id) with a join, (document, id) without.
+        document_key = [collection, document] if self._joined else [document]
+        self._keys = sql.SQL(", ").join([*document_key, sql.Identifier(CHUNKS, columns.id)])
+        self._document_key = sql.SQL(", ").join(document_key)
         self._names: dict[str, sql.Composable] = {
             "rows": rows,
             "id": sql.Identifier(CHUNKS, columns.id),
-            "document": _reference(columns.ref("document_id")),
+            "document": document,
             "text": sql.Identifier(CHUNKS, columns.text),
             "page": _reference(columns.ref("page")),
             "metadata": _reference(columns.ref("metadata")),
@@ -156,7 +161,8 @@ class SourceTable:
             "title": _reference(columns.ref("title")),
             "offset": _reference(columns.ref("offset")),
             "collection": collection,
-            "collection_key": collection_key,
+            "order": self._keys,
+            "group": self._document_key,
             "position": (
                 sql.SQL("{}::text").format(sql.Identifier(CHUNKS, "ctid"))
                 if mapping.physical_order
@@ -200,12 +206,11 @@ class SourceTable:
     async def pages(self, *, resume: Resume | None, size: int) -> AsyncIterator[list[SourceRow]]:
         """Pages of at most ``size`` rows, starting after the document of ``resume``
         (``None``: from the start). The last page is the first one shorter than ``size``."""
-        names = self._names
         after: sql.Composable = sql.SQL("TRUE")
         params: dict[str, Any] = {"limit": size}
         if resume is not None:
-            after = sql.SQL("({collection_key}, {document}) > (%(c)s, %(d)s)").format(**names)
-            params |= {"c": resume.collection or "", "d": resume.document}
+            after = self._after(self._document_key, ["c", "d"])
+            params |= {"c": resume.collection, "d": resume.document}
         while True:
             rows = [SourceRow(**r) for r in await self._fetch(self._page_query(after), params)]
             if rows:
@@ -213,10 +218,14 @@ class SourceTable:
             if len(rows) < size:
                 return
             last = rows[-1]
-            after = sql.SQL("({collection_key}, {document}, {id}) > (%(c)s, %(d)s, %(i)s)").format(
-                **names
-            )
-            params = {"limit": size, "c": last.collection or "", "d": last.document, "i": last.id}
+            after = self._after(self._keys, ["c", "d", "i"])
+            params = {"limit": size, "c": last.collection, "d": last.document, "i": last.id}
+
+    def _after(self, keys: sql.Composable, params: list[str]) -> sql.Composable:
+        """``(keys) > (%(p)s, ...)``; without a join the collection is no key."""
+        names = params if self._joined else params[1:]
+        values = sql.SQL(", ").join(sql.Placeholder(n) for n in names)
+        return sql.SQL("({}) > ({})").format(keys, values)
 
     async def keyword_search(self, question: str, *, top_k: int) -> list[tuple[Any, Any, Any]]:
         """(collection, document, page) of the ``top_k`` rows that best match any content
