@@ -44,6 +44,7 @@ def database(server_url: str, name: str) -> str:
 def run(rounds: int) -> dict[str, object]:
     results = []
     with tempfile.TemporaryDirectory() as root:
+        Path(root).chmod(0o755)  # as root, the embedded PostgreSQL's own user must reach it
         cluster = EmbeddedPostgres(Path(root) / "pg")
         server = cluster.start().url
         try:
