@@ -20,7 +20,7 @@ $(UV):
 	$(BOOT)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --extra local --extra media --extra ocr
+	$(UV) sync --frozen --extra local --extra media --extra ocr --extra dev
 	touch $@
 
 serve: $(VENV)/.synced

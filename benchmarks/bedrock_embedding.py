@@ -18,8 +18,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from rag_app.bedrock_local import LocalBedrock
 from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
+from rag_app_dev.bedrock_local import LocalBedrock
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -48,11 +48,11 @@ from rag_app.blobstores.local import LocalBlobStore
 from rag_app.domain import Hit
 from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.postgres.pool import open_pool
-from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.settings import Settings
 from rag_app.vectorstores.bm25_index import Bm25Index
 from rag_app.vectorstores.pgvector import QUERY, PgVectorStore
 from rag_app.vectorstores.s3vectors import S3VectorsStore, filterable_metadata
+from rag_app_dev.s3vectors_local import LocalS3Vectors
 
 Search = Callable[[NDArray[np.float32], dict[str, Any]], Awaitable[list[float]]]
 TOP_K = 10

@@ -57,9 +57,9 @@ from rag_app.evaluation.questions import Question, load_questions
 from rag_app.ingest.service import Upload
 from rag_app.migration.commands import run_copy
 from rag_app.postgres.embedded import EmbeddedPostgres
-from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.services import open_services
 from rag_app.settings import Settings
+from rag_app_dev.s3vectors_local import LocalS3Vectors
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "pdf"

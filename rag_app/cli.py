@@ -204,7 +204,7 @@ def s3vectors_local(host: str, port: int) -> None:
     Point the service at it with RAG_VECTOR_STORE=s3vectors and
     AWS_ENDPOINT_URL_S3VECTORS=http://HOST:PORT (any credentials and region).
     """
-    from rag_app.s3vectors_local import LocalS3Vectors
+    from rag_app_dev.s3vectors_local import LocalS3Vectors
 
     server = LocalS3Vectors(host=host, port=port)
     click.echo(f"local S3 Vectors on {server.endpoint_url} (Ctrl-C stops it)")

@@ -19,17 +19,17 @@ from litestar.testing import TestClient
 from moto.server import ThreadedMotoServer
 
 from rag_app.api import create_app
-from rag_app.bedrock_local import LocalBedrock
 from rag_app.blobstores.local import LocalBlobStore
 from rag_app.domain import Document, JobStatus
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.ingest.service import Upload
 from rag_app.postgres.embedded import EmbeddedPostgres
-from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.services import Services
 from rag_app.settings import Settings
 from rag_app.vectorstores.bm25_index import Bm25Index
 from rag_app.vectorstores.s3vectors import filterable_metadata
+from rag_app_dev.bedrock_local import LocalBedrock
+from rag_app_dev.s3vectors_local import LocalS3Vectors
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"

@@ -24,8 +24,8 @@ from litestar.testing import TestClient
 from rag_app.api import create_app
 from rag_app.auth.api_keys import ApiKeyVerifier, FileKeyStore, SecretsManagerKeyStore, new_key
 from rag_app.cli import main
-from rag_app.local_http import LocalHttpServer
 from rag_app.settings import Settings
+from rag_app_dev.local_http import LocalHttpServer
 from tests.conftest import (
     CORPUS,
     FAA_PDF,

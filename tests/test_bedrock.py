@@ -17,12 +17,12 @@ from litestar.testing import TestClient
 from rag_app.answerers.base import collect_answer
 from rag_app.answerers.bedrock import SYSTEM_PROMPT, BedrockAnswerer
 from rag_app.api import create_app
-from rag_app.bedrock_local import LocalBedrock
 from rag_app.domain import Chunk, Hit
 from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
 from rag_app.errors import InvalidInputError
 from rag_app.services import open_services
 from rag_app.settings import Settings
+from rag_app_dev.bedrock_local import LocalBedrock
 from tests.conftest import (
     AOA_QUESTION,
     FAA_PDF,

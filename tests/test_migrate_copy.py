@@ -16,9 +16,9 @@ from click.testing import CliRunner, Result
 from rag_app.cli import main
 from rag_app.domain import Chunk
 from rag_app.ingest.service import Upload
-from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.services import open_services
 from rag_app.settings import Settings
+from rag_app_dev.s3vectors_local import LocalS3Vectors
 from tests.conftest import CORPUS, s3vectors_client, unique_bucket
 
 SMALL_PDFS = (

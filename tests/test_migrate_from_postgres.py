@@ -23,9 +23,9 @@ from click.testing import CliRunner, Result
 from rag_app.cli import main
 from rag_app.domain import DocumentStatus
 from rag_app.migration.source import READ_ONLY_OPTIONS
-from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.services import open_services
 from rag_app.settings import Settings
+from rag_app_dev.s3vectors_local import LocalS3Vectors
 from tests.conftest import AOA_QUESTION, STORES, _fresh_database, store_settings
 from tests.onprem import (
     BAD_ROWS,

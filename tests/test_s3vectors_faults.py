@@ -11,10 +11,10 @@ import pytest
 
 from rag_app.domain import Chunk
 from rag_app.ingest.service import Upload
-from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.services import open_services
 from rag_app.settings import Settings
 from rag_app.vectorstores.s3vectors import S3VectorsStore
+from rag_app_dev.s3vectors_local import LocalS3Vectors
 from tests.conftest import (
     CORPUS,
     ingest_corpus,

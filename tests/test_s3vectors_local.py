@@ -22,7 +22,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from rag_app.s3vectors_local import LocalS3Vectors
+from rag_app_dev.s3vectors_local import LocalS3Vectors
 from tests.conftest import local_client, s3vectors_client
 
 LIVE_REGION = os.environ.get("S3VECTORS_LIVE_REGION")

@@ -16,10 +16,10 @@ from numpy.typing import NDArray
 from rag_app.domain import Chunk
 from rag_app.errors import InvalidInputError
 from rag_app.postgres.pool import open_pool
-from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.vectorstores.base import VectorStore, index_name
 from rag_app.vectorstores.pgvector import PgVectorStore
 from rag_app.vectorstores.s3vectors import S3VectorsStore
+from rag_app_dev.s3vectors_local import LocalS3Vectors
 from tests.conftest import keyword_index, s3vectors_client, unique_bucket
 
 pytestmark = pytest.mark.anyio

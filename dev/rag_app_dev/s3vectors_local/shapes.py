@@ -15,7 +15,7 @@ from typing import Any
 import botocore.session
 from botocore.model import OperationModel, Shape
 
-from rag_app.s3vectors_local.errors import ServiceError
+from rag_app_dev.s3vectors_local.errors import ServiceError
 
 
 @cache

@@ -4,6 +4,6 @@ It speaks the real wire protocol (rest-json, ``POST /<Operation>``), so the real
 client talks to it through ``endpoint_url`` or ``AWS_ENDPOINT_URL_S3VECTORS``.
 """
 
-from rag_app.s3vectors_local.server import LocalS3Vectors
+from rag_app_dev.s3vectors_local.server import LocalS3Vectors
 
 __all__ = ["LocalS3Vectors"]

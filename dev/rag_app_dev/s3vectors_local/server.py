@@ -12,10 +12,10 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from rag_app import s3vectors_rules as rules
-from rag_app.local_http import LocalHttpServer, send
-from rag_app.s3vectors_local.errors import ServiceError
-from rag_app.s3vectors_local.service import OPERATIONS, S3VectorsState, dumps
-from rag_app.s3vectors_local.shapes import check_input
+from rag_app_dev.local_http import LocalHttpServer, send
+from rag_app_dev.s3vectors_local.errors import ServiceError
+from rag_app_dev.s3vectors_local.service import OPERATIONS, S3VectorsState, dumps
+from rag_app_dev.s3vectors_local.shapes import check_input
 
 _REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/s3vectors/aws4_request")
 FAULT_MESSAGES = {

@@ -14,7 +14,7 @@ import math
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from rag_app.s3vectors_local.errors import ServiceError
+from rag_app_dev.s3vectors_local.errors import ServiceError
 
 COMPARISONS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists"})
 LOGICAL = frozenset({"$and", "$or"})

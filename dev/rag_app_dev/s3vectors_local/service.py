@@ -22,9 +22,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rag_app import s3vectors_rules as rules
-from rag_app.s3vectors_local.errors import ServiceError, not_found, validation
-from rag_app.s3vectors_local.filters import check_filter, matches
-from rag_app.s3vectors_local.shapes import check_range
+from rag_app_dev.s3vectors_local.errors import ServiceError, not_found, validation
+from rag_app_dev.s3vectors_local.filters import check_filter, matches
+from rag_app_dev.s3vectors_local.shapes import check_range
 
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")

@@ -27,8 +27,8 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from rag_app.bedrock_local.eventstream import event
-from rag_app.local_http import LocalHttpServer, send
+from rag_app_dev.bedrock_local.eventstream import event
+from rag_app_dev.local_http import LocalHttpServer, send
 
 _PATH = re.compile(r"^/model/(?P<model>[^/]+)/(?P<action>invoke|converse|converse-stream)$")
 _WORD = re.compile(r"[a-z0-9]+")

@@ -4,6 +4,6 @@ ConverseStream): a test double that the real boto3 client reaches through
 semantic) and its answers are scripted or quote the first passage; it exists to exercise
 the protocol, retries, streaming and citation checks, not answer quality."""
 
-from rag_app.bedrock_local.server import LocalBedrock
+from rag_app_dev.bedrock_local.server import LocalBedrock
 
 __all__ = ["LocalBedrock"]
