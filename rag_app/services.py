@@ -29,6 +29,7 @@ from rag_app.blobstores.s3 import S3BlobStore
 from rag_app.catalog.base import Catalog
 from rag_app.catalog.postgres import PostgresCatalog
 from rag_app.catalog.s3 import S3Catalog
+from rag_app.documents import DocumentService
 from rag_app.embedders.base import Embedder
 from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
 from rag_app.errors import ConfigurationError
@@ -66,6 +67,7 @@ class Services:
     embedder: Embedder
     answerer: Answerer
     ingestion: IngestionService
+    documents: DocumentService  # what the API and the CLI call: ingestion under a Principal
     queries: QueryService
     runner: JobRunner
 
@@ -361,6 +363,7 @@ async def open_services(
             embedder=active_embedder,
             answerer=answerer,
             ingestion=ingestion,
+            documents=DocumentService(catalog=catalog, ingestion=ingestion),
             queries=QueryService(
                 store=store,
                 embedder=active_embedder,
