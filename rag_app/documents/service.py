@@ -10,6 +10,8 @@ write grant on the document's collection, and replacing a document also on its c
 
 from __future__ import annotations
 
+import builtins
+
 from rag_app.auth.principal import Principal
 from rag_app.catalog.base import Catalog, DocumentPage
 from rag_app.domain import Document, Job
@@ -88,7 +90,7 @@ class DocumentService:
             raise NotFoundError(f"no job {job_id!r}")
         return job
 
-    async def unfinished_jobs(self, principal: Principal) -> list[Job]:
+    async def unfinished_jobs(self, principal: Principal) -> builtins.list[Job]:
         """Queued and running jobs of the collections ``principal`` may read, oldest first."""
         jobs = await self._catalog.unfinished_jobs()
         return [j for j in jobs if principal.can_read(j.collection)]
