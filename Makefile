@@ -7,7 +7,7 @@ UV := $(BOOT)/bin/uv
 UV_VERSION := 0.13.8
 VENV := .venv
 # checkov (the chart's Kubernetes checks) lives in its own environment: its pins clash with
-# the app's. tests/test_chart.py runs it on the rendered manifests.
+# the app's. tests/infra/test_chart.py runs it on the rendered manifests.
 CHECKOV_VERSION := 3.3.30
 CHECKOV := .cache/checkov/bin/checkov
 export UV_PYTHON_DOWNLOADS := never

@@ -5,24 +5,12 @@ tests that need them skip and say so."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 GAP_SECONDS = 0.6
-
-
-def need_tools(*tools: str) -> None:
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        pytest.skip(
-            f"{', '.join(missing)} not installed (Debian packages espeak-ng, ffmpeg); "
-            ".ci/run installs them"
-        )
 
 
 @dataclass(frozen=True)
@@ -35,7 +23,6 @@ class Spoken:
 def speak(sentences: list[str], out: Path) -> list[Spoken]:
     """A mono WAV of ``sentences`` with a short pause between them, and when each one is
     spoken."""
-    need_tools("espeak-ng")
     frames = b""
     rate = width = 0
     timeline = []
@@ -60,7 +47,6 @@ def speak(sentences: list[str], out: Path) -> list[Spoken]:
 
 def mp4_of(wav: Path, out: Path) -> bytes:
     """``wav`` as the AAC soundtrack of an H.264 MP4 of a grey frame."""
-    need_tools("ffmpeg")
     subprocess.run(
         [
             "ffmpeg", "-loglevel", "error", "-y",

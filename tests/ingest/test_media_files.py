@@ -12,7 +12,6 @@ import pytest
 from rag_app.errors import UnprocessableDocumentError, UnsupportedMediaError
 from rag_app.ingest.files import M4A, MOV, MP3, MP4, WAV, FileType, file_type
 from rag_app.ingest.media import media_duration
-from tests.media import need_tools
 
 SECONDS = 2.5
 FORMATS = [
@@ -34,11 +33,11 @@ def _tone(folder: Path, extension: str, codec: list[str]) -> bytes:
     return out.read_bytes()
 
 
+@pytest.mark.needs_tool("ffmpeg")
 @pytest.mark.parametrize(("extension", "codec", "expected"), FORMATS)
 def test_each_accepted_format_is_recognised_and_its_length_read(
     tmp_path: Path, extension: str, codec: list[str], expected: FileType
 ) -> None:
-    need_tools("ffmpeg")
     data = _tone(tmp_path, extension, codec)
     # The name does not matter: the first bytes do.
     assert file_type("upload.bin", data[:1024]) == expected
@@ -50,8 +49,8 @@ def test_a_file_that_is_nothing_we_ingest_is_refused_naming_what_is() -> None:
         file_type("notes.mp4", b"just some text\n" * 10)
 
 
+@pytest.mark.needs_tool("ffmpeg")
 def test_a_truncated_recording_fails_to_decode_readably(tmp_path: Path) -> None:
-    need_tools("ffmpeg")
     data = _tone(tmp_path, "mp4", ["-c:a", "aac"])
     assert file_type("cut.mp4", data[:1024]) == MP4
     with pytest.raises(UnprocessableDocumentError, match="cannot be decoded"):

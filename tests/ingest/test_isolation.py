@@ -15,7 +15,7 @@ from rag_app.errors import RagError, UnprocessableDocumentError
 from rag_app.ingest.isolation import ProcessLimits, run_isolated
 from rag_app.ingest.pdf import extract_pages
 from tests.conftest import FAA_PDF
-from tests.hostile_pdfs import HOSTILE
+from tests.support.hostile_pdfs import HOSTILE
 
 LIMITS = ProcessLimits(memory_mb=512, cpu_seconds=10, wall_seconds=10)
 
@@ -100,6 +100,6 @@ def test_every_hostile_pdf_fails_alone_within_10_s_and_512_mb() -> None:
     assert "MB" in outcomes["decompression bomb"]  # the memory cap stopped it
     assert "not a PDF" in outcomes["a zip named .pdf"]
     # A page with no text layer is read as empty here; the extractor then OCRs it or fails
-    # the job saying so (tests/test_scanned_pdfs.py).
+    # the job saying so (tests/ingest/test_scanned_pdfs.py).
     assert outcomes["no text layer"] == "read: 1 page(s) repaired"
     assert "page(s) repaired" not in outcomes["a billion pages claimed"]

@@ -13,7 +13,7 @@ from components.config import ConfigError, ModelsConfig, parse_stack_config
 from components.eks_service import split_image
 from components.plan import Declared, stack_file_config, summary
 from rag_app.settings import Settings
-from tests.pulumi_stacks import ROOT, of, one, record
+from tests.support.pulumi_stacks import ROOT, of, one, record
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-db"
 DB_HOST = "db.cluster-abc.us-east-1.rds.amazonaws.com"

@@ -15,7 +15,7 @@ from litestar.testing import TestClient
 from rag_app.api import create_app
 from rag_app.settings import Settings
 from tests.conftest import wait_for_job
-from tests.media import Spoken, mp4_of, speak
+from tests.support.media import Spoken, mp4_of, speak
 
 SENTENCES = [
     "The hearing began at nine in the morning in courtroom four.",
@@ -110,6 +110,7 @@ def test_a_transcript_on_its_own_is_searchable_by_time(client: TestClient[Any]) 
     _assert_cites_the_moment(client, document["document_id"], timeline)
 
 
+@pytest.mark.needs_tool("espeak-ng", "ffmpeg")
 def test_video_with_its_transcript_needs_no_speech_recognition(
     client: TestClient[Any], recording: tuple[bytes, list[Spoken]]
 ) -> None:
@@ -130,6 +131,7 @@ def test_video_with_its_transcript_needs_no_speech_recognition(
     assert (content.content, content.headers["content-type"]) == (video, "video/mp4")
 
 
+@pytest.mark.needs_tool("espeak-ng", "ffmpeg")
 def test_video_without_a_transcript_and_with_asr_off_fails_saying_what_to_do(
     client: TestClient[Any], recording: tuple[bytes, list[Spoken]]
 ) -> None:
@@ -141,6 +143,7 @@ def test_video_without_a_transcript_and_with_asr_off_fails_saying_what_to_do(
     assert ".vtt or .srt" in job["error"]
 
 
+@pytest.mark.needs_tool("espeak-ng", "ffmpeg")
 def test_a_malformed_transcript_is_refused_at_upload_and_nothing_is_stored(
     client: TestClient[Any], recording: tuple[bytes, list[Spoken]]
 ) -> None:
@@ -159,7 +162,7 @@ def test_a_malformed_transcript_is_refused_at_upload_and_nothing_is_stored(
 
 
 def test_a_transcript_with_a_pdf_is_refused(client: TestClient[Any]) -> None:
-    pdf = Path(__file__).parent.parent.parent / "shared/corpus/pdf/scotus-transcript-p1.pdf"
+    pdf = Path(__file__).parents[3] / "shared/corpus/pdf/scotus-transcript-p1.pdf"
     vtt = vtt_of([Spoken("Hello there.", 0.0, 1.0)])
     response = _upload(
         client,
@@ -172,6 +175,7 @@ def test_a_transcript_with_a_pdf_is_refused(client: TestClient[Any]) -> None:
     assert "only come with an audio or video file" in response.json()["detail"]
 
 
+@pytest.mark.needs_tool("espeak-ng", "ffmpeg")
 def test_media_over_the_size_limit_is_refused_with_413(
     database_url: str, tmp_path: Path, recording: tuple[bytes, list[Spoken]]
 ) -> None:
@@ -184,6 +188,7 @@ def test_media_over_the_size_limit_is_refused_with_413(
         assert "RAG_MAX_MEDIA_BYTES" in response.json()["detail"]
 
 
+@pytest.mark.needs_tool("espeak-ng", "ffmpeg")
 def test_media_over_the_length_limit_fails_before_any_transcription(
     database_url: str, tmp_path: Path, recording: tuple[bytes, list[Spoken]]
 ) -> None:
@@ -209,6 +214,7 @@ def test_a_file_that_claims_to_be_video_but_does_not_decode_fails_readably(
     assert "cannot be decoded" in job["error"]
 
 
+@pytest.mark.needs_tool("espeak-ng", "ffmpeg")
 def test_speech_recognition_that_cannot_run_fails_the_job_saying_why(
     database_url: str, tmp_path: Path, recording: tuple[bytes, list[Spoken]]
 ) -> None:
@@ -224,6 +230,7 @@ def test_speech_recognition_that_cannot_run_fails_the_job_saying_why(
 
 
 @pytest.mark.slow
+@pytest.mark.needs_tool("espeak-ng", "ffmpeg")
 def test_speech_is_recognised_offline_and_cited_at_the_moment_it_is_spoken(
     database_url: str, tmp_path: Path, recording: tuple[bytes, list[Spoken]]
 ) -> None:

@@ -27,7 +27,7 @@ from rag_app.services import open_services
 from rag_app.settings import Settings
 from rag_app_dev.s3vectors_local import LocalS3Vectors
 from tests.conftest import AOA_QUESTION, STORES, _fresh_database, store_settings
-from tests.onprem import (
+from tests.support.onprem import (
     BAD_ROWS,
     MAPPING,
     QUESTIONS,

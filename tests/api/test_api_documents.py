@@ -232,7 +232,7 @@ def test_search_on_an_empty_index_returns_no_hits(client: TestClient[Any]) -> No
 def test_a_decompression_bomb_fails_its_job_while_the_service_keeps_serving(
     client: TestClient[Any],
 ) -> None:
-    from tests.hostile_pdfs import decompression_bomb
+    from tests.support.hostile_pdfs import decompression_bomb
 
     good = _ingest(client, SCOTUS_PDF)
     response = client.post(

@@ -11,7 +11,7 @@ from typing import Any
 
 from components.plan import Declared
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class StackFailed(Exception):

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUICK = ROOT / "benchmarks" / "results" / "quick"
 
 

@@ -24,7 +24,7 @@ from rag_app.cost.scenario import Indexing, Scenario
 from rag_app.cost.workload import chunks_of, embedded_characters, workload
 from rag_app.errors import InvalidInputError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 D = Decimal
 
 

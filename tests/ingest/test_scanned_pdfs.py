@@ -4,7 +4,6 @@ pages is indexed with the missing pages counted and named in its status."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from litestar.testing import TestClient
 from rag_app.api import create_app
 from rag_app.settings import Settings
 from tests.conftest import AOA_QUESTION, CORPUS, FAA_PDF, wait_for_job
-from tests.scans import scanned_pdf, text_then_scan
+from tests.support.scans import scanned_pdf, text_then_scan
 
 SCOTUS_PDF = CORPUS / "pdf" / "scotus-transcript-p1.pdf"
 
@@ -73,8 +72,6 @@ def test_a_partly_scanned_pdf_is_indexed_and_its_empty_pages_are_named(
 
 def _need_ocr() -> None:
     pytest.importorskip("ocrmypdf", reason="OCR is the 'ocr' extra")
-    if shutil.which("tesseract") is None:
-        pytest.skip("tesseract not installed (Debian: tesseract-ocr); .ci/run installs it")
 
 
 @pytest.fixture
@@ -86,6 +83,7 @@ def ocr_client(database_url: str, tmp_path: Path) -> Iterator[TestClient[Any]]:
 
 
 @pytest.mark.slow
+@pytest.mark.needs_tool("tesseract")
 def test_a_scanned_page_is_ocrd_searchable_and_cited_as_ocr(ocr_client: TestClient[Any]) -> None:
     # Page 6 of the FAA rule, scanned: its cost table holds the answer to AOA_QUESTION.
     body = post_pdf(ocr_client, "faa-p6-scan.pdf", scanned_pdf(FAA_PDF, pages=[6]))
@@ -105,6 +103,7 @@ def test_a_scanned_page_is_ocrd_searchable_and_cited_as_ocr(ocr_client: TestClie
     assert any("work-hours" in c["quote"] for c in answer["citations"])
 
 
+@pytest.mark.needs_tool("tesseract")
 def test_ocr_without_the_language_data_fails_saying_what_is_missing(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -17,7 +17,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from rag_app.api import create_app
 from rag_app.cli import main
 from rag_app.settings import Settings
-from tests.tcp_gate import TcpGate
+from tests.support.tcp_gate import TcpGate
 
 
 @pytest.fixture

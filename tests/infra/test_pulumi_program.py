@@ -14,7 +14,7 @@ from components.config import ConfigError, ModelsConfig, parse_stack_config
 from components.plan import Declared, summary
 from components.policies import RULES, violations
 from rag_app.settings import Settings
-from tests.pulumi_stacks import ROOT, StackFailed, of, one, record, replace, unwrap
+from tests.support.pulumi_stacks import ROOT, StackFailed, of, one, record, replace, unwrap
 
 HTTPS = {"platform": "ecs", "ecs": {"certificateArn": "arn:aws:acm:us-east-1:1:certificate/x"}}
 

@@ -26,7 +26,7 @@ from rag_app.ingest.ocr_textract import TextractOcr
 from rag_app.ingest.transcriber_aws import AmazonTranscribeTranscriber
 from rag_app.settings import Settings
 from tests.conftest import CORPUS
-from tests.scans import scanned_pdf, text_then_scan
+from tests.support.scans import scanned_pdf, text_then_scan
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 SCOTUS_PDF = CORPUS / "pdf" / "scotus-transcript-p1.pdf"

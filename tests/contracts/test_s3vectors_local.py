@@ -28,12 +28,10 @@ from tests.conftest import local_client, s3vectors_client
 LIVE_REGION = os.environ.get("S3VECTORS_LIVE_REGION")
 
 
-@pytest.fixture(params=["local", "aws"])
+@pytest.fixture(params=["local", pytest.param("aws", marks=pytest.mark.aws_live)])
 def client(request: pytest.FixtureRequest, s3vectors_server: LocalS3Vectors) -> Any:
     if request.param == "local":
         return s3vectors_client(s3vectors_server, max_attempts=1)
-    if not LIVE_REGION:
-        pytest.skip("set S3VECTORS_LIVE_REGION (and AWS credentials) to run against AWS")
     return boto3.client(
         "s3vectors",
         region_name=LIVE_REGION,
