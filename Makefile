@@ -47,7 +47,7 @@ format: $(VENV)/.synced
 	$(VENV)/bin/ruff check --fix .
 
 bench: $(VENV)/.synced
-	$(VENV)/bin/python benchmarks/ingest_and_search.py
+	$(VENV)/bin/python -m benchmarks.ingest_and_search
 
 clean:
 	rm -rf $(BOOT) .cache/checkov $(VENV) .mypy_cache .ruff_cache .pytest_cache

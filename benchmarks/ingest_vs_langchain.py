@@ -12,7 +12,7 @@ the last job is done (parse in the sandboxed child, chunk, embed, index, catalog
 ``add_embeddings``). Both write into a fresh table with the same HNSW index (cosine, m 16,
 ef_construction 64) each run. Per-stage times come from the job's own log record for (a).
 
-    .venv/bin/python benchmarks/ingest_vs_langchain.py [--repeat N] [--rounds N] [--quick]
+    .venv/bin/python -m benchmarks.ingest_vs_langchain [--repeat N] [--rounds N] [--quick]
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from typing import Any
 import boto3
 import numpy as np
 from botocore.config import Config
-from run_record import percentile
 
+from benchmarks.run_record import percentile
 from rag_app.blobstores.local import LocalBlobStore
 from rag_app.domain import Chunk
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder

@@ -19,7 +19,7 @@ def run_quick(script: str) -> dict[str, Any]:
     out = QUICK / f"{Path(script).stem}.json"
     out.unlink(missing_ok=True)
     done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
+        [sys.executable, "-m", f"benchmarks.{Path(script).stem}", "--quick"],
         cwd=ROOT,
         capture_output=True,
         text=True,

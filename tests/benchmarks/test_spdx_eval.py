@@ -19,7 +19,8 @@ OUT = ROOT / "benchmarks" / "results" / "quick" / "retrieval_quality.json"
 def test_the_quick_run_writes_every_store_set_and_mode() -> None:
     OUT.unlink(missing_ok=True)
     run = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "spdx_eval.py"), "--quick"],
+        [sys.executable, "-m", "benchmarks.spdx_eval", "--quick"],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=1200,
