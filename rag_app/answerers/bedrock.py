@@ -26,11 +26,11 @@ from typing import Any
 import anyio.to_thread
 
 from rag_app.answerers.base import NO_ANSWER
-from rag_app.answerers.citations import squash
-from rag_app.aws_retry import call_with_retries
+from rag_app.aws.calls import call_with_retries
 from rag_app.domain import Answer, AnswerDelta, Citation, Hit
-from rag_app.sentences import sentences
-from rag_app.terms import content_words, coverage
+from rag_app.retrieval.citations import squash
+from rag_app.text.sentences import sentences
+from rag_app.text.terms import content_words, coverage
 
 log = logging.getLogger("rag_app.bedrock")
 

@@ -22,8 +22,8 @@ import numpy as np
 from rag_app.answerers.base import NO_ANSWER
 from rag_app.domain import Answer, AnswerDelta, Citation, Hit
 from rag_app.embedders.base import Embedder
-from rag_app.sentences import sentences, words
-from rag_app.terms import content_words, coverage
+from rag_app.text.sentences import sentences, words
+from rag_app.text.terms import content_words, coverage
 
 MAX_SENTENCE_CHARS = 400
 KEYWORD_WEIGHT = 0.3

@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from rag_app.aws_retry import call_with_retries, error_code
+from rag_app.aws.calls import call_with_retries, error_code
 from rag_app.blobstores.base import check_key
 
 MISSING = frozenset({"NoSuchKey", "404", "NotFound"})

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from rag_app.aws_retry import call_with_retries
+from rag_app.aws.calls import call_with_retries
 from rag_app.errors import InvalidInputError
 
 log = logging.getLogger("rag_app.bedrock")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag_app.domain import PageText
-from rag_app.sentences import Span, paragraphs, sentences, words
+from rag_app.text.sentences import Span, paragraphs, sentences, words
 
 
 @dataclass(frozen=True, slots=True)

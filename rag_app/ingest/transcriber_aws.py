@@ -16,8 +16,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from rag_app.aws_jobs import poll_until
-from rag_app.aws_retry import call_with_retries, error_code
+from rag_app.aws.calls import call_with_retries, error_code
+from rag_app.aws.jobs import poll_until
 from rag_app.blobstores.s3 import S3BlobStore
 from rag_app.domain import Segment, Transcript
 from rag_app.errors import ConfigurationError, UnprocessableDocumentError

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from rag_app.domain import PageText, Transcript
 from rag_app.ingest.chunking import ChunkSpan
-from rag_app.sentences import words
+from rag_app.text.sentences import words
 
 TRANSCRIPT_PAGE = 1
 

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from rag_app import bm25
 from rag_app.blobstores.base import BlobStore
 from rag_app.domain import Chunk
+from rag_app.text import bm25
 
 LOAD_CONCURRENCY = 16
 

@@ -32,8 +32,8 @@ import numpy as np
 from botocore.exceptions import ClientError
 from numpy.typing import NDArray
 
-from rag_app import s3vectors_rules as rules
-from rag_app.aws_retry import call_with_retries, error_code
+from rag_app.aws import s3vectors_rules as rules
+from rag_app.aws.calls import call_with_retries, error_code
 from rag_app.domain import Chunk, Filters, Hit, MetadataValue
 from rag_app.vectorstores.base import check_query_vector, check_top_k, check_upsert
 from rag_app.vectorstores.bm25_index import Bm25Index

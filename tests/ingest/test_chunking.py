@@ -7,7 +7,7 @@ import pytest
 from rag_app.domain import PageText
 from rag_app.ingest.chunking import chunk_page, chunk_pages
 from rag_app.ingest.pdf import extract_pages
-from rag_app.sentences import paragraphs, sentences
+from rag_app.text.sentences import paragraphs, sentences
 from tests.conftest import CORPUS, FAA_PDF
 
 CONTRACT = """ARTICLE 1. DEFINITIONS

@@ -5,10 +5,10 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 
 from rag_app.answerers.base import Answerer, collect_answer
-from rag_app.answerers.citations import verify_citations
 from rag_app.answerers.extractive import ExtractiveAnswerer
 from rag_app.domain import Answer, AnswerDelta, Chunk, Citation, Hit
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
+from rag_app.retrieval.citations import verify_citations
 
 pytestmark = pytest.mark.anyio
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from psycopg import sql
 
-from rag_app import bm25
 from rag_app.domain import Chunk, Hit
 from rag_app.postgres.pool import open_pool
-from rag_app.retrieval import RRF_K, blend, fuse
+from rag_app.retrieval.fusion import RRF_K, blend, fuse
+from rag_app.text import bm25
 from rag_app.vectorstores.pgvector import PgVectorStore
 from tests.conftest import keyword_index
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from rag_app import s3vectors_rules as rules
+from rag_app.aws import s3vectors_rules as rules
 from rag_app_dev.local_http import LocalHttpServer, send
 from rag_app_dev.s3vectors_local.errors import ServiceError
 from rag_app_dev.s3vectors_local.service import OPERATIONS, S3VectorsState, dumps

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from rag_app import s3vectors_rules as rules
+from rag_app.aws import s3vectors_rules as rules
 from rag_app_dev.s3vectors_local.errors import ServiceError, not_found, validation
 from rag_app_dev.s3vectors_local.filters import check_filter, matches
 from rag_app_dev.s3vectors_local.shapes import check_range
