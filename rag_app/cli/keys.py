@@ -7,9 +7,9 @@ import asyncio
 import click
 
 from rag_app.auth.api_keys import KeyStore, new_key
+from rag_app.auth.backends import build_key_store
 from rag_app.cli.running import load_settings
 from rag_app.errors import RagError
-from rag_app.services import build_key_store
 
 
 @click.group()

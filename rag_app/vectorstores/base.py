@@ -27,6 +27,12 @@ class VectorStore(Protocol):
     @property
     def dimension(self) -> int: ...
 
+    async def create(self) -> None:
+        """Make the index (or table) of this embedding space exist, and use it if it does:
+        idempotent, safe for several processes starting at once. An existing index of
+        another dimension or layout is refused with ``ValueError``."""
+        ...
+
     async def upsert_document(
         self, document_id: str, chunks: Sequence[Chunk], vectors: NDArray[np.float32]
     ) -> None:
