@@ -25,7 +25,8 @@ from rag_app.documents import DocumentService
 from rag_app.embedders import backends as embedders
 from rag_app.embedders.base import Embedder
 from rag_app.ingest import backends as extractors
-from rag_app.ingest.jobs import JobRunner
+from rag_app.ingest.chunking import ChunkLimits
+from rag_app.ingest.jobs import IngestionJobs, JobRunner
 from rag_app.ingest.service import IngestionService, IngestLimits
 from rag_app.postgres.login import database_login
 from rag_app.postgres.pool import UNAVAILABLE, Database
@@ -104,19 +105,31 @@ async def open_services(
         )
         blobs = blobstores.build(settings, aws)
         catalog = catalogs.build(settings, pool=pool, blobs=blobs)
-        ingestion = IngestionService(
+        jobs = IngestionJobs(
             catalog=catalog,
             blobs=blobs,
             store=store,
             embedder=embedder,
             extractor=extractors.build(settings, aws, blobs),
+            chunking=ChunkLimits(
+                max_chars=settings.chunk_size,
+                overlap=settings.chunk_overlap,
+                max_seconds=settings.media_chunk_seconds,
+            ),
+            max_chunks=settings.max_chunks_per_document,
+        )
+        runner = JobRunner(jobs.run, concurrency=settings.ingest_concurrency)
+        ingestion = IngestionService(
+            catalog=catalog,
+            blobs=blobs,
+            store=store,
+            jobs=jobs,
+            queue=runner if run_jobs else None,
             limits=IngestLimits(
                 max_upload_bytes=settings.max_upload_bytes,
                 max_media_bytes=settings.max_media_bytes,
-                max_chunks=settings.max_chunks_per_document,
             ),
         )
-        runner = JobRunner(ingestion.run_job, concurrency=settings.ingest_concurrency)
         ready = asyncio.Event()
 
         async def prepare() -> None:
@@ -124,7 +137,6 @@ async def open_services(
                 await database.prepare()
             await store.create()
             if run_jobs:
-                ingestion.on_submit(runner.submit)
                 runner.start(job.job_id for job in await catalog.unfinished_jobs())
             ready.set()
 

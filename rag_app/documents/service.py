@@ -17,7 +17,7 @@ from rag_app.catalog.base import Catalog, DocumentPage
 from rag_app.domain import Document, Job
 from rag_app.errors import ForbiddenError, NotFoundError
 from rag_app.ingest.service import IngestionService, Submission, Upload
-from rag_app.ingest.validation import ID_PATTERN, check_collection, check_document_id
+from rag_app.ingest.validation import ID_PATTERN, check_collection
 
 # Past any catalog's size, and within PostgreSQL's bigint (a larger OFFSET is a server error).
 MAX_OFFSET = 1_000_000_000
@@ -48,13 +48,13 @@ class DocumentService:
         Replacing a document (``upload.document_id``) needs the write grant on its current
         collection too; a replaced id the caller cannot read is a 404."""
         _may_write(principal, upload.collection)
-        if upload.document_id:
-            existing = await self._catalog.get_document(check_document_id(upload.document_id))
-            if existing is not None:
-                if not principal.can_read(existing.collection):
-                    raise NotFoundError(f"no document {upload.document_id!r}")
-                _may_write(principal, existing.collection)
-        return await self._ingestion.submit(upload)
+
+        def authorise(existing: Document) -> None:
+            if not principal.can_read(existing.collection):
+                raise NotFoundError(f"no document {upload.document_id!r}")
+            _may_write(principal, existing.collection)
+
+        return await self._ingestion.submit(upload, authorise=authorise)
 
     async def list(
         self, principal: Principal, *, collection: str | None, limit: int, offset: int

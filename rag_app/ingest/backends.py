@@ -50,11 +50,8 @@ def build(settings: Settings, aws: AwsClients, blobs: BlobStore) -> Extractor:
     """The extractor with the OCR and the transcriber ``settings`` name ("off": none)."""
     limits = ExtractionLimits(
         max_pages=settings.max_pages,
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
         ocr_min_chars=settings.ocr_min_chars_per_page,
         max_media_seconds=settings.max_media_seconds,
-        media_chunk_seconds=settings.media_chunk_seconds,
         parser=ProcessLimits(
             memory_mb=settings.parse_memory_mb,
             cpu_seconds=settings.parse_cpu_seconds,

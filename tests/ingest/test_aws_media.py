@@ -19,6 +19,7 @@ from botocore.stub import Stubber
 from rag_app.blobstores.s3 import S3BlobStore
 from rag_app.domain import JobStage
 from rag_app.errors import ConfigurationError, UnprocessableDocumentError
+from rag_app.ingest.chunking import ChunkLimits, chunk_content
 from rag_app.ingest.extraction import ExtractionLimits, Extractor
 from rag_app.ingest.files import StoredFile
 from rag_app.ingest.ocr import OcrUnavailableError
@@ -297,8 +298,7 @@ async def test_textract_reads_the_scanned_pages_of_a_pdf_in_the_bucket(
     )
     extractor = Extractor(
         limits=ExtractionLimits(
-            max_pages=10, chunk_size=1000, chunk_overlap=100, ocr_min_chars=20,
-            max_media_seconds=3600, media_chunk_seconds=60,
+            max_pages=10, ocr_min_chars=20, max_media_seconds=3600,
         ),
         ocr=_textract(client, blobs),
         transcriber=None,
@@ -312,12 +312,13 @@ async def test_textract_reads_the_scanned_pages_of_a_pdf_in_the_bucket(
     assert stages == [JobStage.RECOGNISING]
     assert (extraction.pages, extraction.pages_text, extraction.pages_ocr) == (2, 1, 1)
     assert extraction.pages_empty == 0
-    scanned = [s for s in extraction.spans if s.page == 2]
+    spans = chunk_content(extraction.content, ChunkLimits(1000, 100, 60))
+    scanned = [s for s in spans if s.page == 2]
     assert [s.text for s in scanned] == [
         "IN THE SUPREME COURT\nOF THE UNITED STATES\nWashington, D.C."
     ]
     assert all(s.ocr for s in scanned)
-    assert not any(s.ocr for s in extraction.spans if s.page == 1)
+    assert not any(s.ocr for s in spans if s.page == 1)
 
 
 @pytest.mark.anyio

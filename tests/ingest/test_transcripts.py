@@ -9,8 +9,8 @@ import pytest
 
 from rag_app.domain import Segment, Transcript
 from rag_app.errors import UnprocessableDocumentError
+from rag_app.ingest.chunking import chunk_transcript
 from rag_app.ingest.files import SRT, VTT, sniff
-from rag_app.ingest.transcript_chunking import chunk_transcript
 from rag_app.ingest.transcripts import parse_transcript
 
 VTT_TEXT = """\ufeffWEBVTT - hearing of 3 March
