@@ -304,7 +304,7 @@ async def run(files: list[Path], root: Path, repeat: int, rounds: int) -> dict[s
     cluster = EmbeddedPostgres(root / "data" / "postgres")
     url = (await anyio.to_thread.run_sync(cluster.start)).url
     stages = StageLog()
-    service_log = logging.getLogger("rag_app.ingest.service")
+    service_log = logging.getLogger("rag_app.ingest.jobs")
     service_log.addHandler(stages)
     service_log.setLevel(logging.INFO)
     try:

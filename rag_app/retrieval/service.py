@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from rag_app.answerers.base import Answerer, collect_answer
+from rag_app.answerers.base import Answerer, Question, collect_answer
 from rag_app.domain import Answer, AnswerDelta, Hit, SearchMode
 from rag_app.embedders.base import Embedder, embed_query
 from rag_app.errors import InvalidInputError
@@ -48,25 +48,26 @@ class QueryService:
             )
         return text
 
-    async def search(
+    async def _retrieve(
         self,
         query: str,
+        what: str,
         *,
         top_k: int,
         filters: Mapping[str, Any],
-        collections: frozenset[str] | None = None,
-        mode: SearchMode | None = None,
-    ) -> list[Hit]:
-        """The ``top_k`` passages that best answer ``query`` and match ``filters``, best
-        first, from ``collections`` only (None: all; the caller's grants), found by
-        ``mode`` (None: the service's default). Every hit carries its cosine similarity
-        and the share of the query's content words it contains (``keyword``)."""
-        text = self._check_query(query, "query")
+        collections: frozenset[str] | None,
+        mode: SearchMode | None,
+    ) -> tuple[Question, list[Hit]]:
+        """The query checked and embedded once, and its hits (see ``search``)."""
+        text = self._check_query(query, what)
         if not 1 <= top_k <= MAX_TOP_K:
             raise InvalidInputError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}")
         checked = check_filters(filters)
         mode = mode or self._default_mode
-        vector = await embed_query(self._embedder, text)
+        question = Question(
+            text, await embed_query(self._embedder, text), frozenset(content_words(text))
+        )
+        vector = question.vector
         pool = min(MAX_TOP_K, max(top_k * CANDIDATES_PER_RESULT, MIN_CANDIDATES))
         if mode is SearchMode.VECTOR:
             hits = await self._store.query(
@@ -87,8 +88,28 @@ class QueryService:
                 hits = fuse([by_vector, by_words])[:top_k]
             else:
                 hits = blend(by_vector, by_words, vector_weight=self._vector_weight)[:top_k]
-        terms = content_words(text)
-        return [dataclasses.replace(h, keyword=coverage(terms, h.chunk.text)) for h in hits]
+        terms = question.terms
+        return question, [
+            dataclasses.replace(h, keyword=coverage(terms, h.chunk.text)) for h in hits
+        ]
+
+    async def search(
+        self,
+        query: str,
+        *,
+        top_k: int,
+        filters: Mapping[str, Any],
+        collections: frozenset[str] | None = None,
+        mode: SearchMode | None = None,
+    ) -> list[Hit]:
+        """The ``top_k`` passages that best answer ``query`` and match ``filters``, best
+        first, from ``collections`` only (None: all; the caller's grants), found by
+        ``mode`` (None: the service's default). Every hit carries its cosine similarity
+        and the share of the query's content words it contains (``keyword``)."""
+        _, hits = await self._retrieve(
+            query, "query", top_k=top_k, filters=filters, collections=collections, mode=mode
+        )
+        return hits
 
     async def ask_stream(
         self,
@@ -101,12 +122,12 @@ class QueryService:
     ) -> AsyncIterator[AnswerDelta | Answer]:
         """Retrieve first (so bad input raises here, before any streaming starts), then
         return the answer's events: text as it is produced, then the final answer whose
-        citations have been checked against the retrieved passages."""
-        question = self._check_query(question, "question")
-        hits = await self.search(
-            question, top_k=top_k, filters=filters, collections=collections, mode=mode
+        citations have been checked against the retrieved passages, once. The answerer
+        gets the question's vector and terms: nothing is embedded twice."""
+        asked, hits = await self._retrieve(
+            question, "question", top_k=top_k, filters=filters, collections=collections, mode=mode
         )
-        return self._verified(self._answerer.stream(question, hits), hits)
+        return self._verified(self._answerer.stream(asked, hits), hits)
 
     @staticmethod
     async def _verified(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 
 _WORD = re.compile(r"[a-z0-9]+(?:[-'.§][a-z0-9]+)*")
 _STOPWORDS = frozenset(
@@ -19,7 +20,7 @@ def content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.casefold()) if w not in _STOPWORDS}
 
 
-def coverage(query_terms: set[str], text: str) -> float:
+def coverage(query_terms: AbstractSet[str], text: str) -> float:
     """The share of ``query_terms`` that occur in ``text`` (0 when there are none)."""
     if not query_terms:
         return 0.0

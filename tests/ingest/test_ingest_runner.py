@@ -22,7 +22,7 @@ PDFS = ["la-precinct-bulletin-2014-p1.pdf", "scotus-transcript-p1.pdf"]
 async def test_join_returns_when_every_submitted_job_has_run_and_each_logs_its_stages(
     database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="rag_app.ingest.service")
+    caplog.set_level(logging.INFO, logger="rag_app.ingest.jobs")
     settings = Settings(database_url=database_url, data_dir=tmp_path)
     async with open_services(settings) as services:
         await services.runner.join()  # nothing submitted: returns at once

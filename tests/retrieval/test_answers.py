@@ -1,16 +1,19 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import pytest
 
-from rag_app.answerers.base import Answerer, collect_answer
+from rag_app.answerers.base import Answerer, Question, collect_answer
 from rag_app.answerers.extractive import ExtractiveAnswerer
 from rag_app.domain import Answer, AnswerDelta, Chunk, Citation, Hit
+from rag_app.embedders.base import embed_query
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.retrieval.citations import verify_citations
+from rag_app.text.terms import content_words
 
 pytestmark = pytest.mark.anyio
+Asked = Callable[[str], Awaitable[Question]]
 
 LEASE = (
     "4.1 Rent. The Tenant shall pay a monthly rent of $2,400 on the first day of each month. "
@@ -31,12 +34,24 @@ def answerer(embedder: MiniLmOnnxEmbedder) -> ExtractiveAnswerer:
     return ExtractiveAnswerer(embedder, min_score=0.35, max_sentences=2)
 
 
+@pytest.fixture
+def asked(embedder: MiniLmOnnxEmbedder) -> Callable[[str], Awaitable[Question]]:
+    """The question as retrieval hands it to the answerer: embedded once, with its terms."""
+
+    async def make(text: str) -> Question:
+        return Question(text, await embed_query(embedder, text), frozenset(content_words(text)))
+
+    return make
+
+
 async def test_answers_with_the_supporting_sentence_and_its_page(
-    answerer: ExtractiveAnswerer,
+    answerer: ExtractiveAnswerer, asked: Asked
 ) -> None:
     assert isinstance(answerer, Answerer)
     hits = [hit(LEASE, 3, 0.6), hit("Schedule A lists the furniture.", 9, 0.36)]
-    answer = await collect_answer(answerer.stream("What is the late fee for rent?", hits))
+    answer = await collect_answer(
+        answerer.stream(await asked("What is the late fee for rent?"), hits)
+    )
     assert answer.grounded
     assert answer.citations[0].page == 3
     assert "late fee of $75" in answer.citations[0].quote
@@ -45,30 +60,38 @@ async def test_answers_with_the_supporting_sentence_and_its_page(
 
 
 async def test_instructions_inside_a_passage_are_only_quoted(
-    answerer: ExtractiveAnswerer,
+    answerer: ExtractiveAnswerer, asked: Asked
 ) -> None:
     hits = [hit(INJECTION, 2, 0.5), hit(LEASE, 3, 0.55)]
-    answer = await collect_answer(answerer.stream("What is the monthly rent?", hits))
+    answer = await collect_answer(answerer.stream(await asked("What is the monthly rent?"), hits))
     assert answer.grounded
     assert answer.citations[0].page == 3
     assert "$2,400" in answer.text
     assert "system prompt" not in answer.citations[0].quote
 
 
-async def test_abstains_when_passages_are_not_close_enough(answerer: ExtractiveAnswerer) -> None:
-    answer = await collect_answer(answerer.stream("Who won the match?", [hit(LEASE, 3, 0.2)]))
+async def test_abstains_when_passages_are_not_close_enough(
+    answerer: ExtractiveAnswerer, asked: Asked
+) -> None:
+    answer = await collect_answer(
+        answerer.stream(await asked("Who won the match?"), [hit(LEASE, 3, 0.2)])
+    )
     assert answer == Answer(
         "The indexed documents do not contain a passage that answers this question.",
         False,
         (),
         {"answerer": "extractive"},
     )
-    answer = await collect_answer(answerer.stream("Anything?", []))
+    answer = await collect_answer(answerer.stream(await asked("Anything?"), []))
     assert not answer.grounded
 
 
-async def test_stream_deltas_add_up_to_the_answer(answerer: ExtractiveAnswerer) -> None:
-    events = [e async for e in answerer.stream("What rent is due?", [hit(LEASE, 3, 0.6)])]
+async def test_stream_deltas_add_up_to_the_answer(
+    answerer: ExtractiveAnswerer, asked: Asked
+) -> None:
+    events = [
+        e async for e in answerer.stream(await asked("What rent is due?"), [hit(LEASE, 3, 0.6)])
+    ]
     *deltas, final = events
     assert all(isinstance(d, AnswerDelta) for d in deltas)
     assert isinstance(final, Answer)
@@ -89,7 +112,7 @@ class _Fabricating:
     """An answerer that misquotes, as a generator can: its citation must not survive."""
 
     async def stream(
-        self, question: str, hits: Sequence[Hit]
+        self, question: Question, hits: Sequence[Hit]
     ) -> AsyncIterator[AnswerDelta | Answer]:
         yield Answer("Rent is $1 [1]", True, (Citation("lease", "Lease", 3, "rent is $1", "x"),))
 
