@@ -16,7 +16,7 @@ NO_ANSWER = "The indexed documents do not contain a passage that answers this qu
 class Question:
     """A question as retrieval hands it to an answerer: its text, the embedding search used
     (an answerer never embeds the question again) and its content words
-    (``text.terms.content_words``, what keyword coverage counts)."""
+    (``text.words.content_words``, what keyword coverage counts)."""
 
     text: str
     vector: NDArray[np.float32]

@@ -23,7 +23,7 @@ from rag_app.answerers.base import NO_ANSWER, Question
 from rag_app.domain import Answer, AnswerDelta, Citation, Hit
 from rag_app.embedders.base import Embedder
 from rag_app.text.sentences import sentences, words
-from rag_app.text.terms import coverage
+from rag_app.text.words import coverage
 
 MAX_SENTENCE_CHARS = 400
 KEYWORD_WEIGHT = 0.3

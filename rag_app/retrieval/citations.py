@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from rag_app.answerers.base import NO_ANSWER
 from rag_app.domain import Answer, Chunk, Citation, Hit
 from rag_app.text.sentences import sentences
-from rag_app.text.terms import content_words, coverage
+from rag_app.text.words import content_words, coverage
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from rag_app.errors import InvalidInputError
 from rag_app.ingest.validation import check_filters
 from rag_app.retrieval.citations import verify_citations
 from rag_app.retrieval.fusion import CANDIDATES_PER_RESULT, MIN_CANDIDATES, Fusion, blend, fuse
-from rag_app.text.terms import content_words, coverage
+from rag_app.text.words import content_words, coverage
 from rag_app.vectorstores.base import MAX_TOP_K, VectorStore
 
 

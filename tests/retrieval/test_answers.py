@@ -10,7 +10,7 @@ from rag_app.domain import Answer, AnswerDelta, Chunk, Citation, Hit
 from rag_app.embedders.base import embed_query
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.retrieval.citations import verify_citations
-from rag_app.text.terms import content_words
+from rag_app.text.words import content_words
 
 pytestmark = pytest.mark.anyio
 Asked = Callable[[str], Awaitable[Question]]

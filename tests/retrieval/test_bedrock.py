@@ -23,7 +23,7 @@ from rag_app.errors import InvalidInputError
 from rag_app.retrieval.citations import verify_citations
 from rag_app.services import open_services
 from rag_app.settings import Settings
-from rag_app.text.terms import content_words
+from rag_app.text.words import content_words
 from rag_app_dev.bedrock_local import LocalBedrock
 from tests.conftest import (
     AOA_QUESTION,

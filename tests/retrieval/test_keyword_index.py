@@ -13,7 +13,7 @@ from psycopg import sql
 from rag_app.domain import Chunk, Hit
 from rag_app.postgres.pool import open_pool
 from rag_app.retrieval.fusion import RRF_K, blend, fuse
-from rag_app.text import bm25
+from rag_app.text import bm25, words
 from rag_app.vectorstores.pgvector import PgVectorStore
 from tests.conftest import keyword_index
 
@@ -64,7 +64,7 @@ async def test_an_interrupted_replacement_leaves_the_newest_version_in_force(
 
 
 def test_terms_stem_drop_stop_words_and_keep_compounds() -> None:
-    assert bm25.terms("The Lessee's work-hours under Section 39.13") == {
+    assert words.terms("The Lessee's work-hours under Section 39.13") == {
         "lesse": 1, "work-hour": 1, "work": 1, "hour": 1, "section": 1, "39.13": 1,
     }  # fmt: skip
     assert bm25.query_terms("the of and") == []
