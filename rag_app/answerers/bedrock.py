@@ -24,7 +24,7 @@ from typing import Any
 import anyio.to_thread
 
 from rag_app.answerers.base import NO_ANSWER, Question
-from rag_app.aws.calls import call_with_retries
+from rag_app.aws.calls import AwsCalls, retries_of
 from rag_app.domain import Answer, AnswerDelta, Citation, Hit
 
 log = logging.getLogger("rag_app.bedrock")
@@ -104,15 +104,12 @@ class BedrockAnswerer:
         model_id: str,
         max_tokens: int = 1024,
         temperature: float = 0.1,
-        max_attempts: int = 4,
-        backoff_seconds: float = 0.5,
     ) -> None:
         self._client = client
         self._model_id = model_id
         self._max_tokens = max_tokens
         self._temperature = temperature
-        self._max_attempts = max_attempts
-        self._backoff = backoff_seconds
+        self._calls = AwsCalls(client)
 
     def _request(self, question: Question, hits: Sequence[Hit]) -> dict[str, Any]:
         return {
@@ -155,20 +152,9 @@ class BedrockAnswerer:
             yield AnswerDelta(NO_ANSWER)
             yield Answer(NO_ANSWER, False, (), {"answerer": "bedrock", "model_id": self._model_id})
             return
-        retries = 0
-
-        def count_retry(code: str) -> None:
-            nonlocal retries
-            retries += 1
-
         request = self._request(question, hits)
-        response = await call_with_retries(
-            lambda: self._client.converse_stream(**request),
-            what=f"Bedrock ConverseStream {self._model_id}",
-            max_attempts=self._max_attempts,
-            backoff_seconds=self._backoff,
-            on_retry=count_retry,
-        )
+        response = await self._calls("converse_stream", **request)
+        retries = retries_of(response)
         stream = response["stream"]
         events: Iterator[dict[str, Any]] = iter(stream)
         text, sent, usage, latency = "", 0, {}, 0

@@ -49,7 +49,7 @@ async def test_ingest_under_30_percent_failures_stores_every_chunk_once(
         data_dir=tmp_path,
         vector_store="s3vectors",
         s3vectors_bucket=bucket,
-        aws_max_attempts=1,  # no botocore retries: the store's own handling is what is tested
+        aws_max_attempts=10,  # botocore's retries are the one retry policy (aws/calls.py)
     )
     async with open_services(settings, run_jobs=False) as services:
         for operation in FAULTY:

@@ -93,9 +93,9 @@ async def test_throttling_on_30_percent_of_calls_still_embeds_every_text_once(
     bedrock: LocalBedrock,
 ) -> None:
     bedrock.throttle_ratio = 0.3
-    embedder = BedrockTitanEmbedder(
-        client(bedrock), dimensions=256, concurrency=8, backoff_seconds=0.01
-    )
+    # The one retry policy: the client's (botocore standard mode), nothing on top.
+    patient = local_client("bedrock-runtime", bedrock.endpoint_url, max_attempts=10)
+    embedder = BedrockTitanEmbedder(patient, dimensions=256, concurrency=8)
     texts = [f"clause {i} of the agreement" for i in range(120)]
     vectors = await embedder.embed_batch(texts)
     assert vectors.shape == (120, 256)
@@ -122,7 +122,7 @@ async def test_ingest_with_bedrock_under_throttling_embeds_every_chunk_once(
         data_dir=tmp_path,
         embedder="bedrock",
         bedrock_embedding_dimensions=256,
-        aws_max_attempts=1,
+        aws_max_attempts=10,  # botocore's retries are the one retry policy
     )
     async with open_services(settings, run_jobs=False) as services:
         bedrock.throttle_ratio = 0.3
