@@ -30,6 +30,7 @@ lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 $(CHECKOV): | $(UV)
 	$(UV) venv --quiet .cache/checkov

@@ -43,12 +43,12 @@ from psycopg_pool import AsyncConnectionPool
 from benchmarks.load_test import _free_port, _wait_ready
 from benchmarks.run_record import machine, percentile, summary, versions, write_json
 from benchmarks.search_corpus import TABLE, Corpus, load_corpus, load_pgvector
+from rag_app.domain import MAX_TOP_K
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.retrieval.fusion import CANDIDATES_PER_RESULT, MIN_CANDIDATES
 from rag_app.settings import Settings
 from rag_app.text import bm25
-from rag_app.vectorstores.base import MAX_TOP_K
 from rag_app.vectorstores.pgvector import QUERY, QUERY_TEXT, SELECTIVE_FLOOR, SELECTIVE_SHARE
 
 TOP_K = 10

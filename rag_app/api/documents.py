@@ -11,9 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CO
 from rag_app.api.errors import problem_responses
 from rag_app.api.schemas import DocumentListOut, DocumentOut, JobOut, SubmissionOut, UploadForm
 from rag_app.auth.principal import Principal
-from rag_app.documents import MAX_OFFSET
-from rag_app.ingest.service import Upload
-from rag_app.ingest.validation import parse_metadata
+from rag_app.documents import MAX_OFFSET, Upload, parse_metadata
 from rag_app.services import Services
 
 

@@ -9,11 +9,10 @@ from pathlib import Path
 import click
 
 from rag_app.cli.running import load_settings, parse_filters, run
-from rag_app.domain import Answer, Hit, SearchMode
+from rag_app.domain import MAX_TOP_K, Answer, Hit, SearchMode
 from rag_app.errors import RagError
 from rag_app.evaluation.metrics import CUTOFF
 from rag_app.services import Services
-from rag_app.vectorstores.base import MAX_TOP_K
 
 top_k_option = click.option("--top-k", type=int, default=5, show_default=True)
 filter_option = click.option(

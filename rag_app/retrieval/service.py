@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from rag_app.answerers.base import Answerer, Question, collect_answer
-from rag_app.domain import Answer, AnswerDelta, Hit, SearchMode
+from rag_app.domain import MAX_TOP_K, Answer, AnswerDelta, Hit, SearchMode
 from rag_app.embedders.base import Embedder, embed_query
 from rag_app.errors import InvalidInputError
 from rag_app.ingest.validation import check_filters
 from rag_app.retrieval.citations import verify_citations
 from rag_app.retrieval.fusion import CANDIDATES_PER_RESULT, MIN_CANDIDATES, Fusion, blend, fuse
 from rag_app.text.words import content_words, coverage
-from rag_app.vectorstores.base import MAX_TOP_K, VectorStore
+from rag_app.vectorstores.base import VectorStore
 
 
 class QueryService:

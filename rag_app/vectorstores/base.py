@@ -7,10 +7,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from rag_app.domain import Chunk, Filters, Hit
+from rag_app.domain import MAX_TOP_K, Chunk, Filters, Hit
 from rag_app.vectorstores.records import check_budget
-
-MAX_TOP_K = 100
 
 
 @runtime_checkable
