@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.run_record import machine, write_json  # noqa: E402
 from rag_app.cli import main as cli  # noqa: E402
 from rag_app.postgres.embedded import EmbeddedPostgres  # noqa: E402
-from tests.langchain_sources import MIGRATED, create_langchain_source  # noqa: E402
+from tests.support.langchain_sources import MIGRATED, create_langchain_source  # noqa: E402
 
 COMMAND = ["migrate", "from-postgres", "--schema", "langchaingo"]
 REPORT = re.compile(
