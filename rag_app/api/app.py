@@ -19,6 +19,7 @@ from rag_app.api.security import UNAUTHENTICATED, BearerAuthMiddleware, RateLimi
 from rag_app.embedders.base import Embedder
 from rag_app.services import Services, open_services
 from rag_app.settings import Settings
+from rag_app.web.pages import web_router, web_state
 
 MULTIPART_OVERHEAD = 1024 * 1024  # form fields and boundaries around the file
 
@@ -53,7 +54,13 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
         else []
     )
     return Litestar(
-        route_handlers=[DocumentController, JobController, QueryController, HealthController],
+        route_handlers=[
+            DocumentController,
+            JobController,
+            QueryController,
+            HealthController,
+            web_router(),
+        ],
         dependencies={
             "services": Provide(_services, sync_to_thread=False),
             "principal": Provide(caller, sync_to_thread=False),
@@ -72,6 +79,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
                 "authenticator": None,
                 "auth_required": required,
                 "rate_limiter": RateLimiter(settings.rate_limit_per_minute),
+                **web_state(settings),
             }
         ),
     )
