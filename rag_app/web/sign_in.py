@@ -201,7 +201,7 @@ class SessionController(Controller):
         self,
         request: Request[Any, Any, Any],
         code: Annotated[str | None, QueryParameter(max_length=4096)] = None,
-        returned_state: Annotated[str | None, QueryParameter(query="state", max_length=512)] = None,
+        returned_state: Annotated[str | None, QueryParameter(name="state", max_length=512)] = None,
         error: Annotated[str | None, QueryParameter(max_length=512)] = None,
     ) -> Redirect:
         """Where the identity provider sends the browser back: the code is exchanged (with

@@ -26,7 +26,7 @@ export function currentSession() {
   return session;
 }
 
-export async function api(path, { method = "GET", json, body, accept } = {}) {
+export async function api(path, { method = "GET", json, body, accept, signingIn = false } = {}) {
   const headers = {};
   if (json !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -35,7 +35,7 @@ export async function api(path, { method = "GET", json, body, accept } = {}) {
   if (accept) headers.Accept = accept;
   if (method !== "GET" && session && session.csrf_token) headers["X-CSRF-Token"] = session.csrf_token;
   const response = await fetch(path, { method, headers, body, credentials: "same-origin" });
-  if (response.status === 401 && session && session.auth_required) {
+  if (response.status === 401 && !signingIn && session && session.auth_required) {
     goToSignIn();
     throw new ApiError(401, "signed out");
   }

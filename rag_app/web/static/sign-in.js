@@ -18,7 +18,7 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   status.textContent = "Signing in…";
   try {
-    await api("/auth/session", { method: "POST", json: { api_key: form.api_key.value } });
+    await api("/auth/session", { method: "POST", json: { api_key: form.api_key.value }, signingIn: true });
     form.api_key.value = "";
     location.assign(nextPage());
   } catch (error) {
