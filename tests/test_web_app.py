@@ -156,6 +156,15 @@ def watched(browser: Browser, site: Site) -> Iterator[Watched]:
     assert seen.dialogs == []
 
 
+def wait_until(page: Page, expression: str, timeout: float = 60) -> None:
+    """Poll ``expression`` (page.wait_for_function evaluates strings with eval, which the
+    app's CSP forbids)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"{expression} still false after {timeout} s"
+        time.sleep(0.02)
+
+
 def sign_in(page: Page, key: str) -> None:
     page.goto("/app/sign-in")
     page.get_by_label("API key").fill(key)
@@ -281,7 +290,7 @@ def test_a_media_citation_plays_from_the_cited_segment_and_content_honours_range
     marker.click()
     page.wait_for_selector("body[data-ready]")
     player = page.locator("#player-media")
-    page.wait_for_function("document.getElementById('player-media').readyState >= 1")
+    wait_until(page, "document.getElementById('player-media').readyState >= 1")
     href = page.url
     start = float(href.split("t=")[1].split("&")[0])
     end = float(href.split("end=")[1].split("&")[0])
@@ -441,7 +450,7 @@ def test_every_page_passes_axe_reflows_at_200_percent_and_is_photographed(
         page.wait_for_selector("body[data-ready]")
         if size_name == "desktop":
             found[f"sign-in/{size_name}"] = axe_violations(page)
-            page.screenshot(path=SHOTS / f"sign-in-{size_name}.png", full_page=True)
+            page.screenshot(path=SHOTS / f"sign-in-{size_name}.png")
         sign_in(page, site.keys.writer)
         for name, path in views.items():
             if name == "sign-in":
@@ -467,9 +476,7 @@ def test_every_page_passes_axe_reflows_at_200_percent_and_is_photographed(
                 assert overflow <= 1, (name, overflow)
                 continue
             found[f"{name}/{size_name}"] = axe_violations(page)
-            page.screenshot(
-                path=SHOTS / f"{name}-{size_name}.png", full_page=size_name == "desktop"
-            )
+            page.screenshot(path=SHOTS / f"{name}-{size_name}.png")
         context.close()
     assert {k: v for k, v in found.items() if v} == {}
 
@@ -492,14 +499,16 @@ def test_first_load_bytes_first_token_and_page_render_times(browser: Browser, si
             name.rsplit(".", 1)[-1] if "/static/" in name else "html" if "/app/" in name else "api"
         )
         by_kind[kind] = by_kind.get(kind, 0) + size
-    page.get_by_label("Question").fill(AOA_QUESTION)
-    started = time.perf_counter()
-    page.get_by_role("button", name="Ask").click()
-    page.wait_for_function(
-        "performance.getEntriesByName('first-answer-token').length > 0", timeout=60_000
-    )
-    first_token_ms = page.evaluate("performance.getEntriesByName('first-answer-token')[0].detail")
-    wall_ms = (time.perf_counter() - started) * 1000
+    first_token_ms = []
+    for question in (AOA_QUESTION, "what does the operational readiness flight check"):
+        page.get_by_label("Question").fill(question)
+        page.get_by_role("button", name="Ask").click()
+        wait_until(page, "performance.getEntriesByName('first-answer-token').length > 0")
+        first_token_ms.append(
+            round(page.evaluate("performance.getEntriesByName('first-answer-token')[0].detail"), 1)
+        )
+        page.evaluate("performance.clearMarks()")
+        expect(page.locator(".exchange .answer").first).to_have_attribute("aria-busy", "false")
     renders = []
     for n in (2, 3, 4):
         for attempt in ("cold", "cached"):
@@ -514,8 +523,7 @@ def test_first_load_bytes_first_token_and_page_render_times(browser: Browser, si
         json.dumps(
             {
                 "first_load_bytes": by_kind,
-                "first_token_ms": round(first_token_ms, 1),
-                "first_token_wall_ms": round(wall_ms, 1),
+                "first_token_ms": first_token_ms,
                 "page_image_ms": renders,
             }
         )

@@ -12,8 +12,8 @@ import struct
 import threading
 import time
 import wave
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,7 +80,9 @@ def make_keys(root: Path) -> Keys:
     keys_file = root / "api-keys.json"
     # In a thread of its own: Playwright's sync API keeps an event loop in this one.
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(anyio.run, FileKeyStore(keys_file).save, [writer_record, reader_record]).result()
+        pool.submit(
+            anyio.run, FileKeyStore(keys_file).save, [writer_record, reader_record]
+        ).result()
     return Keys(writer, reader, keys_file)
 
 
