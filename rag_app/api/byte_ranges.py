@@ -35,7 +35,7 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | bool | None:
         return max(0, size - length), size - 1
     first = int(first_text)
     last = int(last_text) if last_text else size - 1
-    if last < first:
+    if last_text and last < first:
         return None  # invalid: ignored, as the RFC says
     if first >= size:
         return False
