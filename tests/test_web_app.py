@@ -376,6 +376,9 @@ def test_pages_send_a_strict_csp_and_the_docs_page_loads_offline(
         assert "unsafe-inline" not in csp
         assert "unsafe-eval" not in csp
     assert all("content-security-policy" in h for _, h in watched.documents)
+    # The OpenAPI page renders from this service's own files (the watcher checks origins).
+    page.goto("/schema")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("rag-app", timeout=20_000)
 
 
 def test_signing_out_clears_the_session(watched: Watched, site: Site) -> None:

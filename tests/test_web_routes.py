@@ -8,6 +8,7 @@ import base64
 import hashlib
 import io
 import json
+import re
 import secrets
 import time
 import uuid
@@ -445,3 +446,17 @@ def test_local_mode_needs_no_sign_in(tmp_path: Path, database_url: str) -> None:
         assert session["signed_in"] is True
         assert client.post("/auth/session", json={"api_key": "rag_x"}).status_code == 400
         assert client.get("/app/ask").status_code == 200
+
+
+def test_the_openapi_page_loads_swagger_ui_from_this_service(web: dict[str, Any]) -> None:
+    client, key = web["client"], web["keys"].faa_reader
+    client.cookies.clear()
+    assert client.get("/schema").status_code == 401  # the API's shape is for callers only
+    page = client.get("/schema", headers=bearer(key))
+    assert page.status_code == 200
+    assets = re.findall(r"(?:src|href)=[\"']([^\"']+)[\"']", page.text)
+    assert len(assets) >= 3
+    for asset in assets:
+        assert asset.startswith("/"), asset  # nothing from a CDN
+        assert client.get(asset).status_code == 200, asset
+    assert client.get("/schema/openapi.json", headers=bearer(key)).status_code == 200

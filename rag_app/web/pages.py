@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 
 from rag_app.auth.sessions import SessionSealer, key_from_secret
 from rag_app.settings import Settings
+from rag_app.web.api_docs import api_docs_assets
 from rag_app.web.page_images import PageImageCache
 from rag_app.web.page_routes import PageController
 from rag_app.web.sign_in import SessionController
@@ -68,7 +69,7 @@ def web_router() -> Router:
     )
     return Router(
         path="/",
-        route_handlers=[home, page, assets, SessionController, PageController],
+        route_handlers=[home, page, assets, api_docs_assets(), SessionController, PageController],
     )
 
 
