@@ -238,7 +238,7 @@ def test_sign_in_upload_ask_and_the_citation_highlights_the_quoted_words(
     expect(upload_line).to_have_text("succeeded (done)", timeout=120_000)
     row = page.locator("#documents tbody tr", has_text=SMALL_PDF.stem)
     expect(row.locator(".status")).to_have_text("ready")
-    expect(row).to_contain_text("1 pages")
+    expect(row).to_contain_text("1 page")
 
     # Ask, with the keyboard, in the faa collection.
     page.get_by_role("link", name="Ask").click()

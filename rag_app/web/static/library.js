@@ -18,7 +18,7 @@ function contentSummary(doc) {
     return `${formatTime(doc.duration_s)} of ${doc.media_type.split("/")[0]}; transcript: ${doc.transcript_source ?? "none"}`;
   }
   if (doc.transcript_source) return `transcript (${doc.transcript_source})`;
-  const parts = [`${doc.pages} pages`];
+  const parts = [`${doc.pages} page${doc.pages === 1 ? "" : "s"}`];
   if (doc.pages_ocr) parts.push(`${doc.pages_ocr} read by OCR`);
   if (doc.pages_empty) parts.push(`${doc.pages_empty} without text`);
   return parts.join(", ");
