@@ -142,8 +142,15 @@ class SessionController(Controller):
             cookies=[_cookie(request, SESSION_COOKIE, cookie, int(sealer.lifetime_s))],
         )
 
-    @delete("/session", operation_id="signOut", status_code=204, responses=problem_responses())
-    async def sign_out(self, request: Request[Any, Any, Any]) -> Response[None]:
+    @delete(
+        "/session",
+        operation_id="signOut",
+        status_code=204,
+        responses=problem_responses(403),
+        response_cookies=[_expired(SESSION_COOKIE), _expired(SIGN_IN_COOKIE)],
+        response_headers={"clear-site-data": '"cache", "storage"'},
+    )
+    async def sign_out(self, request: Request[Any, Any, Any]) -> None:
         """Sign out: both sign-in cookies are cleared (needs the CSRF token of the session,
         so another site cannot sign the browser out)."""
         sealer: SessionSealer = request.app.state.session_sealer
@@ -152,12 +159,6 @@ class SessionController(Controller):
             session, request.method, request.headers.get(CSRF_HEADER)
         ):
             raise PermissionDeniedException("missing or wrong X-CSRF-Token for this sign-in")
-        return Response(
-            None,
-            status_code=204,
-            cookies=[_expired(SESSION_COOKIE), _expired(SIGN_IN_COOKIE)],
-            headers={"clear-site-data": '"cache", "storage"'},
-        )
 
     @get("/oidc/start", operation_id="startSso", responses=problem_responses(404))
     async def start_sso(self, request: Request[Any, Any, Any]) -> Redirect:
