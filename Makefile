@@ -54,8 +54,8 @@ bench: $(VENV)/.synced
 # (tests/web_axe/package-lock.json, with its integrity). `make refresh-web-assets AXE=4.14.1`
 refresh-web-assets: | $(UV)
 	$(UV) lock --upgrade-package swagger-ui-bundle-v2
-	cd tests/web_axe && npm install --package-lock-only --no-audit --no-fund axe-core@$(or $(AXE),latest) \
-		&& npm pkg set dependencies.axe-core="$$(node -p "require('./package-lock.json').packages['node_modules/axe-core'].version")"
+	cd tests/web_axe && npm install --save-exact --package-lock-only --no-audit --no-fund \
+		axe-core@$(or $(AXE),latest)
 
 clean:
 	rm -rf $(BOOT) .cache/checkov $(VENV) .mypy_cache .ruff_cache .pytest_cache
