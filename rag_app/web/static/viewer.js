@@ -71,7 +71,8 @@ function showMedia(doc) {
     `${formatTime(start)}${end !== null ? "–" + formatTime(end) : ""}: ${quote}`;
   document.getElementById("media-download").href = `${src}#t=${start}`;
   document.getElementById("media").hidden = false;
-  status.textContent = `Playing from ${formatTime(start)}.`;
+  document.getElementById("quote-section").hidden = true; // the segment above is the quote
+  status.textContent = `The player starts at ${formatTime(start)}, where the passage is spoken.`;
 }
 
 await startPage();
