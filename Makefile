@@ -7,7 +7,7 @@ UV := $(BOOT)/bin/uv
 UV_VERSION := 0.13.8
 VENV := .venv
 # checkov (the chart's Kubernetes checks) lives in its own environment: its pins clash with
-# the app's. tests/test_chart.py runs it on the rendered manifests.
+# the app's. tests/infra/test_chart.py runs it on the rendered manifests.
 CHECKOV_VERSION := 3.3.30
 CHECKOV := .cache/checkov/bin/checkov
 export UV_PYTHON_DOWNLOADS := never
@@ -20,7 +20,7 @@ $(UV):
 	$(BOOT)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --extra local --extra media --extra ocr
+	$(UV) sync --frozen --extra local --extra media --extra ocr --extra dev
 	touch $@
 
 serve: $(VENV)/.synced
@@ -30,6 +30,7 @@ lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 $(CHECKOV): | $(UV)
 	$(UV) venv --quiet .cache/checkov
@@ -47,14 +48,14 @@ format: $(VENV)/.synced
 	$(VENV)/bin/ruff check --fix .
 
 bench: $(VENV)/.synced
-	$(VENV)/bin/python benchmarks/ingest_and_search.py
+	$(VENV)/bin/python -m benchmarks.ingest_and_search
 
 # The web app's third-party browser code, pinned: Swagger UI for /schema (the
 # swagger-ui-bundle-v2 wheel, hash in uv.lock) and axe-core for the browser tests
-# (tests/web_axe/package-lock.json, with its integrity). `make refresh-web-assets AXE=4.14.1`
+# (tests/web/web_axe/package-lock.json, with its integrity). `make refresh-web-assets AXE=4.14.1`
 refresh-web-assets: | $(UV)
 	$(UV) lock --upgrade-package swagger-ui-bundle-v2
-	cd tests/web_axe && npm install --save-exact --package-lock-only --no-audit --no-fund \
+	cd tests/web/web_axe && npm install --save-exact --package-lock-only --no-audit --no-fund \
 		axe-core@$(or $(AXE),latest)
 
 clean:

@@ -11,14 +11,18 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
-from rag_app.api.documents import _get_document, readable
 from rag_app.api.errors import problem_responses
 from rag_app.auth.principal import Principal
+from rag_app.documents.page_images import (
+    MAX_QUOTE_CHARS,
+    PDF_MEDIA_TYPE,
+    PageImageCache,
+    quote_boxes,
+    render_png,
+)
 from rag_app.domain import Document
 from rag_app.errors import NotFoundError
-from rag_app.ingest.pdf import PDF_MEDIA_TYPE
 from rag_app.services import Services
-from rag_app.web.page_images import MAX_QUOTE_CHARS, PageImageCache, quote_boxes, render_png
 
 DEFAULT_WIDTH_PX = 1200
 
@@ -44,7 +48,8 @@ class QuoteBoxesOut(msgspec.Struct):
 async def _pdf_page(
     services: Services, principal: Principal, document_id: str, page: int
 ) -> Document:
-    document = readable(principal, await _get_document(services, document_id), document_id)
+    """The document, if the caller may read it, it is a PDF and it has that page (else 404)."""
+    document = await services.documents.get(principal, document_id)
     if document.media_type != PDF_MEDIA_TYPE:
         raise NotFoundError(f"document {document_id!r} is not a PDF: it has no pages to show")
     if not 1 <= page <= document.pages:
@@ -83,7 +88,7 @@ class PageController(Controller):
         key = (document.content_sha256, page, width)
         image = cache.get(key)
         if image is None:
-            _, data = await services.ingestion.original(document_id)
+            _, data = await services.documents.original(principal, document_id)
             image = await render_png(data, page, width)
             cache.put(key, image)
         return Response(image, media_type="image/png", headers=headers)
@@ -105,7 +110,7 @@ class PageController(Controller):
         spans, from PDFium's character positions. ``found: false`` when the page's text
         layer does not hold it."""
         await _pdf_page(services, principal, document_id, page)
-        _, data = await services.ingestion.original(document_id)
+        _, data = await services.documents.original(principal, document_id)
         found = await quote_boxes(data, page, text)
         return QuoteBoxesOut(
             page=found.page,

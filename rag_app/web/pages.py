@@ -15,9 +15,9 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from rag_app.auth.sessions import SessionSealer, key_from_secret
+from rag_app.documents.page_images import PageImageCache
 from rag_app.settings import Settings
 from rag_app.web.api_docs import api_docs_assets
-from rag_app.web.page_images import PageImageCache
 from rag_app.web.page_routes import PageController
 from rag_app.web.sign_in import SessionController
 
