@@ -230,3 +230,15 @@ async def ingest_corpus(services: Services) -> list[Document]:
         assert document is not None
         documents.append(document)
     return documents
+
+
+@pytest.fixture(scope="session")
+def secured_live_server(
+    postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """One real HTTP server with auth required and documents in two collections, shared by
+    the modules whose clients speak HTTP only (openai, a generated client, MCP)."""
+    from tests.live_server import secured_server
+
+    with secured_server(tmp_path_factory.mktemp("live"), _fresh_database(postgres_url)) as s:
+        yield s

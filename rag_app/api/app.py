@@ -8,12 +8,12 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import ServiceUnavailableException
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
 
-from rag_app import __version__
 from rag_app.api.documents import DocumentController, JobController
 from rag_app.api.errors import EXCEPTION_HANDLERS
 from rag_app.api.health import HealthController
+from rag_app.api.openai_compat import OpenAIController
+from rag_app.api.openapi import openapi_config
 from rag_app.api.queries import QueryController
 from rag_app.api.security import UNAUTHENTICATED, BearerAuthMiddleware, RateLimiter, caller
 from rag_app.embedders.base import Embedder
@@ -53,7 +53,13 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
         else []
     )
     return Litestar(
-        route_handlers=[DocumentController, JobController, QueryController, HealthController],
+        route_handlers=[
+            DocumentController,
+            JobController,
+            QueryController,
+            OpenAIController,
+            HealthController,
+        ],
         dependencies={
             "services": Provide(_services, sync_to_thread=False),
             "principal": Provide(caller, sync_to_thread=False),
@@ -65,7 +71,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
         request_max_body_size=max(settings.max_upload_bytes, settings.max_media_bytes)
         + settings.max_upload_bytes
         + MULTIPART_OVERHEAD,
-        openapi_config=OpenAPIConfig(title="rag-app", version=__version__, path="/schema"),
+        openapi_config=openapi_config(),
         state=State(
             {
                 "services": None,

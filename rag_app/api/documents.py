@@ -3,21 +3,27 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from rag_app.api.errors import problem_responses
+from rag_app.api.openapi import SECURITY, binary, operation_with
 from rag_app.api.schemas import DocumentListOut, DocumentOut, JobOut, SubmissionOut, UploadForm
 from rag_app.auth.principal import Principal
 from rag_app.domain import Document
 from rag_app.errors import ForbiddenError, InvalidInputError, NotFoundError
+from rag_app.ingest.files import FILE_TYPES
 from rag_app.ingest.service import Upload
 from rag_app.ingest.validation import ID_PATTERN, check_collection, check_document_id
 from rag_app.services import Services
 
+# First among the download's declared types: generated clients read the first type they
+# know, and read bytes for this one whatever type the file has.
+OCTET_STREAM = "application/octet-stream"
 # Past any catalog's size, and within PostgreSQL's bigint (a larger OFFSET is a server error).
 MAX_OFFSET = 1_000_000_000
 
@@ -57,12 +63,22 @@ def _parse_metadata(raw: str | None) -> dict[str, Any]:
 class DocumentController(Controller):
     path = "/documents"
     tags = ("documents",)
+    security = SECURITY
 
     @post(
         "/",
         operation_id="uploadDocument",
         status_code=HTTP_202_ACCEPTED,
-        responses=problem_responses(403, 404, 413, 415, 422),
+        response_description="Accepted: the job that ingests the file",
+        responses={
+            HTTP_200_OK: ResponseSpec(
+                SubmissionOut,
+                description="The same content is already in the collection "
+                "(duplicate: true): the existing document and its job",
+                generate_examples=False,
+            ),
+            **problem_responses(403, 404, 413, 415, 422),
+        },
     )
     async def upload(
         self,
@@ -147,16 +163,22 @@ class DocumentController(Controller):
     @get(
         "/{document_id:str}/content",
         operation_id="getDocumentContent",
+        response_description="The original file, in its own media type",
         responses=problem_responses(404),
+        operation_class=operation_with(
+            HTTP_200_OK, binary([OCTET_STREAM, *sorted({t.media_type for t in FILE_TYPES})]), replace=True
+        ),
     )
     async def get_content(
         self,
         document_id: FromPath[str],
+        request: Request[Any, Any, Any],
         services: NamedDependency[Services],
         principal: NamedDependency[Principal],
     ) -> Response[bytes]:
         """The indexed original, as uploaded: what hit and citation links point into
-        (``#page=<n>`` for PDFs, ``#t=<seconds>`` for audio and video)."""
+        (``#page=<n>`` for PDFs, ``#t=<seconds>`` for audio and video), in its own media
+        type, or as ``application/octet-stream`` when the request accepts only that."""
         readable(principal, await _get_document(services, document_id), document_id)
         document, data = await services.ingestion.original(document_id)
         # Printable ASCII only: a header value can carry neither line breaks nor quotes.
@@ -164,9 +186,10 @@ class DocumentController(Controller):
             c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
             for c in document.filename
         )
+        generic = request.headers.get("accept", "").strip() == OCTET_STREAM
         return Response(
             data,
-            media_type=document.media_type,
+            media_type=OCTET_STREAM if generic else document.media_type,
             headers={"content-disposition": f'inline; filename="{name}"'},
         )
 
@@ -191,6 +214,7 @@ class DocumentController(Controller):
 class JobController(Controller):
     path = "/jobs"
     tags = ("documents",)
+    security = SECURITY
 
     @get("/{job_id:str}", operation_id="getJob", responses=problem_responses(404))
     async def get_job(
