@@ -94,6 +94,20 @@ def serve(host: str | None, port: int | None) -> None:
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
+@main.command()
+def mcp() -> None:
+    """Serve the MCP tools (search, ask, list_documents, get_passage) on stdio, for a
+    desktop assistant; they act with the grants of the key in RAG_API_KEY."""
+    from rag_app.mcp_server.stdio import serve_stdio
+
+    try:
+        asyncio.run(serve_stdio(_settings()))
+    except RagError as e:
+        raise click.ClickException(str(e)) from None
+    except UNAVAILABLE as e:
+        raise click.ClickException(f"the database is unavailable: {e}") from None
+
+
 @main.group()
 def keys() -> None:
     """API keys (RAG_API_KEYS_FILE or RAG_API_KEYS_SECRET_ID): create, list, revoke."""

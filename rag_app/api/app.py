@@ -37,16 +37,24 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
     """The ASGI app. Services start in its lifespan, so building it costs nothing.
     ``embedder``: see ``open_services``."""
 
+    # Imported here: the MCP tools use the API's schemas and access rules.
+    from rag_app.mcp_server.http import http_tools, mcp_route, running
+
+    required = settings.auth == "required"
+    tools = http_tools(local_only=not required)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_services(settings, wait_for_database=False, embedder=embedder) as services:
+        async with (
+            open_services(settings, wait_for_database=False, embedder=embedder) as services,
+            running(tools),
+        ):
             app.state.services = services
             app.state.authenticator = services.authenticator
             yield
             app.state.services = None
             app.state.authenticator = None
 
-    required = settings.auth == "required"
     middleware = (
         [DefineMiddleware(BearerAuthMiddleware, exclude=[f"^{p}" for p in UNAUTHENTICATED])]
         if required
@@ -59,6 +67,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
             QueryController,
             OpenAIController,
             HealthController,
+            mcp_route(tools),
         ],
         dependencies={
             "services": Provide(_services, sync_to_thread=False),

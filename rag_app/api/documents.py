@@ -166,7 +166,9 @@ class DocumentController(Controller):
         response_description="The original file, in its own media type",
         responses=problem_responses(404),
         operation_class=operation_with(
-            HTTP_200_OK, binary([OCTET_STREAM, *sorted({t.media_type for t in FILE_TYPES})]), replace=True
+            HTTP_200_OK,
+            binary([OCTET_STREAM, *sorted({t.media_type for t in FILE_TYPES})]),
+            replace=True,
         ),
     )
     async def get_content(
