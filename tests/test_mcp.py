@@ -42,7 +42,8 @@ async def http_session(server: SecuredServer, key: str) -> AsyncIterator[ClientS
 
 def _stdio_env(server: SecuredServer, key: str | None) -> dict[str, str]:
     settings = server.settings
-    assert settings.database_url is not None and settings.api_keys_file is not None
+    assert settings.database_url is not None
+    assert settings.api_keys_file is not None
     env = {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/tmp"),
@@ -89,7 +90,8 @@ async def _every_tool_answers_with_citations(session: ClientSession, server: Sec
     assert 6 in [h["page"] for h in hits if h["document_id"] == server.faa_document_id]
 
     answer = await call(session, "ask", question=AOA_QUESTION)
-    assert answer["grounded"] and "[1]" in answer["answer"]
+    assert answer["grounded"]
+    assert "[1]" in answer["answer"]
     cited = answer["citations"][0]
     assert cited["marker"] == 1
     assert (cited["document_id"], cited["page"]) == (server.faa_document_id, 6)
