@@ -228,11 +228,17 @@ def s3vectors_local(host: str, port: int) -> None:
         server.stop()
 
 
+# What `rag-app ingest` picks up from folders (named files are tried whatever their name).
+INGESTED_SUFFIXES = frozenset({".pdf", ".docx", ".eml", ".msg"})
+
+
 def _pdfs(paths: tuple[Path, ...]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() == ".pdf"))
+            files.extend(
+                sorted(p for p in path.rglob("*") if p.suffix.lower() in INGESTED_SUFFIXES)
+            )
         else:
             files.append(path)
     return files
@@ -242,13 +248,16 @@ def _pdfs(paths: tuple[Path, ...]) -> list[Path]:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--collection", default="default", show_default=True)
 def ingest(paths: tuple[Path, ...], collection: str) -> None:
-    """Ingest PDF files, or every PDF under the given folders."""
+    """Ingest files, or every PDF, Word (.docx) and e-mail (.eml, .msg) file under the
+    given folders; an e-mail's attachments are ingested as documents of their own."""
     files = _pdfs(paths)
     if not files:
-        raise click.ClickException("no PDF files found")
+        raise click.ClickException("no PDF, Word or e-mail files found")
 
     async def action(services: Services) -> list[tuple[Path, str, str]]:
         results: list[tuple[Path, str, str]] = []
+        attachments: list[str] = []  # jobs a message's job submits, run after it
+        services.ingestion.on_submit(attachments.append)
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),
@@ -267,6 +276,8 @@ def ingest(paths: tuple[Path, ...], collection: str) -> None:
                         results.append((file, "unchanged", submission.document_id))
                     else:
                         await services.ingestion.run_job(submission.job_id)
+                        while attachments:
+                            await services.ingestion.run_job(attachments.pop())
                         job = await services.catalog.get_job(submission.job_id)
                         ok = job is not None and job.status is JobStatus.SUCCEEDED
                         detail = submission.document_id if ok else (job and job.error) or "?"

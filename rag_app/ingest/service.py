@@ -7,7 +7,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +31,7 @@ from rag_app.errors import (
     RagError,
     UnsupportedMediaError,
 )
+from rag_app.ingest.email_messages import Attachment
 from rag_app.ingest.extraction import Extraction, Extractor
 from rag_app.ingest.files import EXTENSION_OF, FileKind, FileType, StoredFile, file_type
 from rag_app.ingest.transcripts import parse_transcript
@@ -118,6 +119,19 @@ def _version_of(job: Job) -> dict[str, Any]:
         "content_sha256": job.content_sha256,
         "size_bytes": job.size_bytes,
     }
+
+
+def _with_found(job: Job, extraction: Extraction) -> Job:
+    """The job with what its file said about itself (an e-mail's headers): metadata the
+    uploader did not set, and the title unless the uploader gave one (not the file name)."""
+    if not extraction.metadata and extraction.title is None:
+        return job
+    defaulted = job.title == job.filename.rsplit("/", 1)[-1]
+    return dataclasses.replace(
+        job,
+        title=extraction.title if extraction.title and defaulted else job.title,
+        metadata={**extraction.metadata, **job.metadata},
+    )
 
 
 class IngestionService:
@@ -279,6 +293,7 @@ class IngestionService:
                 StoredFile(job.blob_key, data, job.media_type), transcript, on_stage
             )
             extracted = time.perf_counter()
+            job = _with_found(job, extraction)
             job = await self._advance(job, JobStage.CHUNKING)
             _check_chunk_count(len(extraction.spans), self._limits.max_chunks)
             chunks = [
@@ -307,6 +322,7 @@ class IngestionService:
             await self._store.upsert_document(job.document_id, chunks, vectors)
             indexed = time.perf_counter()
             await self._finish(job, extraction, chunks=len(chunks))
+            await self._submit_attachments(job, extraction.attachments)
             # Where a job's time goes; the ingest benchmark reads ``stage_seconds``.
             seconds = {
                 "extract": extracted - started,
@@ -327,6 +343,24 @@ class IngestionService:
                 log.exception("ingestion job %s failed", job_id)
                 reason = f"internal error while {job.stage.value}: {type(e).__name__}: {e}"
             await self._fail(job, reason)
+
+    async def _submit_attachments(self, job: Job, attachments: Sequence[Attachment]) -> None:
+        """Each attachment of a supported type becomes a document of its own in the same
+        collection, with ``parent_document_id`` metadata; others are skipped (logged)."""
+        for attachment in attachments:
+            try:
+                await self.submit(
+                    Upload(
+                        filename=attachment.filename,
+                        data=attachment.data,
+                        collection=job.collection,
+                        metadata={"parent_document_id": job.document_id},
+                    )
+                )
+            except RagError as e:
+                log.info(
+                    "attachment %r of %s not ingested: %s", attachment.filename, job.document_id, e
+                )
 
     async def _advance(
         self, job: Job, stage: JobStage, status: JobStatus = JobStatus.RUNNING
