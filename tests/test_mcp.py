@@ -178,17 +178,25 @@ async def test_stdio_tools_act_with_the_grants_of_rag_api_key(
         await _no_tool_reaches_the_faa_collection(session, server)
 
 
-def test_stdio_refuses_to_start_without_a_valid_key(secured_live_server: SecuredServer) -> None:
-    for key, message in ((None, "set RAG_API_KEY"), ("rag_wrong", "not a valid")):
-        result = subprocess.run(
-            [RAG_APP, "mcp"],
-            env=_stdio_env(secured_live_server, key),
-            input="",
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert result.returncode != 0
-        assert message in result.stderr
-        assert result.stdout == ""  # nothing on the protocol's channel
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (None, "set RAG_API_KEY"),
+        pytest.param("rag_wrong", "not a valid", marks=pytest.mark.slow),  # starts the services
+    ],
+)
+def test_stdio_refuses_to_start_without_a_valid_key(
+    secured_live_server: SecuredServer, key: str | None, message: str
+) -> None:
+    result = subprocess.run(
+        [RAG_APP, "mcp"],
+        env=_stdio_env(secured_live_server, key),
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert result.stdout == ""  # nothing on the protocol's channel

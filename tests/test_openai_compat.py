@@ -5,7 +5,7 @@ error objects the client raises as its own exceptions."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -23,20 +23,36 @@ def server(secured_live_server: SecuredServer) -> SecuredServer:
     return secured_live_server
 
 
-def client(server: SecuredServer, key: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{server.url}/v1", api_key=key, max_retries=0, timeout=60)
+@pytest.fixture
+def client() -> Iterator[Callable[[SecuredServer, str], openai.OpenAI]]:
+    """The official client on the service's /v1 with a key; closed after the test."""
+    opened: list[openai.OpenAI] = []
+
+    def open_client(server: SecuredServer, key: str) -> openai.OpenAI:
+        opened.append(
+            openai.OpenAI(base_url=f"{server.url}/v1", api_key=key, max_retries=0, timeout=60)
+        )
+        return opened[-1]
+
+    yield open_client
+    for c in opened:
+        c.close()
 
 
 def pages_cited(citations: list[dict[str, Any]], document_id: str) -> set[int]:
     return {c["page"] for c in citations if c["document_id"] == document_id}
 
 
-def test_models_lists_the_configured_answerer(server: SecuredServer) -> None:
+def test_models_lists_the_configured_answerer(
+    server: SecuredServer, client: Callable[[SecuredServer, str], openai.OpenAI]
+) -> None:
     models = client(server, server.faa_key).models.list()
     assert [m.id for m in models.data] == [MODEL]
 
 
-def test_a_completion_keeps_its_markers_and_carries_the_citations(server: SecuredServer) -> None:
+def test_a_completion_keeps_its_markers_and_carries_the_citations(
+    server: SecuredServer, client: Callable[[SecuredServer, str], openai.OpenAI]
+) -> None:
     completion = client(server, server.faa_key).chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": AOA_QUESTION}]
     )
@@ -58,7 +74,9 @@ def _markers(text: str) -> list[str]:
     return re.findall(r"\[(\d+)\]", text)
 
 
-def test_a_streamed_completion_ends_with_the_citations(server: SecuredServer) -> None:
+def test_a_streamed_completion_ends_with_the_citations(
+    server: SecuredServer, client: Callable[[SecuredServer, str], openai.OpenAI]
+) -> None:
     stream = client(server, server.faa_key).chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": AOA_QUESTION}], stream=True
     )
@@ -74,7 +92,9 @@ def test_a_streamed_completion_ends_with_the_citations(server: SecuredServer) ->
     assert all(c.model_extra is None or "citations" not in c.model_extra for c in chunks[:-1])
 
 
-def test_a_follow_up_is_answered_with_the_earlier_question(server: SecuredServer) -> None:
+def test_a_follow_up_is_answered_with_the_earlier_question(
+    server: SecuredServer, client: Callable[[SecuredServer, str], openai.OpenAI]
+) -> None:
     follow_up = "how long does it take?"  # names nothing on its own
     alone = client(server, server.faa_key).chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": follow_up}]
@@ -95,7 +115,9 @@ def test_a_follow_up_is_answered_with_the_earlier_question(server: SecuredServer
     assert "work-hours" in (in_conversation.choices[0].message.content or "")
 
 
-def test_a_key_without_the_grant_gets_no_passage_of_the_collection(server: SecuredServer) -> None:
+def test_a_key_without_the_grant_gets_no_passage_of_the_collection(
+    server: SecuredServer, client: Callable[[SecuredServer, str], openai.OpenAI]
+) -> None:
     completion = client(server, server.bulletins_key).chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": AOA_QUESTION}]
     )
@@ -104,7 +126,9 @@ def test_a_key_without_the_grant_gets_no_passage_of_the_collection(server: Secur
     assert "work-hours" not in (completion.choices[0].message.content or "")
 
 
-def test_a_wrong_key_gets_an_openai_shaped_401(server: SecuredServer) -> None:
+def test_a_wrong_key_gets_an_openai_shaped_401(
+    server: SecuredServer, client: Callable[[SecuredServer, str], openai.OpenAI]
+) -> None:
     with pytest.raises(openai.AuthenticationError) as raised:
         client(server, "rag_wrong_key").chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": AOA_QUESTION}]
@@ -118,7 +142,7 @@ def test_a_wrong_key_gets_an_openai_shaped_401(server: SecuredServer) -> None:
 
 
 def test_an_unknown_model_and_a_conversation_not_ending_with_the_user_are_refused(
-    server: SecuredServer,
+    server: SecuredServer, client: Callable[[SecuredServer, str], openai.OpenAI]
 ) -> None:
     openai_client = client(server, server.faa_key)
     with pytest.raises(openai.NotFoundError, match="does not exist"):
@@ -157,7 +181,7 @@ def test_malformed_requests_get_a_400_error_object(server: SecuredServer, body: 
     assert response.json()["error"]["type"] == "invalid_request_error"
 
 
-def test_a_huge_question_is_refused_cleanly(server: SecuredServer, tmp_path: Path) -> None:
+def test_a_huge_question_is_refused_cleanly(server: SecuredServer) -> None:
     response = httpx.post(
         f"{server.url}/v1/chat/completions",
         json={"model": MODEL, "messages": [{"role": "user", "content": "word " * 30_000}]},

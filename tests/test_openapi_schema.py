@@ -77,6 +77,7 @@ def test_downloads_are_binary_and_duplicate_uploads_are_declared(schema: dict[st
     assert {"200", "202", "413", "415"} <= set(upload)
 
 
+@pytest.mark.slow  # generating the client takes ~10 s
 def test_a_generated_client_uploads_polls_searches_asks_and_downloads(
     secured_live_server: SecuredServer, tmp_path: Path
 ) -> None:
@@ -176,10 +177,8 @@ def _round_trip(server: SecuredServer) -> None:
         original = content.sync(document_id=submitted.document_id, client=client)
         assert original.payload.read() == SMALL_PDF.read_bytes()
 
-        refused = ask.sync_detailed(
-            client=client_module.AuthenticatedClient(base_url=server.url, token="rag_wrong"),
-            body=models.AskIn(question=AOA_QUESTION),
-        )
+        with client_module.AuthenticatedClient(base_url=server.url, token="rag_wrong") as wrong:
+            refused = ask.sync_detailed(client=wrong, body=models.AskIn(question=AOA_QUESTION))
         assert refused.status_code == 401
         assert isinstance(refused.parsed, models.Problem)
 

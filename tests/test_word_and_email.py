@@ -273,6 +273,7 @@ def test_hostile_files_fail_their_own_job_and_the_service_keeps_serving(
     assert hits[0]["document_id"] == ingested["contract"]
 
 
+@pytest.mark.slow  # the CLI loads its own embedder
 def test_the_cli_ingests_word_and_email_files_from_a_folder(
     postgres_url: str, tmp_path: Path
 ) -> None:
