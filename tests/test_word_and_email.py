@@ -16,6 +16,8 @@ from typing import Any
 
 import docx
 import pytest
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from litestar.testing import TestClient
 
 from rag_app.api import create_app
@@ -42,9 +44,24 @@ def contract_docx() -> bytes:
     document.add_heading("3. Termination", level=1)
     document.add_paragraph("Either party may terminate this agreement on ninety days notice.")
     document.add_paragraph("Confidentiality survives termination for five years.")
+    _tracked_change(document.add_paragraph("Disputes go to arbitration in "), "Zurich", "Geneva")
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def _tracked_change(paragraph: Any, inserted: str, deleted: str) -> None:
+    """Append a tracked insertion and a tracked deletion, as Word records them."""
+    for tag, text_tag, text in (("w:ins", "w:t", inserted), ("w:del", "w:delText", deleted)):
+        change = OxmlElement(tag)
+        change.set(qn("w:id"), "1" if tag == "w:ins" else "2")
+        change.set(qn("w:author"), "Reviewer")
+        run = OxmlElement("w:r")
+        node = OxmlElement(text_tag)
+        node.text = text
+        run.append(node)
+        change.append(run)
+        paragraph._p.append(change)
 
 
 def message_eml(attachments: list[tuple[str, bytes, str]]) -> bytes:
@@ -163,6 +180,17 @@ def test_a_word_citation_names_the_section_and_paragraph(
         "hits"
     ][0]
     assert "¶7 Late payment interest | eight percent a year" in passage["text"]
+
+
+def test_tracked_changes_are_read_as_accepted(
+    client: TestClient[Any], ingested: dict[str, str]
+) -> None:
+    hits = client.post(
+        "/search",
+        json={"query": "arbitration", "top_k": 1, "filters": {"document_id": ingested["contract"]}},
+    ).json()["hits"]
+    assert "Disputes go to arbitration in Zurich" in hits[0]["text"]
+    assert "Geneva" not in hits[0]["text"]
 
 
 def test_an_email_is_cited_by_subject_and_date_and_filtered_by_its_headers(
