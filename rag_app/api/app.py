@@ -38,16 +38,16 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
     ``embedder``: see ``open_services``."""
 
     # Imported here: the MCP tools use the API's schemas and access rules.
-    from rag_app.mcp_server.http import http_tools, mcp_route, running
+    from rag_app.mcp_server.http import HttpTools, mcp_route
 
     required = settings.auth == "required"
-    tools = http_tools(local_only=not required)
+    tools = HttpTools(local_only=not required)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with (
             open_services(settings, wait_for_database=False, embedder=embedder) as services,
-            running(tools),
+            tools.running(),
         ):
             app.state.services = services
             app.state.authenticator = services.authenticator

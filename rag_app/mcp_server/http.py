@@ -34,29 +34,35 @@ async def _caller_of(ctx: Context[Any, Any, Any]) -> tuple[Services, Principal]:
     return found
 
 
-def http_tools(*, local_only: bool) -> FastMCP:
-    """The tool server the ``/mcp`` route serves (one per app: its session manager runs in
-    the app's lifespan, see ``running``)."""
-    server = build_tools(_caller_of, stateless_http=True, local_only=local_only)
-    server.streamable_http_app()  # creates the session manager
-    return server
+class HttpTools:
+    """The tool server ``/mcp`` serves. The SDK's session manager runs once per instance,
+    and an app's lifespan may run more than once (tests do), so each run of ``running``
+    builds a fresh server."""
+
+    def __init__(self, *, local_only: bool) -> None:
+        self._local_only = local_only
+        self.server: FastMCP | None = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        server = build_tools(_caller_of, stateless_http=True, local_only=self._local_only)
+        server.streamable_http_app()  # creates the session manager
+        async with server.session_manager.run():
+            self.server = server
+            try:
+                yield
+            finally:
+                self.server = None
 
 
-@asynccontextmanager
-async def running(server: FastMCP) -> AsyncIterator[None]:
-    async with server.session_manager.run():
-        yield
-
-
-def mcp_route(server: FastMCP) -> ASGIRouteHandler:
+def mcp_route(tools: HttpTools) -> ASGIRouteHandler:
     """``/mcp`` and below, handed to the MCP SDK once the caller is known."""
-    manager = server.session_manager
 
     @asgi(PATH, is_mount=True, copy_scope=True)
     async def mcp_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         request: Request[Any, Any, Any] = Request(scope)
         services: Services | None = request.app.state.services
-        if services is None or not services.ready.is_set():
+        if services is None or not services.ready.is_set() or tools.server is None:
             raise ServiceUnavailableException(
                 "the service is starting or waiting for its database; retry shortly",
                 headers={"Retry-After": "5"},
@@ -65,6 +71,6 @@ def mcp_route(server: FastMCP) -> ASGIRouteHandler:
         scope[_CALLER] = (services, principal)  # type: ignore[literal-required]
         # The SDK routes on the path: it serves the mount's root.
         scope["path"] = "/"
-        await manager.handle_request(scope, receive, send)  # type: ignore[arg-type]
+        await tools.server.session_manager.handle_request(scope, receive, send)  # type: ignore[arg-type]
 
     return mcp_endpoint
