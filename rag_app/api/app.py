@@ -38,7 +38,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
     ``embedder``: see ``open_services``."""
 
     # Imported here: the MCP tools use the API's schemas and access rules.
-    from rag_app.mcp_server.http import HttpTools, mcp_route
+    from rag_app.api.mcp import HttpTools, mcp_route
 
     required = settings.auth == "required"
     tools = HttpTools(local_only=not required)

@@ -28,7 +28,6 @@ from litestar.params import JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from rag_app.answerers.base import collect_answer
 from rag_app.api.errors import STATUS_OF, internal_error_handler
 from rag_app.api.openapi import SECURITY, event_stream, operation_with
 from rag_app.api.schemas import CitationOut, Filters, Mode, TopK
@@ -312,18 +311,24 @@ class OpenAIController(Controller):
                 f"the model {data.model!r} does not exist; this service offers {model!r}"
             )
         question = await _question(data.messages, follow_ups)
-        events = await services.queries.ask_stream(
+        completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+        created = int(time.time())
+        if data.stream:
+            events = await services.queries.ask_stream(
+                question,
+                top_k=data.top_k,
+                filters=data.filters,
+                collections=principal.readable,
+                mode=data.mode,
+            )
+            return ServerSentEvent(_chunks(events, completion_id, created, model))
+        answer = await services.queries.ask(
             question,
             top_k=data.top_k,
             filters=data.filters,
             collections=principal.readable,
             mode=data.mode,
         )
-        completion_id = f"chatcmpl-{uuid.uuid4().hex}"
-        created = int(time.time())
-        if data.stream:
-            return ServerSentEvent(_chunks(events, completion_id, created, model))
-        answer = await collect_answer(events)
         return Response(
             ChatCompletionOut(
                 id=completion_id,

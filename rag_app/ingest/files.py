@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from rag_app.errors import UnsupportedMediaError
+from rag_app.errors import UnprocessableDocumentError, UnsupportedMediaError
 from rag_app.ingest.email_messages import EML_MEDIA_TYPE, MSG_MEDIA_TYPE, OLE_MAGIC, looks_like_eml
 from rag_app.ingest.pdf import PDF_MEDIA_TYPE, looks_like_pdf
 from rag_app.ingest.word import DOCX_MEDIA_TYPE, ZIP_MAGIC
@@ -43,6 +43,7 @@ EML = FileType(FileKind.EMAIL, EML_MEDIA_TYPE, "eml")
 MSG = FileType(FileKind.EMAIL, MSG_MEDIA_TYPE, "msg")
 FILE_TYPES = (PDF, MP4, MOV, M4A, MP3, WAV, VTT, SRT, DOCX, EML, MSG)
 EXTENSION_OF = {t.media_type: t.extension for t in FILE_TYPES}
+_BY_MEDIA_TYPE = {t.media_type: t for t in FILE_TYPES}
 
 _SRT_START = re.compile(rb"^\s*\d+\s*\r?\n\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}\s*-->")
 _AUDIO_BRANDS = (b"M4A ", b"M4B ", b"M4P ")
@@ -105,6 +106,15 @@ def file_type(filename: str, head: bytes) -> FileType:
             "is ingested (accepted: PDF; Word .docx; e-mail .eml and Outlook .msg; MP4, MOV, "
             "M4A, MP3, WAV; WebVTT and SubRip transcripts)"
         )
+    return found
+
+
+def recorded_type(media_type: str) -> FileType:
+    """The type an upload was found to be (its job records ``media_type``): the file is
+    sniffed once, at upload. An unknown media type raises ``UnprocessableDocumentError``."""
+    found = _BY_MEDIA_TYPE.get(media_type)
+    if found is None:
+        raise UnprocessableDocumentError(f"cannot read a file of type {media_type}")
     return found
 
 

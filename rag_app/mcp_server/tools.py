@@ -14,14 +14,12 @@ from mcp.server.fastmcp import Context, FastMCP
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import BaseModel, Field
 
-from rag_app.api.documents import readable
 from rag_app.api.schemas import source_link
 from rag_app.auth.principal import Principal
-from rag_app.domain import Chunk, Citation, Hit, SearchMode
+from rag_app.domain import MAX_TOP_K, Chunk, Citation, Hit, SearchMode
 from rag_app.errors import InvalidInputError
-from rag_app.ingest.validation import ID_PATTERN, check_collection
+from rag_app.ingest.validation import check_collection
 from rag_app.services import Services
-from rag_app.vectorstores.base import MAX_TOP_K
 
 INSTRUCTIONS = (
     "Search and question answering over a legal team's documents. Use `search` to find "
@@ -198,10 +196,9 @@ def build_tools(caller_of: CallerOf, *, stateless_http: bool, local_only: bool) 
     ) -> DocumentList:
         """The documents of the collections you may read, oldest first, a page at a time."""
         services, principal = await caller_of(ctx)
-        wanted = None if collection is None else frozenset({check_collection(collection)})
-        if principal.readable is not None:
-            wanted = principal.readable if wanted is None else wanted & principal.readable
-        page = await services.catalog.list_documents(collections=wanted, limit=limit, offset=offset)
+        page = await services.documents.list(
+            principal, collection=collection, limit=limit, offset=offset
+        )
         return DocumentList(
             documents=[
                 DocumentOut(
@@ -232,10 +229,7 @@ def build_tools(caller_of: CallerOf, *, stateless_http: bool, local_only: bool) 
         if (page is None) == (chunk_id is None):
             raise InvalidInputError("give either page or chunk_id")
         services, principal = await caller_of(ctx)
-        found = None
-        if ID_PATTERN.match(document_id):
-            found = await services.catalog.get_document(document_id)
-        document = readable(principal, found, document_id)
+        document = await services.documents.get(principal, document_id)
         chunks, _ = await services.store.read_document(document.document_id)
         chosen = [
             c
