@@ -109,7 +109,9 @@ def secured_server(root: Path, database_url: str) -> Iterator[SecuredServer]:
     with (
         serving(settings) as url,
         httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=60
+            base_url=url,
+            headers={"Authorization": f"Bearer {admin}"},
+            timeout=300,  # a saturated box stalls requests
         ) as client,
     ):
         faa_doc = upload_file(client, FAA_PDF, title="FAA AD 2020-17221", collection="faa")
