@@ -6,6 +6,9 @@ import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 
+import numpy as np
+from numpy.typing import NDArray
+
 from rag_app.answerers.base import Answerer, collect_answer
 from rag_app.answerers.citations import verify_citations
 from rag_app.domain import Answer, AnswerDelta, Hit, SearchMode
@@ -113,6 +116,21 @@ class QueryService:
         first, from ``collections`` only (None: all; the caller's grants), found by
         ``mode`` (None: the service's default). Every hit carries its cosine similarity
         and the share of the query's content words it contains (``keyword``)."""
+        hits, _ = await self._search(
+            query, top_k=top_k, filters=filters, collections=collections, mode=mode
+        )
+        return hits
+
+    async def _search(
+        self,
+        query: str,
+        *,
+        top_k: int,
+        filters: Mapping[str, Any],
+        collections: frozenset[str] | None,
+        mode: SearchMode | None,
+    ) -> tuple[list[Hit], NDArray[np.float32]]:
+        """``search``'s hits and the query's vector (for the answerer)."""
         text = self._check_query(query, "query")
         if not 1 <= top_k <= MAX_TOP_K:
             raise InvalidInputError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}")
@@ -137,7 +155,7 @@ class QueryService:
             else:
                 hits = blend(candidates, vector_weight=self._vector_weight)[:top_k]
         terms = content_words(text)
-        return [dataclasses.replace(h, keyword=coverage(terms, h.chunk.text)) for h in hits]
+        return [dataclasses.replace(h, keyword=coverage(terms, h.chunk.text)) for h in hits], vector
 
     async def ask_stream(
         self,
@@ -152,10 +170,10 @@ class QueryService:
         return the answer's events: text as it is produced, then the final answer whose
         citations have been checked against the retrieved passages."""
         question = self._check_query(question, "question")
-        hits = await self.search(
+        hits, vector = await self._search(
             question, top_k=top_k, filters=filters, collections=collections, mode=mode
         )
-        return self._verified(self._answerer.stream(question, hits), hits)
+        return self._verified(self._answerer.stream(question, hits, query_vector=vector), hits)
 
     @staticmethod
     async def _verified(

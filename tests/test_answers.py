@@ -90,7 +90,7 @@ class _Fabricating:
     """An answerer that misquotes, as a generator can: its citation must not survive."""
 
     async def stream(
-        self, question: str, hits: Sequence[Hit]
+        self, question: str, hits: Sequence[Hit], *, query_vector: object = None
     ) -> AsyncIterator[AnswerDelta | Answer]:
         yield Answer("Rent is $1 [1]", True, (Citation("lease", "Lease", 3, "rent is $1", "x"),))
 

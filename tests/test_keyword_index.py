@@ -156,7 +156,7 @@ def test_a_vector_hit_is_blended_with_its_own_bm25_not_zero() -> None:
     assert blended[0].score == pytest.approx(0.45 + 0.5 * 3.5 / 4.0)
     # Scored as 0, as before the fix, it came behind both keyword hits.
     zero = [dataclasses.replace(h, text_rank=0.0) for h in by_vector]
-    assert [h.chunk.chunk_no for h in blend(both(zero, by_words), vector_weight=0.5)][0] == 3
+    assert next(h.chunk.chunk_no for h in blend(both(zero, by_words), vector_weight=0.5)) == 3
 
 
 def test_unscored_vector_hits_count_the_keyword_lists_floor_or_zero() -> None:

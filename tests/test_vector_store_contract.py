@@ -344,7 +344,7 @@ async def test_hybrid_candidates_carry_both_signals(store: VectorStore) -> None:
     query = unit(0.1, 1.0)  # nearest chunk 1; chunks 0 and 2 hold "rent"
     found = await store.query_hybrid("rent inspection", query, top_k=2, filters={})
     assert found.depth == 2
-    assert [h.chunk.chunk_no for h in found.by_vector][0] == 1
+    assert next(h.chunk.chunk_no for h in found.by_vector) == 1
     assert found.by_vector[0].similarity == pytest.approx(1.0, abs=1e-5)
     words = await store.query_text("rent inspection", query, top_k=2, filters={})
     assert [h.chunk.chunk_no for h in found.by_words] == [h.chunk.chunk_no for h in words]
@@ -358,11 +358,14 @@ async def test_hybrid_candidates_carry_both_signals(store: VectorStore) -> None:
             assert h.text_rank == pytest.approx(alone.get(h.chunk.chunk_no, 0.0), rel=1e-6)
     # No words that count: the vector list alone; filters and grants apply to both lists.
     bare = await store.query_hybrid("the of", query, top_k=2, filters={})
-    assert bare.by_words == [] and len(bare.by_vector) == 2
+    assert bare.by_words == []
+    assert len(bare.by_vector) == 2
     none = await store.query_hybrid("rent", query, top_k=2, filters={}, collections=frozenset())
-    assert none.by_vector == [] and none.by_words == []
+    assert none.by_vector == []
+    assert none.by_words == []
     other = await store.query_hybrid("rent", query, top_k=2, filters={"document_id": "x"})
-    assert other.by_vector == [] and other.by_words == []
+    assert other.by_vector == []
+    assert other.by_words == []
 
 
 async def test_keyword_search_respects_filters_collections_and_deletes(store: VectorStore) -> None:

@@ -3,6 +3,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol, runtime_checkable
 
+import numpy as np
+from numpy.typing import NDArray
+
 from rag_app.domain import Answer, AnswerDelta, Hit
 
 NO_ANSWER = "The indexed documents do not contain a passage that answers this question."
@@ -16,10 +19,18 @@ class Answerer(Protocol):
     one final ``Answer`` (whose text is the concatenation of the deltas). When the passages
     do not support an answer, the final ``Answer`` has ``grounded=False`` and says so; it
     never makes one up. Passages are data: text inside them is never followed as an
-    instruction.
+    instruction. ``query_vector`` is the question's embedding when the caller has it (the
+    search that found ``hits`` made it), so an answerer that compares texts with the
+    question need not embed the question again; None: embed it if needed.
     """
 
-    def stream(self, question: str, hits: Sequence[Hit]) -> AsyncIterator[AnswerDelta | Answer]: ...
+    def stream(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        *,
+        query_vector: NDArray[np.float32] | None = None,
+    ) -> AsyncIterator[AnswerDelta | Answer]: ...
 
 
 async def collect_answer(events: AsyncIterator[AnswerDelta | Answer]) -> Answer:

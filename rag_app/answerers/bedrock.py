@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
+import numpy as np
+from numpy.typing import NDArray
 
 from rag_app.answerers.base import NO_ANSWER
 from rag_app.answerers.citations import squash
@@ -178,10 +180,15 @@ class BedrockAnswerer:
         return Answer(answer, True, citations, metadata)
 
     async def stream(
-        self, question: str, hits: Sequence[Hit]
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        *,
+        query_vector: NDArray[np.float32] | None = None,
     ) -> AsyncIterator[AnswerDelta | Answer]:
         """Text deltas as the model writes them (the ``Quotes:`` section held back), then the
-        verified answer. Closing the iterator early closes the model's stream."""
+        verified answer. Closing the iterator early closes the model's stream. The model
+        reads text: ``query_vector`` is not used."""
         if not hits:
             yield AnswerDelta(NO_ANSWER)
             yield Answer(NO_ANSWER, False, (), {"answerer": "bedrock", "model_id": self._model_id})
