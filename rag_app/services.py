@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from rag_app.catalog.postgres import PostgresCatalog
 from rag_app.catalog.s3 import S3Catalog
 from rag_app.embedders.base import Embedder
 from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
+from rag_app.embedders.shared import SharedEmbedder, SharedEmbedderView
 from rag_app.errors import ConfigurationError
 from rag_app.ingest.extraction import ExtractionLimits, Extractor
 from rag_app.ingest.isolation import ProcessLimits
@@ -182,7 +184,14 @@ def _build_models(settings: Settings, embedder: Embedder | None) -> tuple[Embedd
     elif embedder is None:
         from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 
-        embedder = MiniLmOnnxEmbedder(batch_size=settings.embed_batch_size)
+        embedder = SharedEmbedder(
+            MiniLmOnnxEmbedder(
+                batch_size=settings.embed_batch_size,
+                threads=settings.embed_threads or os.cpu_count() or 1,
+            ),
+            window_seconds=settings.embed_batch_window_ms / 1000,
+            max_batch=settings.embed_batch_size,
+        ).for_queries()
     answerer: Answerer
     if settings.answerer == "bedrock":
         answerer = BedrockAnswerer(
@@ -322,7 +331,12 @@ async def open_services(
             catalog=catalog,
             blobs=blobs,
             store=store,
-            embedder=active_embedder,
+            # A shared local model: ingestion queues behind queries, never ahead of them.
+            embedder=(
+                active_embedder.shared.for_ingest()
+                if isinstance(active_embedder, SharedEmbedderView)
+                else active_embedder
+            ),
             extractor=_build_extractor(settings, blobs),
             limits=IngestLimits(
                 max_upload_bytes=settings.max_upload_bytes,

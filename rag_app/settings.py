@@ -136,6 +136,19 @@ class Settings(BaseSettings):
     parse_cpu_seconds: int = Field(default=30, ge=1, le=3600)
     parse_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
     embed_batch_size: int = Field(default=32, ge=1, le=512)
+    embed_batch_window_ms: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=50.0,
+        description="Local embedder: how long a query embedding waits for others to share "
+        "its inference when the model is idle (under load, batches form without waiting)",
+    )
+    embed_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Local embedder: ONNX Runtime intra-op threads (None: the machine's cores)",
+    )
 
     # Scanned PDFs and media (README: "Audio, video and scanned PDFs").
     ocr: Literal["off", "ocrmypdf", "textract"] = Field(
