@@ -63,7 +63,7 @@ class _Failing:
         await asyncio.sleep(0)
         if any("bad" in t for t in texts):
             raise RuntimeError("the model failed")
-        return np.ones((len(texts), 4), dtype=np.float32) / 2
+        return np.full((len(texts), 4), 0.5, dtype=np.float32)
 
 
 async def test_a_model_error_reaches_every_caller_of_the_batch_and_the_next_batch_runs() -> None:
