@@ -311,7 +311,11 @@ async def open_services(
         database: Database | None = None
         if settings.needs_postgres:
             conninfo, credentials = await _database_login(settings, stack)
-            database = Database(conninfo, credentials=credentials, max_size=8)
+            database = Database(
+                conninfo,
+                credentials=credentials,
+                max_size=settings.db_pool_size or max(4, 4 * (os.cpu_count() or 1)),
+            )
             stack.push_async_callback(database.close)
             pool = database.pool
 

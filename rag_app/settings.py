@@ -136,6 +136,13 @@ class Settings(BaseSettings):
     parse_cpu_seconds: int = Field(default=30, ge=1, le=3600)
     parse_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
     embed_batch_size: int = Field(default=32, ge=1, le=512)
+    db_pool_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=200,
+        description="PostgreSQL connections per process (None: 4 per CPU core, at least 4): "
+        "a search holds one for one round trip, so a few per core keep the cores busy",
+    )
     embed_batch_window_ms: float = Field(
         default=2.0,
         ge=0.0,
