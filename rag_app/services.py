@@ -47,6 +47,8 @@ from rag_app.ingest.transcriber_whisper import WhisperTranscriber
 from rag_app.postgres.credentials import SecretsManagerCredentials
 from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.postgres.pool import UNAVAILABLE, Credentials, Database
+from rag_app.rerankers.base import Reranker
+from rag_app.rerankers.bedrock import BedrockReranker
 from rag_app.retrieval import QueryService
 from rag_app.settings import Settings
 from rag_app.vectorstores.base import VectorStore, index_name
@@ -159,6 +161,17 @@ def _build_blob_store(settings: Settings) -> BlobStore:
             client, bucket=str(settings.documents_bucket), prefix=settings.documents_prefix
         )
     return LocalBlobStore(settings.data_dir / "blobs")
+
+
+def _build_reranker(settings: Settings) -> Reranker | None:
+    if settings.reranker == "none":
+        return None
+    client = _aws_client(
+        settings,
+        "bedrock-agent-runtime",
+        _aws_config(settings, mode=settings.bedrock_retry_mode),
+    )
+    return BedrockReranker(client, model_id=settings.bedrock_rerank_model_id)
 
 
 def _build_models(settings: Settings, embedder: Embedder | None) -> tuple[Embedder, Answerer]:
@@ -387,6 +400,8 @@ async def open_services(
                 default_mode=settings.search_mode,
                 fusion=settings.hybrid_fusion,
                 vector_weight=settings.hybrid_vector_weight,
+                reranker=_build_reranker(settings),
+                rerank_candidates=settings.rerank_candidates,
             ),
             runner=runner,
         )

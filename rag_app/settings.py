@@ -78,6 +78,21 @@ class Settings(BaseSettings):
     bedrock_max_tokens: int = Field(default=1024, ge=1, le=8192)
     bedrock_temperature: float = Field(default=0.1, ge=0.0, le=1.0)
     bedrock_retry_mode: Literal["standard", "adaptive"] = "standard"
+    reranker: Literal["none", "bedrock"] = Field(
+        default="none",
+        description="Rerank the fused candidates before returning or answering from them: "
+        "none, or Amazon Bedrock's Rerank API (no local rerank model ships in a PyPI wheel)",
+    )
+    bedrock_rerank_model_id: str = Field(
+        default="cohere.rerank-v3-5:0",
+        description="cohere.rerank-v3-5:0 (the one offered in us-east-1) or amazon.rerank-v1:0",
+    )
+    rerank_candidates: int = Field(
+        default=20,
+        ge=1,
+        le=100,
+        description="How many of the best fused candidates go to the reranker",
+    )
 
     # Chunking (characters). The local MiniLM reads at most 256 word pieces (about
     # 1,100 characters of English legal text), so local chunks stay below that.
