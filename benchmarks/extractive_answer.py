@@ -1,6 +1,7 @@
-"""The extractive answer's cost and agreement: embedding every candidate sentence and the
-question again (before) against reusing the search's query vector and embedding only the
-best ``SEMANTIC_CANDIDATES`` sentences (now), on the corpus PDFs and the questions of
+"""The extractive answer's cost and agreement: embedding every candidate sentence (before)
+against embedding only the best ``SEMANTIC_CANDIDATES`` sentences (now); the search's
+query vector is reused by both (results/extractive_answer.json was measured before that,
+when "before" also embedded the question again), on the corpus PDFs and the questions of
 benchmarks/eval/corpus-pdf.jsonl, through the service's ``ask`` in one process.
 
 The two answerers alternate question by question on the same store and embedder, so load
@@ -21,7 +22,6 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from run_record import machine, percentile
 
 from rag_app.answerers.base import Answerer
 from rag_app.answerers.extractive import SEMANTIC_CANDIDATES, ExtractiveAnswerer
-from rag_app.domain import Answer, AnswerDelta, Hit, JobStatus
+from rag_app.domain import Answer, JobStatus
 from rag_app.evaluation.questions import load_questions
 from rag_app.ingest.service import Upload
 from rag_app.postgres.embedded import EmbeddedPostgres
@@ -42,18 +42,6 @@ CORPUS = ROOT.parent / "shared" / "corpus" / "pdf"
 QUESTIONS = ROOT / "benchmarks" / "eval" / "corpus-pdf.jsonl"
 RESULTS = ROOT / "benchmarks" / "results"
 EVERY_SENTENCE = 1_000_000
-
-
-class _WithoutVector:
-    """The answerer as it was called before: without the search's query vector."""
-
-    def __init__(self, inner: Answerer) -> None:
-        self._inner = inner
-
-    def stream(
-        self, question: str, hits: Sequence[Hit], *, query_vector: object = None
-    ) -> AsyncIterator[AnswerDelta | Answer]:
-        return self._inner.stream(question, hits)
 
 
 def _quotes(answer: Answer) -> list[str]:
@@ -84,7 +72,7 @@ async def run(root: Path, rounds: int) -> dict[str, Any]:
                 max_sentences=settings.answer_max_sentences,
             )
             answerers: dict[str, Answerer] = {
-                "before (every sentence + the question)": _WithoutVector(every),
+                "before (every candidate sentence)": every,
                 f"now (query vector reused, {SEMANTIC_CANDIDATES} sentences)": few,
             }
             services_of = {

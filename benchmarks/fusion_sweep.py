@@ -15,13 +15,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rag_app.catalog.base import Catalog
-from rag_app.domain import Hit
+from rag_app.domain import MAX_TOP_K, Hit
 from rag_app.embedders.base import Embedder, embed_query
 from rag_app.evaluation.harness import resolve_documents
 from rag_app.evaluation.metrics import CUTOFF, Scores, first_relevant_rank
 from rag_app.evaluation.questions import Question, Target
-from rag_app.retrieval import CANDIDATES_PER_RESULT, MIN_CANDIDATES, blend, fuse
-from rag_app.vectorstores.base import MAX_TOP_K, HybridCandidates, VectorStore
+from rag_app.retrieval.fusion import CANDIDATES_PER_RESULT, MIN_CANDIDATES, blend, fuse
+from rag_app.vectorstores.base import HybridCandidates, VectorStore
 
 Fusion = Callable[[HybridCandidates], list[Hit]]
 WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9)

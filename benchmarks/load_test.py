@@ -5,21 +5,22 @@ drawn at random) for a duration. Prints the error rate, p50/p95/p99 per endpoint
 requests/s, the server's RSS growth and the load client's own CPU share; writes
 benchmarks/results/load_test.json.
 
-    .venv/bin/python benchmarks/load_test.py [--users 16] [--duration 120]
-    .venv/bin/python benchmarks/load_test.py --baseline /tmp/baseline   # side by side
-    .venv/bin/python benchmarks/load_test.py --soak 600     # memory printed every 30 s
+    .venv/bin/python -m benchmarks.load_test [--users 16] [--duration 120]
+    .venv/bin/python -m benchmarks.load_test --baseline /tmp/baseline   # side by side
+    .venv/bin/python -m benchmarks.load_test --soak 600     # memory printed every 30 s
 
 ``--baseline DIR``: a checkout of another build (``git worktree add /tmp/baseline main``)
 served from its own source with this environment; both servers run for the whole test
 and take turns (``--rounds``, ABAB...), each measured for the same total duration, so a
 busy shared machine loads both alike; the figures are printed side by side with ratios.
 
-The client is one thread per user on a kept-alive ``http.client`` connection: a user waits
-on its socket, not on an event loop. The earlier asyncio + httpx client spent its time in
-the client (httpx's per-request work on one core shared with the server) and sent half
-its requests to ``/ask``; the figures it printed were the client's, not the service's. The
-client's CPU time is measured (``getrusage``) and printed as its share of the CPU the
-machine spent during the run, so a reader can see it is not the bottleneck it reports.
+The client is one thread per user on a kept-alive ``http.client`` connection (no event
+loop or HTTP library between the timer and the socket). The earlier asyncio + httpx client
+sent half its requests to ``/ask`` (the goal's mix is 3:1) and ran against a server whose
+``/ask`` embedded every candidate sentence and the question again; docs/performance.md has
+the measured causes. The client's CPU time is measured (``getrusage``) and printed as its
+share of the CPU the machine spent during the run, so a reader can see it is not the
+bottleneck it reports.
 """
 
 from __future__ import annotations

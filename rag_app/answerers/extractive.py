@@ -23,13 +23,12 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
-from rag_app.answerers.base import NO_ANSWER
+from rag_app.answerers.base import NO_ANSWER, Question
 from rag_app.domain import Answer, AnswerDelta, Citation, Hit
 from rag_app.embedders.base import Embedder
-from rag_app.sentences import sentences, words
-from rag_app.terms import content_words, coverage
+from rag_app.text.sentences import sentences, words
+from rag_app.text.words import coverage
 
 MAX_SENTENCE_CHARS = 400
 KEYWORD_WEIGHT = 0.3
@@ -88,13 +87,9 @@ class ExtractiveAnswerer:
         self._semantic_candidates = semantic_candidates
 
     async def stream(
-        self,
-        question: str,
-        hits: Sequence[Hit],
-        *,
-        query_vector: NDArray[np.float32] | None = None,
+        self, question: Question, hits: Sequence[Hit]
     ) -> AsyncIterator[AnswerDelta | Answer]:
-        chosen = await self._choose(question, hits, query_vector)
+        chosen = await self._choose(question, hits)
         if not chosen:
             yield AnswerDelta(NO_ANSWER)
             yield Answer(NO_ANSWER, False, (), {"answerer": "extractive"})
@@ -109,7 +104,7 @@ class ExtractiveAnswerer:
         citations = tuple(Citation.of(c.hit.chunk, c.quote) for c in chosen)
         yield Answer("".join(pieces), True, citations, {"answerer": "extractive"})
 
-    def _supports(self, terms: set[str], hit: Hit) -> bool:
+    def _supports(self, terms: frozenset[str], hit: Hit) -> bool:
         if hit.similarity < self._min_score:
             return False
         return (
@@ -117,11 +112,11 @@ class ExtractiveAnswerer:
             or coverage(terms, hit.chunk.text) >= SUPPORT_KEYWORD
         )
 
-    async def _choose(
-        self, question: str, hits: Sequence[Hit], query_vector: NDArray[np.float32] | None
-    ) -> list[_Candidate]:
-        """The best supporting sentences, best first; none when nothing supports an answer."""
-        terms = content_words(question)
+    async def _choose(self, question: Question, hits: Sequence[Hit]) -> list[_Candidate]:
+        """The best supporting sentences, best first; none when nothing supports an answer.
+        The question's vector is the one search used; only the best
+        ``semantic_candidates`` sentences by their score without the cosine are embedded."""
+        terms = question.terms
         candidates = _candidates([h for h in hits if self._supports(terms, h)])
         if not candidates:
             return []
@@ -133,13 +128,8 @@ class ExtractiveAnswerer:
         # Stable: equal scores keep passage order.
         kept = np.argsort(-lexical, kind="stable")[: self._semantic_candidates]
         candidates = [candidates[i] for i in kept]
-        texts = [c.quote for c in candidates]
-        if query_vector is None:
-            vectors = await self._embedder.embed_batch([question, *texts])
-            query_vector, vectors = vectors[0], vectors[1:]
-        else:
-            vectors = await self._embedder.embed_batch(texts)
-        scores = vectors @ query_vector + lexical[kept]
+        vectors = await self._embedder.embed_batch([c.quote for c in candidates])
+        scores = vectors @ question.vector + lexical[kept]
         order = np.argsort(-scores)
         best = float(scores[order[0]])
         return [

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from rag_app.aws_retry import call_with_retries
+from rag_app.aws.calls import AwsCalls
 from rag_app.domain import Hit
 
 MAX_SOURCES = 1000  # the API's limit on sources per call
@@ -22,23 +22,15 @@ def model_arn(region: str, model_id: str) -> str:
 
 
 class BedrockReranker:
-    """``Rerank`` on a boto3 ``bedrock-agent-runtime`` client."""
+    """``Rerank`` on a boto3 ``bedrock-agent-runtime`` client (its retry mode retries
+    throttling)."""
 
     name = "bedrock"
 
-    def __init__(
-        self,
-        client: Any,
-        *,
-        model_id: str,
-        max_attempts: int = 4,
-        backoff_seconds: float = 0.5,
-    ) -> None:
-        self._client = client
+    def __init__(self, client: Any, *, model_id: str) -> None:
+        self._calls = AwsCalls(client)
         self._model_id = model_id
         self._arn = model_arn(client.meta.region_name, model_id)
-        self._max_attempts = max_attempts
-        self._backoff = backoff_seconds
 
     async def rerank(self, query: str, hits: Sequence[Hit], *, top_k: int) -> list[Hit]:
         if top_k < 1:
@@ -66,12 +58,7 @@ class BedrockReranker:
                 },
             },
         }
-        response = await call_with_retries(
-            lambda: self._client.rerank(**request),
-            what=f"Bedrock Rerank {self._model_id}",
-            max_attempts=self._max_attempts,
-            backoff_seconds=self._backoff,
-        )
+        response = await self._calls("rerank", **request)
         ranked: list[Hit] = []
         seen: set[int] = set()
         for result in response.get("results", []):
