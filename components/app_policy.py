@@ -10,6 +10,9 @@ from typing import Any
 
 import pulumi
 
+# The app's RAG_BEDROCK_RERANK_MODEL_ID default; the one Rerank model offered in us-east-1.
+RERANK_MODEL_ID = "cohere.rerank-v3-5:0"
+
 
 @dataclass(frozen=True)
 class AppGrants:
@@ -75,6 +78,24 @@ def app_policy_document(
             "Condition": {"StringEquals": {"aws:RequestedRegion": region}},
         }
     )
+    # Bedrock Rerank (RAG_RERANKER=bedrock): the standalone Rerank API needs bedrock:Rerank,
+    # which has no resource type ("*", held to the region), and bedrock:InvokeModel on the
+    # rerank model (docs: bedrock/latest/userguide/rerank-prereq).
+    statements += [
+        {
+            "Sid": "Rerank",
+            "Effect": "Allow",
+            "Action": ["bedrock:Rerank"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:RequestedRegion": region}},
+        },
+        {
+            "Sid": "RerankModel",
+            "Effect": "Allow",
+            "Action": ["bedrock:InvokeModel"],
+            "Resource": [f"arn:aws:bedrock:{region}::foundation-model/{RERANK_MODEL_ID}"],
+        },
+    ]
     if vector_index_arn is not None and vector_bucket_arn is not None:
         statements += [
             {

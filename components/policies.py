@@ -132,6 +132,7 @@ NO_RESOURCE_LEVEL = frozenset(
         "transcribe:StartTranscriptionJob",
         "transcribe:GetTranscriptionJob",
         "transcribe:DeleteTranscriptionJob",
+        "bedrock:Rerank",  # the rerank-prereq page's example policy grants it on "*"
     }
 )
 

@@ -96,7 +96,8 @@ class Hit:
     - ``text_rank``: its BM25 score for the query's words (0 when none occur in it);
     - ``keyword``: the share of the query's content words found in its text;
     - ``score``: what the results were ordered by: the similarity (vector search), the
-      BM25 score (keyword search) or the reciprocal-rank-fusion score (hybrid search).
+      BM25 score (keyword search), the fusion's score (hybrid search), or the reranker's
+      relevance when one reorders the results.
       A store's own results carry the similarity (vector) or the BM25 score (text).
     """
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -24,12 +25,14 @@ from rag_app.catalog.base import Catalog
 from rag_app.documents import DocumentService
 from rag_app.embedders import backends as embedders
 from rag_app.embedders.base import Embedder
+from rag_app.embedders.shared import SharedEmbedderView
 from rag_app.ingest import backends as extractors
 from rag_app.ingest.chunking import ChunkLimits
 from rag_app.ingest.jobs import IngestionJobs, JobRunner
 from rag_app.ingest.service import IngestionService, IngestLimits
 from rag_app.postgres.login import database_login
 from rag_app.postgres.pool import UNAVAILABLE, Database
+from rag_app.rerankers import backends as rerankers
 from rag_app.retrieval import QueryService
 from rag_app.settings import Settings
 from rag_app.vectorstores import backends as vectorstores
@@ -93,7 +96,11 @@ async def open_services(
         database: Database | None = None
         if settings.needs_postgres:
             conninfo, credentials = await database_login(settings, aws, stack)
-            database = Database(conninfo, credentials=credentials, max_size=8)
+            database = Database(
+                conninfo,
+                credentials=credentials,
+                max_size=settings.db_pool_size or max(4, 4 * (os.cpu_count() or 1)),
+            )
             stack.push_async_callback(database.close)
             pool = database.pool
 
@@ -109,7 +116,12 @@ async def open_services(
             catalog=catalog,
             blobs=blobs,
             store=store,
-            embedder=embedder,
+            # A shared local model: ingestion queues behind queries, never ahead of them.
+            embedder=(
+                embedder.shared.for_ingest()
+                if isinstance(embedder, SharedEmbedderView)
+                else embedder
+            ),
             extractor=extractors.build(settings, aws, blobs),
             chunking=ChunkLimits(
                 max_chars=settings.chunk_size,
@@ -168,6 +180,8 @@ async def open_services(
                 default_mode=settings.search_mode,
                 fusion=settings.hybrid_fusion,
                 vector_weight=settings.hybrid_vector_weight,
+                reranker=rerankers.build(settings, aws),
+                rerank_candidates=settings.rerank_candidates,
             ),
             runner=runner,
         )

@@ -78,6 +78,21 @@ class Settings(BaseSettings):
     bedrock_max_tokens: int = Field(default=1024, ge=1, le=8192)
     bedrock_temperature: float = Field(default=0.1, ge=0.0, le=1.0)
     bedrock_retry_mode: Literal["standard", "adaptive"] = "standard"
+    reranker: Literal["none", "bedrock"] = Field(
+        default="none",
+        description="Rerank the fused candidates before returning or answering from them: "
+        "none, or Amazon Bedrock's Rerank API (no local rerank model ships in a PyPI wheel)",
+    )
+    bedrock_rerank_model_id: str = Field(
+        default="cohere.rerank-v3-5:0",
+        description="cohere.rerank-v3-5:0 (the one offered in us-east-1) or amazon.rerank-v1:0",
+    )
+    rerank_candidates: int = Field(
+        default=20,
+        ge=1,
+        le=100,
+        description="How many of the best fused candidates go to the reranker",
+    )
 
     # Chunking (characters). The local MiniLM reads at most 256 word pieces (about
     # 1,100 characters of English legal text), so local chunks stay below that.
@@ -136,6 +151,26 @@ class Settings(BaseSettings):
     parse_cpu_seconds: int = Field(default=30, ge=1, le=3600)
     parse_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
     embed_batch_size: int = Field(default=32, ge=1, le=512)
+    db_pool_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=200,
+        description="PostgreSQL connections per process (None: 4 per CPU core, at least 4): "
+        "a search holds one for one round trip, so a few per core keep the cores busy",
+    )
+    embed_batch_window_ms: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=50.0,
+        description="Local embedder: how long a query embedding waits for others to share "
+        "its inference when the model is idle (under load, batches form without waiting)",
+    )
+    embed_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Local embedder: ONNX Runtime intra-op threads (None: the machine's cores)",
+    )
 
     # Scanned PDFs and media (README: "Audio, video and scanned PDFs").
     ocr: Literal["off", "ocrmypdf", "textract"] = Field(

@@ -172,6 +172,8 @@ def test_pod_identity_binds_the_charts_service_account_to_a_scoped_role(
         "Models",
         "ApiKeys",
         "DocumentAnalysis",
+        "Rerank",
+        "RerankModel",
         "DatabaseLogin",
     }
     assert by_sid["ApiKeys"]["Resource"] == [API_KEYS_ARN]

@@ -169,7 +169,7 @@ def test_task_role_names_every_resource(ecs: list[Declared]) -> None:
     task = next(p for p in of(ecs, "aws:iam/rolePolicy:RolePolicy") if p.name == "app-task")
     policy = json.loads(task.inputs["policy"])
     for statement in policy["Statement"]:
-        if statement["Sid"] == "DocumentAnalysis":  # no resource-level permissions exist
+        if statement["Sid"] in ("DocumentAnalysis", "Rerank"):  # no resource-level permissions
             assert statement["Condition"] == {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
             continue
         assert statement["Resource"] != "*"
@@ -178,6 +178,11 @@ def test_task_role_names_every_resource(ecs: list[Declared]) -> None:
     assert models["Resource"] == [
         "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0",
         "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0",
+    ]
+    rerank = next(s for s in policy["Statement"] if s["Sid"] == "RerankModel")
+    assert rerank["Action"] == ["bedrock:InvokeModel"]
+    assert rerank["Resource"] == [
+        "arn:aws:bedrock:us-east-1::foundation-model/cohere.rerank-v3-5:0"
     ]
     keys = next(s for s in policy["Statement"] if s["Sid"] == "ApiKeys")
     assert keys["Action"] == ["secretsmanager:GetSecretValue"]  # read only: operators write

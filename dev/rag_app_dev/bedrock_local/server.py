@@ -6,6 +6,9 @@
   first sentence of passage [1]; with ``usage`` and ``metrics.latencyMs``.
 - ``POST /model/{id}/converse-stream``: the same reply as event-stream frames
   (messageStart, contentBlockDelta per word, contentBlockStop, messageStop, metadata).
+- ``POST /rerank`` (bedrock-agent-runtime ``Rerank``, inline text sources): each source's
+  index and a lexical relevance score (the share of the query's words it holds, so a test
+  can predict the order), best first, ``numberOfResults`` of them.
 
 Faults: ``throttle_ratio`` makes that share of calls answer 429 ThrottlingException;
 ``latency_seconds`` delays every call; ``stream_delay_seconds`` paces stream frames.
@@ -32,6 +35,7 @@ from rag_app_dev.local_http import LocalHttpServer, send
 
 _PATH = re.compile(r"^/model/(?P<model>[^/]+)/(?P<action>invoke|converse|converse-stream)$")
 _WORD = re.compile(r"[a-z0-9]+")
+_RERANK_MODEL = re.compile(r"foundation-model/(amazon\.rerank-v1:0|cohere\.rerank-v3-5:0)$")
 _PASSAGE = re.compile(r'<passage n="1"[^>]*>\s*(?P<text>.*?)\s*</passage>', re.S)
 MAX_INPUT_CHARS = 50_000
 
@@ -86,6 +90,11 @@ class LocalBedrock(LocalHttpServer):
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b"{}"
+        if request.command == "POST" and request.path.split("?")[0] == "/rerank":
+            with self._lock:
+                self.calls["rerank"] += 1
+            self._rerank(request, json.loads(raw or b"{}"))
+            return
         match = _PATH.match(request.path.split("?")[0])
         if request.command != "POST" or match is None:
             self._error(request, 404, "UnknownOperationException", "Unknown operation")
@@ -127,6 +136,30 @@ class LocalBedrock(LocalHttpServer):
             send(request, 200, json.dumps(payload).encode())
         else:
             self._stream(request, text, usage)
+
+    def _rerank(self, request: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        try:
+            queries = body["queries"]
+            sources = body["sources"]
+            config = body["rerankingConfiguration"]["bedrockRerankingConfiguration"]
+            arn = config["modelConfiguration"]["modelArn"]
+            query = queries[0]["textQuery"]["text"]
+            texts = [s["inlineDocumentSource"]["textDocument"]["text"] for s in sources]
+        except (KeyError, TypeError, IndexError) as e:
+            self._error(request, 400, "ValidationException", f"malformed Rerank request: {e}")
+            return
+        if len(queries) != 1 or not 1 <= len(sources) <= 1000:
+            self._error(request, 400, "ValidationException", "one query and 1 to 1000 sources")
+            return
+        if not _RERANK_MODEL.search(arn):
+            self._error(request, 400, "ValidationException", f"{arn} is not a rerank model")
+            return
+        wanted = set(_WORD.findall(query.lower())) or {""}
+        scores = [len(wanted & set(_WORD.findall(t.lower()))) / len(wanted) for t in texts]
+        order = sorted(range(len(texts)), key=lambda i: (-scores[i], i))
+        count = int(config.get("numberOfResults") or len(texts))
+        results = [{"index": i, "relevanceScore": scores[i]} for i in order[:count]]
+        send(request, 200, json.dumps({"results": results}).encode())
 
     def _invoke(self, request: BaseHTTPRequestHandler, model: str, body: dict[str, Any]) -> None:
         text = body.get("inputText")
