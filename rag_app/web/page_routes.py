@@ -12,6 +12,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
 from rag_app.api.errors import problem_responses
+from rag_app.api.openapi import SECURITY
 from rag_app.auth.principal import Principal
 from rag_app.documents.page_images import (
     MAX_QUOTE_CHARS,
@@ -60,6 +61,7 @@ async def _pdf_page(
 class PageController(Controller):
     path = "/documents"
     tags = ("viewer",)
+    security = SECURITY
 
     @get(
         "/{document_id:str}/pages/{page:int}",
