@@ -6,6 +6,7 @@ import asyncio
 import functools
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -17,12 +18,16 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from rag_app.audit.postgres import SCHEMA as AUDIT_SCHEMA
 from rag_app.auth.api_keys import KeyStore, new_key
-from rag_app.domain import Answer, Hit, JobStatus, SearchMode
+from rag_app.auth.principal import LOCAL_OPERATOR
+from rag_app.conversations.records import Turn
+from rag_app.domain import Hit, JobStatus, SearchMode
 from rag_app.errors import RagError
 from rag_app.evaluation.metrics import CUTOFF
 from rag_app.ingest.service import Upload
 from rag_app.migration.mapping import Mapping
+from rag_app.postgres.app_role import AppRole, ensure_app_role
 from rag_app.postgres.index_build import BuildPlan
 from rag_app.postgres.pool import UNAVAILABLE
 from rag_app.services import Services, build_key_store, open_services
@@ -110,12 +115,13 @@ def _key_store() -> KeyStore:
 @click.option("--name", required=True, help="Who or what the key is for.")
 @click.option("--read", "read", multiple=True, metavar="COLLECTION", help="Repeatable; '*': all.")
 @click.option("--write", "write", multiple=True, metavar="COLLECTION", help="Repeatable.")
-def keys_create(name: str, read: tuple[str, ...], write: tuple[str, ...]) -> None:
+@click.option("--audit", is_flag=True, help="May read the audit trail (GET /audit).")
+def keys_create(name: str, read: tuple[str, ...], write: tuple[str, ...], audit: bool) -> None:
     """Create a key and print it: it is shown once and stored only as a hash."""
     store = _key_store()
 
     async def create() -> str:
-        key, record = new_key(name, read=list(read), write=list(write))
+        key, record = new_key(name, read=list(read), write=list(write), audit=audit)
         await store.save([*(await store.load()), record])
         return key
 
@@ -131,7 +137,8 @@ def keys_list() -> None:
     """Every key's id, name, collections and creation time (never the key)."""
     for r in asyncio.run(_key_store().load()):
         click.echo(
-            f"{r.id}  {r.name}  read={','.join(r.read)}  write={','.join(r.write)}  {r.created}"
+            f"{r.id}  {r.name}  read={','.join(r.read)}  write={','.join(r.write)}"
+            f"{'  audit' if r.audit else ''}  {r.created}"
         )
 
 
@@ -155,19 +162,55 @@ def keys_revoke(key_id: str) -> None:
 
 
 @main.command("init-db")
-def init_db() -> None:
-    """Create the pgvector extension, the catalog schema and the vector table, then exit.
+@click.option(
+    "--app-role/--no-app-role",
+    default=True,
+    show_default=True,
+    help="Create (or renew the grants of) the application's role, RAG_DATABASE_APP_USER.",
+)
+@click.option(
+    "--app-password-env",
+    metavar="VARIABLE",
+    default=None,
+    help="Environment variable holding the app role's password (omit with --iam).",
+)
+@click.option("--iam", is_flag=True, help="GRANT rds_iam: the app logs in with IAM tokens.")
+def init_db(app_role: bool, app_password_env: str | None, iam: bool) -> None:
+    """Create the pgvector extension, the schema (catalog, conversations, audit trail) and
+    the vector table, then the application's least-privilege role, and exit.
 
-    Idempotent, and what every start of the service does anyway; a deployment can run it
-    once before the pods start (the Helm chart's optional migration Job).
+    Run it with the owner's (master user's) credentials, before the service starts and
+    after every upgrade. The app role gets DML on the service's tables and only INSERT and
+    SELECT on the audit table; point the service at it (RAG_DATABASE_URL, or IAM auth).
+    Idempotent.
     """
+    settings = _settings()
+    password = None
+    if app_password_env is not None:
+        password = os.environ.get(app_password_env)
+        if not password:
+            raise click.UsageError(f"{app_password_env} is not set or empty")
 
-    async def action(services: Services) -> int:
+    async def action(services: Services) -> tuple[int, AppRole | None]:
         await services.store.check()
-        return await services.store.count({})
+        chunks = await services.store.count({})
+        if not app_role or services.pool is None:
+            return chunks, None
+        async with services.pool.connection() as conn:
+            await conn.execute(AUDIT_SCHEMA)  # as the owner: the triggers and indexes too
+            role = await ensure_app_role(
+                conn, name=settings.database_app_user, password=password, iam=iam
+            )
+        return chunks, role
 
-    chunks = _run(_settings(), action)
+    chunks, role = _run(settings, action)
     click.echo(f"database ready ({chunks} chunks indexed)")
+    if role is not None:
+        click.echo(
+            f"role {role.name} {'created' if role.created else 'updated'}: DML on "
+            f"{role.tables} tables, INSERT and SELECT only on the audit trail"
+            + (", rds_iam granted" if iam else "")
+        )
 
 
 @main.command()
@@ -296,24 +339,52 @@ def search(query: str, top_k: int, filters: tuple[str, ...]) -> None:
 @top_k_option
 @filter_option
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
-def ask(question: str, top_k: int, filters: tuple[str, ...], as_json: bool) -> None:
-    """Answer QUESTION from the indexed documents, with page citations."""
+@click.option(
+    "--conversation",
+    "conversation_id",
+    default=None,
+    help="Ask a follow-up in this conversation (the local operator's).",
+)
+def ask(
+    question: str,
+    top_k: int,
+    filters: tuple[str, ...],
+    as_json: bool,
+    conversation_id: str | None,
+) -> None:
+    """Answer QUESTION from the indexed documents, with page citations. The answer is kept
+    as a turn of a conversation of the local operator: pass its id to ``--conversation``
+    to ask a follow-up."""
 
-    async def action(services: Services) -> Answer:
-        return await services.queries.ask(question, top_k=top_k, filters=_parse_filters(filters))
+    async def action(services: Services) -> Turn:
+        pending = await services.conversations.ask(
+            LOCAL_OPERATOR,
+            question,
+            conversation_id=conversation_id,
+            top_k=top_k,
+            filters=_parse_filters(filters),
+        )
+        async for event in pending.events:
+            if isinstance(event, Turn):
+                return event
+        raise RuntimeError("the answer stream ended without an answer")
 
-    answer = _run(_settings(), action)
+    turn = _run(_settings(), action)
     if as_json:
         import msgspec
 
         from rag_app.api.schemas import AskOut
 
-        click.echo(msgspec.json.encode(AskOut.of(answer)).decode())
+        click.echo(msgspec.json.encode(AskOut.of(turn)).decode())
         return
-    click.echo(answer.text)
-    for n, c in enumerate(answer.citations, 1):
+    if turn.rewritten_query != " ".join(question.split()):
+        click.echo(f"(searched for: {turn.rewritten_query})")
+    click.echo(turn.answer)
+    for n, stored in enumerate(turn.citations, 1):
+        c = stored.citation
         click.echo(f'  [{n}] {c.title}, page {c.page}: "{" ".join(c.quote.split())}"')
-    if not answer.grounded:
+    click.echo(f"conversation {turn.conversation_id}, answer {turn.answer_id}")
+    if not turn.grounded:
         sys.exit(2)
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Literal
 
 from rag_app.answerers.base import Answerer, collect_answer
 from rag_app.answerers.citations import verify_citations
-from rag_app.domain import Answer, AnswerDelta, Hit, SearchMode
+from rag_app.domain import Answer, AnswerDelta, Exchange, Hit, SearchMode
 from rag_app.embedders.base import Embedder, embed_query
 from rag_app.errors import InvalidInputError
 from rag_app.ingest.validation import check_filters
@@ -144,11 +144,28 @@ class QueryService:
         """Retrieve first (so bad input raises here, before any streaming starts), then
         return the answer's events: text as it is produced, then the final answer whose
         citations have been checked against the retrieved passages."""
+        _, events = await self.answer_with_hits(
+            question, top_k=top_k, filters=filters, collections=collections, mode=mode
+        )
+        return events
+
+    async def answer_with_hits(
+        self,
+        question: str,
+        *,
+        top_k: int,
+        filters: Mapping[str, Any],
+        collections: frozenset[str] | None = None,
+        mode: SearchMode | None = None,
+        history: Sequence[Exchange] = (),
+    ) -> tuple[list[Hit], AsyncIterator[AnswerDelta | Answer]]:
+        """``ask_stream``, with the hits retrieved for ``question`` (what citations may
+        cite) and the conversation's earlier turns given to the answerer as context."""
         question = self._check_query(question, "question")
         hits = await self.search(
             question, top_k=top_k, filters=filters, collections=collections, mode=mode
         )
-        return self._verified(self._answerer.stream(question, hits), hits)
+        return hits, self._verified(self._answerer.stream(question, hits, history), hits)
 
     @staticmethod
     async def _verified(

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
+import psycopg
 from psycopg.conninfo import make_conninfo
 
 from rag_app.answerers.base import Answerer
 from rag_app.answerers.bedrock import BedrockAnswerer
 from rag_app.answerers.extractive import ExtractiveAnswerer
+from rag_app.audit.events import AuditEvent, AuditQuery
+from rag_app.audit.log import AuditLog, AuditWriter
+from rag_app.audit.objects import ObjectLockAuditLog
+from rag_app.audit.postgres import PostgresAuditLog
 from rag_app.auth.api_keys import (
     ApiKeyVerifier,
     FileKeyStore,
@@ -29,6 +34,11 @@ from rag_app.blobstores.s3 import S3BlobStore
 from rag_app.catalog.base import Catalog
 from rag_app.catalog.postgres import PostgresCatalog
 from rag_app.catalog.s3 import S3Catalog
+from rag_app.conversations.objects import ObjectConversationStore
+from rag_app.conversations.postgres import PostgresConversationStore
+from rag_app.conversations.rewrite import BedrockRewriter, LocalRewriter, QueryRewriter
+from rag_app.conversations.service import ConversationService
+from rag_app.conversations.store import ConversationStore
 from rag_app.embedders.base import Embedder
 from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
 from rag_app.errors import ConfigurationError
@@ -68,6 +78,9 @@ class Services:
     ingestion: IngestionService
     queries: QueryService
     runner: JobRunner
+    conversations: ConversationService
+    audit: AuditWriter
+    pool: Any | None = None  # the PostgreSQL pool, when the settings use one
 
 
 def _aws_config(settings: Settings, *, mode: str, pool: int = 10) -> Any:
@@ -159,6 +172,19 @@ def _build_blob_store(settings: Settings) -> BlobStore:
     return LocalBlobStore(settings.data_dir / "blobs")
 
 
+def _build_audit_log(settings: Settings, pool: Any | None) -> AuditLog | None:
+    """PostgreSQL beside the catalog; on Option 1 (no database), the Object Lock bucket."""
+    if settings.catalog == "postgres":
+        assert pool is not None  # settings.needs_postgres
+        return PostgresAuditLog(pool)
+    if settings.audit_bucket:
+        client = _aws_client(settings, "s3", _aws_config(settings, mode="standard"))
+        return ObjectLockAuditLog(
+            client, bucket=settings.audit_bucket, prefix=settings.audit_prefix
+        )
+    return None
+
+
 def _build_models(settings: Settings, embedder: Embedder | None) -> tuple[Embedder, Answerer]:
     bedrock = None
     wants_bedrock = settings.answerer == "bedrock" or (
@@ -198,6 +224,50 @@ def _build_models(settings: Settings, embedder: Embedder | None) -> tuple[Embedd
             max_sentences=settings.answer_max_sentences,
         )
     return embedder, answerer
+
+
+class _DiscardedAudit:
+    """No audit store configured (Option 1 without RAG_AUDIT_BUCKET): events are logged."""
+
+    async def append(self, events: Sequence[AuditEvent]) -> None:
+        for event in events:
+            log.info("audit (not stored): %s %s %s", event.principal, event.action, event.status)
+
+    async def query(self, query: AuditQuery) -> list[AuditEvent]:
+        return []
+
+
+def _build_rewriter(settings: Settings) -> QueryRewriter:
+    """A Bedrock rewrite call when answers come from Bedrock; the local rewrite otherwise."""
+    if settings.answerer != "bedrock":
+        return LocalRewriter()
+    config = _aws_config(settings, mode=settings.bedrock_retry_mode)
+    return BedrockRewriter(
+        _aws_client(settings, "bedrock-runtime", config),
+        model_id=settings.bedrock_answer_model_id,
+    )
+
+
+async def _create_store(store: PgVectorStore | S3VectorsStore) -> None:
+    """Create the vector index, or, for a database role that may not (the app's role from
+    ``rag-app init-db``), check that the owner created it."""
+    try:
+        await store.create()
+    except psycopg.errors.InsufficientPrivilege as refused:
+        try:
+            await store.check()
+        except psycopg.Error:
+            raise ConfigurationError(
+                f"this database role may not create the vector table ({refused}) and it "
+                "does not exist: run `rag-app init-db` with the owner's credentials"
+            ) from None
+
+
+async def _sweep_when_ready(
+    ready: asyncio.Event, conversations: ConversationService, interval_seconds: float
+) -> None:
+    await ready.wait()
+    await conversations.keep_sweeping(interval_seconds)
 
 
 async def _keep_preparing(prepare: Callable[[], Awaitable[None]]) -> None:
@@ -312,12 +382,22 @@ async def open_services(
         store = _build_store(settings, pool, active_embedder)
         blobs = _build_blob_store(settings)
         catalog: Catalog
+        conversation_store: ConversationStore
         if settings.catalog == "s3":
             assert isinstance(blobs, S3BlobStore)  # the settings validator guarantees it
             catalog = S3Catalog(blobs)
+            conversation_store = ObjectConversationStore(blobs)
         else:
             assert pool is not None  # settings.needs_postgres
             catalog = PostgresCatalog(pool)
+            conversation_store = PostgresConversationStore(pool)
+        audit_log = _build_audit_log(settings, pool)
+        if audit_log is None:
+            log.warning("no audit store: set RAG_AUDIT_BUCKET (an Object Lock bucket)")
+            audit_log = _DiscardedAudit()
+        audit = AuditWriter(audit_log, flush_seconds=settings.audit_flush_seconds)
+        audit.start()
+        stack.push_async_callback(audit.close)
         ingestion = IngestionService(
             catalog=catalog,
             blobs=blobs,
@@ -336,7 +416,7 @@ async def open_services(
         async def prepare() -> None:
             if database is not None:
                 await database.prepare()
-            await store.create()
+            await _create_store(store)
             if run_jobs:
                 ingestion.on_submit(runner.submit)
                 runner.start(job.job_id for job in await catalog.unfinished_jobs())
@@ -351,6 +431,27 @@ async def open_services(
             log.warning("the database is unavailable (%s); serving not-ready until it is", e)
             retrying = asyncio.create_task(_keep_preparing(prepare), name="prepare-database")
             stack.callback(retrying.cancel)
+        queries = QueryService(
+            store=store,
+            embedder=active_embedder,
+            answerer=answerer,
+            max_query_chars=settings.max_query_chars,
+            default_mode=settings.search_mode,
+            fusion=settings.hybrid_fusion,
+            vector_weight=settings.hybrid_vector_weight,
+        )
+        conversations = ConversationService(
+            store=conversation_store,
+            queries=queries,
+            rewriter=_build_rewriter(settings),
+            retention_days=settings.conversation_retention_days,
+        )
+        if run_jobs:  # the serving process sweeps; one-off CLI commands do not
+            sweeping = asyncio.create_task(
+                _sweep_when_ready(ready, conversations, settings.conversation_sweep_seconds),
+                name="conversation-retention",
+            )
+            stack.callback(sweeping.cancel)
         yield Services(
             ready=ready,
             settings=settings,
@@ -361,16 +462,11 @@ async def open_services(
             embedder=active_embedder,
             answerer=answerer,
             ingestion=ingestion,
-            queries=QueryService(
-                store=store,
-                embedder=active_embedder,
-                answerer=answerer,
-                max_query_chars=settings.max_query_chars,
-                default_mode=settings.search_mode,
-                fusion=settings.hybrid_fusion,
-                vector_weight=settings.hybrid_vector_weight,
-            ),
+            queries=queries,
             runner=runner,
+            conversations=conversations,
+            audit=audit,
+            pool=pool,
         )
 
 

@@ -28,7 +28,7 @@ import anyio.to_thread
 from rag_app.answerers.base import NO_ANSWER
 from rag_app.answerers.citations import squash
 from rag_app.aws_retry import call_with_retries
-from rag_app.domain import Answer, AnswerDelta, Citation, Hit
+from rag_app.domain import Answer, AnswerDelta, Citation, Exchange, Hit
 from rag_app.sentences import sentences
 from rag_app.terms import content_words, coverage
 
@@ -52,6 +52,7 @@ NO_ANSWER_REPLY = "NO_ANSWER"
 _QUOTES_HEADER = re.compile(r"\n\s*quotes:\s*(?:\n|$)", re.IGNORECASE)
 _QUOTE_LINE = re.compile(r'^\s*\[(\d+)\]\s*["\u201c](.+?)["\u201d]\s*$', re.MULTILINE)
 _MARKER = re.compile(r"\[(\d+)\]")
+MAX_HISTORY_TURNS = 4  # earlier turns the model sees, the most recent
 HOLD_BACK = 16  # characters kept unsent while the stream might be starting "Quotes:"
 
 
@@ -145,11 +146,20 @@ class BedrockAnswerer:
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
 
-    def _request(self, question: str, hits: Sequence[Hit]) -> dict[str, Any]:
+    def _request(
+        self, question: str, hits: Sequence[Hit], history: Sequence[Exchange] = ()
+    ) -> dict[str, Any]:
+        # Earlier turns go first as plain user/assistant messages: context for what the
+        # question refers to. Passages come only in the last message, fenced as data.
+        earlier: list[dict[str, Any]] = []
+        for exchange in history[-MAX_HISTORY_TURNS:]:
+            earlier.append({"role": "user", "content": [{"text": exchange.question}]})
+            earlier.append({"role": "assistant", "content": [{"text": exchange.answer}]})
+        last = {"role": "user", "content": [{"text": build_prompt(question, hits)}]}
         return {
             "modelId": self._model_id,
             "system": [{"text": SYSTEM_PROMPT}],
-            "messages": [{"role": "user", "content": [{"text": build_prompt(question, hits)}]}],
+            "messages": [*earlier, last],
             "inferenceConfig": {"maxTokens": self._max_tokens, "temperature": self._temperature},
         }
 
@@ -178,7 +188,7 @@ class BedrockAnswerer:
         return Answer(answer, True, citations, metadata)
 
     async def stream(
-        self, question: str, hits: Sequence[Hit]
+        self, question: str, hits: Sequence[Hit], history: Sequence[Exchange] = ()
     ) -> AsyncIterator[AnswerDelta | Answer]:
         """Text deltas as the model writes them (the ``Quotes:`` section held back), then the
         verified answer. Closing the iterator early closes the model's stream."""
@@ -192,7 +202,7 @@ class BedrockAnswerer:
             nonlocal retries
             retries += 1
 
-        request = self._request(question, hits)
+        request = self._request(question, hits, history)
         response = await call_with_retries(
             lambda: self._client.converse_stream(**request),
             what=f"Bedrock ConverseStream {self._model_id}",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag_app.answerers.base import NO_ANSWER
-from rag_app.domain import Answer, AnswerDelta, Citation, Hit
+from rag_app.domain import Answer, AnswerDelta, Citation, Exchange, Hit
 from rag_app.embedders.base import Embedder
 from rag_app.sentences import sentences, words
 from rag_app.terms import content_words, coverage
@@ -68,8 +68,9 @@ class ExtractiveAnswerer:
         self._max_sentences = max_sentences
 
     async def stream(
-        self, question: str, hits: Sequence[Hit]
+        self, question: str, hits: Sequence[Hit], history: Sequence[Exchange] = ()
     ) -> AsyncIterator[AnswerDelta | Answer]:
+        # No model to read the history with: the standalone question carries the subject.
         chosen = await self._choose(question, hits)
         if not chosen:
             yield AnswerDelta(NO_ANSWER)

@@ -11,6 +11,9 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
 from rag_app import __version__
+from rag_app.api.audit import AuditController
+from rag_app.api.audit_trail import AuditMiddleware
+from rag_app.api.conversations import AnswerController, ConversationController
 from rag_app.api.documents import DocumentController, JobController
 from rag_app.api.errors import EXCEPTION_HANDLERS
 from rag_app.api.health import HealthController
@@ -47,13 +50,22 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
             app.state.authenticator = None
 
     required = settings.auth == "required"
-    middleware = (
-        [DefineMiddleware(BearerAuthMiddleware, exclude=[f"^{p}" for p in UNAUTHENTICATED])]
-        if required
-        else []
-    )
+    # The audit trail is outermost, so that it records requests authentication refuses.
+    middleware = [DefineMiddleware(AuditMiddleware, questions=settings.audit_questions)]
+    if required:
+        middleware.append(
+            DefineMiddleware(BearerAuthMiddleware, exclude=[f"^{p}" for p in UNAUTHENTICATED])
+        )
     return Litestar(
-        route_handlers=[DocumentController, JobController, QueryController, HealthController],
+        route_handlers=[
+            DocumentController,
+            JobController,
+            QueryController,
+            HealthController,
+            ConversationController,
+            AnswerController,
+            AuditController,
+        ],
         dependencies={
             "services": Provide(_services, sync_to_thread=False),
             "principal": Provide(caller, sync_to_thread=False),

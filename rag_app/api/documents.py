@@ -9,6 +9,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from rag_app.api.audit_trail import note
 from rag_app.api.errors import problem_responses
 from rag_app.api.schemas import DocumentListOut, DocumentOut, JobOut, SubmissionOut, UploadForm
 from rag_app.auth.principal import Principal
@@ -77,10 +78,13 @@ class DocumentController(Controller):
         Content already in the collection is not ingested twice: the answer is then 200
         with ``duplicate: true`` and the existing document's ids.
         """
+        note(collections={data.collection})
         may_write(principal, data.collection)
         if data.document_id:  # replacing a document: its own collection must be writable too
+            note(documents={data.document_id})
             existing = await services.catalog.get_document(check_document_id(data.document_id))
             if existing is not None:
+                note(action="replaceDocument", collections={existing.collection})
                 may_write(principal, readable(principal, existing, data.document_id).collection)
         try:
             content = await data.file.read()
@@ -101,6 +105,7 @@ class DocumentController(Controller):
                 transcript=transcript,
             )
         )
+        note(documents={submission.document_id}, duplicate=submission.duplicate)
         return Response(
             SubmissionOut(
                 document_id=submission.document_id,
@@ -126,6 +131,10 @@ class DocumentController(Controller):
         if allowed is not None:
             wanted = allowed if wanted is None else wanted & allowed
         page = await services.catalog.list_documents(collections=wanted, limit=limit, offset=offset)
+        note(
+            collections={d.collection for d in page.items},
+            documents={d.document_id for d in page.items},
+        )
         return DocumentListOut(
             items=[DocumentOut.of(d) for d in page.items],
             total=page.total,
@@ -141,8 +150,10 @@ class DocumentController(Controller):
         principal: NamedDependency[Principal],
     ) -> DocumentOut:
         """One document: status, pages, chunks, content digest and the last error."""
-        document = await _get_document(services, document_id)
-        return DocumentOut.of(readable(principal, document, document_id))
+        note(documents={document_id})
+        document = readable(principal, await _get_document(services, document_id), document_id)
+        note(collections={document.collection})
+        return DocumentOut.of(document)
 
     @get(
         "/{document_id:str}/content",
@@ -157,7 +168,9 @@ class DocumentController(Controller):
     ) -> Response[bytes]:
         """The indexed original, as uploaded: what hit and citation links point into
         (``#page=<n>`` for PDFs, ``#t=<seconds>`` for audio and video)."""
-        readable(principal, await _get_document(services, document_id), document_id)
+        note(documents={document_id})
+        found = readable(principal, await _get_document(services, document_id), document_id)
+        note(collections={found.collection})
         document, data = await services.ingestion.original(document_id)
         # Printable ASCII only: a header value can carry neither line breaks nor quotes.
         name = "".join(
@@ -182,9 +195,12 @@ class DocumentController(Controller):
         services: NamedDependency[Services],
         principal: NamedDependency[Principal],
     ) -> None:
-        """Delete the document, its chunks and its file; no search returns it afterwards."""
-        document = await _get_document(services, document_id)
-        may_write(principal, readable(principal, document, document_id).collection)
+        """Delete the document, its chunks and its file; no search returns it afterwards.
+        Its audit events stay."""
+        note(documents={document_id})
+        document = readable(principal, await _get_document(services, document_id), document_id)
+        note(collections={document.collection})
+        may_write(principal, document.collection)
         await services.ingestion.delete(document_id)
 
 
@@ -203,4 +219,5 @@ class JobController(Controller):
         job = await services.catalog.get_job(job_id) if ID_PATTERN.match(job_id) else None
         if job is None or not principal.can_read(job.collection):
             raise NotFoundError(f"no job {job_id!r}")
+        note(documents={job.document_id}, collections={job.collection}, job_id=job_id)
         return JobOut.of(job)
