@@ -13,7 +13,11 @@ from litestar.openapi import OpenAPIConfig
 from rag_app import __version__
 from rag_app.api.audit import AuditController
 from rag_app.api.audit_trail import AuditMiddleware
-from rag_app.api.conversations import AnswerController, ConversationController
+from rag_app.api.conversations import (
+    AnswerController,
+    ConversationController,
+    ExportController,
+)
 from rag_app.api.documents import DocumentController, JobController
 from rag_app.api.errors import EXCEPTION_HANDLERS
 from rag_app.api.health import HealthController
@@ -64,6 +68,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
             HealthController,
             ConversationController,
             AnswerController,
+            ExportController,
             AuditController,
         ],
         dependencies={

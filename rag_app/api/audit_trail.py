@@ -3,8 +3,7 @@ refusals included: the middleware times the request, learns its status and calle
 hands the event to the audit writer; handlers add what they touched with ``note``.
 
 The event's action is the handler's operation id (``ask``, ``getDocumentContent``, ...)
-unless the handler names another (``replaceDocument``); a request refused before reaching
-a handler (401) is recorded as ``<METHOD> <path template>``. Each response carries its
+unless the handler names another (``replaceDocument``). Each response carries its
 ``X-Request-ID`` (the client's, when it sent a well-formed one).
 """
 
@@ -128,8 +127,9 @@ class AuditMiddleware:
 
         try:
             await self._app(scope, receive, send_with_id)
-        except HTTPException as e:
+        except HTTPException as e:  # refused outside the handler (authentication)
             status = e.status_code
+            e.headers = {**(e.headers or {}), "x-request-id": request_id}
             raise
         finally:
             _current.reset(token)

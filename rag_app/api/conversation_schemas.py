@@ -10,10 +10,10 @@ import msgspec
 from rag_app.api.schemas import CitationOut
 from rag_app.auth.principal import Principal
 from rag_app.conversations.records import Conversation, Feedback, Turn
-from rag_app.conversations.service import MAX_COMMENT_CHARS, visible_citations
-
-WITHHELD_ANSWER = (
-    "This answer is withheld: it cites documents in collections this credential may no longer read."
+from rag_app.conversations.service import (
+    MAX_COMMENT_CHARS,
+    WITHHELD_ANSWER,
+    visible_citations,
 )
 
 

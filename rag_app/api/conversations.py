@@ -4,7 +4,8 @@ anyone else it does not exist (404)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
 from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
@@ -23,9 +24,18 @@ from rag_app.api.conversation_schemas import (
 from rag_app.api.documents import MAX_OFFSET
 from rag_app.api.errors import problem_responses
 from rag_app.auth.principal import Principal
+from rag_app.conversations.export import (
+    DOCX_MEDIA_TYPE,
+    Export,
+    export_of,
+    to_docx,
+    to_markdown,
+)
 from rag_app.conversations.records import Conversation, Turn
 from rag_app.conversations.service import visible_citations
 from rag_app.services import Services
+
+ExportFormat = Literal["md", "docx"]
 
 
 def note_read(principal: Principal, conversation: Conversation, turns: tuple[Turn, ...]) -> None:
@@ -93,6 +103,64 @@ class ConversationController(Controller):
         """Delete the caller's conversation and its answers (their audit events stay)."""
         note(conversation_id=conversation_id)
         await services.conversations.delete(principal, conversation_id)
+
+
+def _exported(export: Export, format: ExportFormat, name: str) -> Response[bytes] | Response[str]:
+    if format == "docx":
+        return Response(
+            to_docx(export),
+            media_type=DOCX_MEDIA_TYPE,
+            headers={"content-disposition": f'attachment; filename="{name}.docx"'},
+        )
+    return Response(
+        to_markdown(export),
+        media_type="text/markdown; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}.md"'},
+    )
+
+
+class ExportController(Controller):
+    tags = ("conversations",)
+
+    @get(
+        "/conversations/{conversation_id:str}/export",
+        operation_id="exportConversation",
+        responses=problem_responses(404),
+    )
+    async def export_conversation(
+        self,
+        conversation_id: FromPath[str],
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        format: Annotated[ExportFormat, QueryParameter()] = "md",
+    ) -> Response[bytes] | Response[str]:
+        """The caller's conversation for the matter file, as Markdown or DOCX: each
+        question, the query searched, the answer and its citations (title, page or time
+        range, verified quote), with when and by whom it was generated."""
+        note(conversation_id=conversation_id, format=format)
+        conversation = await services.conversations.owned(principal, conversation_id)
+        note_read(principal, conversation, conversation.turns)
+        export = export_of(conversation, conversation.turns, principal, datetime.now(UTC))
+        return _exported(export, format, conversation_id)
+
+    @get(
+        "/answers/{answer_id:str}/export",
+        operation_id="exportAnswer",
+        responses=problem_responses(404),
+    )
+    async def export_answer(
+        self,
+        answer_id: FromPath[str],
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        format: Annotated[ExportFormat, QueryParameter()] = "md",
+    ) -> Response[bytes] | Response[str]:
+        """One of the caller's answers, as the conversation export shows it."""
+        note(answer_id=answer_id, format=format)
+        conversation, turn = await services.conversations.owned_turn(principal, answer_id)
+        note_read(principal, conversation, (turn,))
+        export = export_of(conversation, (turn,), principal, datetime.now(UTC))
+        return _exported(export, format, answer_id)
 
 
 class AnswerController(Controller):

@@ -41,6 +41,9 @@ MAX_TURNS = 200  # per conversation: past it, a new conversation must be started
 MAX_COMMENT_CHARS = 2000
 TITLE_CHARS = 80
 Rating = Literal["up", "down"]
+WITHHELD_ANSWER = (
+    "This answer is withheld: it cites documents in collections this credential may no longer read."
+)
 
 
 def _title(question: str) -> str:
