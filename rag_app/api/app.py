@@ -40,9 +40,12 @@ def _services(state: State) -> Services:
     return services
 
 
-def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Litestar:
+def create_app(
+    settings: Settings, *, embedder: Embedder | None = None, audited: bool = True
+) -> Litestar:
     """The ASGI app. Services start in its lifespan, so building it costs nothing.
-    ``embedder``: see ``open_services``."""
+    ``embedder``: see ``open_services``. ``audited=False`` leaves out the audit trail: only
+    for the benchmark that measures what it costs (benchmarks/audit_overhead.py)."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -55,7 +58,9 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
 
     required = settings.auth == "required"
     # The audit trail is outermost, so that it records requests authentication refuses.
-    middleware = [DefineMiddleware(AuditMiddleware, questions=settings.audit_questions)]
+    middleware = (
+        [DefineMiddleware(AuditMiddleware, questions=settings.audit_questions)] if audited else []
+    )
     if required:
         middleware.append(
             DefineMiddleware(BearerAuthMiddleware, exclude=[f"^{p}" for p in UNAUTHENTICATED])

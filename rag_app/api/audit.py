@@ -20,6 +20,19 @@ from rag_app.services import Services
 MAX_EVENTS = 10_000
 
 
+def _moment(value: str | None, name: str) -> datetime | None:
+    """An ISO 8601 time with its zone (``2026-12-03T09:00:00Z``)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInputError(f"{name} is not an ISO 8601 time: {value!r}") from None
+    if moment.tzinfo is None:
+        raise InvalidInputError(f"{name} needs a time zone (e.g. Z): {value!r}")
+    return moment
+
+
 class AuditEventOut(msgspec.Struct):
     event_id: str
     at: str
@@ -47,8 +60,8 @@ class AuditController(Controller):
         self,
         services: NamedDependency[Services],
         principal: NamedDependency[Principal],
-        since: Annotated[datetime | None, QueryParameter()] = None,
-        until: Annotated[datetime | None, QueryParameter()] = None,
+        since: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        until: Annotated[str | None, QueryParameter(max_length=40)] = None,
         principal_name: Annotated[
             str | None, QueryParameter(name="principal", max_length=300)
         ] = None,
@@ -64,14 +77,12 @@ class AuditController(Controller):
         Needs the ``audit`` grant (``rag-app keys create --audit``, or the OIDC group)."""
         if not principal.audit:
             raise ForbiddenError("reading the audit trail needs the audit grant")
-        for moment in (since, until):
-            if moment is not None and moment.tzinfo is None:
-                raise InvalidInputError("since and until need a time zone (e.g. Z)")
+        start, end = _moment(since, "since"), _moment(until, "until")
         await services.audit.flush()  # the caller's own recent requests are included
         events = await services.audit.store.query(
             AuditQuery(
-                since=since,
-                until=until,
+                since=start,
+                until=end,
                 principal=principal_name,
                 action=action,
                 document_id=document_id,

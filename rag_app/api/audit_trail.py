@@ -21,11 +21,19 @@ from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from rag_app.audit.events import AuditEvent, QuestionPolicy, event_id, recorded_question
+from rag_app.audit.events import (
+    AuditEvent,
+    QuestionPolicy,
+    clean,
+    event_id,
+    recorded_question,
+)
 from rag_app.auth.principal import Principal
 from rag_app.conversations.records import Turn
 
 NOT_AUDITED = ("/health/", "/schema")
+PATH_CHARS = 2000
+DETAIL_CHARS = 4000
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -142,17 +150,18 @@ class AuditMiddleware:
         at = datetime.now(UTC)
         detail: dict[str, str | int | float | bool | None] = {
             "method": str(scope.get("method", "")),
-            "path": scope["path"],
-            **current.detail,
+            "path": clean(scope["path"], PATH_CHARS),
         }
+        for name, value in current.detail.items():
+            detail[name] = clean(value, DETAIL_CHARS) if isinstance(value, str) else value
         services.audit.record(
             AuditEvent(
                 event_id=event_id(at),
                 at=at,
-                principal=_principal(scope),
+                principal=clean(_principal(scope), PATH_CHARS),
                 action=current.action or _action(scope),
-                collections=tuple(sorted(current.collections)),
-                documents=tuple(sorted(current.documents)),
+                collections=tuple(sorted(clean(c, PATH_CHARS) for c in current.collections)),
+                documents=tuple(sorted(clean(d, PATH_CHARS) for d in current.documents)),
                 request_id=request_id,
                 status=status,
                 question=recorded_question(current.question, self._questions),

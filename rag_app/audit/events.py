@@ -19,6 +19,11 @@ def event_id(at: datetime) -> str:
     return f"{int(at.timestamp() * 1_000_000):0{STAMP_DIGITS}d}-{secrets.token_hex(8)}"
 
 
+def clean(text: str, limit: int = 100_000) -> str:
+    """Text fit for any store: NUL (which PostgreSQL text refuses) replaced, length capped."""
+    return text[:limit].replace("\x00", "\ufffd")
+
+
 def recorded_question(question: str | None, policy: QuestionPolicy) -> str | None:
     """The question as the trail keeps it: as asked, as ``sha256:<hex>`` of its
     whitespace-normalised text (an auditor can check whether a given question was asked
@@ -28,7 +33,7 @@ def recorded_question(question: str | None, policy: QuestionPolicy) -> str | Non
     if policy == "hash":
         normalised = " ".join(question.split())
         return "sha256:" + hashlib.sha256(normalised.encode()).hexdigest()
-    return question
+    return clean(question)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,20 +10,23 @@ version; and the app's IAM policy grants PutObject on the audit prefix but no de
 retention, legal hold or bypass action. Each batch of events is one new object, written
 with ``If-None-Match: *`` so an existing key is never replaced.
 
-Layout: ``{prefix}{yyyy}/{mm}/{dd}/{first event id}.jsonl``; a query lists the days its
-time range covers (every day when it has none) and reads their objects.
+Layout: ``{prefix}{yyyy}/{mm}/{dd}/{first event id}-{digest of the ids}.jsonl``; a query
+lists the days its time range covers (every day when it has none) and reads their objects.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio.to_thread
+from botocore.exceptions import ClientError
 
 from rag_app.audit.events import AuditEvent, AuditQuery
+from rag_app.aws_retry import error_code
 
 MAX_DAYS_LISTED = 3700  # a query's time range past ten years lists the whole prefix
 
@@ -75,17 +78,25 @@ class ObjectLockAuditLog:
         for event in events:
             by_day.setdefault(self._day(event.at), []).append(event)
         for day, batch in by_day.items():
-            await anyio.to_thread.run_sync(self._put, f"{day}{batch[0].event_id}.jsonl", batch)
+            # Named by its content: a batch retried after a lost response finds its object.
+            digest = hashlib.sha256("".join(e.event_id for e in batch).encode()).hexdigest()
+            key = f"{day}{batch[0].event_id}-{digest[:16]}.jsonl"
+            await anyio.to_thread.run_sync(self._put, key, batch)
 
     def _put(self, key: str, batch: list[AuditEvent]) -> None:
-        self._client.put_object(
-            Bucket=self._bucket,
-            Key=key,
-            Body=("\n".join(_line(e) for e in batch) + "\n").encode(),
-            ContentType="application/x-ndjson",
-            IfNoneMatch="*",  # never replace an object: a key that exists is refused
-            ChecksumAlgorithm="SHA256",  # Object Lock requires a checksum on PUT
-        )
+        try:
+            self._client.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=("\n".join(_line(e) for e in batch) + "\n").encode(),
+                ContentType="application/x-ndjson",
+                IfNoneMatch="*",  # never replace an object: a key that exists is refused
+                ChecksumAlgorithm="SHA256",  # Object Lock requires a checksum on PUT
+            )
+        except ClientError as e:
+            if error_code(e) != "PreconditionFailed":
+                raise
+            # The same batch is already stored (an earlier attempt's response was lost).
 
     def _list(self, prefix: str) -> list[str]:
         keys: list[str] = []
@@ -110,12 +121,14 @@ class ObjectLockAuditLog:
     def _read(self, query: AuditQuery) -> list[AuditEvent]:
         keys = sorted(k for p in self._prefixes(query) for k in self._list(p))
         found: list[AuditEvent] = []
+        seen: set[str] = set()  # a batch retried with more events repeats the first ones
         for key in keys:
             body = self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
             for line in body.decode().splitlines():
                 if line.strip():
                     event = _event(json.loads(line))
-                    if query.matches(event):
+                    if event.event_id not in seen and query.matches(event):
+                        seen.add(event.event_id)
                         found.append(event)
         found.sort(key=lambda e: e.event_id)
         return found[: query.limit]

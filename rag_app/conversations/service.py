@@ -133,6 +133,7 @@ class ConversationService:
         raise here, before anything streams."""
         if not question.strip():
             raise InvalidInputError("the question is empty")
+        question = question.replace("\x00", "\ufffd")  # kept as text: PostgreSQL refuses NUL
         if conversation_id is None:
             now = self._clock()
             conversation = Conversation(new_id("c"), principal.name, _title(question), now, now)
@@ -221,6 +222,8 @@ class ConversationService:
             raise InvalidInputError(f"rating must be 'up' or 'down', got {rating!r}")
         if comment is not None and len(comment) > MAX_COMMENT_CHARS:
             raise InvalidInputError(f"the comment is over {MAX_COMMENT_CHARS} characters")
+        if comment is not None:
+            comment = comment.replace("\x00", "\ufffd")
         _, turn = await self.owned_turn(principal, answer_id)
         given = Feedback(rating, comment or None, self._clock())
         if not await self._store.set_feedback(answer_id, given):
