@@ -16,6 +16,7 @@ from components.policies import RULES, violations
 from rag_app.settings import Settings
 from tests.pulumi_stacks import ROOT, StackFailed, of, one, record, replace, unwrap
 
+AUDIT_ARN = "arn:aws:mock:us-east-1:123456789012:audit"
 HTTPS = {"platform": "ecs", "ecs": {"certificateArn": "arn:aws:acm:us-east-1:1:certificate/x"}}
 
 
@@ -234,6 +235,22 @@ BREAKERS: dict[str, Any] = {
     ),
     "vector-indexes-match-the-app": lambda r: replace(
         r, "aws:s3/vectorsIndex:VectorsIndex", distanceMetric="euclidean"
+    ),
+    # The app's role granted deletion on the audit bucket (Option 1's Object Lock store).
+    "audit-store-append-only": lambda r: replace(
+        r,
+        "aws:iam/rolePolicy:RolePolicy",
+        policy=json.dumps(
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["s3:Delete*"],
+                        "Resource": [f"{AUDIT_ARN}/audit/*"],
+                    }
+                ]
+            }
+        ),
     ),
 }
 
