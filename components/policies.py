@@ -11,7 +11,7 @@ from typing import Any
 
 from components.aurora import DEV_STACK_TAG
 from components.ecs_service import PLAIN_HTTP_TAG
-from components.plan import ACCOUNT, REGION, Declared
+from components.plan import _OUTPUTS, ACCOUNT, REGION, Declared
 
 Rule = Callable[[list[Declared]], list[str]]
 
@@ -269,7 +269,7 @@ def audit_store_append_only(resources: list[Declared]) -> list[str]:
     for bucket in _of(resources, "aws:s3/bucket:Bucket"):
         if AUDIT_TAG not in (bucket.inputs.get("tags") or {}):
             continue
-        bucket_id, arn = f"{bucket.name}-id", _arn_of(bucket)
+        bucket_id, arn = f"{bucket.name}-id", _OUTPUTS["aws:s3/bucket:Bucket"](bucket.name)["arn"]
         where = f"audit bucket {bucket.name}"
         if bucket.inputs.get("objectLockEnabled") is not True:
             problems.append(f"{where}: created without Object Lock")

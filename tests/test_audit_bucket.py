@@ -14,7 +14,8 @@ from components.plan import Declared
 from components.policies import audit_store_append_only
 from tests.pulumi_stacks import of, record, replace
 
-AUDIT_ARN = "arn:aws:mock:us-east-1:123456789012:audit"
+pytestmark = pytest.mark.slow  # records the ECS stack again (test_pulumi_program does too)
+AUDIT_ARN = "arn:aws:s3:::audit-bucket"  # as the recording mocks name it
 
 
 @pytest.fixture(scope="module")

@@ -197,6 +197,7 @@ def test_even_the_owner_cannot_update_delete_or_truncate_by_accident(database_ur
                 conn.execute(statement)
 
 
+@pytest.mark.slow
 def test_the_service_runs_as_the_app_role_and_audits(app_role: str, tmp_path: Path) -> None:
     settings = Settings(database_url=app_role, data_dir=tmp_path / "served")
     with TestClient(create_app(settings)) as client:

@@ -22,6 +22,9 @@ from rag_app.auth.api_keys import FileKeyStore, KeyRecord, new_key
 from rag_app.settings import Settings
 from tests.conftest import AOA_QUESTION, CORPUS, FAA_PDF, _fresh_database, wait_for_job
 
+# Two PDFs ingested and a few hundred requests: minutes on a shared machine.
+pytestmark = pytest.mark.slow
+
 COURT_PDF = CORPUS / "pdf" / "scotus-transcript-p1.pdf"
 SMALL_PDF = CORPUS / "pdf" / "la-precinct-bulletin-2014-p1.pdf"
 
