@@ -251,3 +251,38 @@ async def test_the_object_lock_store_never_replaces_or_loses_an_object(moto_s3: 
     with pytest.raises(ClientError, match="AccessDenied"):
         moto_s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
     assert await store.query(AuditQuery()) == [written]
+
+
+def test_option_1_keeps_conversations_in_the_bucket_and_audits_to_object_lock(
+    moto_s3: Any, tmp_path: Path
+) -> None:
+    from tests.conftest import unique_bucket
+
+    bucket = lock_bucket(moto_s3)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        vector_store="s3vectors",
+        s3vectors_bucket=unique_bucket(),
+        blob_store="s3",
+        documents_bucket="documents",
+        documents_prefix=f"{uuid.uuid4().hex}/",
+        catalog="s3",
+        audit_bucket=bucket,
+        audit_questions="hash",
+    )
+    assert not settings.needs_postgres
+    with TestClient(create_app(settings)) as client:
+        first = client.post("/ask", json={"question": "what does the AD require?"}).json()
+        follow = client.post(
+            "/ask",
+            json={"question": "and its cost?", "conversation_id": first["conversation_id"]},
+        ).json()
+        assert follow["conversation_id"] == first["conversation_id"]
+        turns = client.get(f"/conversations/{first['conversation_id']}").json()["turns"]
+        assert [t["answer_id"] for t in turns] == [first["answer_id"], follow["answer_id"]]
+        events = client.get("/audit", params={"action": "ask"}).json()["events"]
+    assert len(events) == 2
+    assert all(e["question"].startswith("sha256:") for e in events)
+    keys = [o["Key"] for o in moto_s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert keys
+    assert all(k.startswith("audit/") and k.endswith(".jsonl") for k in keys)

@@ -30,7 +30,7 @@ class Principal:
 
 
 # Local mode without authentication (bound to loopback only): the operator is the caller.
-LOCAL_OPERATOR = Principal("local", read=frozenset({ALL}), write=frozenset({ALL}))
+LOCAL_OPERATOR = Principal("local", read=frozenset({ALL}), write=frozenset({ALL}), audit=True)
 
 
 def from_grants(name: str, grants: list[str]) -> Principal:
