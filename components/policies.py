@@ -255,7 +255,12 @@ AUDIT_DESTRUCTIVE = (
 
 
 def _covers(target: str, arn: str) -> bool:
-    return fnmatch.fnmatchcase(arn, target) or fnmatch.fnmatchcase(f"{arn}/x", target)
+    """``target`` (an IAM resource, maybe with wildcards) names the bucket or objects in it."""
+    return (
+        target.startswith(f"{arn}/")
+        or fnmatch.fnmatchcase(arn, target)
+        or fnmatch.fnmatchcase(f"{arn}/x", target)
+    )
 
 
 def audit_store_append_only(resources: list[Declared]) -> list[str]:
