@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
 from rag_app.api import create_app
+from rag_app.bedrock_local import LocalBedrock
 from rag_app.settings import Settings
-from tests.conftest import AOA_QUESTION, FAA_PDF, _fresh_database, upload, wait_for_job
+from tests.conftest import AOA_QUESTION, CORPUS, FAA_PDF, _fresh_database, upload, wait_for_job
+
+SMALL_PDF = CORPUS / "pdf" / "la-precinct-bulletin-2014-p1.pdf"
 
 FOLLOW_UP = "and how much does it cost per operator?"
 
@@ -103,3 +107,37 @@ def test_deleting_a_conversation_removes_its_answers(faa: TestClient[Any]) -> No
     assert faa.delete(f"/conversations/{answer['conversation_id']}").status_code == 204
     assert faa.get(f"/conversations/{answer['conversation_id']}").status_code == 404
     assert faa.get(f"/answers/{answer['answer_id']}").status_code == 404
+
+
+def test_with_bedrock_a_follow_up_costs_one_rewrite_call_and_the_answer_sees_the_turns(
+    postgres_url: str, tmp_path: Path, bedrock_server: LocalBedrock
+) -> None:
+    settings = Settings(
+        database_url=_fresh_database(postgres_url),
+        data_dir=tmp_path / "data",
+        answerer="bedrock",
+    )
+    bedrock_server.reset()
+    with TestClient(create_app(settings)) as client:
+        status, body = upload(client, SMALL_PDF, collection="bulletins")
+        assert status == 202, body
+        assert wait_for_job(client, body["job_id"])["status"] == "succeeded"
+        first = client.post("/ask", json={"question": "How many ballots were cast?"}).json()
+        standalone = "How many votes did Neel Kashkari receive in precinct 0050003A?"
+        bedrock_server.converse_replies.append(standalone)
+        follow = client.post(
+            "/ask",
+            json={"question": "And Kashkari?", "conversation_id": first["conversation_id"]},
+        ).json()
+    assert "rewriter" not in first["metadata"] or first["metadata"]["rewriter"] == "none"
+    assert follow["rewritten_query"] == standalone
+    assert follow["metadata"]["rewriter"] == "bedrock"
+    assert follow["metadata"]["rewrite_input_tokens"] > 0
+    assert follow["metadata"]["rewrite_output_tokens"] == len(standalone.split())
+    rewrite, answer = bedrock_server.prompts[-2:]
+    assert "And Kashkari?" in rewrite["messages"][-1]["content"][0]["text"]
+    roles = [m["role"] for m in answer["messages"]]
+    assert roles == ["user", "assistant", "user"]
+    assert answer["messages"][0]["content"][0]["text"] == "How many ballots were cast?"
+    assert "<passages>" not in answer["messages"][0]["content"][0]["text"]
+    assert "<passages>" in answer["messages"][-1]["content"][0]["text"]
