@@ -28,7 +28,6 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.run_record import machine  # noqa: E402
 from rag_app.auth.principal import LOCAL_OPERATOR  # noqa: E402
-from rag_app.bedrock_local import LocalBedrock  # noqa: E402
 from rag_app.conversations.records import Turn  # noqa: E402
 from rag_app.evaluation.conversations import Ranked, TwoTurns, load_conversations  # noqa: E402
 from rag_app.evaluation.metrics import first_relevant_rank, hit_rate, mrr  # noqa: E402
@@ -36,6 +35,7 @@ from rag_app.ingest.service import Upload  # noqa: E402
 from rag_app.postgres.embedded import EmbeddedPostgres  # noqa: E402
 from rag_app.services import Services, open_services  # noqa: E402
 from rag_app.settings import Settings  # noqa: E402
+from rag_app_dev.bedrock_local import LocalBedrock  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "pdf"
 SET = ROOT / "benchmarks" / "eval" / "conversations-pdf.jsonl"

@@ -21,7 +21,6 @@ from rag_app.api.conversation_schemas import (
     FeedbackOut,
     TurnOut,
 )
-from rag_app.api.documents import MAX_OFFSET
 from rag_app.api.errors import problem_responses
 from rag_app.auth.principal import Principal
 from rag_app.conversations.export import (
@@ -33,6 +32,7 @@ from rag_app.conversations.export import (
 )
 from rag_app.conversations.records import Conversation, Turn
 from rag_app.conversations.service import visible_citations
+from rag_app.documents import MAX_OFFSET
 from rag_app.services import Services
 
 ExportFormat = Literal["md", "docx"]

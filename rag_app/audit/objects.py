@@ -26,7 +26,7 @@ import anyio.to_thread
 from botocore.exceptions import ClientError
 
 from rag_app.audit.events import AuditEvent, AuditQuery
-from rag_app.aws_retry import error_code
+from rag_app.aws.calls import error_code
 
 MAX_DAYS_LISTED = 3700  # a query's time range past ten years lists the whole prefix
 

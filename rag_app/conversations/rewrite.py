@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from rag_app.aws_retry import call_with_retries
+from rag_app.aws.calls import AwsCalls, retries_of
 from rag_app.domain import Exchange
-from rag_app.terms import content_words
+from rag_app.text.words import content_words
 
 log = logging.getLogger(__name__)
 
@@ -124,33 +124,18 @@ def rewrite_request(
 class BedrockRewriter:
     """One short Converse call per follow-up. A reply that is empty or too long to be a
     query is not trusted: the local rewrite is used instead (``rewriter``:
-    ``bedrock-fallback``). Errors after retries propagate, as the answerer's do."""
+    ``bedrock-fallback``). Errors after botocore's retries propagate, as the answerer's do."""
 
-    def __init__(
-        self,
-        client: Any,
-        *,
-        model_id: str,
-        max_tokens: int = 200,
-        max_attempts: int = 4,
-        backoff_seconds: float = 0.5,
-    ) -> None:
-        self._client = client
+    def __init__(self, client: Any, *, model_id: str, max_tokens: int = 200) -> None:
+        self._calls = AwsCalls(client)
         self._model_id = model_id
         self._max_tokens = max_tokens
-        self._max_attempts = max_attempts
-        self._backoff = backoff_seconds
 
     async def rewrite(self, question: str, history: Sequence[Exchange]) -> Rewrite:
         if not history:
             return Rewrite(" ".join(question.split()), {"rewriter": "none"})
         request = rewrite_request(self._model_id, question, history, self._max_tokens)
-        response = await call_with_retries(
-            lambda: self._client.converse(**request),
-            what=f"Bedrock Converse (rewrite) {self._model_id}",
-            max_attempts=self._max_attempts,
-            backoff_seconds=self._backoff,
-        )
+        response = await self._calls("converse", **request)
         usage = response.get("usage", {})
         blocks = response.get("output", {}).get("message", {}).get("content", [])
         text = " ".join("".join(b.get("text", "") for b in blocks).split()).strip("\"' ")
@@ -159,6 +144,7 @@ class BedrockRewriter:
             "rewrite_model_id": self._model_id,
             "rewrite_input_tokens": int(usage.get("inputTokens", 0)),
             "rewrite_output_tokens": int(usage.get("outputTokens", 0)),
+            "rewrite_throttle_retries": retries_of(response),
         }
         log.info(json.dumps({"event": "bedrock_call", "operation": "Converse", **metadata}))
         if not text or len(text) > MAX_REWRITE_CHARS:
