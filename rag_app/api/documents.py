@@ -75,6 +75,7 @@ class DocumentController(Controller):
                 transcript=transcript,
             ),
         )
+        note(documents={submission.document_id}, duplicate=submission.duplicate)
         return Response(
             SubmissionOut(
                 document_id=submission.document_id,

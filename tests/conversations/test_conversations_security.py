@@ -330,8 +330,8 @@ def test_every_call_writes_exactly_one_event_with_its_fields(world: World) -> No
         "/audit", params={"document_id": document_id}, headers=world.as_("auditor")
     ).json()["events"]
     assert {e["action"] for e in history} >= {"uploadDocument", "deleteDocument"}
-    feedback = next(e for e in history if e["action"] == "replaceDocument")
-    assert feedback["collections"] == ["carol"]
+    replaced = next(e for e in history if e["action"] == "replaceDocument")
+    assert replaced["collections"] == ["carol"]
 
 
 def test_the_audit_trail_filters_and_exports_csv(world: World) -> None:
