@@ -13,18 +13,7 @@ from rag_app.api.errors import problem_responses
 from rag_app.api.schemas import DocumentListOut, DocumentOut, JobOut, SubmissionOut, UploadForm
 from rag_app.auth.principal import Principal
 from rag_app.documents import MAX_OFFSET, Upload, parse_metadata
-from rag_app.errors import InvalidInputError, NotFoundError
 from rag_app.services import Services
-
-
-async def replaces(services: Services, principal: Principal, document_id: str) -> bool:
-    """The caller can see a document with this id: an upload naming it replaces it (one it
-    cannot see is refused by the upload itself)."""
-    try:
-        await services.documents.get(principal, document_id)
-    except (NotFoundError, InvalidInputError):
-        return False
-    return True
 
 
 class DocumentController(Controller):
@@ -51,10 +40,8 @@ class DocumentController(Controller):
         with ``duplicate: true`` and the existing document's ids.
         """
         note(collections={data.collection})
-        if data.document_id:
-            note(documents={data.document_id})
-            if await replaces(services, principal, data.document_id):
-                note(action="replaceDocument")
+        if data.document_id:  # an upload naming a document id replaces that document
+            note(action="replaceDocument", documents={data.document_id})
         try:
             content = await data.file.read()
             filename = data.file.filename or "upload"
