@@ -31,7 +31,8 @@ from rag_app.audit.events import (
 from rag_app.auth.principal import Principal
 from rag_app.conversations.records import Turn
 
-NOT_AUDITED = ("/health/", "/schema")
+# Probes, the OpenAPI document and the web app's shell and assets (HTML, JS, CSS): no data.
+NOT_AUDITED = ("/health/", "/schema", "/app/")
 PATH_CHARS = 2000
 DETAIL_CHARS = 4000
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
