@@ -6,12 +6,14 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from rag_app.api.audit_trail import note, note_answer
 from rag_app.api.errors import problem_responses
-from rag_app.api.schemas import AskIn, AskOut, HitOut, SearchIn, SearchOut
+from rag_app.api.openapi import ASK_EVENTS_DESCRIPTION, SECURITY, event_stream, operation_with
+from rag_app.api.schemas import AskDelta, AskIn, AskOut, Done, HitOut, SearchIn, SearchOut
 from rag_app.auth.principal import Principal
 from rag_app.conversations.records import Turn
 from rag_app.conversations.service import PendingTurn
@@ -34,13 +36,16 @@ async def _events(pending: PendingTurn) -> AsyncIterator[ServerSentEventMessage]
     yield ServerSentEventMessage(event="start", data=msgspec.json.encode(started).decode())
     async for event in pending.events:
         if isinstance(event, AnswerDelta):
-            payload = msgspec.json.encode({"text": event.text}).decode()
+            payload = msgspec.json.encode(AskDelta(event.text)).decode()
             yield ServerSentEventMessage(event="delta", data=payload)
         else:
             note_answer(event)
             payload = msgspec.json.encode(AskOut.of(event)).decode()
             yield ServerSentEventMessage(event="answer", data=payload)
-            yield ServerSentEventMessage(event="done", data="{}")
+            yield ServerSentEventMessage(event="done", data=msgspec.json.encode(Done()).decode())
+
+
+ASK_EVENTS = {"delta": AskDelta, "answer": AskOut, "done": Done}
 
 
 async def _final(pending: PendingTurn) -> Turn:
@@ -52,6 +57,7 @@ async def _final(pending: PendingTurn) -> Turn:
 
 class QueryController(Controller):
     tags = ("queries",)
+    security = SECURITY
 
     @post(
         "/search",
@@ -88,7 +94,16 @@ class QueryController(Controller):
         operation_id="ask",
         status_code=200,
         request_max_body_size=MAX_QUERY_BODY_BYTES,
-        responses=problem_responses(413),
+        responses={
+            200: ResponseSpec(
+                AskOut,
+                description="The answer (JSON), or its Server-Sent Events with "
+                "Accept: text/event-stream",
+                generate_examples=False,
+            ),
+            **problem_responses(413),
+        },
+        operation_class=operation_with(200, event_stream(ASK_EVENTS_DESCRIPTION, ASK_EVENTS)),
     )
     async def ask(
         self,

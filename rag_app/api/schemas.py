@@ -252,3 +252,13 @@ class AskOut(msgspec.Struct):
             turn.answer_id,
             turn.rewritten_query,
         )
+
+
+class AskDelta(msgspec.Struct):
+    """A ``delta`` event of a streamed answer: a piece of its text, as it is written."""
+
+    text: str
+
+
+class Done(msgspec.Struct):
+    """The ``done`` event that ends a streamed answer."""

@@ -12,6 +12,7 @@ from importlib.metadata import entry_points
 import click
 
 from rag_app import __version__
+from rag_app.cli.assistants import mcp
 from rag_app.cli.audit import audit
 from rag_app.cli.cost import cost
 from rag_app.cli.documents import documents, ingest, jobs
@@ -46,6 +47,7 @@ for command in (
     cost,
     migrate,
     audit,
+    mcp,
 ):
     main.add_command(command)
 for plugin in entry_points(group="rag_app.cli"):
