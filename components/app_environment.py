@@ -28,6 +28,7 @@ class AppTargets:
     api_keys_secret: pulumi.Input[str]  # the secret's ARN: the deployed API needs credentials
     vector_bucket: pulumi.Input[str] | None = None  # Option 1: S3 Vectors
     database: DatabaseTarget | None = None  # Option 2: Aurora PostgreSQL + pgvector
+    audit_bucket: pulumi.Input[str] | None = None  # Option 1: the Object Lock audit bucket
     port: int = 8000
 
 
@@ -59,6 +60,8 @@ def app_environment(targets: AppTargets, models: ModelsConfig) -> dict[str, pulu
             "RAG_S3VECTORS_BUCKET": targets.vector_bucket,
             "RAG_CATALOG": "s3",
         }
+    if targets.audit_bucket is not None:
+        env["RAG_AUDIT_BUCKET"] = targets.audit_bucket
     if targets.database is not None:
         env |= {
             "RAG_VECTOR_STORE": "pgvector",

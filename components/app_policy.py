@@ -23,6 +23,7 @@ class AppGrants:
     vector_bucket_arn: pulumi.Input[str] | None = None  # Option 1
     vector_index_arn: pulumi.Input[str] | None = None  # Option 1
     database_secret_arn: pulumi.Input[str] | None = None  # Option 2
+    audit_bucket_arn: pulumi.Input[str] | None = None  # Option 1: the Object Lock bucket
 
 
 def app_policy_document(
@@ -33,6 +34,7 @@ def app_policy_document(
     vector_bucket_arn: str | None = None,
     vector_index_arn: str | None = None,
     database_secret_arn: str | None = None,
+    audit_bucket_arn: str | None = None,
 ) -> str:
     statements: list[dict[str, Any]] = [
         {
@@ -127,6 +129,22 @@ def app_policy_document(
                 "Resource": [database_secret_arn],
             }
         )
+    if audit_bucket_arn is not None:
+        # Append and read only: no delete, no retention or legal-hold change, no bypass.
+        statements += [
+            {
+                "Sid": "AuditAppend",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:GetObject"],
+                "Resource": [f"{audit_bucket_arn}/audit/*"],
+            },
+            {
+                "Sid": "AuditList",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [audit_bucket_arn],
+            },
+        ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
@@ -158,4 +176,5 @@ def app_policy(grants: AppGrants) -> pulumi.Output[str]:
         grants.vector_bucket_arn,
         grants.vector_index_arn,
         grants.database_secret_arn,
+        grants.audit_bucket_arn,
     ).apply(lambda a: app_policy_document(*a))

@@ -45,6 +45,11 @@ class DocumentsConfig(_Section):
     force_destroy: bool = False
 
 
+class AuditConfig(_Section):
+    # Option 1's audit trail: objects locked (compliance mode) for this long.
+    retention_days: int = Field(default=2555, ge=1, le=36_500)
+
+
 class MigrationConfig(_Section):
     # The on-prem PostgreSQL the one-off migration reads (over a VPN or Direct Connect):
     # the app may open 5432 to this CIDR only when it is set.
@@ -161,6 +166,7 @@ class StackConfig(_Section):
     eks: EksConfig | None = None
     aurora: AuroraConfig | None = None
     migration: MigrationConfig = MigrationConfig()
+    audit: AuditConfig = AuditConfig()
 
     @model_validator(mode="after")
     def _platform_section(self) -> StackConfig:

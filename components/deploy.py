@@ -8,6 +8,7 @@ import pulumi_aws as aws
 from components.api_keys import ApiKeysSecret, ApiKeysSecretArgs
 from components.app_environment import AppTargets, DatabaseTarget, app_environment
 from components.app_policy import AppGrants
+from components.audit_store import AuditBucket, AuditBucketArgs
 from components.aurora import AuroraPgvector, AuroraPgvectorArgs
 from components.config import StackConfig
 from components.ecs_service import EcsService, EcsServiceArgs
@@ -84,6 +85,12 @@ def deploy_ecs(config: StackConfig) -> None:
             kms_key_arn=config.documents.kms_key_arn,
         ),
     )
+    audit = AuditBucket(
+        "audit",
+        AuditBucketArgs(
+            retention_days=config.audit.retention_days, kms_key_arn=config.documents.kms_key_arn
+        ),
+    )
     image = ContainerImage(
         "app",
         ContainerImageArgs(
@@ -97,6 +104,7 @@ def deploy_ecs(config: StackConfig) -> None:
             documents_bucket=documents.bucket.bucket,
             api_keys_secret=api_keys.arn,
             vector_bucket=vectors.bucket.vector_bucket_name,
+            audit_bucket=audit.bucket.bucket,
         ),
         config.models,
     )
@@ -115,6 +123,7 @@ def deploy_ecs(config: StackConfig) -> None:
                 api_keys_secret_arn=api_keys.arn,
                 vector_bucket_arn=vectors.bucket.vector_bucket_arn,
                 vector_index_arn=vectors.index.index_arn,
+                audit_bucket_arn=audit.bucket.arn,
             ),
         ),
     )
@@ -122,6 +131,7 @@ def deploy_ecs(config: StackConfig) -> None:
     pulumi.export("documents_bucket", documents.bucket.bucket)
     pulumi.export("api_keys_secret", api_keys.arn)
     pulumi.export("vector_index_arn", vectors.index.index_arn)
+    pulumi.export("audit_bucket", audit.bucket.bucket)
     pulumi.export("image_uri", image.image_uri)
     pulumi.export("log_group", service.log_group.name)
     # For `aws ecs run-task` of the one-off task (README, Migrating).

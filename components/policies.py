@@ -4,13 +4,14 @@ on every stack file, and each has a test with a resource that breaks it."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from components.aurora import DEV_STACK_TAG
 from components.ecs_service import PLAIN_HTTP_TAG
-from components.plan import ACCOUNT, REGION, Declared
+from components.plan import _OUTPUTS, ACCOUNT, REGION, Declared
 
 Rule = Callable[[list[Declared]], list[str]]
 
@@ -239,6 +240,81 @@ def kms_keys_rotate(resources: list[Declared]) -> list[str]:
     ]
 
 
+# What would let a role remove or rewrite audit objects, or loosen their lock.
+AUDIT_DESTRUCTIVE = (
+    "s3:deleteobject",
+    "s3:deleteobjectversion",
+    "s3:putobjectretention",
+    "s3:putobjectlegalhold",
+    "s3:bypassgovernanceretention",
+    "s3:putbucketobjectlockconfiguration",
+    "s3:putlifecycleconfiguration",
+    "s3:putbucketversioning",
+    "s3:putbucketpolicy",
+    "s3:deletebucket",
+)
+
+
+def _covers(target: str, arn: str) -> bool:
+    """``target`` (an IAM resource, maybe with wildcards) names the bucket or objects in it."""
+    return (
+        target.startswith(f"{arn}/")
+        or fnmatch.fnmatchcase(arn, target)
+        or fnmatch.fnmatchcase(f"{arn}/x", target)
+    )
+
+
+def audit_store_append_only(resources: list[Declared]) -> list[str]:
+    """A bucket tagged as the audit trail has Object Lock on, a compliance-mode default
+    retention and versioning; no policy this program writes lets anyone delete, rewrite the
+    retention of, or unlock what is in it."""
+    from components.audit_store import AUDIT_TAG
+
+    problems = []
+    lock_type = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+    for bucket in _of(resources, "aws:s3/bucket:Bucket"):
+        if AUDIT_TAG not in (bucket.inputs.get("tags") or {}):
+            continue
+        bucket_id, arn = f"{bucket.name}-id", _OUTPUTS["aws:s3/bucket:Bucket"](bucket.name)["arn"]
+        where = f"audit bucket {bucket.name}"
+        if bucket.inputs.get("objectLockEnabled") is not True:
+            problems.append(f"{where}: created without Object Lock")
+        retention = [
+            (lock.inputs.get("rule") or {}).get("defaultRetention") or {}
+            for lock in _targets(resources, lock_type, bucket_id)
+        ]
+        if not any(
+            r.get("mode") == "COMPLIANCE" and (r.get("days") or r.get("years")) for r in retention
+        ):
+            problems.append(f"{where}: no compliance-mode default retention")
+        versioning = _targets(resources, "aws:s3/bucketVersioning:BucketVersioning", bucket_id)
+        if not any(
+            (v.inputs.get("versioningConfiguration") or {}).get("status") == "Enabled"
+            for v in versioning
+        ):
+            problems.append(f"{where}: versioning not enabled")
+        for policy in _of(resources, "aws:iam/rolePolicy:RolePolicy") + _of(
+            resources, "aws:iam/policy:Policy"
+        ):
+            for statement in _statements(policy.inputs.get("policy", "{}")):
+                if statement.get("Effect") != "Allow":
+                    continue
+                actions = statement.get("Action", [])
+                actions = actions if isinstance(actions, list) else [actions]
+                targets = statement.get("Resource", [])
+                targets = targets if isinstance(targets, list) else [targets]
+                granted = [
+                    a
+                    for a in AUDIT_DESTRUCTIVE
+                    if any(fnmatch.fnmatchcase(a, str(p).lower()) for p in actions)
+                ]
+                if granted and any(_covers(str(t), arn) for t in targets):
+                    problems.append(
+                        f"IAM policy {policy.name}: allows {', '.join(granted)} on {where}"
+                    )
+    return problems
+
+
 RULES: dict[str, Rule] = {
     "buckets-block-public-access": buckets_block_public_access,
     "buckets-encrypted-and-tls-only": buckets_encrypted_and_tls_only,
@@ -252,6 +328,7 @@ RULES: dict[str, Rule] = {
     "databases-encrypted-private-protected": databases_encrypted_private_protected,
     "kubernetes-clusters-hardened": kubernetes_clusters_hardened,
     "kms-keys-rotate": kms_keys_rotate,
+    "audit-store-append-only": audit_store_append_only,
 }
 
 

@@ -147,6 +147,17 @@ class Answer:
 
 
 @dataclass(frozen=True, slots=True)
+class Exchange:
+    """An earlier turn of a conversation as later turns see it: the question as asked,
+    the standalone query it searched for, and the answer's text (citation markers
+    included, passages not)."""
+
+    question: str
+    query: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
 class AnswerDelta:
     """A piece of answer text, as a streaming answerer produces it."""
 

@@ -10,11 +10,15 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import anyio.to_thread
+import psycopg
 
 from rag_app.answerers import backends as answerers
 from rag_app.answerers.base import Answerer
+from rag_app.audit import backends as audits
+from rag_app.audit.log import AuditWriter
 from rag_app.auth import backends as auth
 from rag_app.auth.authenticator import Authenticator
 from rag_app.aws.clients import AwsClients
@@ -22,10 +26,13 @@ from rag_app.blobstores import backends as blobstores
 from rag_app.blobstores.base import BlobStore
 from rag_app.catalog import backends as catalogs
 from rag_app.catalog.base import Catalog
+from rag_app.conversations import backends as conversations
+from rag_app.conversations.service import ConversationService
 from rag_app.documents import DocumentService
 from rag_app.embedders import backends as embedders
 from rag_app.embedders.base import Embedder
 from rag_app.embedders.shared import SharedEmbedderView
+from rag_app.errors import ConfigurationError
 from rag_app.ingest import backends as extractors
 from rag_app.ingest.chunking import ChunkLimits
 from rag_app.ingest.jobs import IngestionJobs, JobRunner
@@ -55,6 +62,31 @@ class Services:
     documents: DocumentService  # what the API and the CLI call: ingestion under a Principal
     queries: QueryService
     runner: JobRunner
+    conversations: ConversationService  # asks in conversations, turns, feedback, retention
+    audit: AuditWriter  # one event per API request, appended in batches
+    pool: Any | None = None  # the PostgreSQL pool, when the settings use one (init-db)
+
+
+async def _create_store(store: VectorStore) -> None:
+    """Create the vector index, or, for a database role that may not (the app's role from
+    ``rag-app init-db``), check that the owner created it."""
+    try:
+        await store.create()
+    except psycopg.errors.InsufficientPrivilege as refused:
+        try:
+            await store.check()
+        except psycopg.Error:
+            raise ConfigurationError(
+                f"this database role may not create the vector table ({refused}) and it "
+                "does not exist: run `rag-app init-db` with the owner's credentials"
+            ) from None
+
+
+async def _sweep_when_ready(
+    ready: asyncio.Event, service: ConversationService, interval_seconds: float
+) -> None:
+    await ready.wait()
+    await service.keep_sweeping(interval_seconds)
 
 
 async def _keep_preparing(prepare: Callable[[], Awaitable[None]]) -> None:
@@ -112,6 +144,11 @@ async def open_services(
         )
         blobs = blobstores.build(settings, aws)
         catalog = catalogs.build(settings, pool=pool, blobs=blobs)
+        audit = AuditWriter(
+            audits.build(settings, aws, pool=pool), flush_seconds=settings.audit_flush_seconds
+        )
+        audit.start()
+        stack.push_async_callback(audit.close)  # before the pool closes: LIFO
         jobs = IngestionJobs(
             catalog=catalog,
             blobs=blobs,
@@ -147,7 +184,7 @@ async def open_services(
         async def prepare() -> None:
             if database is not None:
                 await database.prepare()
-            await store.create()
+            await _create_store(store)
             if run_jobs:
                 runner.start(job.job_id for job in await catalog.unfinished_jobs())
             ready.set()
@@ -161,6 +198,28 @@ async def open_services(
             log.warning("the database is unavailable (%s); serving not-ready until it is", e)
             retrying = asyncio.create_task(_keep_preparing(prepare), name="prepare-database")
             stack.callback(retrying.cancel)
+        queries = QueryService(
+            store=store,
+            embedder=embedder,
+            answerer=answerer,
+            max_query_chars=settings.max_query_chars,
+            default_mode=settings.search_mode,
+            fusion=settings.hybrid_fusion,
+            vector_weight=settings.hybrid_vector_weight,
+            reranker=rerankers.build(settings, aws),
+            rerank_candidates=settings.rerank_candidates,
+        )
+        conversations_service = conversations.build(
+            settings, aws, pool=pool, blobs=blobs, queries=queries
+        )
+        if run_jobs:  # the serving process sweeps; one-off CLI commands do not
+            sweeping = asyncio.create_task(
+                _sweep_when_ready(
+                    ready, conversations_service, settings.conversation_sweep_seconds
+                ),
+                name="conversation-retention",
+            )
+            stack.callback(sweeping.cancel)
         yield Services(
             ready=ready,
             settings=settings,
@@ -172,18 +231,11 @@ async def open_services(
             answerer=answerer,
             ingestion=ingestion,
             documents=DocumentService(catalog=catalog, ingestion=ingestion),
-            queries=QueryService(
-                store=store,
-                embedder=embedder,
-                answerer=answerer,
-                max_query_chars=settings.max_query_chars,
-                default_mode=settings.search_mode,
-                fusion=settings.hybrid_fusion,
-                vector_weight=settings.hybrid_vector_weight,
-                reranker=rerankers.build(settings, aws),
-                rerank_candidates=settings.rerank_candidates,
-            ),
+            queries=queries,
             runner=runner,
+            conversations=conversations_service,
+            audit=audit,
+            pool=pool,
         )
 
 

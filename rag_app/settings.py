@@ -240,6 +240,42 @@ class Settings(BaseSettings):
         description="claim listing read:<collection> / write:<collection> grants",
     )
     rate_limit_per_minute: int = Field(default=600, ge=1, description="per caller, per process")
+    database_app_user: str = Field(
+        default="rag_app",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="The application's least-privilege PostgreSQL role, which `rag-app "
+        "init-db` (run with the owner's credentials) creates: DML on the service's tables, "
+        "INSERT and SELECT only on the audit table.",
+    )
+
+    # Conversations and the audit trail (docs/conversations-and-audit.md).
+    conversation_retention_days: int = Field(
+        default=365,
+        ge=1,
+        le=36_500,
+        description="Conversations inactive for longer are deleted by a background sweep.",
+    )
+    conversation_sweep_seconds: float = Field(
+        default=3600.0, gt=0, le=86_400, description="How often the retention sweep runs."
+    )
+    audit_questions: Literal["full", "hash", "none"] = Field(
+        default="full",
+        description="What the audit trail keeps of questions and search queries: the text, "
+        "its SHA-256 (sha256:<hex>), or nothing.",
+    )
+    audit_flush_seconds: float = Field(
+        default=0.2,
+        gt=0,
+        le=60,
+        description="Audit events are written in batches this often (and at shutdown); a "
+        "crash loses at most this long's events.",
+    )
+    audit_bucket: str | None = Field(
+        default=None,
+        description="Option 1 (no database): the S3 bucket, created with Object Lock, that "
+        "holds the audit trail. With a PostgreSQL catalog the trail is a table instead.",
+    )
+    audit_prefix: str = Field(default="audit/", pattern=r"^([A-Za-z0-9._-]+/)*$")
 
     # The web app (rag_app/web): browser sign-in with an API key, or SSO through the OIDC
     # issuer above (authorization code + PKCE) when oidc_client_id is set.

@@ -47,6 +47,7 @@ NO_ANSWER_REPLY = "NO_ANSWER"
 _QUOTES_HEADER = re.compile(r"\n\s*quotes:\s*(?:\n|$)", re.IGNORECASE)
 _QUOTE_LINE = re.compile(r'^\s*\[(\d+)\]\s*["\u201c](.+?)["\u201d]\s*$', re.MULTILINE)
 _MARKER = re.compile(r"\[(\d+)\]")
+MAX_HISTORY_TURNS = 4  # earlier turns the model sees, the most recent
 HOLD_BACK = 16  # characters kept unsent while the stream might be starting "Quotes:"
 
 
@@ -116,12 +117,17 @@ class BedrockAnswerer:
         self._calls = AwsCalls(client)
 
     def _request(self, question: Question, hits: Sequence[Hit]) -> dict[str, Any]:
+        # Earlier turns of a conversation go first as plain user/assistant messages: context
+        # for what the question refers to. Passages come only in the last one, as data.
+        earlier: list[dict[str, Any]] = []
+        for exchange in question.history[-MAX_HISTORY_TURNS:]:
+            earlier.append({"role": "user", "content": [{"text": exchange.question}]})
+            earlier.append({"role": "assistant", "content": [{"text": exchange.answer}]})
+        last = {"role": "user", "content": [{"text": build_prompt(question.text, hits)}]}
         return {
             "modelId": self._model_id,
             "system": [{"text": SYSTEM_PROMPT}],
-            "messages": [
-                {"role": "user", "content": [{"text": build_prompt(question.text, hits)}]}
-            ],
+            "messages": [*earlier, last],
             "inferenceConfig": {"maxTokens": self._max_tokens, "temperature": self._temperature},
         }
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from rag_app.answerers.base import Answerer, Question, collect_answer
-from rag_app.domain import MAX_TOP_K, Answer, AnswerDelta, Hit, SearchMode
+from rag_app.domain import MAX_TOP_K, Answer, AnswerDelta, Exchange, Hit, SearchMode
 from rag_app.embedders.base import Embedder, embed_query
 from rag_app.errors import InvalidInputError
 from rag_app.ingest.validation import check_filters
@@ -135,6 +135,24 @@ class QueryService:
             question, "question", top_k=top_k, filters=filters, collections=collections, mode=mode
         )
         return self._verified(self._answerer.stream(asked, hits), hits)
+
+    async def answer_with_hits(
+        self,
+        question: str,
+        *,
+        top_k: int,
+        filters: Mapping[str, Any],
+        collections: frozenset[str] | None = None,
+        mode: SearchMode | None = None,
+        history: Sequence[Exchange] = (),
+    ) -> tuple[list[Hit], AsyncIterator[AnswerDelta | Answer]]:
+        """``ask_stream``, with the hits retrieved for ``question`` (what citations may
+        cite) and the conversation's earlier turns given to the answerer as context."""
+        asked, hits = await self._retrieve(
+            question, "question", top_k=top_k, filters=filters, collections=collections, mode=mode
+        )
+        asked = dataclasses.replace(asked, history=tuple(history))
+        return hits, self._verified(self._answerer.stream(asked, hits), hits)
 
     @staticmethod
     async def _verified(

@@ -16,6 +16,7 @@ from components.policies import RULES, violations
 from rag_app.settings import Settings
 from tests.support.pulumi_stacks import ROOT, StackFailed, of, one, record, replace, unwrap
 
+AUDIT_ARN = "arn:aws:s3:::audit-bucket"  # as the recording mocks name it
 HTTPS = {"platform": "ecs", "ecs": {"certificateArn": "arn:aws:acm:us-east-1:1:certificate/x"}}
 
 
@@ -92,7 +93,7 @@ def test_network_private_subnets_endpoints_and_no_nat(ecs: list[Declared]) -> No
 
 
 def test_documents_bucket_is_private_encrypted_versioned(ecs: list[Declared]) -> None:
-    block = one(ecs, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    block = named(ecs, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "documents").inputs
     assert all(
         block[k] is True
         for k in (
@@ -102,18 +103,22 @@ def test_documents_bucket_is_private_encrypted_versioned(ecs: list[Declared]) ->
             "restrictPublicBuckets",
         )
     )
-    sse = one(
+    sse = named(
         ecs,
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "documents",
     ).inputs
     assert sse["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
     assert (
-        one(ecs, "aws:s3/bucketVersioning:BucketVersioning").inputs["versioningConfiguration"][
-            "status"
-        ]
+        named(ecs, "aws:s3/bucketVersioning:BucketVersioning", "documents").inputs[
+            "versioningConfiguration"
+        ]["status"]
         == "Enabled"
     )
-    assert "aws:SecureTransport" in one(ecs, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"]
+    assert (
+        "aws:SecureTransport"
+        in named(ecs, "aws:s3/bucketPolicy:BucketPolicy", "documents").inputs["policy"]
+    )
 
 
 def test_vector_index_matches_the_app(ecs: list[Declared]) -> None:
@@ -239,6 +244,22 @@ BREAKERS: dict[str, Any] = {
     ),
     "vector-indexes-match-the-app": lambda r: replace(
         r, "aws:s3/vectorsIndex:VectorsIndex", distanceMetric="euclidean"
+    ),
+    # The app's role granted deletion on the audit bucket (Option 1's Object Lock store).
+    "audit-store-append-only": lambda r: replace(
+        r,
+        "aws:iam/rolePolicy:RolePolicy",
+        policy=json.dumps(
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["s3:Delete*"],
+                        "Resource": [f"{AUDIT_ARN}/audit/*"],
+                    }
+                ]
+            }
+        ),
     ),
 }
 

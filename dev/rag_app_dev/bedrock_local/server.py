@@ -2,8 +2,11 @@
 
 - ``POST /model/{id}/invoke`` (Titan Text Embeddings v2 body): a hashed bag of words of
   ``dimensions`` (256/512/1024), normalised when asked, and ``inputTextTokenCount``.
-- ``POST /model/{id}/converse``: the next scripted reply, else an answer that quotes the
-  first sentence of passage [1]; with ``usage`` and ``metrics.latencyMs``.
+- ``POST /model/{id}/converse``: the next scripted reply (``converse_replies`` first, for
+  calls such as the query rewrite, then ``replies``), else an answer that quotes the first
+  sentence of passage [1], or for a prompt with no passages its last line without its
+  label (a rewrite request then comes back as the question it ends with); with ``usage``
+  and ``metrics.latencyMs``.
 - ``POST /model/{id}/converse-stream``: the same reply as event-stream frames
   (messageStart, contentBlockDelta per word, contentBlockStop, messageStop, metadata).
 - ``POST /rerank`` (bedrock-agent-runtime ``Rerank``, inline text sources): each source's
@@ -55,6 +58,9 @@ def hashed_embedding(text: str, dimensions: int, normalize: bool) -> list[float]
 def default_reply(prompt: str) -> str:
     match = _PASSAGE.search(prompt)
     if not match:
+        if "<passages>" not in prompt and prompt.strip():
+            last = prompt.strip().splitlines()[-1]
+            return last.split(": ", 1)[-1] if ": " in last else last
         return "The passages do not contain the answer."
     first = re.split(r"(?<=[.!?])\s+", " ".join(match.group("text").split()))[0]
     return f'According to the first passage, {first} [1]\n\nQuotes:\n[1] "{first}"'
@@ -64,6 +70,7 @@ class LocalBedrock(LocalHttpServer):
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(host=host, port=port)
         self.replies: deque[str] = deque()
+        self.converse_replies: deque[str] = deque()  # non-streaming Converse calls only
         self.throttle_ratio = 0.0
         self.latency_seconds = 0.0
         self.stream_delay_seconds = 0.0
@@ -78,6 +85,7 @@ class LocalBedrock(LocalHttpServer):
     def reset(self) -> None:
         with self._lock:
             self.replies.clear()
+            self.converse_replies.clear()
             self.throttle_ratio = self.latency_seconds = self.stream_delay_seconds = 0.0
             self.calls.clear()
             self.embedded.clear()
@@ -116,7 +124,11 @@ class LocalBedrock(LocalHttpServer):
             return
         with self._lock:
             self.prompts.append(body)
-            reply = self.replies.popleft() if self.replies else None
+            scripted = self.converse_replies if action == "converse" else None
+            if scripted:
+                reply: str | None = scripted.popleft()
+            else:
+                reply = self.replies.popleft() if self.replies else None
         prompt = "".join(
             part.get("text", "") for m in body.get("messages", []) for part in m["content"]
         )
