@@ -42,6 +42,7 @@ from rag_app.ingest.service import IngestionService, IngestLimits
 from rag_app.ingest.transcriber import Transcriber
 from rag_app.ingest.transcriber_aws import AmazonTranscribeTranscriber
 from rag_app.ingest.transcriber_whisper import WhisperTranscriber
+from rag_app.model_access import ModelAccess, Probe
 from rag_app.postgres.credentials import SecretsManagerCredentials
 from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.postgres.pool import UNAVAILABLE, Credentials, Database
@@ -68,6 +69,7 @@ class Services:
     ingestion: IngestionService
     queries: QueryService
     runner: JobRunner
+    model_access: ModelAccess | None = None  # RAG_BEDROCK_MODEL_CHECK: the models answer us
 
 
 def _aws_config(settings: Settings, *, mode: str, pool: int = 10) -> Any:
@@ -198,6 +200,22 @@ def _build_models(settings: Settings, embedder: Embedder | None) -> tuple[Embedd
             max_sentences=settings.answer_max_sentences,
         )
     return embedder, answerer
+
+
+def _model_access(settings: Settings, embedder: Embedder, answerer: Answerer) -> ModelAccess | None:
+    """The start-up check of the Bedrock models in use (RAG_BEDROCK_MODEL_CHECK)."""
+    if not settings.bedrock_model_check:
+        return None
+    probes: dict[str, Probe] = {}
+    if isinstance(embedder, BedrockTitanEmbedder):
+
+        async def embed() -> None:
+            await embedder.embed_batch(["model access check"])
+
+        probes[embedder.model_id] = embed
+    if isinstance(answerer, BedrockAnswerer):
+        probes[settings.bedrock_answer_model_id] = answerer.probe
+    return ModelAccess(probes) if probes else None
 
 
 async def _keep_preparing(prepare: Callable[[], Awaitable[None]]) -> None:
@@ -351,7 +369,11 @@ async def open_services(
             log.warning("the database is unavailable (%s); serving not-ready until it is", e)
             retrying = asyncio.create_task(_keep_preparing(prepare), name="prepare-database")
             stack.callback(retrying.cancel)
+        model_access = _model_access(settings, active_embedder, answerer)
+        if model_access is not None:
+            await model_access.check()
         yield Services(
+            model_access=model_access,
             ready=ready,
             settings=settings,
             authenticator=_build_authenticator(settings),

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     bedrock_max_tokens: int = Field(default=1024, ge=1, le=8192)
     bedrock_temperature: float = Field(default=0.1, ge=0.0, le=1.0)
     bedrock_retry_mode: Literal["standard", "adaptive"] = "standard"
+    bedrock_model_check: bool = Field(
+        default=False,
+        description="at start-up, call each configured Bedrock model once (a one-word "
+        "embedding, a one-token answer); /health/ready then reports a model the role cannot "
+        "call (access not enabled, unknown id), rechecked every minute. The stacks set it",
+    )
 
     # Chunking (characters). The local MiniLM reads at most 256 word pieces (about
     # 1,100 characters of English legal text), so local chunks stay below that.

@@ -24,10 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
+from botocore.exceptions import ClientError
 
+from rag_app import metrics
 from rag_app.answerers.base import NO_ANSWER
 from rag_app.answerers.citations import squash
 from rag_app.aws_retry import call_with_retries
+from rag_app.bedrock_refusals import refusal
 from rag_app.domain import Answer, AnswerDelta, Citation, Hit
 from rag_app.sentences import sentences
 from rag_app.terms import content_words, coverage
@@ -177,6 +180,19 @@ class BedrockAnswerer:
             )
         return Answer(answer, True, citations, metadata)
 
+    async def probe(self) -> None:
+        """One one-token Converse call: returns if the role may call the model, raises
+        ``ModelRefusedError``/``ModelThrottledError`` (bedrock_refusals) if not."""
+        request = {
+            "modelId": self._model_id,
+            "messages": [{"role": "user", "content": [{"text": "ping"}]}],
+            "inferenceConfig": {"maxTokens": 1},
+        }
+        try:
+            await anyio.to_thread.run_sync(lambda: self._client.converse(**request))
+        except ClientError as e:
+            raise refusal(e, self._model_id, "Converse") from e
+
     async def stream(
         self, question: str, hits: Sequence[Hit]
     ) -> AsyncIterator[AnswerDelta | Answer]:
@@ -191,15 +207,19 @@ class BedrockAnswerer:
         def count_retry(code: str) -> None:
             nonlocal retries
             retries += 1
+            metrics.emit(metrics.BEDROCK_THROTTLES, Model=self._model_id)
 
         request = self._request(question, hits)
-        response = await call_with_retries(
-            lambda: self._client.converse_stream(**request),
-            what=f"Bedrock ConverseStream {self._model_id}",
-            max_attempts=self._max_attempts,
-            backoff_seconds=self._backoff,
-            on_retry=count_retry,
-        )
+        try:
+            response = await call_with_retries(
+                lambda: self._client.converse_stream(**request),
+                what=f"Bedrock ConverseStream {self._model_id}",
+                max_attempts=self._max_attempts,
+                backoff_seconds=self._backoff,
+                on_retry=count_retry,
+            )
+        except ClientError as e:
+            raise refusal(e, self._model_id, "ConverseStream") from e
         stream = response["stream"]
         events: Iterator[dict[str, Any]] = iter(stream)
         text, sent, usage, latency = "", 0, {}, 0

@@ -44,7 +44,7 @@ class QueryController(Controller):
         operation_id="search",
         status_code=200,
         request_max_body_size=MAX_QUERY_BODY_BYTES,
-        responses=problem_responses(413),
+        responses=problem_responses(413, 502),
     )
     async def search(
         self,
@@ -69,7 +69,7 @@ class QueryController(Controller):
         operation_id="ask",
         status_code=200,
         request_max_body_size=MAX_QUERY_BODY_BYTES,
-        responses=problem_responses(413),
+        responses=problem_responses(413, 502),
     )
     async def ask(
         self,

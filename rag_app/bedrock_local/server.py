@@ -7,7 +7,10 @@
 - ``POST /model/{id}/converse-stream``: the same reply as event-stream frames
   (messageStart, contentBlockDelta per word, contentBlockStop, messageStop, metadata).
 
-Faults: ``throttle_ratio`` makes that share of calls answer 429 ThrottlingException;
+Faults: ``refuse(model_id, code)`` makes every call on that model answer Bedrock's error
+for ``code`` (AccessDeniedException 403, ResourceNotFoundException 404, ValidationException
+400, ServiceQuotaExceededException 400, ThrottlingException 429), with Bedrock's wording;
+``throttle_ratio`` makes that share of calls answer 429 ThrottlingException;
 ``latency_seconds`` delays every call; ``stream_delay_seconds`` paces stream frames.
 Counters record calls, throttles, embedded texts and streams the client cut short.
 """
@@ -56,6 +59,28 @@ def default_reply(prompt: str) -> str:
     return f'According to the first passage, {first} [1]\n\nQuotes:\n[1] "{first}"'
 
 
+# Status and message of each error Bedrock answers a refused call with.
+REFUSALS: dict[str, tuple[int, str]] = {
+    "AccessDeniedException": (
+        403,
+        "You don't have access to the model with the specified model ID.",
+    ),
+    "ResourceNotFoundException": (
+        404,
+        "Could not resolve the foundation model from the provided model identifier.",
+    ),
+    "ValidationException": (
+        400,
+        "Invocation of model ID {model} with on-demand throughput isn't supported.",
+    ),
+    "ServiceQuotaExceededException": (
+        400,
+        "Your request exceeds the service quota for your account.",
+    ),
+    "ThrottlingException": (429, "Too many requests, please wait before trying again."),
+}
+
+
 class LocalBedrock(LocalHttpServer):
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(host=host, port=port)
@@ -68,6 +93,7 @@ class LocalBedrock(LocalHttpServer):
         self.embedded: Counter[str] = Counter()
         self.streams_cut = 0
         self.prompts: list[dict[str, Any]] = []
+        self.refusals: dict[str, str] = {}  # model id -> error code (see REFUSALS)
         self._rng = random.Random(0)
         self._lock = threading.Lock()
 
@@ -78,7 +104,15 @@ class LocalBedrock(LocalHttpServer):
             self.calls.clear()
             self.embedded.clear()
             self.prompts.clear()
+            self.refusals.clear()
             self.throttled = self.streams_cut = 0
+
+    def refuse(self, model_id: str, code: str) -> None:
+        """Answer every later call on ``model_id`` with the error ``code`` (REFUSALS)."""
+        if code not in REFUSALS:
+            raise ValueError(f"{code!r} is not one of {sorted(REFUSALS)}")
+        with self._lock:
+            self.refusals[model_id] = code
 
     def _error(self, request: BaseHTTPRequestHandler, status: int, code: str, message: str) -> None:
         send(request, status, json.dumps({"message": message}).encode(), error_type=code)
@@ -95,6 +129,12 @@ class LocalBedrock(LocalHttpServer):
             time.sleep(self.latency_seconds)
         with self._lock:
             self.calls[action] += 1
+            refused = self.refusals.get(model)
+        if refused is not None:
+            status, message = REFUSALS[refused]
+            self._error(request, status, refused, message.format(model=model))
+            return
+        with self._lock:
             throttle = self._rng.random() < self.throttle_ratio
             if throttle:
                 self.throttled += 1

@@ -18,9 +18,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from botocore.exceptions import ClientError
 from numpy.typing import NDArray
 
+from rag_app import metrics
 from rag_app.aws_retry import call_with_retries
+from rag_app.bedrock_refusals import refusal
 from rag_app.errors import InvalidInputError
 
 log = logging.getLogger("rag_app.bedrock")
@@ -104,6 +107,7 @@ class BedrockTitanEmbedder:
         def count_retry(code: str) -> None:
             nonlocal retries
             retries += 1
+            metrics.emit(metrics.BEDROCK_THROTTLES, Model=self._model_id)
 
         def invoke() -> dict[str, Any]:
             self._limiter.wait()
@@ -116,13 +120,16 @@ class BedrockTitanEmbedder:
             return response
 
         started = time.perf_counter()
-        response = await call_with_retries(
-            invoke,
-            what=f"Bedrock InvokeModel {self._model_id}",
-            max_attempts=self._max_attempts,
-            backoff_seconds=self._backoff,
-            on_retry=count_retry,
-        )
+        try:
+            response = await call_with_retries(
+                invoke,
+                what=f"Bedrock InvokeModel {self._model_id}",
+                max_attempts=self._max_attempts,
+                backoff_seconds=self._backoff,
+                on_retry=count_retry,
+            )
+        except ClientError as e:
+            raise refusal(e, self._model_id, "InvokeModel") from e
         payload = json.loads(response["body"].read())
         headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
         log.info(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from rag_app import metrics
 from rag_app.blobstores.base import BlobStore
 from rag_app.catalog.base import Catalog
 from rag_app.domain import (
@@ -326,6 +327,7 @@ class IngestionService:
             else:
                 log.exception("ingestion job %s failed", job_id)
                 reason = f"internal error while {job.stage.value}: {type(e).__name__}: {e}"
+            metrics.emit(metrics.INGESTION_FAILURES, Stage=job.stage.value)
             await self._fail(job, reason)
 
     async def _advance(
