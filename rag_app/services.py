@@ -45,6 +45,7 @@ from rag_app.ingest.transcriber_whisper import WhisperTranscriber
 from rag_app.model_access import ModelAccess, Probe
 from rag_app.postgres.credentials import SecretsManagerCredentials
 from rag_app.postgres.embedded import EmbeddedPostgres
+from rag_app.postgres.iam_auth import IamAuthCredentials
 from rag_app.postgres.pool import UNAVAILABLE, Credentials, Database
 from rag_app.retrieval import QueryService
 from rag_app.settings import Settings
@@ -278,6 +279,23 @@ async def _database_login(
 ) -> tuple[str, Credentials | None]:
     """Where the database is and how to log in: a Secrets Manager secret (Aurora), a URL,
     or the embedded PostgreSQL (started here, stopped with ``stack``)."""
+    if settings.database_iam_auth:
+        # The settings validator makes both present.
+        assert settings.database_host is not None
+        assert settings.database_user is not None
+        conninfo = make_conninfo(
+            host=settings.database_host,
+            port=settings.database_port,
+            dbname=settings.database_name,
+            sslmode=settings.database_sslmode,
+        )
+        rds = _aws_client(settings, "rds", _aws_config(settings, mode="standard"))
+        return conninfo, IamAuthCredentials(
+            rds,
+            host=settings.database_host,
+            port=settings.database_port,
+            user=settings.database_user,
+        )
     if settings.database_secret_arn is not None:
         conninfo = make_conninfo(
             host=settings.database_host,
