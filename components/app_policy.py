@@ -19,7 +19,10 @@ class AppGrants:
     api_keys_secret_arn: pulumi.Input[str]
     vector_bucket_arn: pulumi.Input[str] | None = None  # Option 1
     vector_index_arn: pulumi.Input[str] | None = None  # Option 1
-    database_secret_arn: pulumi.Input[str] | None = None  # Option 2
+    database_secret_arn: pulumi.Input[str] | None = None  # the master login (init step only)
+    # Option 2: arn:aws:rds-db:<region>:<account>:dbuser:<cluster-resource-id>/<user>
+    database_user_arn: pulumi.Input[str] | None = None
+    kms_key_arn: pulumi.Input[str] | None = None  # a customer-managed key for the data
 
 
 def app_policy_document(
@@ -30,6 +33,8 @@ def app_policy_document(
     vector_bucket_arn: str | None = None,
     vector_index_arn: str | None = None,
     database_secret_arn: str | None = None,
+    database_user_arn: str | None = None,
+    kms_key_arn: str | None = None,
 ) -> str:
     statements: list[dict[str, Any]] = [
         {
@@ -106,7 +111,37 @@ def app_policy_document(
                 "Resource": [database_secret_arn],
             }
         )
+    if database_user_arn is not None:
+        statements.append(
+            {
+                "Sid": "DatabaseConnect",
+                "Effect": "Allow",
+                "Action": ["rds-db:connect"],
+                "Resource": [database_user_arn],
+            }
+        )
+    if kms_key_arn is not None:
+        statements.append(kms_statement(kms_key_arn, region))
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+# The services that use the data key on the app's behalf: only through them may the role
+# use the key (kms:ViaService), never directly.
+KMS_VIA = ("s3", "s3vectors", "secretsmanager")
+
+
+def kms_statement(key_arn: str, region: str) -> dict[str, Any]:
+    return {
+        "Sid": "DataKey",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": [key_arn],
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": [f"{service}.{region}.amazonaws.com" for service in KMS_VIA]
+            }
+        },
+    }
 
 
 def allow(sid: str, actions: list[str], resources: list[str]) -> str:
@@ -137,4 +172,6 @@ def app_policy(grants: AppGrants) -> pulumi.Output[str]:
         grants.vector_bucket_arn,
         grants.vector_index_arn,
         grants.database_secret_arn,
+        grants.database_user_arn,
+        grants.kms_key_arn,
     ).apply(lambda a: app_policy_document(*a))
