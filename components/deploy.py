@@ -18,7 +18,7 @@ from components.eks_cluster import EksCluster, EksClusterArgs
 from components.eks_service import RELEASE, EksService, EksServiceArgs
 from components.https import Https, HttpsArgs
 from components.image_build import ImageBuild, ImageBuildArgs
-from components.kms import data_key
+from components.kms import DataKey
 from components.network import COMMON_ENDPOINTS, Network, NetworkArgs
 from components.operations import Alarm, Operations, OperationsArgs, flow_logs
 from components.storage import DocumentBucket, DocumentBucketArgs, S3VectorIndex, S3VectorIndexArgs
@@ -75,7 +75,7 @@ def _shared(config: StackConfig, endpoints: tuple[str, ...], *, load_balanced: b
     protect = not config.dev
     key: pulumi.Input[str] | None = config.documents.kms_key_arn
     if config.documents.create_kms_key:
-        key = data_key("data", region, account, protect=protect).arn
+        key = DataKey("data", region, account, protect=protect).arn
     zones = list(aws.get_availability_zones(state="available").names)
     network = Network(
         "rag",

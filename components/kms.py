@@ -62,12 +62,26 @@ def key_policy(region: str, account: str) -> str:
     )
 
 
-def data_key(name: str, region: str, account: str, *, protect: bool) -> aws.kms.Key:
-    return aws.kms.Key(
-        name,
-        description=f"rag-app {pulumi.get_stack()}: documents, vectors, secrets, database",
-        enable_key_rotation=True,
-        deletion_window_in_days=30,
-        policy=key_policy(region, account),
-        opts=pulumi.ResourceOptions(protect=protect, retain_on_delete=protect),
-    )
+class DataKey(pulumi.ComponentResource):
+    """The stack's customer-managed key (rag:documents.createKmsKey)."""
+
+    def __init__(
+        self,
+        name: str,
+        region: str,
+        account: str,
+        *,
+        protect: bool,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("rag:components:DataKey", name, None, opts)
+        self.key = aws.kms.Key(
+            name,
+            description=f"rag-app {pulumi.get_stack()}: documents, vectors, secrets, database",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=key_policy(region, account),
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect),
+        )
+        self.arn: pulumi.Output[str] = self.key.arn
+        self.register_outputs({"arn": self.arn})

@@ -16,7 +16,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from components.plan import Declared
+from policy.graph import Declared
 from tests.pulumi_stacks import ROOT, one, record
 
 CHART = ROOT / "charts" / "rag-app"

@@ -11,7 +11,7 @@ import pytest
 from components.app_environment import AppTargets, DatabaseTarget, app_environment
 from components.config import ConfigError, ModelsConfig, parse_stack_config
 from components.eks_service import split_image
-from components.plan import Declared, stack_file_config, summary
+from policy.plan import Declared, stack_file_config, summary
 from rag_app.settings import Settings
 from tests.pulumi_stacks import ROOT, of, one, record
 
