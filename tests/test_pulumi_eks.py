@@ -102,7 +102,7 @@ def test_aurora_is_serverless_v2_encrypted_private_and_protected(eks: list[Decla
     parameters = one(eks, "aws:rds/clusterParameterGroup:ClusterParameterGroup").inputs
     assert parameters["family"] == "aurora-postgresql16"
     assert {"name": "rds.force_ssl", "value": "1"} in parameters["parameters"]
-    logs = {g.inputs["name"]: g.inputs for g in of(eks, "aws:cloudwatch/logGroup:LogGroup")}
+    logs = {g.inputs.get("name"): g.inputs for g in of(eks, "aws:cloudwatch/logGroup:LogGroup")}
     assert logs["/aws/rds/cluster/rag-eks-db/postgresql"]["retentionInDays"] == 30
 
 
@@ -307,7 +307,12 @@ def test_image_uris_split_into_chart_values() -> None:
             "'1.33' left EKS standard support on 2026-07-29",
         ),
         (
-            {"platform": "eks", "eks": {}, "aurora": {"dev": True}},
+            {
+                "platform": "eks",
+                "https": {"certificateArn": "arn:aws:acm:us-east-1:1:certificate/x"},
+                "eks": {},
+                "aurora": {"dev": True},
+            },
             "rag:aurora.dev: true needs the whole stack marked rag:dev: true",
         ),
     ],
