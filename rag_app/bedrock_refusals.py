@@ -12,7 +12,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from rag_app import metrics
-from rag_app.aws_retry import error_code
+from rag_app.aws.calls import ErrorMap, error_code
 from rag_app.errors import ModelRefusedError, ModelThrottledError, RagError
 
 # Code -> what the operator should do about it.
@@ -62,3 +62,9 @@ def refusal(error: ClientError, model_id: str, operation: str) -> RagError | Cli
             f"{THROTTLED[code]}{said}"
         )
     return error
+
+
+def refusal_errors(model_id: str) -> ErrorMap:
+    """The ``AwsCalls`` error map for calls on ``model_id``: each refusal and quota code to
+    its readable error (the botocore retries of throttling come first)."""
+    return {code: (lambda op, e: refusal(e, model_id, op)) for code in (*REFUSED, *THROTTLED)}
