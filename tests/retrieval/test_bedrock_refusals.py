@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from litestar.testing import TestClient
 
 from rag_app import metrics
-from rag_app.answerers.base import collect_answer
+from rag_app.answerers.base import Question, collect_answer
 from rag_app.answerers.bedrock import BedrockAnswerer
 from rag_app.api import create_app
 from rag_app.domain import Chunk, Hit
@@ -28,6 +29,7 @@ from tests.conftest import FAA_PDF, local_client, upload, wait_for_job
 
 EMBEDDING = "amazon.titan-embed-text-v2:0"
 ANSWER = "amazon.nova-lite-v1:0"
+QUESTION = Question("what is the rent?", np.zeros(4, dtype=np.float32), frozenset({"rent"}))
 HITS = [Hit(Chunk("d", 0, "The rent is $2,400 a month.", 1, 0, 27, "Lease", "c"), 0.7)]
 # What the detail must tell the operator, per code.
 ADVICE = {
@@ -58,15 +60,13 @@ async def test_each_refusal_names_the_model_and_what_to_do(
 ) -> None:
     bedrock.refuse(EMBEDDING, code)
     bedrock.refuse(ANSWER, code)
-    embedder = BedrockTitanEmbedder(
-        _client(bedrock), model_id=EMBEDDING, dimensions=256, max_attempts=1
-    )
-    answerer = BedrockAnswerer(_client(bedrock), model_id=ANSWER, max_attempts=1)
+    embedder = BedrockTitanEmbedder(_client(bedrock), model_id=EMBEDDING, dimensions=256)
+    answerer = BedrockAnswerer(_client(bedrock), model_id=ANSWER)
     expected = ModelThrottledError if code in THROTTLING else ModelRefusedError
     with pytest.raises(expected) as embedding:
         await embedder.embed_batch(["a clause"])
     with pytest.raises(expected) as answering:
-        await collect_answer(answerer.stream("what is the rent?", HITS))
+        await collect_answer(answerer.stream(QUESTION, HITS))
     with pytest.raises(expected):
         await answerer.probe()
     for error, model in ((embedding.value, EMBEDDING), (answering.value, ANSWER)):
@@ -78,9 +78,9 @@ async def test_each_refusal_names_the_model_and_what_to_do(
 @pytest.mark.anyio
 async def test_a_model_that_is_not_refused_still_answers(bedrock: LocalBedrock) -> None:
     bedrock.refuse("some.other-model-v1:0", "AccessDeniedException")
-    answerer = BedrockAnswerer(_client(bedrock), model_id=ANSWER, max_attempts=1)
+    answerer = BedrockAnswerer(_client(bedrock), model_id=ANSWER)
     await answerer.probe()
-    answer = await collect_answer(answerer.stream("what is the rent?", HITS))
+    answer = await collect_answer(answerer.stream(QUESTION, HITS))
     assert answer.grounded
 
 
@@ -93,7 +93,7 @@ def test_refusing_an_unknown_code_is_an_error(bedrock: LocalBedrock) -> None:
 async def test_model_access_reports_refusals_and_clears_when_access_is_granted(
     bedrock: LocalBedrock,
 ) -> None:
-    answerer = BedrockAnswerer(_client(bedrock), model_id=ANSWER, max_attempts=1)
+    answerer = BedrockAnswerer(_client(bedrock), model_id=ANSWER)
     bedrock.refuse(ANSWER, "AccessDeniedException")
     access = ModelAccess({ANSWER: answerer.probe}, recheck_seconds=0)
     refused = await access.check()
@@ -108,7 +108,7 @@ async def test_model_access_reports_refusals_and_clears_when_access_is_granted(
 
 @pytest.mark.anyio
 async def test_model_access_rechecks_at_most_once_per_interval(bedrock: LocalBedrock) -> None:
-    answerer = BedrockAnswerer(_client(bedrock), model_id=ANSWER, max_attempts=1)
+    answerer = BedrockAnswerer(_client(bedrock), model_id=ANSWER)
     bedrock.refuse(ANSWER, "ResourceNotFoundException")
     access = ModelAccess({ANSWER: answerer.probe}, recheck_seconds=3600)
     await access.check()
@@ -206,17 +206,16 @@ async def test_throttles_and_refusals_are_emitted_as_embedded_metrics(
 ) -> None:
     bedrock.throttle_ratio = 1.0
     embedder = BedrockTitanEmbedder(
-        local_client("bedrock-runtime", bedrock.endpoint_url, max_attempts=1),
+        local_client("bedrock-runtime", bedrock.endpoint_url, max_attempts=3),
         model_id=EMBEDDING,
         dimensions=256,
-        max_attempts=3,
-        backoff_seconds=0.01,
     )
     with pytest.raises(ModelThrottledError):
         await embedder.embed_batch(["a clause"])
+    assert bedrock.throttled == 3  # botocore's attempts, then the refusal
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
     throttles = [r for r in records if metrics.BEDROCK_THROTTLES in r]
-    assert len(throttles) == 3  # two retries, then the last refusal
+    assert len(throttles) == 1
     spec = throttles[0]["_aws"]["CloudWatchMetrics"][0]
     assert spec == {
         "Namespace": "RagApp",
