@@ -22,7 +22,10 @@ class AppGrants:
     api_keys_secret_arn: pulumi.Input[str]
     vector_bucket_arn: pulumi.Input[str] | None = None  # Option 1
     vector_index_arn: pulumi.Input[str] | None = None  # Option 1
-    database_secret_arn: pulumi.Input[str] | None = None  # Option 2
+    database_secret_arn: pulumi.Input[str] | None = None  # the master login (init step only)
+    # Option 2: arn:aws:rds-db:<region>:<account>:dbuser:<cluster-resource-id>/<user>
+    database_user_arn: pulumi.Input[str] | None = None
+    kms_key_arn: pulumi.Input[str] | None = None  # a customer-managed key for the data
     audit_bucket_arn: pulumi.Input[str] | None = None  # Option 1: the Object Lock bucket
 
 
@@ -34,6 +37,8 @@ def app_policy_document(
     vector_bucket_arn: str | None = None,
     vector_index_arn: str | None = None,
     database_secret_arn: str | None = None,
+    database_user_arn: str | None = None,
+    kms_key_arn: str | None = None,
     audit_bucket_arn: str | None = None,
 ) -> str:
     statements: list[dict[str, Any]] = [
@@ -129,6 +134,17 @@ def app_policy_document(
                 "Resource": [database_secret_arn],
             }
         )
+    if database_user_arn is not None:
+        statements.append(
+            {
+                "Sid": "DatabaseConnect",
+                "Effect": "Allow",
+                "Action": ["rds-db:connect"],
+                "Resource": [database_user_arn],
+            }
+        )
+    if kms_key_arn is not None:
+        statements.append(kms_statement(kms_key_arn, region))
     if audit_bucket_arn is not None:
         # Append and read only: no delete, no retention or legal-hold change, no bypass.
         statements += [
@@ -146,6 +162,25 @@ def app_policy_document(
             },
         ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+# The services that use the data key on the app's behalf: only through them may the role
+# use the key (kms:ViaService), never directly.
+KMS_VIA = ("s3", "s3vectors", "secretsmanager")
+
+
+def kms_statement(key_arn: str, region: str) -> dict[str, Any]:
+    return {
+        "Sid": "DataKey",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": [key_arn],
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": [f"{service}.{region}.amazonaws.com" for service in KMS_VIA]
+            }
+        },
+    }
 
 
 def allow(sid: str, actions: list[str], resources: list[str]) -> str:
@@ -176,5 +211,7 @@ def app_policy(grants: AppGrants) -> pulumi.Output[str]:
         grants.vector_bucket_arn,
         grants.vector_index_arn,
         grants.database_secret_arn,
+        grants.database_user_arn,
+        grants.kms_key_arn,
         grants.audit_bucket_arn,
     ).apply(lambda a: app_policy_document(*a))

@@ -17,6 +17,7 @@ import psycopg
 
 from rag_app.answerers import backends as answerers
 from rag_app.answerers.base import Answerer
+from rag_app.answerers.bedrock import BedrockAnswerer
 from rag_app.audit import backends as audits
 from rag_app.audit.log import AuditWriter
 from rag_app.auth import backends as auth
@@ -31,12 +32,14 @@ from rag_app.conversations.service import ConversationService
 from rag_app.documents import DocumentService
 from rag_app.embedders import backends as embedders
 from rag_app.embedders.base import Embedder
+from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
 from rag_app.embedders.shared import SharedEmbedderView
 from rag_app.errors import ConfigurationError
 from rag_app.ingest import backends as extractors
 from rag_app.ingest.chunking import ChunkLimits
 from rag_app.ingest.jobs import IngestionJobs, JobRunner
 from rag_app.ingest.service import IngestionService, IngestLimits
+from rag_app.model_access import ModelAccess, Probe
 from rag_app.postgres.login import database_login
 from rag_app.postgres.pool import UNAVAILABLE, Database
 from rag_app.rerankers import backends as rerankers
@@ -65,6 +68,7 @@ class Services:
     conversations: ConversationService  # asks in conversations, turns, feedback, retention
     audit: AuditWriter  # one event per API request, appended in batches
     pool: Any | None = None  # the PostgreSQL pool, when the settings use one (init-db)
+    model_access: ModelAccess | None = None  # RAG_BEDROCK_MODEL_CHECK: the models answer us
 
 
 async def _create_store(store: VectorStore) -> None:
@@ -87,6 +91,22 @@ async def _sweep_when_ready(
 ) -> None:
     await ready.wait()
     await service.keep_sweeping(interval_seconds)
+
+
+def _model_access(settings: Settings, embedder: Embedder, answerer: Answerer) -> ModelAccess | None:
+    """The start-up check of the Bedrock models in use (RAG_BEDROCK_MODEL_CHECK)."""
+    if not settings.bedrock_model_check:
+        return None
+    probes: dict[str, Probe] = {}
+    if isinstance(embedder, BedrockTitanEmbedder):
+
+        async def embed() -> None:
+            await embedder.embed_batch(["model access check"])
+
+        probes[embedder.model_id] = embed
+    if isinstance(answerer, BedrockAnswerer):
+        probes[settings.bedrock_answer_model_id] = answerer.probe
+    return ModelAccess(probes) if probes else None
 
 
 async def _keep_preparing(prepare: Callable[[], Awaitable[None]]) -> None:
@@ -220,7 +240,11 @@ async def open_services(
                 name="conversation-retention",
             )
             stack.callback(sweeping.cancel)
+        model_access = _model_access(settings, embedder, answerer)
+        if model_access is not None:
+            await model_access.check()
         yield Services(
+            model_access=model_access,
             ready=ready,
             settings=settings,
             authenticator=auth.build(settings, aws),

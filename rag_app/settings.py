@@ -38,6 +38,18 @@ class Settings(BaseSettings):
     database_secret_arn: str | None = Field(
         default=None, description="Secrets Manager secret with username and password"
     )
+    # Aurora with IAM database authentication: log in as a least-privilege user (made by
+    # `rag-app init-db`) with a 15-minute token signed by the role's credentials, no password.
+    database_iam_auth: bool = Field(
+        default=False,
+        description="log in to RAG_DATABASE_HOST as RAG_DATABASE_USER with an RDS IAM auth "
+        "token (boto3 rds generate_db_auth_token), renewed before it expires",
+    )
+    database_user: str | None = Field(
+        default=None,
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="the database user RAG_DATABASE_IAM_AUTH logs in as (granted rds_iam)",
+    )
     database_host: str | None = None
     database_port: int = Field(default=5432, ge=1, le=65535)
     database_name: str = "rag"
@@ -92,6 +104,12 @@ class Settings(BaseSettings):
         ge=1,
         le=100,
         description="How many of the best fused candidates go to the reranker",
+    )
+    bedrock_model_check: bool = Field(
+        default=False,
+        description="at start-up, call each configured Bedrock model once (a one-word "
+        "embedding, a one-token answer); /health/ready then reports a model the role cannot "
+        "call (access not enabled, unknown id), rechecked every minute. The stacks set it",
     )
 
     # Chunking (characters). The local MiniLM reads at most 256 word pieces (about
@@ -340,6 +358,21 @@ class Settings(BaseSettings):
                 )
             if not self.database_host:
                 raise ValueError("RAG_DATABASE_SECRET_ARN needs RAG_DATABASE_HOST")
+        if self.database_iam_auth:
+            if self.database_url is not None or self.database_secret_arn is not None:
+                raise ValueError(
+                    "RAG_DATABASE_IAM_AUTH logs in with a token: set neither RAG_DATABASE_URL "
+                    "nor RAG_DATABASE_SECRET_ARN with it"
+                )
+            if not (self.database_host and self.database_user):
+                raise ValueError(
+                    "RAG_DATABASE_IAM_AUTH needs RAG_DATABASE_HOST and RAG_DATABASE_USER"
+                )
+            if self.database_sslmode in ("disable", "prefer"):
+                raise ValueError(
+                    "RAG_DATABASE_IAM_AUTH sends a token as the password: it needs "
+                    "RAG_DATABASE_SSLMODE require, verify-ca or verify-full"
+                )
         return self
 
     @model_validator(mode="after")

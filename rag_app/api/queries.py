@@ -64,7 +64,7 @@ class QueryController(Controller):
         operation_id="search",
         status_code=200,
         request_max_body_size=MAX_QUERY_BODY_BYTES,
-        responses=problem_responses(413),
+        responses=problem_responses(413, 502),
     )
     async def search(
         self,
@@ -101,7 +101,7 @@ class QueryController(Controller):
                 "Accept: text/event-stream",
                 generate_examples=False,
             ),
-            **problem_responses(413),
+            **problem_responses(413, 502),
         },
         operation_class=operation_with(200, event_stream(ASK_EVENTS_DESCRIPTION, ASK_EVENTS)),
     )

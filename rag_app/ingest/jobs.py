@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from rag_app import metrics
 from rag_app.blobstores.base import BlobStore
 from rag_app.catalog.base import Catalog
 from rag_app.domain import Chunk, Document, DocumentStatus, Job, JobStage, JobStatus
@@ -179,6 +180,7 @@ class IngestionJobs:
             else:
                 log.exception("ingestion job %s failed", job_id)
                 reason = f"internal error while {job.stage.value}: {type(e).__name__}: {e}"
+            metrics.emit(metrics.INGESTION_FAILURES, Stage=job.stage.value)
             await self._fail(job, reason)
 
     def _chunk(self, job: Job, extraction: Extraction) -> list[Chunk]:

@@ -13,7 +13,10 @@
   index and a lexical relevance score (the share of the query's words it holds, so a test
   can predict the order), best first, ``numberOfResults`` of them.
 
-Faults: ``throttle_ratio`` makes that share of calls answer 429 ThrottlingException;
+Faults: ``refuse(model_id, code)`` makes every call on that model answer Bedrock's error
+for ``code`` (AccessDeniedException 403, ResourceNotFoundException 404, ValidationException
+400, ServiceQuotaExceededException 400, ThrottlingException 429), with Bedrock's wording;
+``throttle_ratio`` makes that share of calls answer 429 ThrottlingException;
 ``latency_seconds`` delays every call; ``stream_delay_seconds`` paces stream frames.
 Counters record calls, throttles, embedded texts and streams the client cut short.
 """
@@ -66,6 +69,28 @@ def default_reply(prompt: str) -> str:
     return f'According to the first passage, {first} [1]\n\nQuotes:\n[1] "{first}"'
 
 
+# Status and message of each error Bedrock answers a refused call with.
+REFUSALS: dict[str, tuple[int, str]] = {
+    "AccessDeniedException": (
+        403,
+        "You don't have access to the model with the specified model ID.",
+    ),
+    "ResourceNotFoundException": (
+        404,
+        "Could not resolve the foundation model from the provided model identifier.",
+    ),
+    "ValidationException": (
+        400,
+        "Invocation of model ID {model} with on-demand throughput isn't supported.",
+    ),
+    "ServiceQuotaExceededException": (
+        400,
+        "Your request exceeds the service quota for your account.",
+    ),
+    "ThrottlingException": (429, "Too many requests, please wait before trying again."),
+}
+
+
 class LocalBedrock(LocalHttpServer):
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(host=host, port=port)
@@ -79,6 +104,7 @@ class LocalBedrock(LocalHttpServer):
         self.embedded: Counter[str] = Counter()
         self.streams_cut = 0
         self.prompts: list[dict[str, Any]] = []
+        self.refusals: dict[str, str] = {}  # model id -> error code (see REFUSALS)
         self._rng = random.Random(0)
         self._lock = threading.Lock()
 
@@ -90,7 +116,15 @@ class LocalBedrock(LocalHttpServer):
             self.calls.clear()
             self.embedded.clear()
             self.prompts.clear()
+            self.refusals.clear()
             self.throttled = self.streams_cut = 0
+
+    def refuse(self, model_id: str, code: str) -> None:
+        """Answer every later call on ``model_id`` with the error ``code`` (REFUSALS)."""
+        if code not in REFUSALS:
+            raise ValueError(f"{code!r} is not one of {sorted(REFUSALS)}")
+        with self._lock:
+            self.refusals[model_id] = code
 
     def _error(self, request: BaseHTTPRequestHandler, status: int, code: str, message: str) -> None:
         send(request, status, json.dumps({"message": message}).encode(), error_type=code)
@@ -112,6 +146,12 @@ class LocalBedrock(LocalHttpServer):
             time.sleep(self.latency_seconds)
         with self._lock:
             self.calls[action] += 1
+            refused = self.refusals.get(model)
+        if refused is not None:
+            status, message = REFUSALS[refused]
+            self._error(request, status, refused, message.format(model=model))
+            return
+        with self._lock:
             throttle = self._rng.random() < self.throttle_ratio
             if throttle:
                 self.throttled += 1
