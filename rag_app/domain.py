@@ -76,7 +76,8 @@ class Chunk:
 
 class SearchMode(StrEnum):
     """How passages are retrieved: by meaning (``vector``), by the question's words
-    (``keyword``: full-text BM25), or both fused by reciprocal rank (``hybrid``)."""
+    (``keyword``: full-text BM25), or both fused (``hybrid``: by default a weighted sum of
+    cosine similarity and normalised BM25, or reciprocal rank fusion; RAG_HYBRID_FUSION)."""
 
     HYBRID = "hybrid"
     VECTOR = "vector"
@@ -92,7 +93,8 @@ class Hit:
     - ``text_rank``: its BM25 score for the query's words (0 when none occur in it);
     - ``keyword``: the share of the query's content words found in its text;
     - ``score``: what the results were ordered by: the similarity (vector search), the
-      BM25 score (keyword search) or the reciprocal-rank-fusion score (hybrid search).
+      BM25 score (keyword search) or the fused score (hybrid search: the weighted blend by
+      default, or the reciprocal-rank-fusion score).
       A store's own results carry the similarity (vector) or the BM25 score (text).
     """
 

@@ -269,4 +269,4 @@ def test_the_committed_diagrams_match_the_program(eks: list[Declared]) -> None:
     assert sorted((r["type"], r["name"]) for r in committed) == sorted(
         (r.type, r.name) for r in eks
     )
-    assert f"```mermaid\n{summary(eks)}\n```" in (ROOT / "README.md").read_text()
+    assert f"```mermaid\n{summary(eks)}\n```" in (ROOT / "docs" / "deploy-eks.md").read_text()

@@ -319,7 +319,7 @@ def test_the_committed_diagrams_match_the_program(ecs: list[Declared]) -> None:
     assert sorted((r["type"], r["name"]) for r in committed) == sorted(
         (r.type, r.name) for r in ecs
     )
-    assert f"```mermaid\n{summary(ecs)}\n```" in (ROOT / "README.md").read_text()
+    assert f"```mermaid\n{summary(ecs)}\n```" in (ROOT / "docs" / "deploy-ecs.md").read_text()
 
 
 def test_the_image_is_small_and_runs_as_a_user() -> None:
