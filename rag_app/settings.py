@@ -1,4 +1,7 @@
-"""The service's settings: the only place that reads the environment (prefix ``RAG_``)."""
+"""The service's settings: the only place that reads the environment (prefix ``RAG_``).
+
+Over 400 lines on purpose: one field per setting, each with its description (from which
+``docs/configuration.md`` is generated); it grows with the settings, not with logic."""
 
 from __future__ import annotations
 
