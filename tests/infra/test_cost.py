@@ -622,7 +622,7 @@ IDLE = [
 def test_the_readmes_variants_are_the_commands_figures(
     table: PriceTable, overrides: list[str], option: str, quoted: str
 ) -> None:
-    readme = (ROOT / "docs" / "cost.md").read_text()
+    readme = "\n".join((ROOT / "docs" / page).read_text() for page in ("cost.md", "deploy-eks.md"))
     figure = options(load_scenario(overrides=overrides), table)[option].monthly_usd
     assert f"${figure:,.2f}" == quoted
     assert quoted in readme
