@@ -8,17 +8,19 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import ServiceUnavailableException
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
 
-from rag_app import __version__
 from rag_app.api.documents import DocumentController, JobController
 from rag_app.api.errors import EXCEPTION_HANDLERS
 from rag_app.api.health import HealthController
+from rag_app.api.openai_compat import OpenAIController
+from rag_app.api.openapi import openapi_config
 from rag_app.api.queries import QueryController
 from rag_app.api.security import UNAUTHENTICATED, BearerAuthMiddleware, RateLimiter, caller
 from rag_app.embedders.base import Embedder
 from rag_app.services import Services, open_services
 from rag_app.settings import Settings
+from rag_app.web.api_docs import api_docs_plugins
+from rag_app.web.pages import web_router, web_state
 
 MULTIPART_OVERHEAD = 1024 * 1024  # form fields and boundaries around the file
 
@@ -37,23 +39,39 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
     """The ASGI app. Services start in its lifespan, so building it costs nothing.
     ``embedder``: see ``open_services``."""
 
+    # Imported here: the MCP tools use the API's schemas and access rules.
+    from rag_app.api.mcp import HttpTools, mcp_route
+
+    required = settings.auth == "required"
+    tools = HttpTools(local_only=not required)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_services(settings, wait_for_database=False, embedder=embedder) as services:
+        async with (
+            open_services(settings, wait_for_database=False, embedder=embedder) as services,
+            tools.running(),
+        ):
             app.state.services = services
             app.state.authenticator = services.authenticator
             yield
             app.state.services = None
             app.state.authenticator = None
 
-    required = settings.auth == "required"
     middleware = (
         [DefineMiddleware(BearerAuthMiddleware, exclude=[f"^{p}" for p in UNAUTHENTICATED])]
         if required
         else []
     )
     return Litestar(
-        route_handlers=[DocumentController, JobController, QueryController, HealthController],
+        route_handlers=[
+            DocumentController,
+            JobController,
+            QueryController,
+            OpenAIController,
+            HealthController,
+            mcp_route(tools),
+            web_router(),
+        ],
         dependencies={
             "services": Provide(_services, sync_to_thread=False),
             "principal": Provide(caller, sync_to_thread=False),
@@ -65,13 +83,14 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
         request_max_body_size=max(settings.max_upload_bytes, settings.max_media_bytes)
         + settings.max_upload_bytes
         + MULTIPART_OVERHEAD,
-        openapi_config=OpenAPIConfig(title="rag-app", version=__version__, path="/schema"),
+        openapi_config=openapi_config(render_plugins=api_docs_plugins()),
         state=State(
             {
                 "services": None,
                 "authenticator": None,
                 "auth_required": required,
                 "rate_limiter": RateLimiter(settings.rate_limit_per_minute),
+                **web_state(settings),
             }
         ),
     )

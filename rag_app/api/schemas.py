@@ -9,7 +9,7 @@ from typing import Annotated
 import msgspec
 from litestar.datastructures import UploadFile
 
-from rag_app.domain import MAX_TOP_K, Answer, Citation, Document, Hit, Job, SearchMode
+from rag_app.domain import MAX_TOP_K, UNPAGED, Answer, Citation, Document, Hit, Job, SearchMode
 
 FilterValue = str | int | float | bool
 TopK = Annotated[int, msgspec.Meta(ge=1, le=MAX_TOP_K, description="passages to retrieve")]
@@ -37,10 +37,11 @@ class UploadForm:
 
 def source_link(document_id: str, page: int, start_s: float | None) -> str:
     """The original file at the passage: ``#t=<seconds>`` for media (a media fragment that
-    players seek to), ``#page=<n>`` for PDFs (what PDF viewers open at)."""
+    players seek to), ``#page=<n>`` for PDFs (what PDF viewers open at), the file itself
+    for an unpaged passage."""
     base = f"/documents/{document_id}/content"
     if start_s is None:
-        return f"{base}#page={page}"
+        return base if page == UNPAGED else f"{base}#page={page}"
     return f"{base}#t={round(start_s, 2):g}"
 
 
@@ -149,7 +150,7 @@ class SearchIn(msgspec.Struct, forbid_unknown_fields=True):
 class HitOut(msgspec.Struct):
     document_id: str
     title: str
-    page: int
+    page: int | None  # None: the source gave no page (a migrated text or note)
     text: str
     score: float  # what hits are ordered by: the fusion score (hybrid), similarity or BM25
     similarity: float  # cosine similarity of the passage's vector to the query's
@@ -168,7 +169,7 @@ class HitOut(msgspec.Struct):
         return cls(
             document_id=c.document_id,
             title=c.title,
-            page=c.page,
+            page=None if c.page == UNPAGED else c.page,
             text=c.text,
             score=round(hit.score, 6),
             similarity=round(hit.similarity, 6),
@@ -197,7 +198,7 @@ class AskIn(msgspec.Struct, forbid_unknown_fields=True):
 class CitationOut(msgspec.Struct):
     document_id: str
     title: str
-    page: int
+    page: int | None  # None: the source gave no page (a migrated text or note)
     quote: str
     chunk_id: str
     ocr: bool
@@ -210,7 +211,7 @@ class CitationOut(msgspec.Struct):
         return cls(
             c.document_id,
             c.title,
-            c.page,
+            None if c.page == UNPAGED else c.page,
             c.quote,
             c.chunk_id,
             c.ocr,
@@ -234,3 +235,13 @@ class AskOut(msgspec.Struct):
             [CitationOut.of(c) for c in answer.citations],
             dict(answer.metadata),
         )
+
+
+class AskDelta(msgspec.Struct):
+    """A ``delta`` event of a streamed answer: a piece of its text, as it is written."""
+
+    text: str
+
+
+class Done(msgspec.Struct):
+    """The ``done`` event that ends a streamed answer."""

@@ -17,7 +17,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from rag_app.domain import Chunk, Document, DocumentStatus, Job, JobStage, JobSt
 from rag_app.embedders.base import Embedder
 from rag_app.errors import PayloadTooLargeError, RagError, UnprocessableDocumentError
 from rag_app.ingest.chunking import ChunkLimits, ChunkSpan, chunk_content
+from rag_app.ingest.email_messages import Attachment
 from rag_app.ingest.extraction import Extraction, Extractor
 from rag_app.ingest.files import StoredFile
 from rag_app.ingest.originals import delete_version
@@ -52,6 +53,23 @@ def version_of(job: Job) -> dict[str, Any]:
         "content_sha256": job.content_sha256,
         "size_bytes": job.size_bytes,
     }
+
+
+def with_found(job: Job, extraction: Extraction) -> Job:
+    """The job with what its file said about itself (an e-mail's headers): metadata the
+    uploader did not set, and the title unless the uploader gave one (not the file name)."""
+    if not extraction.metadata and extraction.title is None:
+        return job
+    defaulted = job.title == job.filename.rsplit("/", 1)[-1]
+    return dataclasses.replace(
+        job,
+        title=extraction.title if extraction.title and defaulted else job.title,
+        metadata={**extraction.metadata, **job.metadata},
+    )
+
+
+# Takes a message's attachments (to submit them as documents of their own).
+AttachmentHandler = Callable[[Job, Sequence[Attachment]], Awaitable[None]]
 
 
 def _chunks(job: Job, spans: list[ChunkSpan]) -> list[Chunk]:
@@ -95,6 +113,12 @@ class IngestionJobs:
         self._extractor = extractor
         self._chunking = chunking
         self._max_chunks = max_chunks
+        self._attachments: AttachmentHandler | None = None
+
+    def on_attachments(self, handler: AttachmentHandler) -> None:
+        """Who takes the attachments a job's file carries (unset: they are dropped); called
+        before the job ends, so a client that sees it succeed finds them submitted."""
+        self._attachments = handler
 
     async def run(self, job_id: str) -> None:
         """Parse, chunk, embed and index one job's file. Failures are recorded on the job
@@ -122,6 +146,7 @@ class IngestionJobs:
                 StoredFile(job.blob_key, data, job.media_type), transcript, on_stage
             )
             extracted = time.perf_counter()
+            job = with_found(job, extraction)
             job = await self._advance(job, JobStage.CHUNKING)
             chunks = self._chunk(job, extraction)
             job = await self._advance(job, JobStage.EMBEDDING)
@@ -132,6 +157,8 @@ class IngestionJobs:
             indexing = time.perf_counter()
             await self._store.upsert_document(job.document_id, chunks, vectors)
             indexed = time.perf_counter()
+            if extraction.attachments and self._attachments is not None:
+                await self._attachments(job, extraction.attachments)
             await self._finish(job, extraction, chunks=len(chunks))
             # Where a job's time goes; the ingest benchmark reads ``stage_seconds``.
             seconds = {
