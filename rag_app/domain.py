@@ -80,7 +80,8 @@ class Chunk:
 
 class SearchMode(StrEnum):
     """How passages are retrieved: by meaning (``vector``), by the question's words
-    (``keyword``: full-text BM25), or both fused by reciprocal rank (``hybrid``)."""
+    (``keyword``: full-text BM25), or both fused (``hybrid``: by default a weighted sum of
+    cosine similarity and normalised BM25, or reciprocal rank fusion; RAG_HYBRID_FUSION)."""
 
     HYBRID = "hybrid"
     VECTOR = "vector"

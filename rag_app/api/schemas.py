@@ -134,7 +134,8 @@ class DocumentListOut(msgspec.Struct):
 Mode = Annotated[
     SearchMode | None,
     msgspec.Meta(
-        description="hybrid: vector + keyword (BM25) results fused by reciprocal rank; "
+        description="hybrid: vector + keyword (BM25) results fused (by default a weighted sum "
+        "of cosine similarity and normalised BM25; RAG_HYBRID_FUSION); "
         "vector: by meaning only; keyword: by the query's words only"
     ),
 ]

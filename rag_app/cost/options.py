@@ -3,6 +3,9 @@ the first ingestion costs once.
 
 Option 1: ECS Fargate + ALB + S3 Vectors + S3 + Bedrock (the `ecs` stack).
 Option 2: EKS Auto Mode + Aurora PostgreSQL Serverless v2 with pgvector + S3 + Bedrock.
+
+Over 400 lines on purpose: every line item of both bills, each with its arithmetic and its
+price source, reads in one place (splitting by service would scatter one option's bill).
 """
 
 from __future__ import annotations

@@ -1,13 +1,17 @@
 """pgvector on PostgreSQL: one table per embedding space, an HNSW index (cosine), filters
 in the query itself (``hnsw.iterative_scan`` keeps filtered queries from coming back short).
 
-Keyword search is BM25 (``rag_app/bm25.py``) in SQL: a generated ``tsvector`` column
+Keyword search is BM25 (``rag_app/text/bm25.py``) in SQL: a generated ``tsvector`` column
 (``english`` configuration) with a GIN index finds the chunks holding any of the query's
 terms, and a side table ``<table>_terms`` holds how many chunks hold each term (and, in
 the row for the empty term, how many chunks there are and their total length), kept in
 the same transaction as the chunks, so the ranking's document frequencies are exact.
 Writes of one table take a transaction-level advisory lock on it, so concurrent writers
 update those counts one after another instead of deadlocking.
+
+Over 400 lines on purpose: the store's SQL (queries, BM25 term counts, advisory locks, the
+HNSW build) stays as module constants beside the one class that runs it, so each statement
+reads next to the transaction that orders it.
 """
 
 from __future__ import annotations

@@ -593,14 +593,14 @@ README_BLOCK = re.compile(r"<!-- cost:begin \(rag-app cost\) -->\n(.*?)\n<!-- co
 
 
 def test_the_readme_estimate_is_the_commands_output(table: PriceTable) -> None:
-    (block,) = README_BLOCK.findall((ROOT / "README.md").read_text())
+    (block,) = README_BLOCK.findall((ROOT / "docs" / "cost.md").read_text())
     printed = CliRunner().invoke(main, ["cost"]).output.rstrip("\n")
-    assert block == printed, "README is stale: paste the output of `rag-app cost` into it"
+    assert block == printed, "docs/cost.md is stale: paste the output of `rag-app cost` into it"
     assert block == markdown(estimate(Scenario(), table), table, Scenario())
 
 
 def test_the_readme_inputs_example_loads(table: PriceTable, tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "cost.md").read_text()
     (example,) = re.findall(r"```toml\n(# my-numbers\.toml.*?)```", readme, re.S)
     path = tmp_path / "my-numbers.toml"
     path.write_text(example)
@@ -634,7 +634,7 @@ IDLE = [
 def test_the_readmes_variants_are_the_commands_figures(
     table: PriceTable, overrides: list[str], option: str, quoted: str
 ) -> None:
-    readme = (ROOT / "README.md").read_text()
+    readme = "\n".join((ROOT / "docs" / page).read_text() for page in ("cost.md", "deploy-eks.md"))
     figure = options(load_scenario(overrides=overrides), table)[option].monthly_usd
     assert f"${figure:,.2f}" == quoted
     assert quoted in readme
