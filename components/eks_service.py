@@ -193,7 +193,7 @@ class EksService(pulumi.ComponentResource):
         )
         self.load_balancer_hostname: pulumi.Output[str] = ingress.status.apply(
             lambda status: (
-                status.load_balancer.ingress[0].hostname
+                (status.load_balancer.ingress[0].hostname or "")
                 if status and status.load_balancer and status.load_balancer.ingress
                 else ""
             )
@@ -256,62 +256,66 @@ class EksService(pulumi.ComponentResource):
         digest = pulumi.Output.from_input(args.image_uri).apply(
             lambda uri: uri.rsplit("sha256:", 1)[-1][:10]
         )
+        # Plain dicts, not literals checked against the SDK's nested TypedDicts (mypy's
+        # inference over those unions is what made it run out of memory).
+        metadata: dict[str, Any] = {
+            "name": digest.apply(lambda d: f"{RELEASE}-init-db-{d}"),
+            "namespace": cfg.namespace,
+            "labels": {
+                "app.kubernetes.io/name": RELEASE,
+                "app.kubernetes.io/instance": RELEASE,
+                "app.kubernetes.io/component": "init-db",
+            },
+            "annotations": {"pulumi.com/timeoutSeconds": str(cfg.await_timeout_seconds)},
+        }
+        spec: dict[str, Any] = {
+            "backoffLimit": 3,
+            "activeDeadlineSeconds": cfg.await_timeout_seconds,
+            "ttlSecondsAfterFinished": 86400,
+            "template": {
+                "metadata": {
+                    "labels": {
+                        "app.kubernetes.io/name": RELEASE,
+                        "app.kubernetes.io/instance": RELEASE,
+                        "app.kubernetes.io/component": "init-db",
+                    }
+                },
+                "spec": {
+                    "serviceAccountName": INIT_SERVICE_ACCOUNT,
+                    "automountServiceAccountToken": False,
+                    "restartPolicy": "Never",
+                    "nodeSelector": {
+                        "kubernetes.io/arch": cfg.cpu_architecture,
+                        "karpenter.sh/nodepool": NODE_POOL,
+                    },
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 10001,
+                        "runAsGroup": 10001,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [
+                        {
+                            "name": "init-db",
+                            "image": args.image_uri,
+                            "command": ["rag-app", "init-db", "--iam"],
+                            "env": env,
+                            "securityContext": security,
+                            "resources": {
+                                "requests": {"cpu": "250m", "memory": "512Mi"},
+                                "limits": {"cpu": "500m", "memory": "512Mi"},
+                            },
+                            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
+                        }
+                    ],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
+                },
+            },
+        }
         return k8s.batch.v1.Job(
             f"{name}-init-db",
-            metadata={
-                "name": digest.apply(lambda d: f"{RELEASE}-init-db-{d}"),
-                "namespace": cfg.namespace,
-                "labels": {
-                    "app.kubernetes.io/name": RELEASE,
-                    "app.kubernetes.io/instance": RELEASE,
-                    "app.kubernetes.io/component": "init-db",
-                },
-                "annotations": {"pulumi.com/timeoutSeconds": str(cfg.await_timeout_seconds)},
-            },
-            spec={
-                "backoffLimit": 3,
-                "activeDeadlineSeconds": cfg.await_timeout_seconds,
-                "ttlSecondsAfterFinished": 86400,
-                "template": {
-                    "metadata": {
-                        "labels": {
-                            "app.kubernetes.io/name": RELEASE,
-                            "app.kubernetes.io/instance": RELEASE,
-                            "app.kubernetes.io/component": "init-db",
-                        }
-                    },
-                    "spec": {
-                        "serviceAccountName": INIT_SERVICE_ACCOUNT,
-                        "automountServiceAccountToken": False,
-                        "restartPolicy": "Never",
-                        "nodeSelector": {
-                            "kubernetes.io/arch": cfg.cpu_architecture,
-                            "karpenter.sh/nodepool": NODE_POOL,
-                        },
-                        "securityContext": {
-                            "runAsNonRoot": True,
-                            "runAsUser": 10001,
-                            "runAsGroup": 10001,
-                            "seccompProfile": {"type": "RuntimeDefault"},
-                        },
-                        "containers": [
-                            {
-                                "name": "init-db",
-                                "image": args.image_uri,
-                                "command": ["rag-app", "init-db", "--iam"],
-                                "env": env,
-                                "securityContext": security,
-                                "resources": {
-                                    "requests": {"cpu": "250m", "memory": "512Mi"},
-                                    "limits": {"cpu": "500m", "memory": "512Mi"},
-                                },
-                                "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
-                            }
-                        ],
-                        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
-                    },
-                },
-            },
+            metadata=metadata,
+            spec=spec,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=args.cluster.provider,
