@@ -6,9 +6,11 @@ import asyncio
 import functools
 import json
 import logging
+import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -18,10 +20,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rag_app.auth.api_keys import KeyStore, new_key
-from rag_app.domain import Answer, Hit, JobStatus, SearchMode
+from rag_app.domain import Answer, Hit, Job, JobStatus, SearchMode
 from rag_app.errors import RagError
 from rag_app.evaluation.metrics import CUTOFF
 from rag_app.ingest.service import Upload
+from rag_app.ingest.validation import check_collection
+from rag_app.jobqueue.base import QueueDepth
 from rag_app.migration.mapping import Mapping
 from rag_app.postgres.index_build import BuildPlan
 from rag_app.postgres.pool import UNAVAILABLE
@@ -41,9 +45,11 @@ def _settings(**overrides: Any) -> Settings:
         raise click.ClickException(f"invalid settings:\n{e}") from None
 
 
-def _run(settings: Settings, action: Callable[[Services], Awaitable[T]]) -> T:
+def _run(
+    settings: Settings, action: Callable[[Services], Awaitable[T]], *, run_jobs: bool = False
+) -> T:
     async def main() -> T:
-        async with open_services(settings, run_jobs=False) as services:
+        async with open_services(settings, run_jobs=run_jobs) as services:
             return await action(services)
 
     try:
@@ -92,6 +98,111 @@ def serve(host: str | None, port: int | None) -> None:
     settings = _settings(host=host, port=port)
     logging.getLogger().setLevel(logging.INFO)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@main.command()
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 8),
+    default=None,
+    help="Jobs at once (default RAG_INGEST_CONCURRENCY).",
+)
+def worker(concurrency: int | None) -> None:
+    """Run ingestion jobs from the job queue (RAG_QUEUE) until SIGTERM or Ctrl-C.
+
+    On SIGTERM it takes no new job, lets running ones finish within
+    RAG_WORKER_SHUTDOWN_SECONDS, then stops them and hands them back to the queue.
+    Metrics are CloudWatch embedded-metric JSON lines on stdout.
+    """
+    settings = _settings()
+    logging.getLogger().setLevel(logging.INFO)
+    workers = concurrency or settings.ingest_concurrency
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signal_number, stop.set)
+        async with open_services(settings, workers=workers):
+            console.print(f"worker: {workers} job(s) at a time from the {settings.queue} queue")
+            await stop.wait()
+            console.print("worker: stopping (finishing or handing back running jobs)")
+
+    try:
+        asyncio.run(run())
+    except RagError as e:
+        raise click.ClickException(str(e)) from None
+    except UNAVAILABLE as e:
+        raise click.ClickException(f"the database is unavailable: {e}") from None
+
+
+@main.group()
+def jobs() -> None:
+    """Ingestion jobs: list them (with the queue's depth), retry a failed one, cancel a
+    queued one."""
+
+
+JOB_STATUSES = click.Choice([s.value for s in JobStatus])
+
+
+@jobs.command("list")
+@click.option("--status", type=JOB_STATUSES, default=None, help="Only jobs in this state.")
+@click.option("--collection", default=None, help="Only jobs of this collection.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+def jobs_list(status: str | None, collection: str | None, limit: int) -> None:
+    """Newest first: id, status, stage, document, age and (for failures) why; then the
+    queue's depth."""
+
+    async def action(services: Services) -> tuple[list[Job], QueueDepth]:
+        wanted = None if collection is None else frozenset({check_collection(collection)})
+        found = await services.catalog.list_jobs(
+            status=None if status is None else JobStatus(status), collections=wanted, limit=limit
+        )
+        return found, await services.queue.depth()
+
+    found, depth = _run(_settings(), action)
+    now = datetime.now(UTC)
+    for job in found:
+        age = (now - job.created_at).total_seconds()
+        error = f"  {job.error}" if job.error else ""
+        click.echo(
+            f"{job.job_id}  {job.status.value:9} {job.stage.value:11} {job.document_id}"
+            f"  {job.collection}  {age:8.0f} s{error}"
+        )
+    oldest = (
+        "" if depth.oldest_age_seconds is None else f", oldest {depth.oldest_age_seconds:.0f} s"
+    )
+    console.print(
+        f"queue: {depth.waiting} waiting, {depth.running} running, {depth.dead} dead{oldest}"
+    )
+
+
+@jobs.command("retry")
+@click.argument("job_id")
+def jobs_retry(job_id: str) -> None:
+    """Queue a failed job again (its document's latest upload)."""
+    job = _run(_settings(), lambda services: services.ingestion.retry(job_id))
+    click.echo(f"queued {job.job_id} again (document {job.document_id})")
+
+
+@jobs.command("cancel")
+@click.argument("job_id")
+def jobs_cancel(job_id: str) -> None:
+    """Mark a queued job failed ("cancelled"): no worker runs it. A running job is not
+    stopped (delete its document instead)."""
+
+    async def action(services: Services) -> None:
+        job = await services.catalog.get_job(job_id)
+        if job is None:
+            raise click.ClickException(f"no job {job_id!r}")
+        if job.status is not JobStatus.QUEUED:
+            raise click.ClickException(
+                f"job {job_id} is {job.status.value}; only a queued job can be cancelled"
+            )
+        await services.ingestion.abandon(job_id, "cancelled by an operator")
+
+    _run(_settings(), action)
+    click.echo(f"cancelled {job_id}")
 
 
 @main.group()
@@ -228,13 +339,18 @@ def _pdfs(paths: tuple[Path, ...]) -> list[Path]:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--collection", default="default", show_default=True)
 def ingest(paths: tuple[Path, ...], collection: str) -> None:
-    """Ingest PDF files, or every PDF under the given folders."""
+    """Ingest PDF files, or every PDF under the given folders, through the job queue.
+
+    This process runs RAG_INGEST_WORKERS jobs at once beside any `rag-app worker`
+    (RAG_INGEST_WORKERS=0: the workers alone), and waits until every job has ended.
+    """
     files = _pdfs(paths)
     if not files:
         raise click.ClickException("no PDF files found")
 
     async def action(services: Services) -> list[tuple[Path, str, str]]:
         results: list[tuple[Path, str, str]] = []
+        waiting: dict[str, tuple[Path, str]] = {}
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),
@@ -242,27 +358,37 @@ def ingest(paths: tuple[Path, ...], collection: str) -> None:
             TimeElapsedColumn(),
         )
         with Progress(*columns, console=console) as progress:
-            task = progress.add_task("ingesting", total=len(files))
+            task = progress.add_task("queueing", total=len(files))
             for file in files:
                 progress.update(task, description=file.name[:40])
                 try:
                     submission = await services.ingestion.submit(
                         Upload(filename=file.name, data=file.read_bytes(), collection=collection)
                     )
-                    if submission.duplicate:
-                        results.append((file, "unchanged", submission.document_id))
-                    else:
-                        await services.ingestion.run_job(submission.job_id)
-                        job = await services.catalog.get_job(submission.job_id)
-                        ok = job is not None and job.status is JobStatus.SUCCEEDED
-                        detail = submission.document_id if ok else (job and job.error) or "?"
-                        results.append((file, "ingested" if ok else "failed", detail))
                 except RagError as e:
                     results.append((file, "rejected", str(e)))
-                progress.advance(task)
+                    progress.advance(task)
+                    continue
+                if submission.duplicate:
+                    results.append((file, "unchanged", submission.document_id))
+                    progress.advance(task)
+                else:
+                    waiting[submission.job_id] = (file, submission.document_id)
+            progress.update(task, description="ingesting")
+            while waiting:
+                for job_id, (file, document_id) in list(waiting.items()):
+                    job = await services.catalog.get_job(job_id)
+                    if job is None or job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+                        ok = job is not None and job.status is JobStatus.SUCCEEDED
+                        detail = document_id if ok else (job and job.error) or "deleted"
+                        results.append((file, "ingested" if ok else "failed", detail))
+                        del waiting[job_id]
+                        progress.advance(task)
+                if waiting:
+                    await asyncio.sleep(0.2)
         return results
 
-    results = _run(_settings(), action)
+    results = _run(_settings(), action, run_jobs=True)
     for file, outcome, detail in results:
         click.echo(f"{outcome:9} {file}  {detail}")
     if any(outcome in ("failed", "rejected") for _, outcome, _ in results):

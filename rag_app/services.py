@@ -31,10 +31,10 @@ from rag_app.catalog.postgres import PostgresCatalog
 from rag_app.catalog.s3 import S3Catalog
 from rag_app.embedders.base import Embedder
 from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
+from rag_app.embedders.metered import MeteredEmbedder
 from rag_app.errors import ConfigurationError
 from rag_app.ingest.extraction import ExtractionLimits, Extractor
 from rag_app.ingest.isolation import ProcessLimits
-from rag_app.ingest.jobs import JobRunner
 from rag_app.ingest.ocr import PageOcr
 from rag_app.ingest.ocr_local import OcrmypdfOcr
 from rag_app.ingest.ocr_textract import TextractOcr
@@ -42,6 +42,12 @@ from rag_app.ingest.service import IngestionService, IngestLimits
 from rag_app.ingest.transcriber import Transcriber
 from rag_app.ingest.transcriber_aws import AmazonTranscribeTranscriber
 from rag_app.ingest.transcriber_whisper import WhisperTranscriber
+from rag_app.jobqueue.base import JobQueue
+from rag_app.jobqueue.inbox import InboxReader
+from rag_app.jobqueue.metrics import MetricsLog
+from rag_app.jobqueue.postgres import PostgresJobQueue
+from rag_app.jobqueue.sqs import SqsJobQueue
+from rag_app.jobqueue.worker import Worker
 from rag_app.postgres.credentials import SecretsManagerCredentials
 from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.postgres.pool import UNAVAILABLE, Credentials, Database
@@ -67,7 +73,8 @@ class Services:
     answerer: Answerer
     ingestion: IngestionService
     queries: QueryService
-    runner: JobRunner
+    queue: JobQueue
+    worker: Worker | None  # None: this process runs no jobs
 
 
 def _aws_config(settings: Settings, *, mode: str, pool: int = 10) -> Any:
@@ -200,6 +207,53 @@ def _build_models(settings: Settings, embedder: Embedder | None) -> tuple[Embedd
     return embedder, answerer
 
 
+def _build_queue(settings: Settings, pool: Any) -> JobQueue:
+    if settings.queue == "sqs":
+        assert settings.sqs_queue_url
+        assert settings.sqs_dead_letter_queue_url
+        return SqsJobQueue(
+            _aws_client(settings, "sqs", _aws_config(settings, mode="standard")),
+            queue_url=settings.sqs_queue_url,
+            dead_letter_url=settings.sqs_dead_letter_queue_url,
+            lease_seconds=settings.queue_lease_seconds,
+            max_attempts=settings.queue_max_attempts,
+        )
+    assert pool is not None  # settings.needs_postgres
+    return PostgresJobQueue(
+        pool,
+        lease_seconds=settings.queue_lease_seconds,
+        max_attempts=settings.queue_max_attempts,
+        poll_seconds=min(0.5, settings.queue_wait_seconds or 0.5),
+    )
+
+
+def _build_worker(
+    settings: Settings,
+    queue: JobQueue,
+    ingestion: IngestionService,
+    catalog: Catalog,
+    *,
+    concurrency: int,
+    metrics: MetricsLog,
+) -> Worker:
+    inbox = None
+    if settings.blob_store == "s3":  # S3 event notifications of the bucket's inbox/ prefix
+        inbox = InboxReader(
+            _aws_client(settings, "s3", _aws_config(settings, mode="standard")),
+            max_bytes=max(settings.max_upload_bytes, settings.max_media_bytes),
+        )
+    return Worker(
+        queue,
+        ingestion,
+        catalog,
+        concurrency=concurrency,
+        metrics=metrics,
+        inbox=inbox,
+        wait_seconds=settings.queue_wait_seconds,
+        shutdown_seconds=settings.worker_shutdown_seconds,
+    )
+
+
 async def _keep_preparing(prepare: Callable[[], Awaitable[None]]) -> None:
     delay = 1.0
     while True:
@@ -283,13 +337,16 @@ async def open_services(
     settings: Settings,
     *,
     run_jobs: bool = True,
+    workers: int | None = None,
     wait_for_database: bool = True,
     embedder: Embedder | None = None,
 ) -> AsyncIterator[Services]:
     """Start everything ``settings`` asks for and stop it on exit.
 
-    With ``run_jobs``, a background runner executes ingestion jobs, starting with any that
-    a previous process left unfinished; without it, jobs wait for ``ingestion.run_job``.
+    New jobs always go to the job queue. With ``run_jobs``, this process also runs
+    ``workers`` of them at once (default ``settings.ingest_workers``; 0: none), taken from
+    the queue like any other worker's; without it, jobs wait for another process (or
+    ``ingestion.run_job``).
     A database that cannot be reached at start raises, unless ``wait_for_database`` is
     off (the API): then the services start not ready (``Services.ready`` unset), keep
     retrying with backoff, and become ready when the database answers.
@@ -318,11 +375,12 @@ async def open_services(
         else:
             assert pool is not None  # settings.needs_postgres
             catalog = PostgresCatalog(pool)
+        metrics = MetricsLog(service="api" if workers is None else "worker")
         ingestion = IngestionService(
             catalog=catalog,
             blobs=blobs,
             store=store,
-            embedder=active_embedder,
+            embedder=MeteredEmbedder(active_embedder, metrics),
             extractor=_build_extractor(settings, blobs),
             limits=IngestLimits(
                 max_upload_bytes=settings.max_upload_bytes,
@@ -330,19 +388,27 @@ async def open_services(
                 max_chunks=settings.max_chunks_per_document,
             ),
         )
-        runner = JobRunner(ingestion.run_job, concurrency=settings.ingest_concurrency)
+        queue = _build_queue(settings, pool)
+        concurrency = (settings.ingest_workers if workers is None else workers) if run_jobs else 0
+        worker = None
+        if concurrency > 0:
+            worker = _build_worker(
+                settings, queue, ingestion, catalog, concurrency=concurrency, metrics=metrics
+            )
         ready = asyncio.Event()
 
         async def prepare() -> None:
             if database is not None:
                 await database.prepare()
             await store.create()
-            if run_jobs:
-                ingestion.on_submit(runner.submit)
-                runner.start(job.job_id for job in await catalog.unfinished_jobs())
+            await queue.create()
+            ingestion.on_submit(queue.send)
+            if worker is not None:
+                worker.start()
             ready.set()
 
-        stack.push_async_callback(runner.stop)
+        if worker is not None:
+            stack.push_async_callback(worker.stop)
         try:
             await prepare()
         except UNAVAILABLE as e:
@@ -370,7 +436,8 @@ async def open_services(
                 fusion=settings.hybrid_fusion,
                 vector_weight=settings.hybrid_vector_weight,
             ),
-            runner=runner,
+            queue=queue,
+            worker=worker,
         )
 
 

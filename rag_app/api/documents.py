@@ -10,9 +10,16 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from rag_app.api.errors import problem_responses
-from rag_app.api.schemas import DocumentListOut, DocumentOut, JobOut, SubmissionOut, UploadForm
+from rag_app.api.schemas import (
+    DocumentListOut,
+    DocumentOut,
+    JobListOut,
+    JobOut,
+    SubmissionOut,
+    UploadForm,
+)
 from rag_app.auth.principal import Principal
-from rag_app.domain import Document
+from rag_app.domain import Document, JobStatus
 from rag_app.errors import ForbiddenError, InvalidInputError, NotFoundError
 from rag_app.ingest.service import Upload
 from rag_app.ingest.validation import ID_PATTERN, check_collection, check_document_id
@@ -191,6 +198,25 @@ class DocumentController(Controller):
 class JobController(Controller):
     path = "/jobs"
     tags = ("documents",)
+
+    @get("/", operation_id="listJobs", responses=problem_responses())
+    async def list_jobs(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        status: FromQuery[JobStatus | None] = None,
+        collection: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    ) -> JobListOut:
+        """Ingestion jobs of the collections the caller may read, newest first: all, or
+        those ``queued`` (waiting, or back in the queue after a failed attempt, with its
+        reason), ``running``, ``succeeded`` or ``failed`` (with why)."""
+        wanted = None if collection is None else frozenset({check_collection(collection)})
+        allowed = principal.readable
+        if allowed is not None:
+            wanted = allowed if wanted is None else wanted & allowed
+        jobs = await services.catalog.list_jobs(status=status, collections=wanted, limit=limit)
+        return JobListOut(items=[JobOut.of(j) for j in jobs], limit=limit)
 
     @get("/{job_id:str}", operation_id="getJob", responses=problem_responses(404))
     async def get_job(

@@ -29,6 +29,7 @@ class HealthController(Controller):
         try:
             await services.catalog.check()
             await services.store.check()
+            await services.queue.check()
         except Exception as e:
             return problem(503, f"not ready: {type(e).__name__}: {e}")
         return Response(

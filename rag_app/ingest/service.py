@@ -7,7 +7,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +29,7 @@ from rag_app.errors import (
     NotFoundError,
     PayloadTooLargeError,
     RagError,
+    ReaderCrashedError,
     UnsupportedMediaError,
 )
 from rag_app.ingest.extraction import Extraction, Extractor
@@ -66,6 +67,23 @@ class Submission:
     job_id: str
     status: JobStatus
     duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A job attempt failed in a way another attempt may not (a crash, an outage): the job
+    went back to ``queued`` with ``reason`` as its error, for the queue to offer again."""
+
+    reason: str
+
+
+def _retryable(error: Exception) -> bool:
+    # Our own errors are verdicts on the file (malformed, too large): the same every time.
+    return not isinstance(error, RagError) or isinstance(error, ReaderCrashedError)
+
+
+async def _not_queued(job_id: str) -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,10 +155,12 @@ class IngestionService:
         self._store = store
         self._embedder = embedder
         self._limits = limits
-        self._schedule: Callable[[str], None] = lambda job_id: None
+        self._schedule: Callable[[str], Awaitable[None]] = _not_queued
 
-    def on_submit(self, schedule: Callable[[str], None]) -> None:
-        """Where new jobs go (the background runner); unset, they wait for ``run_job``."""
+    def on_submit(self, schedule: Callable[[str], Awaitable[None]]) -> None:
+        """Where new jobs go (the job queue's ``send``); unset, they wait for ``run_job``.
+        If it raises, the job and a new document are marked failed (an upload of the
+        same file then starts afresh) and the error propagates."""
         self._schedule = schedule
 
     def _check_file(self, upload: Upload) -> FileType:
@@ -251,15 +271,22 @@ class IngestionService:
                 existing, status=DocumentStatus.QUEUED, latest_job_id=job.job_id, updated_at=now
             )
         await self._catalog.save_document(document)
-        self._schedule(job.job_id)
+        try:
+            await self._schedule(job.job_id)
+        except BaseException:
+            await self._fail(job, "the job could not be queued; upload the file again")
+            raise
         return Submission(document_id, job.job_id, JobStatus.QUEUED, duplicate=False)
 
-    async def run_job(self, job_id: str) -> None:
+    async def run_job(self, job_id: str, *, may_retry: bool = False) -> Retry | None:
         """Parse, chunk, embed and index one job's file. Failures are recorded on the job
-        (and the document) with a readable reason; they are not raised."""
+        (and the document) with a readable reason; they are not raised. With
+        ``may_retry``, a failure another attempt may not repeat (``_retryable``) puts the
+        job back to ``queued`` with the reason and returns ``Retry``. A finished (or
+        cancelled, or deleted) job is left as it is."""
         found = await self._catalog.get_job(job_id)
         if found is None or found.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
-            return
+            return None
         job = await self._advance(found, JobStage.PARSING, JobStatus.RUNNING)
         try:
             await self._set_document_status(job, DocumentStatus.PROCESSING, error=None)
@@ -326,6 +353,52 @@ class IngestionService:
             else:
                 log.exception("ingestion job %s failed", job_id)
                 reason = f"internal error while {job.stage.value}: {type(e).__name__}: {e}"
+            if may_retry and _retryable(e):
+                # The reason stays on the job through the next attempt: if that worker
+                # dies, it is the last failure anyone saw.
+                await self._catalog.save_job(
+                    dataclasses.replace(
+                        job,
+                        stage=JobStage.QUEUED,
+                        status=JobStatus.QUEUED,
+                        error=reason,
+                        updated_at=_now(),
+                    )
+                )
+                return Retry(reason)
+            await self._fail(job, reason)
+        return None
+
+    async def retry(self, job_id: str) -> Job:
+        """Queue a failed job again (its document's latest upload). Unknown ids raise
+        NotFoundError; a job that is not failed, or whose document has a newer upload or
+        is deleted, raises InvalidInputError."""
+        job = await self._catalog.get_job(job_id)
+        if job is None:
+            raise NotFoundError(f"no job {job_id!r}")
+        if job.status is not JobStatus.FAILED:
+            raise InvalidInputError(
+                f"job {job_id} is {job.status.value}; only a failed job retries"
+            )
+        document = await self._catalog.get_document(job.document_id)
+        if document is None or document.latest_job_id != job.job_id:
+            raise InvalidInputError(
+                f"job {job_id} is not its document's latest upload (replaced or deleted)"
+            )
+        job = dataclasses.replace(
+            job, status=JobStatus.QUEUED, stage=JobStage.QUEUED, error=None, updated_at=_now()
+        )
+        await self._catalog.save_job(job)
+        if document.chunks == 0:  # else the indexed version keeps serving meanwhile
+            await self._set_document_status(job, DocumentStatus.QUEUED, error=None)
+        await self._schedule(job.job_id)
+        return job
+
+    async def abandon(self, job_id: str, reason: str) -> None:
+        """Mark an unfinished job failed with ``reason`` (it ran out of attempts, or an
+        operator cancelled it); a finished or unknown job is left as it is."""
+        job = await self._catalog.get_job(job_id)
+        if job is not None and job.status not in (JobStatus.SUCCEEDED, JobStatus.FAILED):
             await self._fail(job, reason)
 
     async def _advance(
@@ -369,7 +442,9 @@ class IngestionService:
             )
             if previous[1] != job.content_sha256:
                 await self._delete_files(*previous)
-        await self._advance(job, JobStage.DONE, JobStatus.SUCCEEDED)
+        await self._advance(
+            dataclasses.replace(job, error=None), JobStage.DONE, JobStatus.SUCCEEDED
+        )
 
     async def _fail(self, job: Job, reason: str) -> None:
         # The document first, the job last (as in _finish): a client that sees the job
