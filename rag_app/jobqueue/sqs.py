@@ -196,7 +196,9 @@ class SqsJobQueue:
             )
         )["Attributes"]
         dead = (
-            await self._call(self._sqs.get_queue_attributes, QueueUrl=self._dlq, AttributeNames=names)
+            await self._call(
+                self._sqs.get_queue_attributes, QueueUrl=self._dlq, AttributeNames=names
+            )
         )["Attributes"]
         return QueueDepth(
             waiting=int(main.get(names[0], 0)),
