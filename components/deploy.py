@@ -13,9 +13,12 @@ from components.config import StackConfig
 from components.ecs_service import EcsService, EcsServiceArgs
 from components.eks_cluster import EksCluster, EksClusterArgs
 from components.eks_service import EksService, EksServiceArgs
+from components.eks_workers import EksWorkers, EksWorkersArgs
+from components.ingest_queue import IngestQueue, IngestQueueArgs
 from components.network import COMMON_ENDPOINTS, Network, NetworkArgs
 from components.registry import ContainerImage, ContainerImageArgs
 from components.storage import DocumentBucket, DocumentBucketArgs, S3VectorIndex, S3VectorIndexArgs
+from components.worker_service import WorkerService, WorkerServiceArgs, api_queue_policy_document
 
 
 def _model_arns(region: str, config: StackConfig) -> list[str]:
@@ -68,6 +71,22 @@ def _documents(config: StackConfig) -> DocumentBucket:
     )
 
 
+def _ingest_queue(config: StackConfig, documents: DocumentBucket) -> IngestQueue:
+    return IngestQueue(
+        "ingest",
+        IngestQueueArgs(
+            documents_bucket_id=documents.bucket.id,
+            documents_bucket_arn=documents.bucket.arn,
+            max_receive_count=config.workers.max_receive_count,
+            visibility_timeout_seconds=config.workers.visibility_timeout_seconds,
+        ),
+    )
+
+
+# The API runs no ingestion: separate workers take every job from the queue.
+API_RUNS_NO_JOBS = {"RAG_INGEST_WORKERS": "0"}
+
+
 def deploy_ecs(config: StackConfig) -> None:
     assert config.ecs is not None  # validated: platform ecs has its section
     region = aws.get_region().region
@@ -91,14 +110,24 @@ def deploy_ecs(config: StackConfig) -> None:
             image_uri=config.ecs.image_uri,
         ),
     )
+    queue = _ingest_queue(config, documents)
     environment = app_environment(
         AppTargets(
             region=region,
             documents_bucket=documents.bucket.bucket,
             api_keys_secret=api_keys.arn,
             vector_bucket=vectors.bucket.vector_bucket_name,
+            queue=queue.target(),
         ),
         config.models,
+    )
+    grants = AppGrants(
+        region=region,
+        documents_bucket_arn=documents.bucket.arn,
+        model_arns=_model_arns(region, config),
+        api_keys_secret_arn=api_keys.arn,
+        vector_bucket_arn=vectors.bucket.vector_bucket_arn,
+        vector_index_arn=vectors.index.index_arn,
     )
     service = EcsService(
         "app",
@@ -106,16 +135,32 @@ def deploy_ecs(config: StackConfig) -> None:
             config=config.ecs,
             network=network,
             image_uri=image.image_uri,
-            environment=environment,
+            environment={**environment, **API_RUNS_NO_JOBS},
             migration_source_cidr=config.migration.source_cidr,
-            grants=AppGrants(
-                region=region,
-                documents_bucket_arn=documents.bucket.arn,
-                model_arns=_model_arns(region, config),
-                api_keys_secret_arn=api_keys.arn,
-                vector_bucket_arn=vectors.bucket.vector_bucket_arn,
-                vector_index_arn=vectors.index.index_arn,
-            ),
+            grants=grants,
+        ),
+    )
+    aws.iam.RolePolicy(
+        "app-task-queue",
+        role=service.task_role.id,
+        policy=queue.queue.arn.apply(api_queue_policy_document),
+    )
+    workers = WorkerService(
+        "worker",
+        WorkerServiceArgs(
+            cluster=service.cluster,
+            network=network,
+            image_uri=image.image_uri,
+            environment=environment,
+            grants=grants,
+            queue=queue,
+            log_group_name=service.log_group.name,
+            cpu=config.workers.ecs_cpu,
+            memory=config.workers.ecs_memory,
+            cpu_architecture=config.ecs.cpu_architecture,
+            max_tasks=config.workers.max_workers,
+            backlog_per_task=config.workers.backlog_per_worker,
+            concurrency=config.workers.concurrency,
         ),
     )
     pulumi.export("service_url", service.url)
@@ -124,6 +169,9 @@ def deploy_ecs(config: StackConfig) -> None:
     pulumi.export("vector_index_arn", vectors.index.index_arn)
     pulumi.export("image_uri", image.image_uri)
     pulumi.export("log_group", service.log_group.name)
+    pulumi.export("ingest_queue_url", queue.queue.url)
+    pulumi.export("ingest_dead_letter_queue_url", queue.dead_letters.url)
+    pulumi.export("worker_service", workers.service.name)
     # For `aws ecs run-task` of the one-off task (README, Migrating).
     pulumi.export("cluster", service.cluster.name)
     pulumi.export("one_off_task", service.one_off_task.family)
@@ -155,14 +203,34 @@ def deploy_eks(config: StackConfig) -> None:
             log_retention_days=config.eks.log_retention_days,
         ),
     )
+    queue = _ingest_queue(config, documents)
     environment = app_environment(
         AppTargets(
             region=region,
             documents_bucket=documents.bucket.bucket,
             api_keys_secret=api_keys.arn,
             database=DatabaseTarget(host=database.endpoint, secret_arn=database.secret_arn),
+            queue=queue.target(),
         ),
         config.models,
+    )
+    grants = AppGrants(
+        region=region,
+        documents_bucket_arn=documents.bucket.arn,
+        model_arns=_model_arns(region, config),
+        api_keys_secret_arn=api_keys.arn,
+        database_secret_arn=database.secret_arn,
+    )
+    workers = EksWorkers(
+        "worker",
+        EksWorkersArgs(
+            config=config.eks,
+            workers=config.workers,
+            cluster=cluster,
+            grants=grants,
+            queue=queue,
+            region=region,
+        ),
     )
     service = EksService(
         "app",
@@ -170,17 +238,20 @@ def deploy_eks(config: StackConfig) -> None:
             config=config.eks,
             cluster=cluster,
             image_uri=image.image_uri,
-            environment=environment,
+            # The ConfigMap is shared by the API and the workers; the worker Deployment
+            # sets its own concurrency and shutdown deadline.
+            environment={**environment, **API_RUNS_NO_JOBS},
             vpc_cidr=config.network.cidr_block,
             migration_source_cidr=config.migration.source_cidr,
-            grants=AppGrants(
-                region=region,
-                documents_bucket_arn=documents.bucket.arn,
-                model_arns=_model_arns(region, config),
-                api_keys_secret_arn=api_keys.arn,
-                database_secret_arn=database.secret_arn,
-            ),
+            grants=grants,
+            extra_values=workers.values.apply(lambda worker: {"worker": worker}),
+            depends_on=(workers.keda,),
         ),
+    )
+    aws.iam.RolePolicy(
+        "app-queue",
+        role=service.role.id,
+        policy=queue.queue.arn.apply(api_queue_policy_document),
     )
     pulumi.export("cluster_name", cluster.cluster_name)
     pulumi.export("kubeconfig", cluster.kubeconfig)
@@ -189,4 +260,6 @@ def deploy_eks(config: StackConfig) -> None:
     pulumi.export("api_keys_secret", api_keys.arn)
     pulumi.export("database_endpoint", database.endpoint)
     pulumi.export("database_secret_arn", database.secret_arn)
+    pulumi.export("ingest_queue_url", queue.queue.url)
+    pulumi.export("ingest_dead_letter_queue_url", queue.dead_letters.url)
     pulumi.export("image_uri", image.image_uri)

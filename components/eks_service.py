@@ -84,6 +84,9 @@ class EksServiceArgs:
     environment: dict[str, pulumi.Input[str]]
     vpc_cidr: str
     migration_source_cidr: str | None = None
+    # Extra chart values (the workers'), and what the chart must wait for (KEDA's CRDs).
+    extra_values: pulumi.Input[dict[str, Any]] | None = None
+    depends_on: tuple[pulumi.Resource, ...] = ()
 
 
 class EksService(pulumi.ComponentResource):
@@ -122,14 +125,19 @@ class EksService(pulumi.ComponentResource):
             opts=on_cluster,
         )
         keys = sorted(args.environment)
-        values = pulumi.Output.all(args.image_uri, *[args.environment[k] for k in keys]).apply(
-            lambda resolved: chart_values(
-                cfg,
-                resolved[0],
-                dict(zip(keys, resolved[1:], strict=True)),
-                args.vpc_cidr,
-                args.migration_source_cidr,
-            )
+        values = pulumi.Output.all(
+            args.extra_values or {}, args.image_uri, *[args.environment[k] for k in keys]
+        ).apply(
+            lambda resolved: {
+                **chart_values(
+                    cfg,
+                    resolved[1],
+                    dict(zip(keys, resolved[2:], strict=True)),
+                    args.vpc_cidr,
+                    args.migration_source_cidr,
+                ),
+                **resolved[0],
+            }
         )
         self.chart = k8s.helm.v4.Chart(
             name,
@@ -144,6 +152,7 @@ class EksService(pulumi.ComponentResource):
                     namespace,
                     args.cluster.ingress_class,
                     self.pod_identity,
+                    *args.depends_on,
                 ],
             ),
         )

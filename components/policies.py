@@ -11,6 +11,12 @@ from typing import Any
 from components.aurora import DEV_STACK_TAG
 from components.ecs_service import PLAIN_HTTP_TAG
 from components.plan import ACCOUNT, REGION, Declared
+from components.queue_rules import (
+    queue_permissions_named,
+    queues_encrypted,
+    queues_have_dead_letters,
+    queues_tls_only,
+)
 
 Rule = Callable[[list[Declared]], list[str]]
 
@@ -251,6 +257,10 @@ RULES: dict[str, Rule] = {
     "databases-encrypted-private-protected": databases_encrypted_private_protected,
     "kubernetes-clusters-hardened": kubernetes_clusters_hardened,
     "kms-keys-rotate": kms_keys_rotate,
+    "queues-encrypted": queues_encrypted,
+    "queues-have-dead-letters": queues_have_dead_letters,
+    "queues-tls-only": queues_tls_only,
+    "queue-permissions-named": queue_permissions_named,
 }
 
 

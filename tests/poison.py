@@ -32,7 +32,10 @@ def install() -> None:
 
 
 if __name__ == "__main__":  # `python -m tests.poison worker ...`: the CLI with it installed
-    install()
+    # By its module name, not __main__'s: the reader's child process imports it by name.
+    from tests import poison
+
+    poison.install()
     from rag_app.cli import main
 
     sys.argv[0] = "rag-app"

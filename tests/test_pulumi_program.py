@@ -15,6 +15,7 @@ from components.plan import Declared, summary
 from components.policies import RULES, violations
 from rag_app.settings import Settings
 from tests.pulumi_stacks import ROOT, StackFailed, of, one, record, replace, unwrap
+from tests.test_pulumi_queue import BREAKERS as QUEUE_BREAKERS
 
 HTTPS = {"platform": "ecs", "ecs": {"certificateArn": "arn:aws:acm:us-east-1:1:certificate/x"}}
 
@@ -127,7 +128,7 @@ def test_vector_index_matches_the_app(ecs: list[Declared]) -> None:
 
 
 def test_service_tasks_are_private_hardened_and_roll_back(ecs: list[Declared]) -> None:
-    service = one(ecs, "aws:ecs/service:Service").inputs
+    service = named(ecs, "aws:ecs/service:Service", "app").inputs
     assert service["networkConfiguration"]["assignPublicIp"] is False
     assert service["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
     (container,) = json.loads(
@@ -137,7 +138,9 @@ def test_service_tasks_are_private_hardened_and_roll_back(ecs: list[Declared]) -
     assert container["user"] == "10001:10001"
     assert "environment" not in container  # settings come from SSM, as container secrets
     parameters = {
-        p.inputs["name"].rsplit("/", 1)[-1]: p for p in of(ecs, "aws:ssm/parameter:Parameter")
+        p.inputs["name"].rsplit("/", 1)[-1]: p
+        for p in of(ecs, "aws:ssm/parameter:Parameter")
+        if p.inputs["name"].split("/")[-2] == "app"  # the workers' are in test_pulumi_queue
     }
     settings = {s["name"]: s["valueFrom"] for s in container["secrets"]}
     assert set(settings) == set(parameters)
@@ -235,6 +238,7 @@ BREAKERS: dict[str, Any] = {
     "vector-indexes-match-the-app": lambda r: replace(
         r, "aws:s3/vectorsIndex:VectorsIndex", distanceMetric="euclidean"
     ),
+    **{rule.__name__.replace("_", "-"): breaker for rule, breaker in QUEUE_BREAKERS.items()},
 }
 
 
