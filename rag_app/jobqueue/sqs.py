@@ -168,19 +168,19 @@ class SqsJobQueue:
             MaxNumberOfMessages=max(1, min(MAX_BATCH, max_messages)),
             WaitTimeSeconds=0,
             VisibilityTimeout=round(self._lease),
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
         )
         letters = []
         for message in response.get("Messages", []):
             body = _body(message)
             job_id = body.get("job_id")
-            attempts = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "0"))
             letters.append(
                 DeadLetter(
                     receipt=message["ReceiptHandle"],
                     job_id=job_id if isinstance(job_id, str) else None,
                     reason=None if isinstance(job_id, str) else _describe(body),
-                    attempts=attempts,
+                    # Its receive count goes on in the DLQ (moto: +1 per receive there); a
+                    # message is dead after exactly this many receipts from the queue.
+                    attempts=self._max_attempts,
                 )
             )
         return letters
