@@ -144,6 +144,7 @@ def deploy_ecs(config: StackConfig) -> None:
         "app-task-queue",
         role=service.task_role.id,
         policy=queue.queue.arn.apply(api_queue_policy_document),
+        opts=pulumi.ResourceOptions(parent=service),
     )
     workers = WorkerService(
         "worker",
@@ -252,6 +253,7 @@ def deploy_eks(config: StackConfig) -> None:
         "app-queue",
         role=service.role.id,
         policy=queue.queue.arn.apply(api_queue_policy_document),
+        opts=pulumi.ResourceOptions(parent=service),
     )
     pulumi.export("cluster_name", cluster.cluster_name)
     pulumi.export("kubeconfig", cluster.kubeconfig)
