@@ -273,7 +273,7 @@ class IngestionService:
         await self._catalog.save_document(document)
         try:
             await self._schedule(job.job_id)
-        except BaseException:
+        except Exception:
             await self._fail(job, "the job could not be queued; upload the file again")
             raise
         return Submission(document_id, job.job_id, JobStatus.QUEUED, duplicate=False)
