@@ -39,8 +39,8 @@ from run_record import RESULTS, machine, summary  # noqa: E402
 
 from rag_app.postgres.embedded import EmbeddedPostgres  # noqa: E402
 from tests.conftest import CORPUS  # noqa: E402
-from tests.processes import start, start_server, wait_until_started  # noqa: E402
-from tests.queue_documents import _corpus_paragraphs, text_pdf  # noqa: E402
+from tests.support.processes import start, start_server, wait_until_started  # noqa: E402
+from tests.support.queue_documents import _corpus_paragraphs, text_pdf  # noqa: E402
 
 QUESTIONS = [
     "how many work-hours does the AOA sensor system test take",

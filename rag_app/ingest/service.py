@@ -1,21 +1,18 @@
-"""Ingestion: accept an upload, keep the original, and turn it into indexed chunks in a job."""
+"""Ingestion: accept an upload, keep the original, and queue the job that indexes it
+(``ingest/jobs.py`` runs it); read back and delete originals."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import logging
-import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 from rag_app.blobstores.base import BlobStore
 from rag_app.catalog.base import Catalog
 from rag_app.domain import (
-    Chunk,
     Document,
     DocumentStatus,
     Job,
@@ -23,17 +20,15 @@ from rag_app.domain import (
     JobStatus,
     Metadata,
 )
-from rag_app.embedders.base import Embedder
 from rag_app.errors import (
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
-    RagError,
-    ReaderCrashedError,
     UnsupportedMediaError,
 )
-from rag_app.ingest.extraction import Extraction, Extractor
-from rag_app.ingest.files import EXTENSION_OF, FileKind, FileType, StoredFile, file_type
+from rag_app.ingest.files import FileKind, FileType, file_type
+from rag_app.ingest.jobs import IngestionJobs, Retry, now, version_of
+from rag_app.ingest.originals import blob_key, delete_version, transcript_keys
 from rag_app.ingest.transcripts import parse_transcript
 from rag_app.ingest.validation import (
     check_collection,
@@ -42,6 +37,7 @@ from rag_app.ingest.validation import (
     check_metadata,
     check_title,
 )
+from rag_app.jobqueue.base import JobQueue
 from rag_app.vectorstores.base import VectorStore
 from rag_app.vectorstores.records import check_filterable_budget
 
@@ -70,44 +66,9 @@ class Submission:
 
 
 @dataclass(frozen=True, slots=True)
-class Retry:
-    """A job attempt failed in a way another attempt may not (a crash, an outage): the job
-    went back to ``queued`` with ``reason`` as its error, for the queue to offer again."""
-
-    reason: str
-
-
-def _retryable(error: Exception) -> bool:
-    # Our own errors are verdicts on the file (malformed, too large): the same every time.
-    return not isinstance(error, RagError) or isinstance(error, ReaderCrashedError)
-
-
-async def _not_queued(job_id: str) -> None:
-    return None
-
-
-@dataclass(frozen=True, slots=True)
 class IngestLimits:
     max_upload_bytes: int  # PDFs and transcripts
     max_media_bytes: int  # audio and video
-    max_chunks: int = 20_000  # per document: bounds one job's embedding calls and storage
-
-
-def _check_chunk_count(count: int, limit: int) -> None:
-    if count > limit:
-        raise PayloadTooLargeError(
-            f"the document makes {count:,} chunks; the limit is {limit:,} "
-            "(RAG_MAX_CHUNKS_PER_DOCUMENT); nothing was indexed"
-        )
-
-
-def blob_key(document_id: str, sha256: str, media_type: str) -> str:
-    return f"documents/{document_id}/{sha256}.{EXTENSION_OF.get(media_type, 'pdf')}"
-
-
-def transcript_keys(document_id: str, sha256: str) -> dict[str, str]:
-    """Where a transcript uploaded next to a media version is kept, by its extension."""
-    return {ext: f"documents/{document_id}/{sha256}.transcript.{ext}" for ext in ("vtt", "srt")}
 
 
 def content_sha256(upload: Upload) -> str:
@@ -121,23 +82,6 @@ def content_sha256(upload: Upload) -> str:
     ).hexdigest()
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _version_of(job: Job) -> dict[str, Any]:
-    """The document fields that describe the uploaded version a job ingests."""
-    return {
-        "title": job.title,
-        "collection": job.collection,
-        "metadata": job.metadata,
-        "filename": job.filename,
-        "media_type": job.media_type,
-        "content_sha256": job.content_sha256,
-        "size_bytes": job.size_bytes,
-    }
-
-
 class IngestionService:
     def __init__(
         self,
@@ -145,25 +89,23 @@ class IngestionService:
         catalog: Catalog,
         blobs: BlobStore,
         store: VectorStore,
-        embedder: Embedder,
-        extractor: Extractor,
+        jobs: IngestionJobs,
+        queue: JobQueue | None,
         limits: IngestLimits,
     ) -> None:
+        """``queue``: where new jobs go (the job queue's ``send``); None: they wait for
+        ``run_job``. If sending fails, the job (and a new document) is marked failed, so
+        an upload of the same file starts afresh, and the error propagates."""
         self._catalog = catalog
-        self._extractor = extractor
         self._blobs = blobs
         self._store = store
-        self._embedder = embedder
+        self._jobs = jobs
+        self._queue = queue
         self._limits = limits
-        self._schedule: Callable[[str], Awaitable[None]] = _not_queued
 
-    def on_submit(self, schedule: Callable[[str], Awaitable[None]]) -> None:
-        """Where new jobs go (the job queue's ``send``); unset, they wait for ``run_job``.
-        If it raises, the job and a new document are marked failed (an upload of the
-        same file then starts afresh) and the error propagates."""
-        self._schedule = schedule
-
-    def _check_file(self, upload: Upload) -> FileType:
+    def _check_file(self, upload: Upload) -> tuple[FileType, FileType | None]:
+        """The upload's type and its transcript's (sniffed here, once, and recorded on the
+        job), after the size limits; a malformed transcript is refused now, not later."""
         size = len(upload.data)
         if size == 0:
             raise InvalidInputError(f"the file {upload.filename!r} is empty")
@@ -190,16 +132,21 @@ class IngestionService:
             if sidecar.kind is not FileKind.TRANSCRIPT:
                 raise UnsupportedMediaError("the transcript must be a WebVTT or SubRip file")
             parse_transcript(upload.transcript)
-        return found
+            return found, sidecar
+        return found, None
 
-    async def submit(self, upload: Upload) -> Submission:
+    async def submit(
+        self, upload: Upload, *, authorise: Callable[[Document], None] = lambda existing: None
+    ) -> Submission:
         """Validate and store the file, and queue a job for it.
 
         Identical content already in the collection (or under the same ``document_id``) is
         not ingested again: the existing document is returned with ``duplicate=True``.
+        ``authorise`` sees the document an explicit ``document_id`` replaces, if there is
+        one, before anything is stored, and raises to refuse (the caller's grants).
         """
         check_filename(upload.filename)
-        found = self._check_file(upload)
+        found, sidecar = self._check_file(upload)
         collection = check_collection(upload.collection)
         metadata = check_metadata(upload.metadata)
         title = check_title(upload.title or upload.filename.rsplit("/", 1)[-1])
@@ -211,6 +158,8 @@ class IngestionService:
         else:
             document_id = check_document_id(upload.document_id)
             existing = await self._catalog.get_document(document_id)
+            if existing is not None:
+                authorise(existing)
         # The same budget the stores enforce per chunk, checked before the file is stored.
         check_filterable_budget(
             {**metadata, "document_id": document_id, "collection": collection, "page": 1},
@@ -228,13 +177,12 @@ class IngestionService:
         key = blob_key(document_id, sha, found.media_type)
         await self._blobs.put(key, upload.data, content_type=found.media_type)
         transcript_key = None
-        if upload.transcript is not None:
-            sidecar = file_type("the transcript", upload.transcript[:1024])
+        if upload.transcript is not None and sidecar is not None:
             transcript_key = transcript_keys(document_id, sha)[sidecar.extension]
             await self._blobs.put(
                 transcript_key, upload.transcript, content_type=sidecar.media_type
             )
-        now = _now()
+        created = now()
         job = Job(
             job_id=uuid.uuid4().hex,
             document_id=document_id,
@@ -249,125 +197,45 @@ class IngestionService:
             title=title,
             collection=collection,
             metadata=metadata,
-            created_at=now,
-            updated_at=now,
+            created_at=created,
+            updated_at=created,
             transcript_key=transcript_key,
         )
         await self._catalog.save_job(job)
         if existing is None:
             document = Document(
                 document_id=document_id,
-                **_version_of(job),
+                **version_of(job),
                 status=DocumentStatus.QUEUED,
                 pages=0,
                 chunks=0,
                 error=None,
                 latest_job_id=job.job_id,
-                created_at=now,
-                updated_at=now,
+                created_at=created,
+                updated_at=created,
             )
         else:  # a new version: the old chunks keep serving until the new ones are indexed
             document = dataclasses.replace(
-                existing, status=DocumentStatus.QUEUED, latest_job_id=job.job_id, updated_at=now
+                existing, status=DocumentStatus.QUEUED, latest_job_id=job.job_id, updated_at=created
             )
         await self._catalog.save_document(document)
-        try:
-            await self._schedule(job.job_id)
-        except Exception:
-            await self._fail(job, "the job could not be queued; upload the file again")
-            raise
+        if self._queue is not None:
+            try:
+                await self._queue.send(job.job_id)
+            except Exception:
+                await self._jobs.abandon(job.job_id, "the job could not be queued; upload again")
+                raise
         return Submission(document_id, job.job_id, JobStatus.QUEUED, duplicate=False)
 
-    async def run_job(self, job_id: str, *, may_retry: bool = False) -> Retry | None:
-        """Parse, chunk, embed and index one job's file. Failures are recorded on the job
-        (and the document) with a readable reason; they are not raised. With
-        ``may_retry``, a failure another attempt may not repeat (``_retryable``) puts the
-        job back to ``queued`` with the reason and returns ``Retry``. A finished (or
-        cancelled, or deleted) job is left as it is."""
-        found = await self._catalog.get_job(job_id)
-        if found is None or found.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
-            return None
-        job = await self._advance(found, JobStage.PARSING, JobStatus.RUNNING)
-        try:
-            await self._set_document_status(job, DocumentStatus.PROCESSING, error=None)
-            data = await self._blobs.get(job.blob_key)
-            transcript = None
-            if job.transcript_key is not None:
-                transcript = StoredFile(
-                    job.transcript_key, await self._blobs.get(job.transcript_key), "text/plain"
-                )
+    async def run_job(self, job_id: str, *, may_retry: bool = False) -> Job | Retry | None:
+        """Run one job now, in this task (see ``IngestionJobs.run``): what a worker does
+        with a job it took from the queue, and a caller without workers (tests) after
+        ``submit``."""
+        return await self._jobs.run(job_id, may_retry=may_retry)
 
-            async def on_stage(stage: JobStage) -> None:
-                nonlocal job
-                job = await self._advance(job, stage)
-
-            started = time.perf_counter()
-            extraction = await self._extractor.extract(
-                StoredFile(job.blob_key, data, job.media_type), transcript, on_stage
-            )
-            extracted = time.perf_counter()
-            job = await self._advance(job, JobStage.CHUNKING)
-            _check_chunk_count(len(extraction.spans), self._limits.max_chunks)
-            chunks = [
-                Chunk(
-                    document_id=job.document_id,
-                    chunk_no=i,
-                    text=span.text,
-                    page=span.page,
-                    char_start=span.char_start,
-                    char_end=span.char_end,
-                    title=job.title,
-                    collection=job.collection,
-                    metadata=job.metadata,
-                    ocr=span.ocr,
-                    start_s=span.start_s,
-                    end_s=span.end_s,
-                )
-                for i, span in enumerate(extraction.spans)
-            ]
-            job = await self._advance(job, JobStage.EMBEDDING)
-            embedding = time.perf_counter()
-            vectors = await self._embedder.embed_batch([c.text for c in chunks])
-            embedded = time.perf_counter()
-            job = await self._advance(job, JobStage.INDEXING)
-            indexing = time.perf_counter()
-            await self._store.upsert_document(job.document_id, chunks, vectors)
-            indexed = time.perf_counter()
-            await self._finish(job, extraction, chunks=len(chunks))
-            # Where a job's time goes; the ingest benchmark reads ``stage_seconds``.
-            seconds = {
-                "extract": extracted - started,
-                "embed": embedded - embedding,
-                "index": indexed - indexing,
-            }
-            log.info(
-                "job %s: %d chunks; extract %.2f s, embed %.2f s, index %.2f s",
-                job_id,
-                len(chunks),
-                *seconds.values(),
-                extra={"stage_seconds": seconds},
-            )
-        except Exception as e:
-            if isinstance(e, RagError):
-                reason = str(e)
-            else:
-                log.exception("ingestion job %s failed", job_id)
-                reason = f"internal error while {job.stage.value}: {type(e).__name__}: {e}"
-            if may_retry and _retryable(e):
-                # The reason stays on the job through the next attempt: if that worker
-                # dies, it is the last failure anyone saw.
-                await self._catalog.save_job(
-                    dataclasses.replace(
-                        job,
-                        stage=JobStage.QUEUED,
-                        status=JobStatus.QUEUED,
-                        error=reason,
-                        updated_at=_now(),
-                    )
-                )
-                return Retry(reason)
-            await self._fail(job, reason)
-        return None
+    async def abandon(self, job_id: str, reason: str) -> None:
+        """See ``IngestionJobs.abandon``."""
+        await self._jobs.abandon(job_id, reason)
 
     async def retry(self, job_id: str) -> Job:
         """Queue a failed job again (its document's latest upload). Unknown ids raise
@@ -386,83 +254,18 @@ class IngestionService:
                 f"job {job_id} is not its document's latest upload (replaced or deleted)"
             )
         job = dataclasses.replace(
-            job, status=JobStatus.QUEUED, stage=JobStage.QUEUED, error=None, updated_at=_now()
+            job, status=JobStatus.QUEUED, stage=JobStage.QUEUED, error=None, updated_at=now()
         )
         await self._catalog.save_job(job)
         if document.chunks == 0:  # else the indexed version keeps serving meanwhile
-            await self._set_document_status(job, DocumentStatus.QUEUED, error=None)
-        await self._schedule(job.job_id)
-        return job
-
-    async def abandon(self, job_id: str, reason: str) -> None:
-        """Mark an unfinished job failed with ``reason`` (it ran out of attempts, or an
-        operator cancelled it); a finished or unknown job is left as it is."""
-        job = await self._catalog.get_job(job_id)
-        if job is not None and job.status not in (JobStatus.SUCCEEDED, JobStatus.FAILED):
-            await self._fail(job, reason)
-
-    async def _advance(
-        self, job: Job, stage: JobStage, status: JobStatus = JobStatus.RUNNING
-    ) -> Job:
-        job = dataclasses.replace(job, stage=stage, status=status, updated_at=_now())
-        await self._catalog.save_job(job)
-        return job
-
-    async def _set_document_status(
-        self, job: Job, status: DocumentStatus, *, error: str | None
-    ) -> None:
-        document = await self._catalog.get_document(job.document_id)
-        if document is not None and document.latest_job_id == job.job_id:
-            await self._catalog.save_document(
-                dataclasses.replace(document, status=status, error=error, updated_at=_now())
-            )
-
-    async def _finish(self, job: Job, extraction: Extraction, *, chunks: int) -> None:
-        document = await self._catalog.get_document(job.document_id)
-        if document is None:  # deleted while the job ran: leave nothing behind
-            await self._store.delete_document(job.document_id)
-            await self._delete_files(job.document_id, job.content_sha256, job.media_type)
-        else:
-            previous = (document.document_id, document.content_sha256, document.media_type)
             await self._catalog.save_document(
                 dataclasses.replace(
-                    document,
-                    **_version_of(job),
-                    status=DocumentStatus.READY,
-                    pages=extraction.pages,
-                    chunks=chunks,
-                    error=extraction.warning,
-                    pages_text=extraction.pages_text,
-                    pages_ocr=extraction.pages_ocr,
-                    pages_empty=extraction.pages_empty,
-                    duration_s=extraction.duration_s,
-                    transcript_source=extraction.transcript_source,
-                    updated_at=_now(),
+                    document, status=DocumentStatus.QUEUED, error=None, updated_at=now()
                 )
             )
-            if previous[1] != job.content_sha256:
-                await self._delete_files(*previous)
-        await self._advance(
-            dataclasses.replace(job, error=None), JobStage.DONE, JobStatus.SUCCEEDED
-        )
-
-    async def _fail(self, job: Job, reason: str) -> None:
-        # The document first, the job last (as in _finish): a client that sees the job
-        # end then finds the document in its final state.
-        document = await self._catalog.get_document(job.document_id)
-        if document is not None and document.latest_job_id == job.job_id:
-            if document.chunks > 0:  # an earlier version is indexed and keeps serving
-                status, error = DocumentStatus.READY, f"the latest upload failed: {reason}"
-                if job.content_sha256 != document.content_sha256:
-                    await self._delete_files(job.document_id, job.content_sha256, job.media_type)
-            else:
-                status, error = DocumentStatus.FAILED, reason
-            await self._catalog.save_document(
-                dataclasses.replace(document, status=status, error=error, updated_at=_now())
-            )
-        await self._catalog.save_job(
-            dataclasses.replace(job, status=JobStatus.FAILED, error=reason, updated_at=_now())
-        )
+        if self._queue is not None:
+            await self._queue.send(job.job_id)
+        return job
 
     async def original(self, document_id: str) -> tuple[Document, bytes]:
         """The document and the bytes of its indexed (or, before that, uploaded) version.
@@ -486,12 +289,6 @@ class IngestionService:
         job = await self._catalog.get_job(document.latest_job_id)
         await self._store.delete_document(document_id)
         await self._catalog.delete_document(document_id)
-        await self._delete_files(document_id, document.content_sha256, document.media_type)
+        await delete_version(self._blobs, document_id, document.content_sha256, document.media_type)
         if job is not None:
-            await self._delete_files(document_id, job.content_sha256, job.media_type)
-
-    async def _delete_files(self, document_id: str, sha256: str, media_type: str) -> None:
-        """A version's original and any transcript that came with it."""
-        await self._blobs.delete(blob_key(document_id, sha256, media_type))
-        for key in transcript_keys(document_id, sha256).values():
-            await self._blobs.delete(key)
+            await delete_version(self._blobs, document_id, job.content_sha256, job.media_type)

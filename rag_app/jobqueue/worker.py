@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from rag_app.catalog.base import Catalog
 from rag_app.domain import JobStatus
 from rag_app.errors import RagError
+from rag_app.ingest.jobs import Retry
 from rag_app.ingest.service import IngestionService
 from rag_app.jobqueue.base import DeadLetter, Delivery, JobQueue
 from rag_app.jobqueue.inbox import InboxReader
@@ -168,41 +169,37 @@ class Worker:
         if delivery.job_id is None:
             await self._take_inbox(delivery)
             return
-        job = await self._catalog.get_job(delivery.job_id)
-        if job is None or job.status in FINISHED:  # a duplicate message, cancelled, deleted
-            await self._queue.complete(delivery)
-            return
         started = time.monotonic()
-        waited = (datetime.now(UTC) - job.created_at).total_seconds()
-        retry = await self._ingestion.run_job(job.job_id, may_retry=True)
+        received = datetime.now(UTC)
+        outcome = await self._ingestion.run_job(delivery.job_id, may_retry=True)
         seconds = time.monotonic() - started
-        if retry is None:
+        if not isinstance(outcome, Retry):
             await self._queue.complete(delivery)  # after the result is committed
-            done = await self._catalog.get_job(job.job_id)
-            failed = done is not None and done.status is JobStatus.FAILED
-            self._metrics.emit(
-                {
-                    "JobWaitSeconds": waited,
-                    "JobSeconds": seconds,
-                    "JobsSucceeded": 0 if failed else 1,
-                    "JobsFailed": 1 if failed else 0,
-                },
-                job_id=job.job_id,
-            )
+            if outcome is not None:  # None: a duplicate message, cancelled or deleted
+                failed = outcome.status is JobStatus.FAILED
+                self._metrics.emit(
+                    {
+                        "JobWaitSeconds": (received - outcome.created_at).total_seconds(),
+                        "JobSeconds": seconds,
+                        "JobsSucceeded": 0 if failed else 1,
+                        "JobsFailed": 1 if failed else 0,
+                    },
+                    job_id=outcome.job_id,
+                )
             return
         log.warning(
             "job %s attempt %d of %d failed: %s",
-            job.job_id,
+            delivery.job_id,
             delivery.attempt,
             self._queue.max_attempts,
-            retry.reason,
+            outcome.reason,
         )
         await self._queue.release(
             delivery,
-            reason=retry.reason,
+            reason=outcome.reason,
             delay_seconds=backoff_seconds(delivery.attempt, self._queue.lease_seconds),
         )
-        self._metrics.emit({"JobsRetried": 1, "JobSeconds": seconds}, job_id=job.job_id)
+        self._metrics.emit({"JobsRetried": 1, "JobSeconds": seconds}, job_id=delivery.job_id)
 
     async def _take_inbox(self, delivery: Delivery) -> None:
         if self._inbox is None:

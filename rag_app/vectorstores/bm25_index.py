@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from rag_app import bm25
 from rag_app.blobstores.base import BlobStore
 from rag_app.domain import Chunk
+from rag_app.text import bm25, words
 
 LOAD_CONCURRENCY = 16
 
@@ -93,7 +93,7 @@ def _version() -> str:
 
 def _encode(chunks: Sequence[Chunk], filterable: Callable[[Chunk], dict[str, Any]]) -> bytes:
     records = [
-        {"chunk_no": c.chunk_no, "filterable": filterable(c), "terms": dict(bm25.terms(c.text))}
+        {"chunk_no": c.chunk_no, "filterable": filterable(c), "terms": dict(words.terms(c.text))}
         for c in chunks
     ]
     return json.dumps({"chunks": records}, separators=(",", ":")).encode()
