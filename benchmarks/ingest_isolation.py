@@ -97,7 +97,7 @@ def searches(url: str, count: int, stop: threading.Event | None = None) -> list[
 
 def wait_for(url: str, job_ids: list[str], seconds: float) -> dict[str, Any]:
     deadline = time.monotonic() + seconds
-    with httpx.Client(base_url=url, timeout=60) as client:
+    with httpx.Client(base_url=url, timeout=300) as client:
         while True:
             jobs = {j: client.get(f"/jobs/{j}").json() for j in job_ids}
             if all(j["status"] in ("succeeded", "failed") for j in jobs.values()):
@@ -191,7 +191,12 @@ def main() -> None:
                     process.stop()
             cluster.stop()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ingest_isolation.json").write_text(json.dumps(record, indent=2) + "\n")
+    name = (
+        "ingest_isolation.json"
+        if (args.pages, args.minutes) == (300, 30)
+        else (f"ingest_isolation_{args.pages}p_{args.minutes}min.json")
+    )
+    (RESULTS / name).write_text(json.dumps(record, indent=2) + "\n")
     print(
         f"/search on the API: idle p95 {record['idle_search_ms']['p95']:.0f} ms "
         f"(p50 {record['idle_search_ms']['p50']:.0f}), while the worker ingests a "
