@@ -13,7 +13,7 @@ CHECKOV := .cache/checkov/bin/checkov
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
-.PHONY: serve test test-slow lint format bench clean
+.PHONY: serve test test-slow lint format bench clean refresh-web-assets
 
 $(UV):
 	$(PYTHON) -m venv $(BOOT)
@@ -49,6 +49,14 @@ format: $(VENV)/.synced
 
 bench: $(VENV)/.synced
 	$(VENV)/bin/python -m benchmarks.ingest_and_search
+
+# The web app's third-party browser code, pinned: Swagger UI for /schema (the
+# swagger-ui-bundle-v2 wheel, hash in uv.lock) and axe-core for the browser tests
+# (tests/web/web_axe/package-lock.json, with its integrity). `make refresh-web-assets AXE=4.14.1`
+refresh-web-assets: | $(UV)
+	$(UV) lock --upgrade-package swagger-ui-bundle-v2
+	cd tests/web/web_axe && npm install --save-exact --package-lock-only --no-audit --no-fund \
+		axe-core@$(or $(AXE),latest)
 
 clean:
 	rm -rf $(BOOT) .cache/checkov $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -18,6 +18,10 @@ or a user metadata key."""
 
 RESERVED_FILTER_KEYS = frozenset({"document_id", "collection"})
 
+UNPAGED = 0
+"""The ``page`` of a passage whose source gave no page (a migrated text, web page or note):
+its citations carry no page (``page: null`` in the API) and link to the document itself."""
+
 
 @dataclass(frozen=True, slots=True)
 class PageText:

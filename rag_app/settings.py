@@ -245,6 +245,35 @@ class Settings(BaseSettings):
     )
     rate_limit_per_minute: int = Field(default=600, ge=1, description="per caller, per process")
 
+    # The web app (rag_app/web): browser sign-in with an API key, or SSO through the OIDC
+    # issuer above (authorization code + PKCE) when oidc_client_id is set.
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="key sealing web sign-in cookies (share it across replicas); unset: a "
+        "random key per process, so sign-ins end when it restarts",
+    )
+    session_hours: float = Field(default=8.0, gt=0, le=168, description="web sign-in lifetime")
+    oidc_client_id: str | None = Field(
+        default=None, description="app client for 'Sign in with SSO' (e.g. a Cognito app client)"
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="that client's secret, if it has one (PKCE works without)"
+    )
+    oidc_authorization_url: str | None = Field(
+        default=None, description="default: from the issuer's openid-configuration"
+    )
+    oidc_token_url: str | None = Field(
+        default=None, description="default: from the issuer's openid-configuration"
+    )
+    oidc_scopes: str = Field(default="openid email profile", description="scopes SSO asks for")
+    oidc_redirect_url: str | None = Field(
+        default=None,
+        description="public URL of /auth/oidc/callback (behind a proxy); default: from the request",
+    )
+    page_image_cache_mb: int = Field(
+        default=64, ge=0, le=4096, description="rendered PDF pages kept in memory (viewer)"
+    )
+
     @model_validator(mode="after")
     def _no_unknown_variables(self) -> Settings:
         # A mistyped RAG_* variable would otherwise be ignored without a word.

@@ -25,7 +25,7 @@ import anyio.to_thread
 
 from rag_app.answerers.base import NO_ANSWER, Question
 from rag_app.aws.calls import AwsCalls, retries_of
-from rag_app.domain import Answer, AnswerDelta, Citation, Hit
+from rag_app.domain import UNPAGED, Answer, AnswerDelta, Citation, Hit
 
 log = logging.getLogger("rag_app.bedrock")
 
@@ -54,9 +54,13 @@ def _fence(text: str) -> str:
     return text.replace("</passage", "</ passage").replace("<passage", "< passage")
 
 
+def _page(page: int) -> str:
+    return "" if page == UNPAGED else f' page="{page}"'
+
+
 def build_prompt(question: str, hits: Sequence[Hit]) -> str:
     passages = "\n".join(
-        f'<passage n="{n}" document="{_fence(h.chunk.title)}" page="{h.chunk.page}">\n'
+        f'<passage n="{n}" document="{_fence(h.chunk.title)}"{_page(h.chunk.page)}>\n'
         f"{_fence(h.chunk.text)}\n</passage>"
         for n, h in enumerate(hits, 1)
     )

@@ -19,6 +19,8 @@ from rag_app.api.security import UNAUTHENTICATED, BearerAuthMiddleware, RateLimi
 from rag_app.embedders.base import Embedder
 from rag_app.services import Services, open_services
 from rag_app.settings import Settings
+from rag_app.web.api_docs import api_docs_plugins
+from rag_app.web.pages import web_router, web_state
 
 MULTIPART_OVERHEAD = 1024 * 1024  # form fields and boundaries around the file
 
@@ -53,7 +55,13 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
         else []
     )
     return Litestar(
-        route_handlers=[DocumentController, JobController, QueryController, HealthController],
+        route_handlers=[
+            DocumentController,
+            JobController,
+            QueryController,
+            HealthController,
+            web_router(),
+        ],
         dependencies={
             "services": Provide(_services, sync_to_thread=False),
             "principal": Provide(caller, sync_to_thread=False),
@@ -65,13 +73,16 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
         request_max_body_size=max(settings.max_upload_bytes, settings.max_media_bytes)
         + settings.max_upload_bytes
         + MULTIPART_OVERHEAD,
-        openapi_config=OpenAPIConfig(title="rag-app", version=__version__, path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="rag-app", version=__version__, path="/schema", render_plugins=api_docs_plugins()
+        ),
         state=State(
             {
                 "services": None,
                 "authenticator": None,
                 "auth_required": required,
                 "rate_limiter": RateLimiter(settings.rate_limit_per_minute),
+                **web_state(settings),
             }
         ),
     )

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from rag_app.api.byte_ranges import ranged_response
 from rag_app.api.errors import problem_responses
 from rag_app.api.schemas import (
     DocumentListOut,
@@ -114,19 +115,22 @@ class DocumentController(Controller):
     async def get_content(
         self,
         document_id: FromPath[str],
+        request: Request[Any, Any, Any],
         services: NamedDependency[Services],
         principal: NamedDependency[Principal],
     ) -> Response[bytes]:
         """The indexed original, as uploaded: what hit and citation links point into
-        (``#page=<n>`` for PDFs, ``#t=<seconds>`` for audio and video)."""
+        (``#page=<n>`` for PDFs, ``#t=<seconds>`` for audio and video). One ``Range:
+        bytes=`` range is answered with 206 and that slice (players seek with it)."""
         document, data = await services.documents.original(principal, document_id)
         # Printable ASCII only: a header value can carry neither line breaks nor quotes.
         name = "".join(
             c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
             for c in document.filename
         )
-        return Response(
+        return ranged_response(
             data,
+            range_header=request.headers.get("range"),
             media_type=document.media_type,
             headers={"content-disposition": f'inline; filename="{name}"'},
         )

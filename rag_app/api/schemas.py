@@ -9,7 +9,7 @@ from typing import Annotated
 import msgspec
 from litestar.datastructures import UploadFile
 
-from rag_app.domain import MAX_TOP_K, Answer, Citation, Document, Hit, Job, SearchMode
+from rag_app.domain import MAX_TOP_K, UNPAGED, Answer, Citation, Document, Hit, Job, SearchMode
 
 FilterValue = str | int | float | bool
 TopK = Annotated[int, msgspec.Meta(ge=1, le=MAX_TOP_K, description="passages to retrieve")]
@@ -37,10 +37,11 @@ class UploadForm:
 
 def source_link(document_id: str, page: int, start_s: float | None) -> str:
     """The original file at the passage: ``#t=<seconds>`` for media (a media fragment that
-    players seek to), ``#page=<n>`` for PDFs (what PDF viewers open at)."""
+    players seek to), ``#page=<n>`` for PDFs (what PDF viewers open at), the file itself
+    for an unpaged passage."""
     base = f"/documents/{document_id}/content"
     if start_s is None:
-        return f"{base}#page={page}"
+        return base if page == UNPAGED else f"{base}#page={page}"
     return f"{base}#t={round(start_s, 2):g}"
 
 
@@ -153,7 +154,7 @@ class SearchIn(msgspec.Struct, forbid_unknown_fields=True):
 class HitOut(msgspec.Struct):
     document_id: str
     title: str
-    page: int
+    page: int | None  # None: the source gave no page (a migrated text or note)
     text: str
     score: float  # what hits are ordered by: the fusion score (hybrid), similarity or BM25
     similarity: float  # cosine similarity of the passage's vector to the query's
@@ -172,7 +173,7 @@ class HitOut(msgspec.Struct):
         return cls(
             document_id=c.document_id,
             title=c.title,
-            page=c.page,
+            page=None if c.page == UNPAGED else c.page,
             text=c.text,
             score=round(hit.score, 6),
             similarity=round(hit.similarity, 6),
@@ -201,7 +202,7 @@ class AskIn(msgspec.Struct, forbid_unknown_fields=True):
 class CitationOut(msgspec.Struct):
     document_id: str
     title: str
-    page: int
+    page: int | None  # None: the source gave no page (a migrated text or note)
     quote: str
     chunk_id: str
     ocr: bool
@@ -214,7 +215,7 @@ class CitationOut(msgspec.Struct):
         return cls(
             c.document_id,
             c.title,
-            c.page,
+            None if c.page == UNPAGED else c.page,
             c.quote,
             c.chunk_id,
             c.ocr,

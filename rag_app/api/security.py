@@ -12,14 +12,21 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, TooManyRequestsException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+)
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from rag_app.auth.authenticator import Authenticator
 from rag_app.auth.principal import LOCAL_OPERATOR, Principal
+from rag_app.auth.sessions import CSRF_HEADER, SESSION_COOKIE, SessionSealer, csrf_ok
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="rag-app"'}
-UNAUTHENTICATED = ("/health/",)
+# /health: probes; the web app's pages, assets and sign-in routes (its data comes from the
+# protected API).
+UNAUTHENTICATED = ("/health/", "/$", "/app/", "/auth/", "/favicon.ico$")
 
 
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
@@ -29,7 +36,11 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         authenticator: Authenticator | None = connection.app.state.authenticator
         if authenticator is None:  # the service is still starting
             raise NotAuthorizedException("the service is starting", headers=CHALLENGE)
-        scheme, _, credential = connection.headers.get("authorization", "").partition(" ")
+        header = connection.headers.get("authorization", "")
+        scheme, _, credential = header.partition(" ")
+        if not header and SESSION_COOKIE in connection.cookies:
+            credential = _session_credential(connection)
+            scheme = "bearer"
         if scheme.lower() != "bearer" or not credential.strip():
             raise NotAuthorizedException(
                 "credentials required: Authorization: Bearer <API key or token>", headers=CHALLENGE
@@ -40,6 +51,18 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
                 "invalid, expired or revoked credentials", headers=CHALLENGE
             )
         return AuthenticationResult(user=principal, auth=None)
+
+
+def _session_credential(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The credential a browser's sign-in cookie holds (see rag_app.auth.sessions)."""
+    sealer: SessionSealer = connection.app.state.session_sealer
+    session = sealer.open_session(connection.cookies.get(SESSION_COOKIE))
+    if session is None:
+        raise NotAuthorizedException("the sign-in has expired: sign in again", headers=CHALLENGE)
+    method = str(connection.scope.get("method", "GET"))
+    if not csrf_ok(session, method, connection.headers.get(CSRF_HEADER)):
+        raise PermissionDeniedException("missing or wrong X-CSRF-Token for this sign-in")
+    return session.credential
 
 
 @dataclass

@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 import click
 
+from rag_app.cli.migrate_options import mapping_options
 from rag_app.cli.running import console, load_settings
 from rag_app.errors import RagError
-from rag_app.migration.mapping import Mapping
+from rag_app.migration.known_schemas import MappingSource
 
 
 @click.group()
@@ -58,34 +59,6 @@ def source_url_option(command: Callable[..., None]) -> Callable[..., None]:
     )(with_source)
 
 
-def mapping_options(command: Callable[..., None]) -> Callable[..., None]:
-    command = click.option(
-        "--mapping-text",
-        envvar="MIGRATE_MAPPING",
-        default=None,
-        help="The mapping's TOML itself, instead of a file (or MIGRATE_MAPPING: for a "
-        "one-off container task with no file to mount).",
-    )(command)
-    return click.option(
-        "--mapping",
-        "mapping_path",
-        default=None,
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        help="TOML file naming the source table and columns (see the README).",
-    )(command)
-
-
-def _mapping(path: Path | None, text: str | None) -> Mapping:
-    from rag_app.migration.mapping import load_mapping, parse_mapping
-
-    if (path is None) == (text is None):
-        raise click.UsageError("give the mapping with --mapping FILE or --mapping-text TOML")
-    try:
-        return load_mapping(path) if path else parse_mapping(str(text), "MIGRATE_MAPPING")
-    except RagError as e:
-        raise click.ClickException(str(e)) from None
-
-
 @migrate.command("from-postgres")
 @source_url_option
 @mapping_options
@@ -100,8 +73,7 @@ def _mapping(path: Path | None, text: str | None) -> Mapping:
 @click.option("--restart", is_flag=True, help="Ignore a saved checkpoint and start over.")
 def from_postgres(
     source_url: str,
-    mapping_path: Path | None,
-    mapping_text: str | None,
+    mapping_source: MappingSource,
     batch_size: int,
     max_chars: int | None,
     dry_run: bool,
@@ -117,7 +89,7 @@ def from_postgres(
         run_from_postgres(
             load_settings(),
             source_url=source_url,
-            mapping=_mapping(mapping_path, mapping_text),
+            mapping_source=mapping_source,
             batch_size=batch_size,
             max_chars=max_chars,
             dry=dry_run,
@@ -137,9 +109,7 @@ def from_postgres(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help='JSONL: {"question": "...", "document": "<source document id>", "page": N}.',
 )
-def verify(
-    source_url: str, mapping_path: Path | None, mapping_text: str | None, questions_path: Path
-) -> None:
+def verify(source_url: str, mapping_source: MappingSource, questions_path: Path) -> None:
     """Ask the same questions of the source (keyword search) and the target; print
     hit@1 and hit@5 for each, before traffic moves."""
     from rag_app.migration.commands import run_verify
@@ -148,7 +118,7 @@ def verify(
         run_verify(
             load_settings(),
             source_url=source_url,
-            mapping=_mapping(mapping_path, mapping_text),
+            mapping_source=mapping_source,
             questions_path=questions_path,
         )
     )

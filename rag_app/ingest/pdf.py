@@ -17,6 +17,7 @@ PDF_MEDIA_TYPE = "application/pdf"
 
 # PDFium is not thread-safe; every call into it goes through this lock.
 _PDFIUM = threading.Lock()
+PDFIUM_LOCK = _PDFIUM  # for the viewer's page images (rag_app.documents.page_images)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")

@@ -28,10 +28,14 @@ class Checkpoint:
     description: str
     after_document: Any = None
     """The last source document written whole (its JSON value); ``None``: none yet."""
+    after_collection: str | None = None
+    """That document's source collection (with a collection join)."""
     rows_read: int = 0
     rows_written: int = 0
     documents_written: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    by_collection: dict[str, list[int]] = field(default_factory=dict)
+    """Target collection -> [documents, chunks] written."""
     finished: bool = False
 
 

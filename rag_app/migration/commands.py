@@ -15,6 +15,7 @@ from rag_app.errors import ConfigurationError, RagError
 from rag_app.evaluation.questions import load_questions
 from rag_app.migration.checkpoint import Checkpoint, CheckpointStore, run_name
 from rag_app.migration.copy import Space, check_same_space, copy_store
+from rag_app.migration.known_schemas import MappingSource, known_mapping
 from rag_app.migration.mapping import Mapping
 from rag_app.migration.progress import progress_bar
 from rag_app.migration.report import dry_run_lines, estimate
@@ -65,11 +66,17 @@ def embedder_model_id(settings: Settings) -> str:
     return MiniLmOnnxEmbedder.model_id
 
 
+async def resolve_mapping(source_url: str, mapping: MappingSource) -> Mapping:
+    if isinstance(mapping, Mapping):
+        return mapping
+    return await known_mapping(source_url, mapping)
+
+
 async def run_from_postgres(
     settings: Settings,
     *,
     source_url: str,
-    mapping: Mapping,
+    mapping_source: MappingSource,
     batch_size: int,
     max_chars: int | None,
     dry: bool,
@@ -77,6 +84,7 @@ async def run_from_postgres(
     console: Console,
 ) -> list[str]:
     options = Options(batch_size=batch_size, max_chars=max_chars or settings.chunk_size)
+    mapping = await resolve_mapping(source_url, mapping_source)
     async with open_source(source_url, mapping) as source:
         if dry:
             # Only the source is opened: the target is not touched, not even created.
@@ -113,9 +121,10 @@ async def run_from_postgres(
 
 
 async def run_verify(
-    settings: Settings, *, source_url: str, mapping: Mapping, questions_path: Path
+    settings: Settings, *, source_url: str, mapping_source: MappingSource, questions_path: Path
 ) -> list[str]:
     questions = load_questions(questions_path)
+    mapping = await resolve_mapping(source_url, mapping_source)
     async with (
         open_source(source_url, mapping) as source,
         open_services(settings, run_jobs=False) as services,

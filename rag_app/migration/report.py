@@ -25,6 +25,13 @@ class Tally:
     chars_accepted: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     rejections: list[Rejection] = field(default_factory=list)
+    by_collection: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Target collection -> (documents, rows) accepted."""
+
+    def count_collection(self, collection: str, rows: int) -> None:
+        if rows:
+            documents, total = self.by_collection.get(collection, (0, 0))
+            self.by_collection[collection] = (documents + 1, total + rows)
 
     def reject(self, rejections: list[Rejection]) -> None:
         for rejection in rejections:
@@ -59,12 +66,25 @@ def _skipped_lines(skipped: Counter[str], rejections: list[Rejection]) -> list[s
     return lines
 
 
+def _collection_lines(by_collection: dict[str, tuple[int, int]]) -> list[str]:
+    if not by_collection:
+        return []
+    return [
+        "  per collection:",
+        *(
+            f"    {name}: {documents:,} documents, {rows:,} chunks"
+            for name, (documents, rows) in sorted(by_collection.items())
+        ),
+    ]
+
+
 def dry_run_lines(tally: Tally, est: Estimate, *, model_id: str) -> list[str]:
     cost = "unknown" if est.cost_usd is None else f"${est.cost_usd:,.4f}"
     return [
         "dry run: nothing was written",
         f"  rows:      {tally.rows_read:>8,} in {tally.documents:,} documents",
         f"  to embed:  {tally.rows_accepted:>8,} rows, {tally.chars_accepted:,} characters",
+        *_collection_lines(tally.by_collection),
         f"  embedding: {est.embedding_calls:>8,} calls to {model_id}, about {est.tokens:,} "
         f"tokens, estimated cost {cost}",
         *_skipped_lines(tally.skipped, tally.rejections),
@@ -76,11 +96,13 @@ class RunReport:
     rows_read: int
     rows_written: int
     documents_written: int
+    by_collection: dict[str, tuple[int, int]]
     skipped: Counter[str]
     rejections: list[Rejection]
     session_rows: int
     seconds: float
     resumed: bool
+    embed_seconds: float = 0.0
     already_finished: bool = False
 
     def lines(self) -> list[str]:
@@ -91,7 +113,9 @@ class RunReport:
             "migration finished" + (" (resumed from a checkpoint)" if self.resumed else ""),
             f"  read:    {self.rows_read:>8,} rows",
             f"  written: {self.rows_written:>8,} chunks in {self.documents_written:,} documents",
+            *_collection_lines(self.by_collection),
             *_skipped_lines(self.skipped, self.rejections),
             f"  time:    {self.seconds:,.1f} s this session, "
-            f"{self.session_rows:,} rows ({rate:,.0f} rows/s)",
+            f"{self.session_rows:,} rows ({rate:,.0f} rows/s), "
+            f"{self.embed_seconds / self.seconds if self.seconds else 0.0:.0%} of it embedding",
         ]

@@ -20,7 +20,7 @@ from rag_app.migration.checkpoint import Checkpoint, CheckpointStore
 from rag_app.migration.mapping import Mapping
 from rag_app.migration.report import RunReport, Tally
 from rag_app.migration.rows import DocumentRows, Rejection, SkipReason, document_rows
-from rag_app.migration.source import SourceRow, SourceTable
+from rag_app.migration.source import Resume, SourceRow, SourceTable
 from rag_app.vectorstores.base import VectorStore
 
 Progress = Callable[[int], None]
@@ -43,7 +43,8 @@ class Options:
 def _by_document(rows: Sequence[SourceRow]) -> list[list[SourceRow]]:
     groups: list[list[SourceRow]] = []
     for row in rows:
-        if groups and groups[-1][0].document == row.document:
+        last = groups[-1][0] if groups else None
+        if last is not None and (last.collection, last.document) == (row.collection, row.document):
             groups[-1].append(row)
         else:
             groups.append([row])
@@ -51,16 +52,20 @@ def _by_document(rows: Sequence[SourceRow]) -> list[list[SourceRow]]:
 
 
 async def _documents(
-    source: SourceTable, mapping: Mapping, options: Options, after_document: object
+    source: SourceTable, mapping: Mapping, options: Options, resume: Resume | None
 ) -> AsyncIterator[tuple[int, list[DocumentRows]]]:
     """Whole documents, a page at a time: each item is (rows handled, documents)."""
+
+    def judge(rows: list[SourceRow]) -> DocumentRows:
+        return document_rows(rows, mapping, max_chars=options.max_chars, page_base=source.page_base)
+
     pending: list[SourceRow] = []
-    async for page in source.pages(after_document=after_document, size=options.batch_size):
+    async for page in source.pages(resume=resume, size=options.batch_size):
         groups = _by_document(pending + page)
         pending = groups.pop()
-        yield len(page), [document_rows(g, mapping, max_chars=options.max_chars) for g in groups]
+        yield len(page), [judge(g) for g in groups]
     if pending:
-        yield 0, [document_rows(pending, mapping, max_chars=options.max_chars)]
+        yield 0, [judge(pending)]
 
 
 async def dry_run(
@@ -88,7 +93,7 @@ def _count_unkeyed(tally: Tally, unkeyed: int) -> None:
     if unkeyed:
         tally.skipped[SkipReason.NO_KEY.value] += unkeyed
         tally.rejections.append(
-            Rejection("-", SkipReason.NO_KEY, f"{unkeyed} rows have a NULL document id or id")
+            Rejection("-", SkipReason.NO_KEY, f"{unkeyed} rows have a NULL document key or id")
         )
 
 
@@ -97,12 +102,16 @@ def _count(tally: Tally, document: DocumentRows) -> None:
     tally.documents += 1
     tally.rows_accepted += len(document.chunks)
     tally.chars_accepted += sum(len(c.text) for c in document.chunks)
+    tally.count_collection(document.collection, len(document.chunks))
     tally.reject(document.rejections)
 
 
-async def _write(documents: list[DocumentRows], target: Target) -> None:
+async def _write(documents: list[DocumentRows], target: Target) -> float:
+    """Write the documents' chunks and records; returns the seconds spent embedding."""
     texts = [chunk.text for document in documents for chunk in document.chunks]
+    began = time.monotonic()
     vectors = await target.embedder.embed_batch(texts)
+    embed_seconds = time.monotonic() - began
     start = 0
     for document in documents:
         if not document.chunks:
@@ -113,6 +122,7 @@ async def _write(documents: list[DocumentRows], target: Target) -> None:
         )
         await save_migrated_document(target.catalog, document)
         start = end
+    return embed_seconds
 
 
 async def from_postgres(
@@ -136,10 +146,16 @@ async def from_postgres(
     began = time.monotonic()
     saved = None if restart else await checkpoints.load()
     if saved is not None and saved.finished:
-        return RunReport(0, 0, 0, Counter(), [], 0, 0.0, resumed=True, already_finished=True)
+        return RunReport(0, 0, 0, {}, Counter(), [], 0, 0.0, True, already_finished=True)
     checkpoint = saved or fresh
+    resume = (
+        None
+        if checkpoint.after_document is None
+        else Resume(checkpoint.after_collection, checkpoint.after_document)
+    )
     tally = Tally()
     session_rows = 0
+    embed_seconds = 0.0
     count = await source.count()
     on_start(count.total, checkpoint.rows_read)
     if saved is None:
@@ -148,18 +164,23 @@ async def from_postgres(
         checkpoint.skipped = dict(tally.skipped)
         on_progress(count.unkeyed)
         session_rows += count.unkeyed
-    async for handled, documents in _documents(source, mapping, options, checkpoint.after_document):
+    async for handled, documents in _documents(source, mapping, options, resume):
         if documents:
-            await _write(documents, target)
+            embed_seconds += await _write(documents, target)
             for document in documents:
                 _count(tally, document)
                 checkpoint.rows_read += len(document.chunks) + len(document.rejections)
                 checkpoint.rows_written += len(document.chunks)
                 checkpoint.documents_written += 1 if document.chunks else 0
+                if document.chunks:
+                    written = checkpoint.by_collection.setdefault(document.collection, [0, 0])
+                    written[0] += 1
+                    written[1] += len(document.chunks)
                 for rejection in document.rejections:
                     reason = rejection.reason.value
                     checkpoint.skipped[reason] = checkpoint.skipped.get(reason, 0) + 1
             checkpoint.after_document = documents[-1].source_document
+            checkpoint.after_collection = documents[-1].source_collection
             await checkpoints.save(checkpoint)
         on_progress(handled)
         session_rows += handled
@@ -169,9 +190,11 @@ async def from_postgres(
         rows_read=checkpoint.rows_read,
         rows_written=checkpoint.rows_written,
         documents_written=checkpoint.documents_written,
+        by_collection={k: (v[0], v[1]) for k, v in checkpoint.by_collection.items()},
         skipped=Counter(checkpoint.skipped),
         rejections=tally.rejections,
         session_rows=session_rows,
         seconds=time.monotonic() - began,
         resumed=saved is not None,
+        embed_seconds=embed_seconds,
     )

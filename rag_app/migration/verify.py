@@ -12,6 +12,9 @@ answers.
 
 from __future__ import annotations
 
+from typing import Any
+
+from rag_app.domain import MetadataValue
 from rag_app.evaluation.metrics import first_relevant_rank, hits
 from rag_app.evaluation.questions import Question, Target
 from rag_app.migration.mapping import Mapping
@@ -28,25 +31,30 @@ def _line(name: str, ranks: list[int | None]) -> str:
     return f"  {name:<28} hit@1 {cells[0]}   hit@{TOP_K} {cells[1]}"
 
 
+def _same_page(found: Any, wanted: int | None) -> bool:
+    return wanted is None or (found is not None and str(found) == str(wanted))
+
+
 async def verify(
     source: SourceTable, queries: QueryService, mapping: Mapping, questions: list[Question]
 ) -> list[str]:
+    """``document`` in a question is the source's document key (with a collection join,
+    the document of that key in whichever source collection holds it)."""
     keyword: list[int | None] = []
     target: list[int | None] = []
     misses = []
+    source_collections = list((await source.count()).by_collection)
+    targets = {mapping.target_collection(c) for c in source_collections}
+    filters: dict[str, MetadataValue] = {"collection": targets.pop()} if len(targets) == 1 else {}
     for q in questions:
         found = await source.keyword_search(q.question, top_k=TOP_K)
         keyword.append(
-            first_relevant_rank(
-                str(d) == q.document and (q.page is None or p == q.page) for d, p in found
-            )
+            first_relevant_rank(str(d) == q.document and _same_page(p, q.page) for _, d, p in found)
         )
-        page = None if q.page is None else q.page + (1 - mapping.page_base)
-        wanted = Target(document_id_for(q.document), page, q.span)
-        results = await queries.search(
-            q.question, top_k=TOP_K, filters={"collection": mapping.collection}
-        )
-        rank = first_relevant_rank(wanted.matches(h.chunk) for h in results)
+        page = None if q.page is None else q.page + (1 - source.page_base)
+        wanted = [Target(document_id_for(q.document, c), page, q.span) for c in source_collections]
+        results = await queries.search(q.question, top_k=TOP_K, filters=filters)
+        rank = first_relevant_rank(any(w.matches(h.chunk) for w in wanted) for h in results)
         target.append(rank)
         if rank is None:
             got = ", ".join(f"{h.chunk.title} p{h.chunk.page}" for h in results[:3])

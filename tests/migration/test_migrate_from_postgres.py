@@ -102,7 +102,7 @@ def test_migrated_documents_answer_with_page_citations_and_the_source_is_untouch
     for reason in {reason for reason, *_ in BAD_ROWS}:
         count = sum(r == reason for r, *_ in BAD_ROWS)
         assert f"skipped: {count:>8,}  {reason}" in report
-    assert "skipped:        1  document id or id is NULL" in report
+    assert "skipped:        1  document key or id is NULL" in report
 
     async def check() -> None:
         async with open_services(settings, run_jobs=False) as services:
@@ -247,7 +247,7 @@ def test_bad_mapping_and_unreachable_source_fail_with_a_clear_message(
         (
             'table = "onprem.document_chunks"\n[columns]\nid="id"\ndocument_id="doc_id"\n'
             'text="body"\npage="page_number"\n',
-            'column "body" does not exist',
+            "column e.body does not exist",
         ),
     ]
     for text, message in cases:

@@ -63,7 +63,7 @@ BAD_ROWS: list[tuple[str, str | None, int | None, object]] = [
     ("empty text", "   \n ", 1, {}),
     ("empty text", None, 1, {}),
     ("text over the embedder's limit", "a very long clause. " * 150, 1, {}),
-    ("page missing or not a positive number", "a clause with no page", None, {}),
+    ("page not a positive number", "a clause on page -2", -2, {}),
     ("metadata not a flat JSON object of usable keys", "nested metadata", 1, {"a": {"b": 1}}),
     ("metadata not a flat JSON object of usable keys", "a reserved key", 1, {"page": 3}),
     ("metadata over the S3 Vectors budget", "big metadata", 1, {f"k{i}": "x" * 500 for i in range(5)}),
