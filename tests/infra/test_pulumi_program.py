@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.app_environment import AppTargets, app_environment
+from components.app_environment import AppTargets, QueueTarget, app_environment
 from components.config import ConfigError, ModelsConfig, parse_stack_config
 from components.plan import Declared, summary
 from components.policies import RULES, violations
@@ -302,6 +302,12 @@ def test_the_app_environment_is_valid_app_settings(monkeypatch: pytest.MonkeyPat
             documents_bucket="docs",
             api_keys_secret="arn:aws:secretsmanager:eu-west-1:1:secret:keys",
             vector_bucket="vectors",
+            queue=QueueTarget(
+                url="https://sqs.eu-west-1.amazonaws.com/1/ingest",
+                dead_letter_url="https://sqs.eu-west-1.amazonaws.com/1/ingest-dlq",
+                max_receive_count=5,
+                visibility_timeout_seconds=120,
+            ),
         ),
         ModelsConfig(),
     )
