@@ -236,6 +236,11 @@ class Settings(BaseSettings):
         default=None, description="Secrets Manager secret holding the key list (the stacks)"
     )
     api_keys_refresh_seconds: float = Field(default=30.0, ge=0, le=3600)
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="The API key `rag-app mcp` (stdio) acts with: its grants decide what "
+        "the assistant may read; required when auth is required",
+    )
     oidc_issuer: str | None = Field(default=None, description="e.g. a Cognito user pool URL")
     oidc_audience: str | None = Field(default=None, description="aud, or Cognito client_id")
     oidc_jwks_url: str | None = Field(default=None, description="default: issuer + JWKS path")

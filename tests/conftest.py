@@ -259,3 +259,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         if missing:
             sources = ", ".join(f"{m} ({TOOL_SOURCES.get(m, 'not installed')})" for m in missing)
             pytest.skip(f"needs_tool: missing {sources}; .ci/run installs them")
+
+
+@pytest.fixture(scope="session")
+def secured_live_server(
+    postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """One real HTTP server with auth required and documents in two collections, shared by
+    the modules whose clients speak HTTP only (openai, a generated client, MCP)."""
+    from tests.support.live_server import secured_server
+
+    with secured_server(tmp_path_factory.mktemp("live"), _fresh_database(postgres_url)) as s:
+        yield s

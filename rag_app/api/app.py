@@ -8,12 +8,12 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import ServiceUnavailableException
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
 
-from rag_app import __version__
 from rag_app.api.documents import DocumentController, JobController
 from rag_app.api.errors import EXCEPTION_HANDLERS
 from rag_app.api.health import HealthController
+from rag_app.api.openai_compat import OpenAIController
+from rag_app.api.openapi import openapi_config
 from rag_app.api.queries import QueryController
 from rag_app.api.security import UNAUTHENTICATED, BearerAuthMiddleware, RateLimiter, caller
 from rag_app.embedders.base import Embedder
@@ -39,16 +39,24 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
     """The ASGI app. Services start in its lifespan, so building it costs nothing.
     ``embedder``: see ``open_services``."""
 
+    # Imported here: the MCP tools use the API's schemas and access rules.
+    from rag_app.api.mcp import HttpTools, mcp_route
+
+    required = settings.auth == "required"
+    tools = HttpTools(local_only=not required)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_services(settings, wait_for_database=False, embedder=embedder) as services:
+        async with (
+            open_services(settings, wait_for_database=False, embedder=embedder) as services,
+            tools.running(),
+        ):
             app.state.services = services
             app.state.authenticator = services.authenticator
             yield
             app.state.services = None
             app.state.authenticator = None
 
-    required = settings.auth == "required"
     middleware = (
         [DefineMiddleware(BearerAuthMiddleware, exclude=[f"^{p}" for p in UNAUTHENTICATED])]
         if required
@@ -59,7 +67,9 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
             DocumentController,
             JobController,
             QueryController,
+            OpenAIController,
             HealthController,
+            mcp_route(tools),
             web_router(),
         ],
         dependencies={
@@ -73,9 +83,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
         request_max_body_size=max(settings.max_upload_bytes, settings.max_media_bytes)
         + settings.max_upload_bytes
         + MULTIPART_OVERHEAD,
-        openapi_config=OpenAPIConfig(
-            title="rag-app", version=__version__, path="/schema", render_plugins=api_docs_plugins()
-        ),
+        openapi_config=openapi_config(render_plugins=api_docs_plugins()),
         state=State(
             {
                 "services": None,

@@ -5,11 +5,13 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from rag_app.api.byte_ranges import ranged_response
 from rag_app.api.errors import problem_responses
+from rag_app.api.openapi import SECURITY, binary, operation_with
 from rag_app.api.schemas import (
     DocumentListOut,
     DocumentOut,
@@ -19,20 +21,34 @@ from rag_app.api.schemas import (
     UploadForm,
 )
 from rag_app.auth.principal import Principal
-from rag_app.documents import MAX_OFFSET, Upload, parse_metadata
+from rag_app.documents import MAX_OFFSET, STORED_MEDIA_TYPES, Upload, parse_metadata
 from rag_app.domain import JobStatus
 from rag_app.services import Services
+
+# First among the download's declared types: generated clients read the first type they
+# know, and read bytes for this one whatever type the file has.
+OCTET_STREAM = "application/octet-stream"
 
 
 class DocumentController(Controller):
     path = "/documents"
     tags = ("documents",)
+    security = SECURITY
 
     @post(
         "/",
         operation_id="uploadDocument",
         status_code=HTTP_202_ACCEPTED,
-        responses=problem_responses(403, 404, 413, 415, 422),
+        response_description="Accepted: the job that ingests the file",
+        responses={
+            HTTP_200_OK: ResponseSpec(
+                SubmissionOut,
+                description="The same content is already in the collection "
+                "(duplicate: true): the existing document and its job",
+                generate_examples=False,
+            ),
+            **problem_responses(403, 404, 413, 415, 422),
+        },
     )
     async def upload(
         self,
@@ -40,9 +56,10 @@ class DocumentController(Controller):
         services: NamedDependency[Services],
         principal: NamedDependency[Principal],
     ) -> Response[SubmissionOut]:
-        """Upload a PDF, an audio or video file (MP4, MOV, M4A, MP3, WAV; optionally with
-        its ``transcript``, WebVTT or SubRip) or a transcript on its own; it is ingested in
-        the background (poll ``/jobs/{job_id}``).
+        """Upload a PDF, a Word file (.docx), an e-mail (.eml, Outlook .msg: its
+        attachments become documents of their own), an audio or video file (MP4, MOV, M4A,
+        MP3, WAV; optionally with its ``transcript``, WebVTT or SubRip) or a transcript on
+        its own; it is ingested in the background (poll ``/jobs/{job_id}``).
 
         Content already in the collection is not ingested twice: the answer is then 200
         with ``duplicate: true`` and the existing document's ids.
@@ -110,7 +127,11 @@ class DocumentController(Controller):
     @get(
         "/{document_id:str}/content",
         operation_id="getDocumentContent",
+        response_description="The original file, in its own media type",
         responses=problem_responses(404),
+        operation_class=operation_with(
+            HTTP_200_OK, binary([OCTET_STREAM, *STORED_MEDIA_TYPES]), replace=True
+        ),
     )
     async def get_content(
         self,
@@ -120,18 +141,20 @@ class DocumentController(Controller):
         principal: NamedDependency[Principal],
     ) -> Response[bytes]:
         """The indexed original, as uploaded: what hit and citation links point into
-        (``#page=<n>`` for PDFs, ``#t=<seconds>`` for audio and video). One ``Range:
-        bytes=`` range is answered with 206 and that slice (players seek with it)."""
+        (``#page=<n>`` for PDFs, ``#t=<seconds>`` for audio and video), in its own media
+        type, or as ``application/octet-stream`` when the request accepts only that. One
+        ``Range: bytes=`` range is answered with 206 and that slice (players seek with it)."""
         document, data = await services.documents.original(principal, document_id)
         # Printable ASCII only: a header value can carry neither line breaks nor quotes.
         name = "".join(
             c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
             for c in document.filename
         )
+        generic = request.headers.get("accept", "").strip() == OCTET_STREAM
         return ranged_response(
             data,
             range_header=request.headers.get("range"),
-            media_type=document.media_type,
+            media_type=OCTET_STREAM if generic else document.media_type,
             headers={"content-disposition": f'inline; filename="{name}"'},
         )
 
@@ -154,6 +177,7 @@ class DocumentController(Controller):
 class JobController(Controller):
     path = "/jobs"
     tags = ("documents",)
+    security = SECURITY
 
     @get("/", operation_id="listJobs", responses=problem_responses())
     async def list_jobs(

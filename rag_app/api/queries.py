@@ -6,11 +6,13 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from rag_app.api.errors import problem_responses
-from rag_app.api.schemas import AskIn, AskOut, HitOut, SearchIn, SearchOut
+from rag_app.api.openapi import ASK_EVENTS_DESCRIPTION, SECURITY, event_stream, operation_with
+from rag_app.api.schemas import AskDelta, AskIn, AskOut, Done, HitOut, SearchIn, SearchOut
 from rag_app.auth.principal import Principal
 from rag_app.domain import Answer, AnswerDelta
 from rag_app.services import Services
@@ -27,16 +29,20 @@ async def _events(
 ) -> AsyncIterator[ServerSentEventMessage]:
     async for event in events:
         if isinstance(event, AnswerDelta):
-            payload = msgspec.json.encode({"text": event.text}).decode()
+            payload = msgspec.json.encode(AskDelta(event.text)).decode()
             yield ServerSentEventMessage(event="delta", data=payload)
         else:
             payload = msgspec.json.encode(AskOut.of(event)).decode()
             yield ServerSentEventMessage(event="answer", data=payload)
-            yield ServerSentEventMessage(event="done", data="{}")
+            yield ServerSentEventMessage(event="done", data=msgspec.json.encode(Done()).decode())
+
+
+ASK_EVENTS = {"delta": AskDelta, "answer": AskOut, "done": Done}
 
 
 class QueryController(Controller):
     tags = ("queries",)
+    security = SECURITY
 
     @post(
         "/search",
@@ -68,7 +74,16 @@ class QueryController(Controller):
         operation_id="ask",
         status_code=200,
         request_max_body_size=MAX_QUERY_BODY_BYTES,
-        responses=problem_responses(413),
+        responses={
+            200: ResponseSpec(
+                AskOut,
+                description="The answer (JSON), or its Server-Sent Events with "
+                "Accept: text/event-stream",
+                generate_examples=False,
+            ),
+            **problem_responses(413),
+        },
+        operation_class=operation_with(200, event_stream(ASK_EVENTS_DESCRIPTION, ASK_EVENTS)),
     )
     async def ask(
         self,

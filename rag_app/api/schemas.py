@@ -239,3 +239,13 @@ class AskOut(msgspec.Struct):
             [CitationOut.of(c) for c in answer.citations],
             dict(answer.metadata),
         )
+
+
+class AskDelta(msgspec.Struct):
+    """A ``delta`` event of a streamed answer: a piece of its text, as it is written."""
+
+    text: str
+
+
+class Done(msgspec.Struct):
+    """The ``done`` event that ends a streamed answer."""

@@ -12,6 +12,7 @@ from importlib.metadata import entry_points
 import click
 
 from rag_app import __version__
+from rag_app.cli.assistants import mcp
 from rag_app.cli.cost import cost
 from rag_app.cli.documents import documents, ingest, jobs
 from rag_app.cli.keys import keys
@@ -45,6 +46,7 @@ for command in (
     eval_command,
     cost,
     migrate,
+    mcp,
 ):
     main.add_command(command)
 for plugin in entry_points(group="rag_app.cli"):

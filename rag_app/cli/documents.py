@@ -56,14 +56,18 @@ def _files(paths: tuple[Path, ...]) -> list[Path]:
 def ingest(
     paths: tuple[Path, ...], collection: str, title: str | None, metadata: str | None
 ) -> None:
-    """Ingest files (PDF; MP4, MOV, M4A, MP3, WAV; WebVTT or SubRip transcripts), or every
-    such file under the given folders. The file's type is told by its content.
+    """Ingest files (PDF; Word .docx; e-mail .eml and Outlook .msg, whose attachments
+    become documents of their own; MP4, MOV, M4A, MP3, WAV; WebVTT or SubRip
+    transcripts), or every such file under the given folders. The file's type is told by
+    its content.
 
     Jobs go through the job queue: this process runs RAG_INGEST_WORKERS of them at once
     beside any `rag-app worker` (0: the workers alone), and waits until each has ended."""
     files = _files(paths)
     if not files:
-        raise click.ClickException("no files to ingest (PDF, audio, video or transcripts)")
+        raise click.ClickException(
+            "no files to ingest (PDF, Word, e-mail, audio, video or transcripts)"
+        )
     if title is not None and len(files) > 1:
         raise click.UsageError(f"--title names one document; {len(files)} files were given")
     try:

@@ -9,20 +9,22 @@ Never a silent empty ingest: a file that yields no text at all raises a readable
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import anyio.to_thread
 
-from rag_app.domain import JobStage, PageText, Transcript
+from rag_app.domain import JobStage, MetadataValue, PageText, Transcript
 from rag_app.errors import PayloadTooLargeError, UnprocessableDocumentError
-from rag_app.ingest.files import FileKind, StoredFile, recorded_type
+from rag_app.ingest.email_messages import Attachment, parse_eml, parse_msg
+from rag_app.ingest.files import MSG, FileKind, StoredFile, recorded_type
 from rag_app.ingest.isolation import ProcessLimits, run_isolated
 from rag_app.ingest.media import media_duration
 from rag_app.ingest.ocr import OcrUnavailableError, PageOcr
 from rag_app.ingest.pdf import extract_pages, pages_without_text, text_chars
 from rag_app.ingest.transcriber import Transcriber
 from rag_app.ingest.transcripts import parse_transcript
+from rag_app.ingest.word import word_sections
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,11 @@ class Extraction:
     duration_s: float | None = None
     transcript_source: str | None = None
     warning: str | None = None  # indexed, but not all of it: shown as the document's error
+    # Found in the file (e-mail): the document's title and extra metadata, and attachments
+    # to ingest as documents of their own.
+    title: str | None = None
+    metadata: Mapping[str, MetadataValue] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +85,40 @@ class Extractor:
         found = recorded_type(file.media_type)
         if found.kind is FileKind.PDF:
             extraction = await self._pdf(file, on_stage)
+        elif found.kind is FileKind.WORD:
+            extraction = await self._word(file)
+        elif found.kind is FileKind.EMAIL:
+            extraction = await self._email(file, outlook=found is MSG)
         elif found.kind is FileKind.TRANSCRIPT:
             extraction = self._timed(parse_transcript(file.data), duration_s=None)
         else:
             extraction = await self._media(file, transcript, on_stage)
         return extraction
+
+    async def _word(self, file: StoredFile) -> Extraction:
+        """Sections as pages: see ingest/word.py for what ``page`` then holds."""
+        sections = await anyio.to_thread.run_sync(
+            lambda: run_isolated(
+                word_sections, file.data, self._limits.max_pages, limits=self._limits.parser
+            )
+        )
+        if not sections:
+            raise UnprocessableDocumentError("the Word document has no text")
+        return Extraction(content=tuple(sections), pages=len(sections), pages_text=len(sections))
+
+    async def _email(self, file: StoredFile, *, outlook: bool) -> Extraction:
+        parse = parse_msg if outlook else parse_eml
+        message = await anyio.to_thread.run_sync(
+            lambda: run_isolated(parse, file.data, limits=self._limits.parser)
+        )
+        return Extraction(
+            content=tuple(message.pages),
+            pages=len(message.pages),
+            pages_text=len(message.pages),
+            title=message.title,
+            metadata=message.metadata,
+            attachments=tuple(message.attachments),
+        )
 
     def _check_duration(self, seconds: float | None) -> None:
         limit = self._limits.max_media_seconds

@@ -8,13 +8,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from rag_app.errors import UnprocessableDocumentError, UnsupportedMediaError
+from rag_app.ingest.email_messages import EML_MEDIA_TYPE, MSG_MEDIA_TYPE, OLE_MAGIC, looks_like_eml
 from rag_app.ingest.pdf import PDF_MEDIA_TYPE, looks_like_pdf
+from rag_app.ingest.word import DOCX_MEDIA_TYPE, ZIP_MAGIC
 
 
 class FileKind(StrEnum):
     PDF = "pdf"
     MEDIA = "media"  # audio or video: transcribed
     TRANSCRIPT = "transcript"  # a WebVTT or SubRip file: read as timed text
+    WORD = "word"  # .docx: read by section (ingest/word.py)
+    EMAIL = "email"  # .eml or Outlook .msg: the message, attachments as documents of their own
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +36,12 @@ MP3 = FileType(FileKind.MEDIA, "audio/mpeg", "mp3")
 WAV = FileType(FileKind.MEDIA, "audio/wav", "wav")
 VTT = FileType(FileKind.TRANSCRIPT, "text/vtt", "vtt")
 SRT = FileType(FileKind.TRANSCRIPT, "application/x-subrip", "srt")
-FILE_TYPES = (PDF, MP4, MOV, M4A, MP3, WAV, VTT, SRT)
+# Any ZIP is taken for a .docx (the only ZIP-based type accepted) and any OLE compound file
+# for an Outlook message; the parser refuses what is not one, by name.
+DOCX = FileType(FileKind.WORD, DOCX_MEDIA_TYPE, "docx")
+EML = FileType(FileKind.EMAIL, EML_MEDIA_TYPE, "eml")
+MSG = FileType(FileKind.EMAIL, MSG_MEDIA_TYPE, "msg")
+FILE_TYPES = (PDF, MP4, MOV, M4A, MP3, WAV, VTT, SRT, DOCX, EML, MSG)
 EXTENSION_OF = {t.media_type: t.extension for t in FILE_TYPES}
 _BY_MEDIA_TYPE = {t.media_type: t for t in FILE_TYPES}
 
@@ -76,9 +85,15 @@ def sniff(head: bytes) -> FileType | None:
         return PDF
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return WAV
+    if head.startswith(ZIP_MAGIC):
+        return DOCX
+    if head.startswith(OLE_MAGIC):
+        return MSG
     found = _iso_media(head) or _transcript(head)
     if found is not None:
         return found
+    if looks_like_eml(head):
+        return EML
     return MP3 if _mp3(head) else None
 
 
@@ -87,8 +102,9 @@ def file_type(filename: str, head: bytes) -> FileType:
     found = sniff(head)
     if found is None:
         raise UnsupportedMediaError(
-            f"{filename!r} is not a PDF, audio, video or transcript file that is ingested "
-            "(accepted: PDF; MP4, MOV, M4A, MP3, WAV; WebVTT and SubRip transcripts)"
+            f"{filename!r} is not a PDF, Word, e-mail, audio, video or transcript file that "
+            "is ingested (accepted: PDF; Word .docx; e-mail .eml and Outlook .msg; MP4, MOV, "
+            "M4A, MP3, WAV; WebVTT and SubRip transcripts)"
         )
     return found
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,7 @@ from rag_app.errors import (
     UnprocessableDocumentError,
 )
 from rag_app.ingest.chunking import ChunkLimits, ChunkSpan, chunk_content
+from rag_app.ingest.email_messages import Attachment
 from rag_app.ingest.extraction import Extraction, Extractor
 from rag_app.ingest.files import StoredFile
 from rag_app.ingest.originals import delete_version
@@ -70,6 +72,23 @@ def version_of(job: Job) -> dict[str, Any]:
         "content_sha256": job.content_sha256,
         "size_bytes": job.size_bytes,
     }
+
+
+def with_found(job: Job, extraction: Extraction) -> Job:
+    """The job with what its file said about itself (an e-mail's headers): metadata the
+    uploader did not set, and the title unless the uploader gave one (not the file name)."""
+    if not extraction.metadata and extraction.title is None:
+        return job
+    defaulted = job.title == job.filename.rsplit("/", 1)[-1]
+    return dataclasses.replace(
+        job,
+        title=extraction.title if extraction.title and defaulted else job.title,
+        metadata={**extraction.metadata, **job.metadata},
+    )
+
+
+# Takes a message's attachments (to submit them as documents of their own).
+AttachmentHandler = Callable[[Job, Sequence[Attachment]], Awaitable[None]]
 
 
 def _chunks(job: Job, spans: list[ChunkSpan]) -> list[Chunk]:
@@ -113,6 +132,12 @@ class IngestionJobs:
         self._extractor = extractor
         self._chunking = chunking
         self._max_chunks = max_chunks
+        self._attachments: AttachmentHandler | None = None
+
+    def on_attachments(self, handler: AttachmentHandler) -> None:
+        """Who takes the attachments a job's file carries (unset: they are dropped); called
+        before the job ends, so a client that sees it succeed finds them submitted."""
+        self._attachments = handler
 
     async def run(self, job_id: str, *, may_retry: bool = False) -> Job | Retry | None:
         """Parse, chunk, embed and index one job's file. Failures are recorded on the job
@@ -142,6 +167,7 @@ class IngestionJobs:
                 StoredFile(job.blob_key, data, job.media_type), transcript, on_stage
             )
             extracted = time.perf_counter()
+            job = with_found(job, extraction)
             job = await self._advance(job, JobStage.CHUNKING)
             chunks = self._chunk(job, extraction)
             job = await self._advance(job, JobStage.EMBEDDING)
@@ -152,6 +178,8 @@ class IngestionJobs:
             indexing = time.perf_counter()
             await self._store.upsert_document(job.document_id, chunks, vectors)
             indexed = time.perf_counter()
+            if extraction.attachments and self._attachments is not None:
+                await self._attachments(job, extraction.attachments)
             job = await self._finish(job, extraction, chunks=len(chunks))
             # Where a job's time goes; the ingest benchmark reads ``stage_seconds``.
             seconds = {

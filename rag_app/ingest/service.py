@@ -7,7 +7,7 @@ import dataclasses
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag_app.blobstores.base import BlobStore
@@ -24,8 +24,10 @@ from rag_app.errors import (
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
+    RagError,
     UnsupportedMediaError,
 )
+from rag_app.ingest.email_messages import Attachment
 from rag_app.ingest.files import FileKind, FileType, file_type
 from rag_app.ingest.jobs import IngestionJobs, Retry, now, version_of
 from rag_app.ingest.originals import blob_key, delete_version, transcript_keys
@@ -102,6 +104,7 @@ class IngestionService:
         self._jobs = jobs
         self._queue = queue
         self._limits = limits
+        jobs.on_attachments(self._submit_attachments)
 
     def _check_file(self, upload: Upload) -> tuple[FileType, FileType | None]:
         """The upload's type and its transcript's (sniffed here, once, and recorded on the
@@ -226,6 +229,28 @@ class IngestionService:
                 await self._jobs.abandon(job.job_id, "the job could not be queued; upload again")
                 raise
         return Submission(document_id, job.job_id, JobStatus.QUEUED, duplicate=False)
+
+    async def _submit_attachments(self, job: Job, attachments: Sequence[Attachment]) -> None:
+        """Each attachment of a supported type becomes a document of its own in the same
+        collection, with ``parent_document_id`` metadata; others are skipped (logged).
+        Without a background runner their jobs run here, before the message's ends."""
+        for attachment in attachments:
+            try:
+                submission = await self.submit(
+                    Upload(
+                        filename=attachment.filename,
+                        data=attachment.data,
+                        collection=job.collection,
+                        metadata={"parent_document_id": job.document_id},
+                    )
+                )
+            except RagError as e:
+                log.info(
+                    "attachment %r of %s not ingested: %s", attachment.filename, job.document_id, e
+                )
+                continue
+            if self._queue is None and not submission.duplicate:
+                await self.run_job(submission.job_id)
 
     async def run_job(self, job_id: str, *, may_retry: bool = False) -> Job | Retry | None:
         """Run one job now, in this task (see ``IngestionJobs.run``): what a worker does
