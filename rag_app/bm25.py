@@ -1,11 +1,10 @@
 """BM25, the full-text ranking both stores use for keyword search.
 
 pgvector computes it in SQL over PostgreSQL's ``english`` text search configuration
-(``vectorstores/pgvector.py``); the S3 Vectors store, which has no text search, keeps
-an index of its own (``vectorstores/bm25_index.py``) with the tokenizer below, which
-approximates that configuration: words and numbers, English stop words dropped, Snowball
-English stems. The two agree on the formula, not on every token (PostgreSQL's parser knows
-URLs, e-mail addresses and file paths; this one does not).
+(``vectorstores/pgvector.py``), which the tokenizer below approximates for the query side:
+words and numbers, English stop words dropped, Snowball English stems (PostgreSQL's parser
+also knows URLs, e-mail addresses and file paths; this one does not). S3 Vectors ranks by
+its own BM25 with its standard analyzer (no stemming, no stop words).
 
     score(chunk) = sum over query terms t in chunk of
         idf(t) * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / average length))

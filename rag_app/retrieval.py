@@ -14,7 +14,7 @@ from rag_app.embedders.base import Embedder, embed_query
 from rag_app.errors import InvalidInputError
 from rag_app.ingest.validation import check_filters
 from rag_app.terms import content_words, coverage
-from rag_app.vectorstores.base import MAX_TOP_K, VectorStore
+from rag_app.vectorstores.base import MAX_TOP_K, NativeHybrid, VectorStore
 
 # Hybrid search fuses a vector list and a BM25 list: in legal text the decisive words are
 # exact (a defined term, a section number, a party), where embeddings are weakest, and
@@ -23,7 +23,7 @@ from rag_app.vectorstores.base import MAX_TOP_K, VectorStore
 CANDIDATES_PER_RESULT = 4
 MIN_CANDIDATES = 20
 RRF_K = 60  # the constant of Cormack et al. (2009): flattens the top ranks' advantage
-Fusion = Literal["rrf", "weighted"]
+Fusion = Literal["rrf", "weighted", "native"]
 
 
 def fuse(rankings: list[list[Hit]], *, k: int = RRF_K) -> list[Hit]:
@@ -118,6 +118,10 @@ class QueryService:
             hits = await self._store.query_text(
                 text, vector, top_k=top_k, filters=checked, collections=collections
             )
+        elif self._fusion == "native" and isinstance(self._store, NativeHybrid):
+            hits = await self._store.query_hybrid(
+                text, vector, top_k=top_k, filters=checked, collections=collections
+            )
         else:
             by_vector, by_words = await asyncio.gather(
                 self._store.query(vector, top_k=pool, filters=checked, collections=collections),
@@ -125,7 +129,7 @@ class QueryService:
                     text, vector, top_k=pool, filters=checked, collections=collections
                 ),
             )
-            if self._fusion == "rrf":
+            if self._fusion in ("rrf", "native"):  # native: the store has no fusion of its own
                 hits = fuse([by_vector, by_words])[:top_k]
             else:
                 hits = blend(by_vector, by_words, vector_weight=self._vector_weight)[:top_k]

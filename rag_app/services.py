@@ -27,8 +27,8 @@ from rag_app.blobstores.base import BlobStore
 from rag_app.blobstores.local import LocalBlobStore
 from rag_app.blobstores.s3 import S3BlobStore
 from rag_app.catalog.base import Catalog
+from rag_app.catalog.dynamodb import DynamoDbCatalog
 from rag_app.catalog.postgres import PostgresCatalog
-from rag_app.catalog.s3 import S3Catalog
 from rag_app.embedders.base import Embedder
 from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
 from rag_app.errors import ConfigurationError
@@ -48,9 +48,8 @@ from rag_app.postgres.pool import UNAVAILABLE, Credentials, Database
 from rag_app.retrieval import QueryService
 from rag_app.settings import Settings
 from rag_app.vectorstores.base import VectorStore, index_name
-from rag_app.vectorstores.bm25_index import Bm25Index
 from rag_app.vectorstores.pgvector import PgVectorStore
-from rag_app.vectorstores.s3vectors import S3VectorsStore, filterable_metadata
+from rag_app.vectorstores.s3vectors import S3VectorsStore
 
 log = logging.getLogger(__name__)
 
@@ -103,18 +102,8 @@ def _store_for_space(
         client = _aws_client(settings, "s3vectors", _aws_config(settings, mode="standard"))
         # S3 Vectors index names allow [a-z0-9.-], not underscores.
         index = name.replace("_", "-")
-        keywords = Bm25Index(
-            _build_blob_store(settings),
-            prefix=f"keywords/{settings.s3vectors_bucket}/{index}/",
-            filterable=filterable_metadata,
-            refresh_seconds=settings.keyword_refresh_seconds,
-        )
         return S3VectorsStore(
-            client,
-            bucket=settings.s3vectors_bucket,
-            index=index,
-            dimension=dimension,
-            keywords=keywords,
+            client, bucket=settings.s3vectors_bucket, index=index, dimension=dimension
         )
     return PgVectorStore(pool, table=name, dimension=dimension, ef_search=settings.hnsw_ef_search)
 
@@ -312,9 +301,9 @@ async def open_services(
         store = _build_store(settings, pool, active_embedder)
         blobs = _build_blob_store(settings)
         catalog: Catalog
-        if settings.catalog == "s3":
-            assert isinstance(blobs, S3BlobStore)  # the settings validator guarantees it
-            catalog = S3Catalog(blobs)
+        if settings.catalog == "dynamodb":
+            client = _aws_client(settings, "dynamodb", _aws_config(settings, mode="standard"))
+            catalog = DynamoDbCatalog(client, table=str(settings.dynamodb_table))
         else:
             assert pool is not None  # settings.needs_postgres
             catalog = PostgresCatalog(pool)
@@ -329,6 +318,7 @@ async def open_services(
                 max_media_bytes=settings.max_media_bytes,
                 max_chunks=settings.max_chunks_per_document,
             ),
+            swap_lease_seconds=settings.swap_lease_seconds,
         )
         runner = JobRunner(ingestion.run_job, concurrency=settings.ingest_concurrency)
         ready = asyncio.Event()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import logging
@@ -25,6 +26,7 @@ from rag_app.domain import (
 )
 from rag_app.embedders.base import Embedder
 from rag_app.errors import (
+    ConflictError,
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
@@ -66,6 +68,10 @@ class Submission:
     job_id: str
     status: JobStatus
     duplicate: bool
+
+
+class JobTakenError(Exception):
+    """The job's record changed under this process: another one runs it now."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +136,10 @@ class IngestionService:
         embedder: Embedder,
         extractor: Extractor,
         limits: IngestLimits,
+        swap_lease_seconds: float = 600.0,
     ) -> None:
         self._catalog = catalog
+        self._swap_lease_seconds = swap_lease_seconds
         self._extractor = extractor
         self._blobs = blobs
         self._store = store
@@ -191,6 +199,12 @@ class IngestionService:
         else:
             document_id = check_document_id(upload.document_id)
             existing = await self._catalog.get_document(document_id)
+            holder = await self._catalog.find_document_by_content(collection, sha)
+            if holder is not None and holder.document_id != document_id:
+                raise ConflictError(
+                    f"this content is already document {holder.document_id!r} of collection "
+                    f"{collection!r}"
+                )
         # The same budget the stores enforce per chunk, checked before the file is stored.
         check_filterable_budget(
             {**metadata, "document_id": document_id, "collection": collection, "page": 1},
@@ -235,7 +249,7 @@ class IngestionService:
         )
         await self._catalog.save_job(job)
         if existing is None:
-            document = Document(
+            created = Document(
                 document_id=document_id,
                 **_version_of(job),
                 status=DocumentStatus.QUEUED,
@@ -246,13 +260,46 @@ class IngestionService:
                 created_at=now,
                 updated_at=now,
             )
-        else:  # a new version: the old chunks keep serving until the new ones are indexed
-            document = dataclasses.replace(
-                existing, status=DocumentStatus.QUEUED, latest_job_id=job.job_id, updated_at=now
+            # The catalog decides between racing uploads: one creates the document.
+            existing = await self._catalog.create_document(created)
+            if existing is not None and not (
+                existing.document_id == document_id and existing.content_sha256 != sha
+            ):
+                return await self._lost_race(job, existing, explicit=upload.document_id)
+        if existing is not None:
+            # A new version: the old chunks keep serving until the new ones are indexed.
+            await self._catalog.save_document(
+                dataclasses.replace(
+                    existing,
+                    status=DocumentStatus.QUEUED,
+                    latest_job_id=job.job_id,
+                    updated_at=now,
+                )
             )
-        await self._catalog.save_document(document)
         self._schedule(job.job_id)
         return Submission(document_id, job.job_id, JobStatus.QUEUED, duplicate=False)
+
+    async def _lost_race(self, job: Job, holder: Document, *, explicit: str | None) -> Submission:
+        """Another upload created the document (or holds this content) first: this job
+        will not run; the upload is that document's duplicate, or a conflict."""
+        await self._catalog.save_job(
+            dataclasses.replace(
+                job,
+                status=JobStatus.FAILED,
+                error=f"duplicate of document {holder.document_id!r}",
+                updated_at=_now(),
+            )
+        )
+        if holder.document_id != job.document_id:
+            await self._delete_files(job.document_id, job.content_sha256, job.media_type)
+        if explicit is not None and holder.document_id != explicit:
+            raise ConflictError(
+                f"this content is already document {holder.document_id!r} of collection "
+                f"{holder.collection!r}"
+            )
+        latest = await self._catalog.get_job(holder.latest_job_id)
+        status = latest.status if latest else JobStatus.SUCCEEDED
+        return Submission(holder.document_id, holder.latest_job_id, status, duplicate=True)
 
     async def run_job(self, job_id: str) -> None:
         """Parse, chunk, embed and index one job's file. Failures are recorded on the job
@@ -260,7 +307,11 @@ class IngestionService:
         found = await self._catalog.get_job(job_id)
         if found is None or found.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
             return
-        job = await self._advance(found, JobStage.PARSING, JobStatus.RUNNING)
+        job = dataclasses.replace(
+            found, stage=JobStage.PARSING, status=JobStatus.RUNNING, updated_at=_now()
+        )
+        if not await self._catalog.replace_job(job, previous=found):
+            return  # another process claimed it first (two replicas resuming the same job)
         try:
             await self._set_document_status(job, DocumentStatus.PROCESSING, error=None)
             data = await self._blobs.get(job.blob_key)
@@ -304,9 +355,14 @@ class IngestionService:
             embedded = time.perf_counter()
             job = await self._advance(job, JobStage.INDEXING)
             indexing = time.perf_counter()
-            await self._store.upsert_document(job.document_id, chunks, vectors)
-            indexed = time.perf_counter()
-            await self._finish(job, extraction, chunks=len(chunks))
+            await self._acquire_swap(job)
+            try:
+                await self._check_content_free(job)
+                await self._store.upsert_document(job.document_id, chunks, vectors)
+                indexed = time.perf_counter()
+                await self._finish(job, extraction, chunks=len(chunks))
+            finally:
+                await self._catalog.release_swap(job.document_id, job.job_id)
             # Where a job's time goes; the ingest benchmark reads ``stage_seconds``.
             seconds = {
                 "extract": extracted - started,
@@ -320,6 +376,8 @@ class IngestionService:
                 *seconds.values(),
                 extra={"stage_seconds": seconds},
             )
+        except JobTakenError:
+            log.warning("ingestion job %s was taken over by another process; stopping", job_id)
         except Exception as e:
             if isinstance(e, RagError):
                 reason = str(e)
@@ -328,12 +386,37 @@ class IngestionService:
                 reason = f"internal error while {job.stage.value}: {type(e).__name__}: {e}"
             await self._fail(job, reason)
 
+    async def _acquire_swap(self, job: Job) -> None:
+        """Wait for the document's version-swap lease: another version being written waits
+        here, then swaps in after it (the later swap is the newer version); a holder that died
+        frees it after the lease."""
+        deadline = time.monotonic() + self._swap_lease_seconds + 5
+        delay = 0.05
+        while not await self._catalog.acquire_swap(
+            job.document_id, job.job_id, lease_seconds=self._swap_lease_seconds
+        ):
+            if time.monotonic() > deadline:
+                raise ConflictError("another version of the document is still being indexed")
+            await asyncio.sleep(delay)
+            delay = min(1.0, delay * 2)
+
+    async def _check_content_free(self, job: Job) -> None:
+        holder = await self._catalog.find_document_by_content(job.collection, job.content_sha256)
+        if holder is not None and holder.document_id != job.document_id:
+            raise ConflictError(
+                f"this content became document {holder.document_id!r} of collection "
+                f"{job.collection!r} while it was ingested"
+            )
+
     async def _advance(
         self, job: Job, stage: JobStage, status: JobStatus = JobStatus.RUNNING
     ) -> Job:
-        job = dataclasses.replace(job, stage=stage, status=status, updated_at=_now())
-        await self._catalog.save_job(job)
-        return job
+        """The job's next state, written only if the job is still as this process left it:
+        a process whose job was taken over (lease expired, message redelivered) stops."""
+        advanced = dataclasses.replace(job, stage=stage, status=status, updated_at=_now())
+        if not await self._catalog.replace_job(advanced, previous=job):
+            raise JobTakenError(job.job_id)
+        return advanced
 
     async def _set_document_status(
         self, job: Job, status: DocumentStatus, *, error: str | None
@@ -385,8 +468,9 @@ class IngestionService:
             await self._catalog.save_document(
                 dataclasses.replace(document, status=status, error=error, updated_at=_now())
             )
-        await self._catalog.save_job(
-            dataclasses.replace(job, status=JobStatus.FAILED, error=reason, updated_at=_now())
+        await self._catalog.replace_job(
+            dataclasses.replace(job, status=JobStatus.FAILED, error=reason, updated_at=_now()),
+            previous=job,
         )
 
     async def original(self, document_id: str) -> tuple[Document, bytes]:
