@@ -27,6 +27,7 @@ class AppTargets:
     documents_bucket: pulumi.Input[str]
     api_keys_secret: pulumi.Input[str]  # the secret's ARN: the deployed API needs credentials
     vector_bucket: pulumi.Input[str] | None = None  # Option 1: S3 Vectors
+    catalog_table: pulumi.Input[str] | None = None  # Option 1: the DynamoDB catalog
     database: DatabaseTarget | None = None  # Option 2: Aurora PostgreSQL + pgvector
     port: int = 8000
 
@@ -57,8 +58,9 @@ def app_environment(targets: AppTargets, models: ModelsConfig) -> dict[str, pulu
         env |= {
             "RAG_VECTOR_STORE": "s3vectors",
             "RAG_S3VECTORS_BUCKET": targets.vector_bucket,
-            "RAG_CATALOG": "s3",
         }
+    if targets.catalog_table is not None:
+        env |= {"RAG_CATALOG": "dynamodb", "RAG_DYNAMODB_TABLE": targets.catalog_table}
     if targets.database is not None:
         env |= {
             "RAG_VECTOR_STORE": "pgvector",

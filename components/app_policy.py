@@ -87,6 +87,10 @@ def app_policy_document(
                     "s3vectors:QueryVectors",
                     "s3vectors:ListVectors",
                     "s3vectors:GetIndex",
+                    # The app turns on full-text search on its index at start (ENHANCED mode,
+                    # ``text`` searchable): no Pulumi provider can declare it yet.
+                    "s3vectors:UpdateIndexMode",
+                    "s3vectors:UpdateMetadataConfiguration",
                 ],
                 "Resource": [vector_index_arn],
             },

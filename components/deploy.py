@@ -9,6 +9,7 @@ from components.api_keys import ApiKeysSecret, ApiKeysSecretArgs
 from components.app_environment import AppTargets, DatabaseTarget, app_environment
 from components.app_policy import AppGrants
 from components.aurora import AuroraPgvector, AuroraPgvectorArgs
+from components.catalog_table import CatalogReach, CatalogTable, CatalogTableArgs
 from components.config import StackConfig
 from components.ecs_service import EcsService, EcsServiceArgs
 from components.eks_cluster import EksCluster, EksClusterArgs
@@ -84,6 +85,18 @@ def deploy_ecs(config: StackConfig) -> None:
             kms_key_arn=config.documents.kms_key_arn,
         ),
     )
+    catalog = CatalogTable(
+        "catalog",
+        CatalogTableArgs(
+            kms_key_arn=config.documents.kms_key_arn,
+            reach=CatalogReach(
+                region=region,
+                vpc_id=network.vpc.id,
+                route_table_id=network.private_route_table.id,
+                app_security_group_id=network.app_security_group.id,
+            ),
+        ),
+    )
     image = ContainerImage(
         "app",
         ContainerImageArgs(
@@ -97,6 +110,7 @@ def deploy_ecs(config: StackConfig) -> None:
             documents_bucket=documents.bucket.bucket,
             api_keys_secret=api_keys.arn,
             vector_bucket=vectors.bucket.vector_bucket_name,
+            catalog_table=catalog.table.name,
         ),
         config.models,
     )
@@ -118,7 +132,14 @@ def deploy_ecs(config: StackConfig) -> None:
             ),
         ),
     )
+    aws.iam.RolePolicy(
+        "app-catalog",
+        role=service.task_role.id,
+        policy=catalog.access_policy(),
+        opts=pulumi.ResourceOptions(parent=service),
+    )
     pulumi.export("service_url", service.url)
+    pulumi.export("catalog_table", catalog.table.name)
     pulumi.export("documents_bucket", documents.bucket.bucket)
     pulumi.export("api_keys_secret", api_keys.arn)
     pulumi.export("vector_index_arn", vectors.index.index_arn)

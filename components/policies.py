@@ -179,6 +179,35 @@ def vector_indexes_match_the_app(resources: list[Declared]) -> list[str]:
     return problems
 
 
+def catalog_tables_protected(resources: list[Declared]) -> list[str]:
+    """DynamoDB tables: on demand, point-in-time recovery, encrypted, deletion-protected;
+    and no IAM policy grants DynamoDB actions beyond a named table and its indexes."""
+    problems = []
+    tables = _of(resources, "aws:dynamodb/table:Table")
+    named = {_arn_of(t) for t in tables} | {f"{_arn_of(t)}/index/*" for t in tables}
+    for table in tables:
+        inputs = table.inputs
+        if inputs.get("billingMode") != "PAY_PER_REQUEST":
+            problems.append(f"table {table.name}: not on-demand")
+        if not inputs.get("pointInTimeRecovery", {}).get("enabled"):
+            problems.append(f"table {table.name}: no point-in-time recovery")
+        if not inputs.get("serverSideEncryption", {}).get("enabled"):
+            problems.append(f"table {table.name}: not encrypted with KMS")
+        if not inputs.get("deletionProtectionEnabled"):
+            problems.append(f"table {table.name}: no deletion protection")
+    for policy in _of(resources, "aws:iam/rolePolicy:RolePolicy"):
+        for statement in _statements(policy.inputs.get("policy")):
+            actions = statement.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            if not any(str(a).startswith("dynamodb:") or a == "*" for a in actions):
+                continue
+            resources_ = statement.get("Resource", [])
+            resources_ = [resources_] if isinstance(resources_, str) else resources_
+            if any(a in ("dynamodb:*", "*") for a in actions) or not set(resources_) <= named:
+                problems.append(f"IAM policy {policy.name}: DynamoDB beyond a named table")
+    return problems
+
+
 def databases_encrypted_private_protected(resources: list[Declared]) -> list[str]:
     """Aurora: encrypted, RDS-managed password (none in config or state), IAM auth on,
     backups kept, deletion protection and a final snapshot unless tagged a dev stack, and
@@ -248,6 +277,7 @@ RULES: dict[str, Rule] = {
     "logs-expire": logs_expire,
     "iam-resources-named": iam_resources_named,
     "vector-indexes-match-the-app": vector_indexes_match_the_app,
+    "catalog-tables-protected": catalog_tables_protected,
     "databases-encrypted-private-protected": databases_encrypted_private_protected,
     "kubernetes-clusters-hardened": kubernetes_clusters_hardened,
     "kms-keys-rotate": kms_keys_rotate,

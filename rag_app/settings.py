@@ -206,7 +206,18 @@ class Settings(BaseSettings):
         default="cognito:groups",
         description="claim listing read:<collection> / write:<collection> grants",
     )
-    rate_limit_per_minute: int = Field(default=600, ge=1, description="per caller, per process")
+    rate_limit_per_minute: int = Field(
+        default=600,
+        ge=1,
+        description="queries (every request but uploads) per caller per minute, per replica: "
+        "N replicas allow N times this; the shared per-client limit is the edge's (WAF)",
+    )
+    upload_rate_limit_per_minute: int = Field(
+        default=120,
+        ge=1,
+        description="uploads (POST /documents) per caller per minute, per replica, counted "
+        "apart from queries; bulk loads go through the inbox or `rag-app ingest` instead",
+    )
 
     @model_validator(mode="after")
     def _no_unknown_variables(self) -> Settings:

@@ -45,6 +45,8 @@ def test_every_component_and_resource_type_is_declared(ecs: list[Declared]) -> N
         "rag:components:Network",
         "rag:components:DocumentBucket",
         "rag:components:S3VectorIndex",
+        "rag:components:CatalogTable",
+        "aws:dynamodb/table:Table",
         "rag:components:ContainerImage",
         "rag:components:EcsService",
         "aws:ec2/vpc:Vpc",
@@ -77,6 +79,7 @@ def test_network_private_subnets_endpoints_and_no_nat(ecs: list[Declared]) -> No
     }
     assert services == {
         "s3": "Gateway",
+        "dynamodb": "Gateway",  # the catalog
         "bedrock-runtime": "Interface",
         "s3vectors": "Interface",
         "secretsmanager": "Interface",
@@ -126,6 +129,25 @@ def test_vector_index_matches_the_app(ecs: list[Declared]) -> None:
     assert index["indexName"] == "chunks-amazon-titan-embed-text-v2-0-1024"
 
 
+def test_the_catalog_table_is_protected_and_the_app_reaches_only_it(ecs: list[Declared]) -> None:
+    table = named(ecs, "aws:dynamodb/table:Table", "catalog")
+    inputs = table.inputs
+    assert inputs["billingMode"] == "PAY_PER_REQUEST"
+    assert inputs["pointInTimeRecovery"] == {"enabled": True}
+    assert inputs["serverSideEncryption"]["enabled"] is True
+    assert inputs["deletionProtectionEnabled"] is True
+    assert {i["name"] for i in inputs["globalSecondaryIndexes"]} == {
+        "by-collection", "by-kind", "jobs-by-document",
+    }  # fmt: skip
+    policy = json.loads(named(ecs, "aws:iam/rolePolicy:RolePolicy", "app-catalog").inputs["policy"])
+    (statement,) = policy["Statement"]
+    arn = f"arn:aws:mock:us-east-1:123456789012:{table.name}"
+    assert statement["Resource"] == [arn, f"{arn}/index/*"]
+    assert sorted(statement["Action"]) == [
+        "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
+    ]  # fmt: skip
+
+
 def test_service_tasks_are_private_hardened_and_roll_back(ecs: list[Declared]) -> None:
     service = one(ecs, "aws:ecs/service:Service").inputs
     assert service["networkConfiguration"]["assignPublicIp"] is False
@@ -143,7 +165,8 @@ def test_service_tasks_are_private_hardened_and_roll_back(ecs: list[Declared]) -
     assert set(settings) == set(parameters)
     value = {k: unwrap(p.inputs["value"]) for k, p in parameters.items()}
     assert value["RAG_VECTOR_STORE"] == "s3vectors"
-    assert value["RAG_CATALOG"] == "s3"
+    assert value["RAG_CATALOG"] == "dynamodb"
+    assert value["RAG_DYNAMODB_TABLE"] == named(ecs, "aws:dynamodb/table:Table", "catalog").name
     assert value["RAG_DOCUMENTS_BUCKET"] == "documents-bucket"
     assert value["RAG_AUTH"] == "required"
     secret = named(ecs, "aws:secretsmanager/secret:Secret", "api-keys")
@@ -232,6 +255,9 @@ BREAKERS: dict[str, Any] = {
         "aws:iam/rolePolicy:RolePolicy",
         policy=json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
     ),
+    "catalog-tables-protected": lambda r: replace(
+        r, "aws:dynamodb/table:Table", pointInTimeRecovery={"enabled": False}
+    ),
     "vector-indexes-match-the-app": lambda r: replace(
         r, "aws:s3/vectorsIndex:VectorsIndex", distanceMetric="euclidean"
     ),
@@ -298,6 +324,7 @@ def test_the_app_environment_is_valid_app_settings(monkeypatch: pytest.MonkeyPat
             documents_bucket="docs",
             api_keys_secret="arn:aws:secretsmanager:eu-west-1:1:secret:keys",
             vector_bucket="vectors",
+            catalog_table="catalog-table",
         ),
         ModelsConfig(),
     )
@@ -306,7 +333,7 @@ def test_the_app_environment_is_valid_app_settings(monkeypatch: pytest.MonkeyPat
     settings = Settings()
     assert (settings.vector_store, settings.catalog, settings.blob_store) == (
         "s3vectors",
-        "s3",
+        "dynamodb",
         "s3",
     )
     assert not settings.needs_postgres

@@ -15,7 +15,14 @@ from rag_app.api.documents import DocumentController, JobController
 from rag_app.api.errors import EXCEPTION_HANDLERS
 from rag_app.api.health import HealthController
 from rag_app.api.queries import QueryController
-from rag_app.api.security import UNAUTHENTICATED, BearerAuthMiddleware, RateLimiter, caller
+from rag_app.api.security import (
+    QUERY,
+    UNAUTHENTICATED,
+    UPLOAD,
+    BearerAuthMiddleware,
+    RateLimiter,
+    caller,
+)
 from rag_app.embedders.base import Embedder
 from rag_app.services import Services, open_services
 from rag_app.settings import Settings
@@ -71,7 +78,12 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
                 "services": None,
                 "authenticator": None,
                 "auth_required": required,
-                "rate_limiter": RateLimiter(settings.rate_limit_per_minute),
+                "rate_limiter": RateLimiter(
+                    {
+                        QUERY: settings.rate_limit_per_minute,
+                        UPLOAD: settings.upload_rate_limit_per_minute,
+                    }
+                ),
             }
         ),
     )

@@ -31,6 +31,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
 
 import snowballstemmer
 
@@ -47,9 +48,16 @@ ENGLISH_STOP_WORDS = frozenset(
     "then there these they this to was will with".split()
 )
 _STEMMER = snowballstemmer.stemmer("english")
+POSSESSIVE = ("'s", "\u2019s")
 
 
-def analyze(text: str, language: str | None = None) -> list[str]:
+@cache
+def _stem(word: str) -> str:
+    return str(_STEMMER.stemWord(word))
+
+
+@lru_cache(maxsize=8192)
+def analyze(text: str, language: str | None = None) -> tuple[str, ...]:
     """The standard analyzer: words (keeping inner apostrophes and dots, as in "lessee's"
     or "u.s"), lowercased, long tokens split; ``en`` also drops possessives and stop words
     and stems."""
@@ -58,9 +66,9 @@ def analyze(text: str, language: str | None = None) -> list[str]:
         word = match.group()
         tokens.extend(word[i : i + MAX_TOKEN] for i in range(0, len(word), MAX_TOKEN))
     if language != "en":
-        return tokens
-    english = (re.sub(r"['\u2019]s$", "", t) for t in tokens)
-    return [_STEMMER.stemWord(t) for t in english if t not in ENGLISH_STOP_WORDS]
+        return tuple(tokens)
+    english = (t[:-2] if t.endswith(POSSESSIVE) else t for t in tokens)
+    return tuple(_stem(t) for t in english if t not in ENGLISH_STOP_WORDS)
 
 
 @dataclass
