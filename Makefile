@@ -7,7 +7,7 @@ UV := $(BOOT)/bin/uv
 UV_VERSION := 0.13.8
 VENV := .venv
 # checkov (the chart's Kubernetes checks) lives in its own environment: its pins clash with
-# the app's. tests/test_chart.py runs it on the rendered manifests.
+# the app's. tests/infra/test_chart.py runs it on the rendered manifests.
 CHECKOV_VERSION := 3.3.30
 CHECKOV := .cache/checkov/bin/checkov
 export UV_PYTHON_DOWNLOADS := never
@@ -20,7 +20,7 @@ $(UV):
 	$(BOOT)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --extra local --extra media --extra ocr
+	$(UV) sync --frozen --extra local --extra media --extra ocr --extra dev
 	touch $@
 
 serve: $(VENV)/.synced
@@ -30,6 +30,7 @@ lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 $(CHECKOV): | $(UV)
 	$(UV) venv --quiet .cache/checkov
@@ -47,7 +48,7 @@ format: $(VENV)/.synced
 	$(VENV)/bin/ruff check --fix .
 
 bench: $(VENV)/.synced
-	$(VENV)/bin/python benchmarks/ingest_and_search.py
+	$(VENV)/bin/python -m benchmarks.ingest_and_search
 
 clean:
 	rm -rf $(BOOT) .cache/checkov $(VENV) .mypy_cache .ruff_cache .pytest_cache

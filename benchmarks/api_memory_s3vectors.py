@@ -36,13 +36,15 @@ from typing import Any
 import numpy as np
 
 import rag_app
+from rag_app.aws.clients import AwsClients
 from rag_app.domain import Chunk
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.postgres.embedded import EmbeddedPostgres
-from rag_app.s3vectors_local import LocalS3Vectors
-from rag_app.services import _store_for_space
 from rag_app.settings import Settings
+from rag_app.vectorstores import backends as vectorstores
 from rag_app.vectorstores.records import chunk_metadata
+from rag_app.vectorstores.s3vectors import S3VectorsStore
+from rag_app_dev.s3vectors_local import LocalS3Vectors
 
 CHUNKS_PER_DOCUMENT = 100
 WORDS_PER_CHUNK = 150
@@ -71,9 +73,14 @@ async def load(server: LocalS3Vectors, settings: Settings, documents: int, seed:
     words = np.array([f"w{i}" for i in range(VOCABULARY)])
     weights = 1.0 / np.arange(1, VOCABULARY + 1)
     weights /= weights.sum()
-    store = _store_for_space(
-        settings, None, MiniLmOnnxEmbedder.model_id, MiniLmOnnxEmbedder.dimension
+    store = vectorstores.build(
+        settings,
+        AwsClients(settings),
+        pool=None,
+        model_id=MiniLmOnnxEmbedder.model_id,
+        dimension=MiniLmOnnxEmbedder.dimension,
     )
+    assert isinstance(store, S3VectorsStore)
     await store.create()
     started = time.perf_counter()
     texts = [" ".join(rng.choice(words, size=WORDS_PER_CHUNK, p=weights)) for _ in range(TEXTS)]
@@ -99,7 +106,7 @@ async def load(server: LocalS3Vectors, settings: Settings, documents: int, seed:
              "vectors": records}
         )  # fmt: skip
         keywords = getattr(store, "_keywords", None)  # the in-process BM25 index, if any
-        if keywords is not None:
+        if keywords is not None:  # (versions before it was removed; run from their checkout)
             await keywords.put_document(document_id, chunks)
         if d % 100 == 99:
             print(f"  {d + 1} documents", flush=True)

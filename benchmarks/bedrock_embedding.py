@@ -2,7 +2,7 @@
 latency per call (default 50 ms): sequential (concurrency 1) against the concurrent
 embedder, through the real boto3 client, in one run; and the rate the limiter allows.
 
-    .venv/bin/python benchmarks/bedrock_embedding.py [--texts N] [--latency-ms L] [--rpm R]
+    .venv/bin/python -m benchmarks.bedrock_embedding [--texts N] [--latency-ms L] [--rpm R]
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from rag_app.bedrock_local import LocalBedrock
 from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
+from rag_app_dev.bedrock_local import LocalBedrock
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,7 +3,7 @@ still return the full top_k? Per store and selectivity: the share of queries ret
 top_k hits, the mean number of hits, p50/p95 latency, and recall@10 against the exact
 filtered top 10. Prints a table; writes benchmarks/results/filtered_search.json.
 
-    flock /tmp/bench.lock nice -n 0 .venv/bin/python benchmarks/filtered_search.py [--quick]
+    flock /tmp/bench.lock nice -n 0 .venv/bin/python -m benchmarks.filtered_search [--quick]
 
 Both stores are queried through their own ``VectorStore.query`` (what /search calls) with a
 metadata filter held by that share of chunks (search_corpus.SHARES). pgvector: the service's
@@ -32,8 +32,9 @@ from botocore.config import Config
 from numpy.typing import NDArray
 from psycopg import AsyncConnection, sql
 from psycopg.types.json import Jsonb
-from run_record import machine, percentile, versions, write_json
-from search_corpus import (
+
+from benchmarks.run_record import machine, percentile, versions, write_json
+from benchmarks.search_corpus import (
     CHUNKS_PER_DOCUMENT,
     SHARES,
     TABLE,
@@ -43,14 +44,13 @@ from search_corpus import (
     load_store,
     share_flags,
 )
-
 from rag_app.domain import Hit
 from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.postgres.pool import open_pool
-from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.settings import Settings
 from rag_app.vectorstores.pgvector import QUERY, PgVectorStore
 from rag_app.vectorstores.s3vectors import S3VectorsStore
+from rag_app_dev.s3vectors_local import LocalS3Vectors
 
 Search = Callable[[NDArray[np.float32], dict[str, Any]], Awaitable[list[float]]]
 TOP_K = 10

@@ -9,7 +9,7 @@ two windows and adding noise (then normalised), cached under benchmarks/.cache/.
 are held out: drawn the same way, never inserted. Bulk load is a binary COPY, the index is
 built after it, as pgvector recommends.
 
-    .venv/bin/python benchmarks/index_build.py [--vectors N] [--queries N] [--quick]
+    .venv/bin/python -m benchmarks.index_build [--vectors N] [--queries N] [--quick]
 """
 
 from __future__ import annotations

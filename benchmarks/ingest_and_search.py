@@ -2,7 +2,7 @@
 time /search-equivalent queries. Prints pages/s, chunks/s, the share of time per stage, and
 search p50/p95; writes the figures to benchmarks/results/ingest_and_search.json.
 
-    .venv/bin/python benchmarks/ingest_and_search.py [--corpus DIR] [--queries N]
+    .venv/bin/python -m benchmarks.ingest_and_search [--corpus DIR] [--queries N]
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from run_record import percentile
-
+from benchmarks.run_record import percentile
 from rag_app import __version__
 from rag_app.ingest.chunking import chunk_pages
 from rag_app.ingest.pdf import extract_pages

@@ -12,7 +12,7 @@ the last job is done (parse in the sandboxed child, chunk, embed, index, catalog
 ``add_embeddings``). Both write into a fresh table with the same HNSW index (cosine, m 16,
 ef_construction 64) each run. Per-stage times come from the job's own log record for (a).
 
-    .venv/bin/python benchmarks/ingest_vs_langchain.py [--repeat N] [--rounds N] [--quick]
+    .venv/bin/python -m benchmarks.ingest_vs_langchain [--repeat N] [--rounds N] [--quick]
 """
 
 from __future__ import annotations
@@ -304,7 +304,7 @@ async def run(files: list[Path], root: Path, repeat: int, rounds: int) -> dict[s
     cluster = EmbeddedPostgres(root / "data" / "postgres")
     url = (await anyio.to_thread.run_sync(cluster.start)).url
     stages = StageLog()
-    service_log = logging.getLogger("rag_app.ingest.service")
+    service_log = logging.getLogger("rag_app.ingest.jobs")
     service_log.addHandler(stages)
     service_log.setLevel(logging.INFO)
     try:

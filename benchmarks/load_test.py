@@ -4,8 +4,8 @@ concurrent users, each with its own API key, send search and ask (half each, que
 drawn at random) for a duration. Prints the error rate, p50/p95/p99 per endpoint,
 requests/s and the server process's RSS growth; writes benchmarks/results/load_test.json.
 
-    .venv/bin/python benchmarks/load_test.py [--users 16] [--duration 120]
-    .venv/bin/python benchmarks/load_test.py --soak 600     # memory printed every 30 s
+    .venv/bin/python -m benchmarks.load_test [--users 16] [--duration 120]
+    .venv/bin/python -m benchmarks.load_test --soak 600     # memory printed every 30 s
 
 The clients are an asyncio pool of httpx connections in this process rather than locust:
 locust brings gevent (which monkey-patches the standard library, at odds with the

@@ -24,18 +24,18 @@ from typing import Any
 import boto3
 import numpy as np
 from botocore.config import Config
-from run_record import percentile
 
+from benchmarks.run_record import percentile
 from rag_app.domain import Chunk
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.ingest.chunking import chunk_pages
 from rag_app.ingest.pdf import extract_pages
 from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.postgres.pool import open_pool
-from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.vectorstores.base import VectorStore
 from rag_app.vectorstores.pgvector import PgVectorStore
 from rag_app.vectorstores.s3vectors import S3VectorsStore
+from rag_app_dev.s3vectors_local import LocalS3Vectors
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "pdf"

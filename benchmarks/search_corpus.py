@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from ingest_and_search import QUESTIONS
 from numpy.typing import NDArray
 from psycopg import sql
 
+from benchmarks.ingest_and_search import QUESTIONS
 from rag_app.domain import Chunk
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.ingest.pdf import extract_pages
@@ -254,6 +254,6 @@ async def load_pgvector(url: str, corpus: Corpus) -> dict[str, float]:
 
 if (
     __name__ == "__main__"
-):  # build the full cache ahead of a run: python benchmarks/search_corpus.py
+):  # build the full cache ahead of a run: python -m benchmarks.search_corpus
     corpus = asyncio.run(load_corpus(100_000, queries=400))
     print(f"{len(corpus)} chunks embedded in {corpus.embed_seconds:.0f} s")

@@ -2,7 +2,7 @@
 raw-SQL peer on the same table in the same run; recall@10 against exact search; an
 ef_search sweep. Prints a table; writes benchmarks/results/search_latency.json and .png.
 
-    flock /tmp/bench.lock nice -n 0 .venv/bin/python benchmarks/search_latency.py [--quick]
+    flock /tmp/bench.lock nice -n 0 .venv/bin/python -m benchmarks.search_latency [--quick]
 
 The service runs as a real `uvicorn` process serving `create_app(settings)` on a fresh
 embedded PostgreSQL, reached over HTTP by httpx clients, in `vector` and in `hybrid` mode.
@@ -36,19 +36,19 @@ from typing import Any
 
 import httpx
 import numpy as np
-from load_test import _free_port, _wait_ready
 from numpy.typing import NDArray
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
-from run_record import machine, percentile, summary, versions, write_json
-from search_corpus import TABLE, Corpus, load_corpus, load_pgvector
 
-from rag_app import bm25
+from benchmarks.load_test import _free_port, _wait_ready
+from benchmarks.run_record import machine, percentile, summary, versions, write_json
+from benchmarks.search_corpus import TABLE, Corpus, load_corpus, load_pgvector
+from rag_app.domain import MAX_TOP_K
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.postgres.embedded import EmbeddedPostgres
-from rag_app.retrieval import CANDIDATES_PER_RESULT, MIN_CANDIDATES
+from rag_app.retrieval.fusion import CANDIDATES_PER_RESULT, MIN_CANDIDATES
 from rag_app.settings import Settings
-from rag_app.vectorstores.base import MAX_TOP_K
+from rag_app.text import bm25
 from rag_app.vectorstores.pgvector import QUERY, QUERY_TEXT, SELECTIVE_FLOOR, SELECTIVE_SHARE
 
 TOP_K = 10

@@ -17,7 +17,7 @@ local S3 Vectors server (the same chunks and vectors, not embedded twice); on ea
 store and set and writes benchmarks/results/retrieval_quality.json, with the ratio hybrid
 MRR@10 / the better of vector and keyword MRR@10 (the issue's goal: >= 1.05).
 
-    .venv/bin/python benchmarks/spdx_eval.py [--quick] [--sets spdx,corpus-pdf]
+    .venv/bin/python -m benchmarks.spdx_eval [--quick] [--sets spdx,corpus-pdf]
         [--stores pgvector,s3vectors] [--chunk-size N --chunk-overlap N] [--sweep]
         [--fusions native,rrf]
 
@@ -58,9 +58,9 @@ from rag_app.evaluation.questions import Question, load_questions
 from rag_app.ingest.service import Upload
 from rag_app.migration.commands import run_copy
 from rag_app.postgres.embedded import EmbeddedPostgres
-from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.services import open_services
 from rag_app.settings import Settings
+from rag_app_dev.s3vectors_local import LocalS3Vectors
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "pdf"

@@ -8,6 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TypeAlias
 
+MAX_TOP_K = 100  # the most hits one search returns (S3 Vectors' own limit on a query)
+
 MetadataValue: TypeAlias = str | int | float | bool
 Metadata: TypeAlias = Mapping[str, MetadataValue]
 Filters: TypeAlias = Mapping[str, MetadataValue]

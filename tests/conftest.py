@@ -3,6 +3,7 @@ fresh database per test, the real MiniLM embedder, the real Litestar app."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -19,14 +20,14 @@ from litestar.testing import TestClient
 from moto.server import ThreadedMotoServer
 
 from rag_app.api import create_app
-from rag_app.bedrock_local import LocalBedrock
 from rag_app.domain import Document, JobStatus
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.ingest.service import Upload
 from rag_app.postgres.embedded import EmbeddedPostgres
-from rag_app.s3vectors_local import LocalS3Vectors
 from rag_app.services import Services
 from rag_app.settings import Settings
+from rag_app_dev.bedrock_local import LocalBedrock
+from rag_app_dev.s3vectors_local import LocalS3Vectors
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -228,3 +229,30 @@ async def ingest_corpus(services: Services) -> list[Document]:
         assert document is not None
         documents.append(document)
     return documents
+
+
+# What each needs_tool name comes from, for the skip message (.ci/run installs them all).
+TOOL_SOURCES = {
+    "tesseract": "Debian tesseract-ocr",
+    "ffmpeg": "Debian ffmpeg",
+    "espeak-ng": "Debian espeak-ng",
+    "checkov": "`make test` installs it and sets CHECKOV",
+    "npm": "Debian npm",
+}
+
+
+def _tool_found(name: str) -> bool:
+    """On PATH, or named by the variable of its upper-case name (CHECKOV=/path/checkov)."""
+    return shutil.which(os.environ.get(name.upper().replace("-", "_"), name)) is not None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The markers' skips in one place: ``aws_live`` without S3VECTORS_LIVE_REGION, and
+    ``needs_tool`` without the programs it names."""
+    if item.get_closest_marker("aws_live") and not os.environ.get("S3VECTORS_LIVE_REGION"):
+        pytest.skip("aws_live: set S3VECTORS_LIVE_REGION (and AWS credentials) to run against AWS")
+    for marker in item.iter_markers("needs_tool"):
+        missing = [name for name in marker.args if not _tool_found(name)]
+        if missing:
+            sources = ", ".join(f"{m} ({TOOL_SOURCES.get(m, 'not installed')})" for m in missing)
+            pytest.skip(f"needs_tool: missing {sources}; .ci/run installs them")

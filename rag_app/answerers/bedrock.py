@@ -1,15 +1,13 @@
-"""Answers from a Bedrock chat model through the Converse API, with verified citations.
+"""Answers from a Bedrock chat model through the Converse API, citing its passages.
 
 The prompt numbers the passages, fences them as quoted data (text inside them is never an
 instruction), and asks for ``[n]`` markers plus a closing ``Quotes:`` section with one exact
-quote per cited passage. The reply is then checked, not trusted:
-
-- a marker naming no passage that was sent (``[7]`` of 5) is removed;
-- a quote that is not in its passage (whitespace- and case-insensitively) is replaced by
-  the passage's sentence that best matches the answer sentence citing it, or the citation
-  is dropped when no sentence shares a content word with it;
-- markers are renumbered to the citations list; with no valid citation left, the answer is
-  not grounded.
+quote per cited passage. The reply is parsed, not trusted: a marker naming no passage that
+was sent (``[7]`` of 5) is removed, and the others are renumbered to the citations, one per
+cited passage with the quote the model gave for it (empty when it gave none). Whether each
+quote is really in its passage is checked by retrieval, once, as for every answerer
+(``retrieval/citations.py``: a misquote is replaced by the passage's best matching sentence,
+or dropped).
 
 ``maxTokens`` is always set (Bedrock reserves quota from it) and the temperature is low.
 """
@@ -25,12 +23,9 @@ from typing import Any
 
 import anyio.to_thread
 
-from rag_app.answerers.base import NO_ANSWER
-from rag_app.answerers.citations import squash
-from rag_app.aws_retry import call_with_retries
+from rag_app.answerers.base import NO_ANSWER, Question
+from rag_app.aws.calls import AwsCalls, retries_of
 from rag_app.domain import Answer, AnswerDelta, Citation, Hit
-from rag_app.sentences import sentences
-from rag_app.terms import content_words, coverage
 
 log = logging.getLogger("rag_app.bedrock")
 
@@ -80,51 +75,25 @@ def _split_reply(text: str) -> _Reply:
     return _Reply(parts[0].strip(), quotes)
 
 
-def _citing_sentence(answer: str, n: int) -> str:
-    for start, end in sentences(answer):
-        if f"[{n}]" in answer[start:end]:
-            return answer[start:end]
-    return answer
-
-
-def _best_sentence(hit: Hit, claim: str) -> str | None:
-    terms = content_words(_MARKER.sub("", claim))
-    text = hit.chunk.text
-    scored = [(coverage(terms, text[s:e]), text[s:e]) for s, e in sentences(text)]
-    best = max(scored, default=(0.0, ""))
-    return best[1] if best[0] > 0 else None
-
-
-def verify(reply: _Reply, hits: Sequence[Hit]) -> tuple[str, tuple[Citation, ...], list[str]]:
-    """The answer text with markers renumbered, its verified citations, and what was fixed."""
-    fixes: list[str] = []
+def cite(reply: _Reply, hits: Sequence[Hit]) -> tuple[str, tuple[Citation, ...]]:
+    """The answer text with its markers renumbered to the citations (one per cited passage,
+    in order of first mention, quoting what the model quoted), markers naming no passage
+    removed."""
     renumber: dict[int, int] = {}
     citations: list[Citation] = []
     for n in dict.fromkeys(int(m) for m in _MARKER.findall(reply.answer)):
         if not 1 <= n <= len(hits):
-            fixes.append(f"[{n}] names no passage (only {len(hits)} were sent)")
+            log.warning("citation check: [%d] names no passage (only %d were sent)", n, len(hits))
             continue
-        hit = hits[n - 1]
-        quote = reply.quotes.get(n)
-        if quote is None or squash(quote) not in squash(hit.chunk.text):
-            replacement = _best_sentence(hit, _citing_sentence(reply.answer, n))
-            fixes.append(
-                f"[{n}] quote {'missing' if quote is None else 'not in the passage'}; "
-                + ("replaced by its best matching sentence" if replacement else "dropped")
-            )
-            if replacement is None:
-                continue
-            quote = replacement
         renumber[n] = len(citations) + 1
-        c = hit.chunk
-        citations.append(Citation.of(c, quote))
+        citations.append(Citation.of(hits[n - 1].chunk, reply.quotes.get(n, "")))
 
     def marker(match: re.Match[str]) -> str:
         n = int(match.group(1))
         return f"[{renumber[n]}]" if n in renumber else ""
 
     text = re.sub(r"\s+([.,;:])", r"\1", _MARKER.sub(marker, reply.answer)).strip()
-    return text, tuple(citations), fixes
+    return text, tuple(citations)
 
 
 class BedrockAnswerer:
@@ -135,21 +104,20 @@ class BedrockAnswerer:
         model_id: str,
         max_tokens: int = 1024,
         temperature: float = 0.1,
-        max_attempts: int = 4,
-        backoff_seconds: float = 0.5,
     ) -> None:
         self._client = client
         self._model_id = model_id
         self._max_tokens = max_tokens
         self._temperature = temperature
-        self._max_attempts = max_attempts
-        self._backoff = backoff_seconds
+        self._calls = AwsCalls(client)
 
-    def _request(self, question: str, hits: Sequence[Hit]) -> dict[str, Any]:
+    def _request(self, question: Question, hits: Sequence[Hit]) -> dict[str, Any]:
         return {
             "modelId": self._model_id,
             "system": [{"text": SYSTEM_PROMPT}],
-            "messages": [{"role": "user", "content": [{"text": build_prompt(question, hits)}]}],
+            "messages": [
+                {"role": "user", "content": [{"text": build_prompt(question.text, hits)}]}
+            ],
             "inferenceConfig": {"maxTokens": self._max_tokens, "temperature": self._temperature},
         }
 
@@ -168,9 +136,7 @@ class BedrockAnswerer:
         reply = _split_reply(text)
         if not hits or reply.answer.startswith(NO_ANSWER_REPLY):
             return Answer(NO_ANSWER, False, (), metadata)
-        answer, citations, fixes = verify(reply, hits)
-        for fix in fixes:
-            log.warning("citation check: %s", fix)
+        answer, citations = cite(reply, hits)
         if not citations:
             return Answer(
                 f"{NO_ANSWER} (the model's answer cited nothing it was given)", False, (), metadata
@@ -178,7 +144,7 @@ class BedrockAnswerer:
         return Answer(answer, True, citations, metadata)
 
     async def stream(
-        self, question: str, hits: Sequence[Hit]
+        self, question: Question, hits: Sequence[Hit]
     ) -> AsyncIterator[AnswerDelta | Answer]:
         """Text deltas as the model writes them (the ``Quotes:`` section held back), then the
         verified answer. Closing the iterator early closes the model's stream."""
@@ -186,20 +152,9 @@ class BedrockAnswerer:
             yield AnswerDelta(NO_ANSWER)
             yield Answer(NO_ANSWER, False, (), {"answerer": "bedrock", "model_id": self._model_id})
             return
-        retries = 0
-
-        def count_retry(code: str) -> None:
-            nonlocal retries
-            retries += 1
-
         request = self._request(question, hits)
-        response = await call_with_retries(
-            lambda: self._client.converse_stream(**request),
-            what=f"Bedrock ConverseStream {self._model_id}",
-            max_attempts=self._max_attempts,
-            backoff_seconds=self._backoff,
-            on_retry=count_retry,
-        )
+        response = await self._calls("converse_stream", **request)
+        retries = retries_of(response)
         stream = response["stream"]
         events: Iterator[dict[str, Any]] = iter(stream)
         text, sent, usage, latency = "", 0, {}, 0

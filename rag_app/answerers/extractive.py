@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag_app.answerers.base import NO_ANSWER
+from rag_app.answerers.base import NO_ANSWER, Question
 from rag_app.domain import Answer, AnswerDelta, Citation, Hit
 from rag_app.embedders.base import Embedder
-from rag_app.sentences import sentences, words
-from rag_app.terms import content_words, coverage
+from rag_app.text.sentences import sentences, words
+from rag_app.text.words import coverage
 
 MAX_SENTENCE_CHARS = 400
 KEYWORD_WEIGHT = 0.3
@@ -68,7 +68,7 @@ class ExtractiveAnswerer:
         self._max_sentences = max_sentences
 
     async def stream(
-        self, question: str, hits: Sequence[Hit]
+        self, question: Question, hits: Sequence[Hit]
     ) -> AsyncIterator[AnswerDelta | Answer]:
         chosen = await self._choose(question, hits)
         if not chosen:
@@ -85,7 +85,7 @@ class ExtractiveAnswerer:
         citations = tuple(Citation.of(c.hit.chunk, c.quote) for c in chosen)
         yield Answer("".join(pieces), True, citations, {"answerer": "extractive"})
 
-    def _supports(self, terms: set[str], hit: Hit) -> bool:
+    def _supports(self, terms: frozenset[str], hit: Hit) -> bool:
         if hit.similarity < self._min_score:
             return False
         return (
@@ -93,14 +93,15 @@ class ExtractiveAnswerer:
             or coverage(terms, hit.chunk.text) >= SUPPORT_KEYWORD
         )
 
-    async def _choose(self, question: str, hits: Sequence[Hit]) -> list[_Candidate]:
-        """The best supporting sentences, best first; none when nothing supports an answer."""
-        terms = content_words(question)
+    async def _choose(self, question: Question, hits: Sequence[Hit]) -> list[_Candidate]:
+        """The best supporting sentences, best first; none when nothing supports an answer.
+        Only the sentences are embedded: the question's vector is the one search used."""
+        terms = question.terms
         candidates = _candidates([h for h in hits if self._supports(terms, h)])
         if not candidates:
             return []
-        vectors = await self._embedder.embed_batch([question] + [c.quote for c in candidates])
-        semantic = vectors[1:] @ vectors[0]
+        vectors = await self._embedder.embed_batch([c.quote for c in candidates])
+        semantic = vectors @ question.vector
         keyword = np.array([coverage(terms, c.quote) for c in candidates])
         retrieval = np.array(
             [c.hit.similarity + KEYWORD_WEIGHT * c.hit.keyword for c in candidates]

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
@@ -12,46 +11,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CO
 from rag_app.api.errors import problem_responses
 from rag_app.api.schemas import DocumentListOut, DocumentOut, JobOut, SubmissionOut, UploadForm
 from rag_app.auth.principal import Principal
-from rag_app.domain import Document
-from rag_app.errors import ForbiddenError, InvalidInputError, NotFoundError
-from rag_app.ingest.service import Upload
-from rag_app.ingest.validation import ID_PATTERN, check_collection, check_document_id
+from rag_app.documents import MAX_OFFSET, Upload, parse_metadata
 from rag_app.services import Services
-
-# Past any catalog's size, and within PostgreSQL's bigint (a larger OFFSET is a server error).
-MAX_OFFSET = 1_000_000_000
-
-
-def readable(principal: Principal, document: Document | None, document_id: str) -> Document:
-    """The document, if it exists and the caller may read it; otherwise the same 404 (a
-    caller learns nothing about other collections, not even that an id exists)."""
-    if document is None or not principal.can_read(document.collection):
-        raise NotFoundError(f"no document {document_id!r}")
-    return document
-
-
-async def _get_document(services: Services, document_id: str) -> Document | None:
-    """None for an id no document can have (not looked up: a NUL byte is a database error)."""
-    if not ID_PATTERN.match(document_id):
-        return None
-    return await services.catalog.get_document(document_id)
-
-
-def may_write(principal: Principal, collection: str) -> None:
-    if not principal.can_write(collection):
-        raise ForbiddenError(f"this credential may not write to collection {collection!r}")
-
-
-def _parse_metadata(raw: str | None) -> dict[str, Any]:
-    if raw is None or not raw.strip():
-        return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise InvalidInputError(f"metadata is not valid JSON: {e}") from None
-    if not isinstance(value, dict):
-        raise InvalidInputError("metadata must be a JSON object")
-    return value
 
 
 class DocumentController(Controller):
@@ -77,11 +38,6 @@ class DocumentController(Controller):
         Content already in the collection is not ingested twice: the answer is then 200
         with ``duplicate: true`` and the existing document's ids.
         """
-        may_write(principal, data.collection)
-        if data.document_id:  # replacing a document: its own collection must be writable too
-            existing = await services.catalog.get_document(check_document_id(data.document_id))
-            if existing is not None:
-                may_write(principal, readable(principal, existing, data.document_id).collection)
         try:
             content = await data.file.read()
             filename = data.file.filename or "upload"
@@ -90,16 +46,17 @@ class DocumentController(Controller):
             await data.file.close()
             if data.transcript:
                 await data.transcript.close()
-        submission = await services.ingestion.submit(
+        submission = await services.documents.submit(
+            principal,
             Upload(
                 filename=filename,
                 data=content,
                 title=data.title,
                 collection=data.collection,
-                metadata=_parse_metadata(data.metadata),
+                metadata=parse_metadata(data.metadata),
                 document_id=data.document_id or None,
                 transcript=transcript,
-            )
+            ),
         )
         return Response(
             SubmissionOut(
@@ -121,11 +78,9 @@ class DocumentController(Controller):
         collection: FromQuery[str | None] = None,
     ) -> DocumentListOut:
         """Documents of the collections the caller may read, oldest first, a page at a time."""
-        wanted = None if collection is None else frozenset({check_collection(collection)})
-        allowed = principal.readable
-        if allowed is not None:
-            wanted = allowed if wanted is None else wanted & allowed
-        page = await services.catalog.list_documents(collections=wanted, limit=limit, offset=offset)
+        page = await services.documents.list(
+            principal, collection=collection, limit=limit, offset=offset
+        )
         return DocumentListOut(
             items=[DocumentOut.of(d) for d in page.items],
             total=page.total,
@@ -141,8 +96,7 @@ class DocumentController(Controller):
         principal: NamedDependency[Principal],
     ) -> DocumentOut:
         """One document: status, pages, chunks, content digest and the last error."""
-        document = await _get_document(services, document_id)
-        return DocumentOut.of(readable(principal, document, document_id))
+        return DocumentOut.of(await services.documents.get(principal, document_id))
 
     @get(
         "/{document_id:str}/content",
@@ -157,8 +111,7 @@ class DocumentController(Controller):
     ) -> Response[bytes]:
         """The indexed original, as uploaded: what hit and citation links point into
         (``#page=<n>`` for PDFs, ``#t=<seconds>`` for audio and video)."""
-        readable(principal, await _get_document(services, document_id), document_id)
-        document, data = await services.ingestion.original(document_id)
+        document, data = await services.documents.original(principal, document_id)
         # Printable ASCII only: a header value can carry neither line breaks nor quotes.
         name = "".join(
             c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
@@ -183,9 +136,7 @@ class DocumentController(Controller):
         principal: NamedDependency[Principal],
     ) -> None:
         """Delete the document, its chunks and its file; no search returns it afterwards."""
-        document = await _get_document(services, document_id)
-        may_write(principal, readable(principal, document, document_id).collection)
-        await services.ingestion.delete(document_id)
+        await services.documents.delete(principal, document_id)
 
 
 class JobController(Controller):
@@ -200,7 +151,4 @@ class JobController(Controller):
         principal: NamedDependency[Principal],
     ) -> JobOut:
         """An ingestion job: queued, running (with its stage), succeeded or failed (with why)."""
-        job = await services.catalog.get_job(job_id) if ID_PATTERN.match(job_id) else None
-        if job is None or not principal.can_read(job.collection):
-            raise NotFoundError(f"no job {job_id!r}")
-        return JobOut.of(job)
+        return JobOut.of(await services.documents.job(principal, job_id))

@@ -9,7 +9,6 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from rag_app.answerers.base import collect_answer
 from rag_app.api.errors import problem_responses
 from rag_app.api.schemas import AskIn, AskOut, HitOut, SearchIn, SearchOut
 from rag_app.auth.principal import Principal
@@ -86,13 +85,20 @@ class QueryController(Controller):
         verified answer with its citations (authoritative: markers renumbered, unsupported
         ones removed), then ``done``. A client that disconnects stops the model call.
         """
-        events = await services.queries.ask_stream(
+        if EVENT_STREAM in request.headers.get("accept", ""):
+            events = await services.queries.ask_stream(
+                data.question,
+                top_k=data.top_k,
+                filters=data.filters,
+                collections=principal.readable,
+                mode=data.mode,
+            )
+            return ServerSentEvent(_events(events))
+        answer = await services.queries.ask(
             data.question,
             top_k=data.top_k,
             filters=data.filters,
             collections=principal.readable,
             mode=data.mode,
         )
-        if EVENT_STREAM in request.headers.get("accept", ""):
-            return ServerSentEvent(_events(events))
-        return Response(AskOut.of(await collect_answer(events)))
+        return Response(AskOut.of(answer))

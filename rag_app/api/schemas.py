@@ -9,8 +9,7 @@ from typing import Annotated
 import msgspec
 from litestar.datastructures import UploadFile
 
-from rag_app.domain import Answer, Citation, Document, Hit, Job, SearchMode
-from rag_app.vectorstores.base import MAX_TOP_K
+from rag_app.domain import MAX_TOP_K, Answer, Citation, Document, Hit, Job, SearchMode
 
 FilterValue = str | int | float | bool
 TopK = Annotated[int, msgspec.Meta(ge=1, le=MAX_TOP_K, description="passages to retrieve")]

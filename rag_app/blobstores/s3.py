@@ -2,7 +2,7 @@
 
 The bucket's own settings (default encryption, versioning, public access block) come from
 the infrastructure; this writes whole objects under an optional key prefix. Every call is
-safe to repeat, so throttling and 5xx are retried past botocore's own retries.
+safe to repeat; throttling and 5xx are retried by the client (``aws/calls.py``).
 """
 
 from __future__ import annotations
@@ -11,20 +11,18 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from rag_app.aws_retry import call_with_retries, error_code
+from rag_app.aws.calls import AwsCalls, error_code
 from rag_app.blobstores.base import check_key
 
 MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 class S3BlobStore:
-    def __init__(
-        self, client: Any, *, bucket: str, prefix: str = "", max_attempts: int = 5
-    ) -> None:
+    def __init__(self, client: Any, *, bucket: str, prefix: str = "") -> None:
         self._client = client
+        self._calls = AwsCalls(client)
         self._bucket = bucket
         self._prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self._max_attempts = max_attempts
 
     def _key(self, key: str) -> str:
         return self._prefix + check_key(key)
@@ -35,14 +33,7 @@ class S3BlobStore:
         return self._bucket, self._key(key)
 
     async def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        method = getattr(self._client, operation)
-        result: dict[str, Any] = await call_with_retries(
-            lambda: method(Bucket=self._bucket, **kwargs),
-            what=f"S3 {operation}",
-            max_attempts=self._max_attempts,
-            backoff_seconds=0.2,
-        )
-        return result
+        return await self._calls(operation, Bucket=self._bucket, **kwargs)
 
     async def put(self, key: str, data: bytes, *, content_type: str) -> None:
         await self._call("put_object", Key=self._key(key), Body=data, ContentType=content_type)

@@ -31,14 +31,12 @@ import dataclasses
 import heapq
 import json
 import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import anyio.to_thread
 from botocore.exceptions import ClientError
 
-from rag_app.aws_retry import call_with_retries, error_code
+from rag_app.aws.calls import AwsCalls, error_code
 from rag_app.catalog.base import DocumentPage
 from rag_app.domain import Document, DocumentStatus, Job, JobStage, JobStatus
 from rag_app.errors import ConflictError
@@ -129,27 +127,20 @@ def _condition_failed(error: ClientError) -> bool:
 
 
 class DynamoDbCatalog:
-    def __init__(self, client: Any, *, table: str, max_attempts: int = 5) -> None:
-        self._client = client
+    def __init__(self, client: Any, *, table: str) -> None:
+        self._calls = AwsCalls(client)
         self._table = table
-        self._max_attempts = max_attempts
 
     async def _read(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        """A read (or an unconditional, idempotent write), retried past botocore's retries."""
-        method: Callable[..., dict[str, Any]] = getattr(self._client, operation)
-        return await call_with_retries(
-            lambda: method(TableName=self._table, **kwargs),
-            what=f"DynamoDB {operation}",
-            max_attempts=self._max_attempts,
-            backoff_seconds=0.2,
-        )
+        """A read, or an unconditional write (botocore's retry policy applies)."""
+        return await self._calls(operation, TableName=self._table, **kwargs)
 
     async def _write(self, operation: str, **kwargs: Any) -> bool:
-        """A conditional write: ``False`` when its condition failed. Not retried here: a
-        retry of a write that landed would fail its own condition."""
-        method: Callable[..., dict[str, Any]] = getattr(self._client, operation)
+        """A conditional write: ``False`` when its condition failed. (Should botocore retry
+        one that landed, after a lost answer, the retry fails its own condition: a caller
+        then sees the state it wrote, as if another writer had won with the same value.)"""
         try:
-            await anyio.to_thread.run_sync(lambda: method(TableName=self._table, **kwargs))
+            await self._calls(operation, TableName=self._table, **kwargs)
         except ClientError as e:
             if _condition_failed(e):
                 return False

@@ -7,7 +7,7 @@
   100,000 vectors at one $/TB, the rest at a lower one).
 
 Units are binary (KB = 1,024 B, GB = 2^30 B, TB = 2^40 B): only then do the page's worked
-examples come out (tests/test_cost.py reproduces both).
+examples come out (tests/infra/test_cost.py reproduces both).
 """
 
 from __future__ import annotations

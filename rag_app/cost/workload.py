@@ -8,8 +8,8 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 
-from rag_app import s3vectors_rules as rules
 from rag_app.answerers.bedrock import SYSTEM_PROMPT, build_prompt
+from rag_app.aws import s3vectors_rules as rules
 from rag_app.cost.s3vectors import VectorShape
 from rag_app.cost.scenario import Indexing, Scenario
 from rag_app.domain import Chunk, Hit

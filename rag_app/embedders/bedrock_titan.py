@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from rag_app.aws_retry import call_with_retries
+from rag_app.aws.calls import AwsCalls, retries_of
 from rag_app.errors import InvalidInputError
 
 log = logging.getLogger("rag_app.bedrock")
@@ -55,8 +55,6 @@ class BedrockTitanEmbedder:
         dimensions: int = 1024,
         concurrency: int = 8,
         requests_per_minute: int = 2000,
-        max_attempts: int = 8,
-        backoff_seconds: float = 0.5,
     ) -> None:
         if dimensions not in DIMENSIONS:
             raise ValueError(f"Titan v2 dimensions must be one of {DIMENSIONS}, got {dimensions}")
@@ -65,8 +63,7 @@ class BedrockTitanEmbedder:
         self._dimension = dimensions
         self._concurrency = concurrency
         self._limiter = RequestRateLimiter(requests_per_minute)
-        self._max_attempts = max_attempts
-        self._backoff = backoff_seconds
+        self._calls = AwsCalls(client)
 
     @property
     def model_id(self) -> str:
@@ -99,11 +96,6 @@ class BedrockTitanEmbedder:
 
     async def _embed(self, text: str) -> NDArray[np.float32]:
         body = json.dumps({"inputText": text, "dimensions": self._dimension, "normalize": True})
-        retries = 0
-
-        def count_retry(code: str) -> None:
-            nonlocal retries
-            retries += 1
 
         def invoke() -> dict[str, Any]:
             self._limiter.wait()
@@ -116,13 +108,7 @@ class BedrockTitanEmbedder:
             return response
 
         started = time.perf_counter()
-        response = await call_with_retries(
-            invoke,
-            what=f"Bedrock InvokeModel {self._model_id}",
-            max_attempts=self._max_attempts,
-            backoff_seconds=self._backoff,
-            on_retry=count_retry,
-        )
+        response = await self._calls.run("invoke_model", invoke)
         payload = json.loads(response["body"].read())
         headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
         log.info(
@@ -136,7 +122,7 @@ class BedrockTitanEmbedder:
                         or (time.perf_counter() - started) * 1000
                     ),
                     "input_tokens": payload.get("inputTextTokenCount"),
-                    "throttle_retries": retries,
+                    "throttle_retries": retries_of(response),
                 }
             )
         )

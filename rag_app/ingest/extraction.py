@@ -1,5 +1,6 @@
-"""From a stored original to chunk spans, and an account of what was found: PDF pages read
-from their text layer, OCR'd or left empty; for media, its length and transcript source.
+"""From a stored original to its text, once: PDF pages (read from their text layer, OCR'd or
+left empty) or a transcript (uploaded, or recognised from the media), with an account of
+what was found. Chunking is not done here (``ingest/chunking.py``).
 
 Never a silent empty ingest: a file that yields no text at all raises a readable
 ``UnprocessableDocumentError`` naming why (scanned and OCR off, silent recording...).
@@ -15,20 +16,18 @@ import anyio.to_thread
 
 from rag_app.domain import JobStage, PageText, Transcript
 from rag_app.errors import PayloadTooLargeError, UnprocessableDocumentError
-from rag_app.ingest.chunking import ChunkSpan, chunk_pages
-from rag_app.ingest.files import FileKind, StoredFile, sniff
+from rag_app.ingest.files import FileKind, StoredFile, recorded_type
 from rag_app.ingest.isolation import ProcessLimits, run_isolated
 from rag_app.ingest.media import media_duration
 from rag_app.ingest.ocr import OcrUnavailableError, PageOcr
 from rag_app.ingest.pdf import extract_pages, pages_without_text, text_chars
 from rag_app.ingest.transcriber import Transcriber
-from rag_app.ingest.transcript_chunking import chunk_transcript
 from rag_app.ingest.transcripts import parse_transcript
 
 
 @dataclass(frozen=True, slots=True)
 class Extraction:
-    spans: list[ChunkSpan]
+    content: tuple[PageText, ...] | Transcript  # the pages of a PDF, or a transcript
     pages: int
     pages_text: int = 0
     pages_ocr: int = 0
@@ -41,11 +40,8 @@ class Extraction:
 @dataclass(frozen=True, slots=True)
 class ExtractionLimits:
     max_pages: int
-    chunk_size: int
-    chunk_overlap: int
     ocr_min_chars: int  # letters and digits below which a page counts as scanned
     max_media_seconds: float
-    media_chunk_seconds: float  # longest stretch of speech in one chunk
     # PDF and media parsers run in a child process within these (ingest/isolation.py).
     parser: ProcessLimits = field(default_factory=ProcessLimits)
 
@@ -75,20 +71,17 @@ class Extractor:
         transcript: StoredFile | None = None,
         on_stage: Callable[[JobStage], Awaitable[None]] = _stay,
     ) -> Extraction:
-        """Spans to index (never none: a file with no text raises) and what was found.
+        """The file's text (a file with no text at all raises) and what was found. The
+        type is the one recorded at upload (``file.media_type``), not sniffed again.
         ``transcript``: a WebVTT/SubRip file uploaded next to media, used instead of ASR.
         ``on_stage(RECOGNISING)`` is awaited before OCR or speech recognition starts."""
-        found = sniff(file.data[:1024])
-        if found is None:
-            raise UnprocessableDocumentError(f"cannot read a file of type {file.media_type}")
+        found = recorded_type(file.media_type)
         if found.kind is FileKind.PDF:
             extraction = await self._pdf(file, on_stage)
         elif found.kind is FileKind.TRANSCRIPT:
             extraction = self._timed(parse_transcript(file.data), duration_s=None)
         else:
             extraction = await self._media(file, transcript, on_stage)
-        if not extraction.spans:  # never "succeeded" with nothing to find
-            raise UnprocessableDocumentError("the file yielded no text to index")
         return extraction
 
     def _check_duration(self, seconds: float | None) -> None:
@@ -128,14 +121,8 @@ class Extractor:
     def _timed(self, transcript: Transcript, *, duration_s: float | None) -> Extraction:
         duration = duration_s or transcript.duration_s or transcript.segments[-1].end_s
         self._check_duration(duration)
-        spans = chunk_transcript(
-            transcript,
-            max_chars=self._limits.chunk_size,
-            overlap=self._limits.chunk_overlap,
-            max_seconds=self._limits.media_chunk_seconds,
-        )
         return Extraction(
-            spans=spans, pages=1, duration_s=duration, transcript_source=transcript.source
+            content=transcript, pages=1, duration_s=duration, transcript_source=transcript.source
         )
 
     async def _pdf(
@@ -156,7 +143,6 @@ class Extractor:
                 f"none of the {len(pages)} pages has text: the PDF looks scanned (an image of "
                 f"text) and {why_not or 'OCR found no legible text on them'}; nothing was indexed"
             )
-        spans = chunk_pages(pages, max_chars=limits.chunk_size, overlap=limits.chunk_overlap)
         warning = None
         if empty:
             numbers = [n for n in scanned if not pages[n - 1].ocr]
@@ -166,7 +152,7 @@ class Extractor:
                 f"found by search: {why_not or 'OCR found no legible text on them'}"
             )
         return Extraction(
-            spans=spans,
+            content=tuple(pages),
             pages=len(pages),
             pages_text=text_pages,
             pages_ocr=len(ocr_pages),

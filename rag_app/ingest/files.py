@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from rag_app.errors import UnsupportedMediaError
+from rag_app.errors import UnprocessableDocumentError, UnsupportedMediaError
 from rag_app.ingest.pdf import PDF_MEDIA_TYPE, looks_like_pdf
 
 
@@ -34,6 +34,7 @@ VTT = FileType(FileKind.TRANSCRIPT, "text/vtt", "vtt")
 SRT = FileType(FileKind.TRANSCRIPT, "application/x-subrip", "srt")
 FILE_TYPES = (PDF, MP4, MOV, M4A, MP3, WAV, VTT, SRT)
 EXTENSION_OF = {t.media_type: t.extension for t in FILE_TYPES}
+_BY_MEDIA_TYPE = {t.media_type: t for t in FILE_TYPES}
 
 _SRT_START = re.compile(rb"^\s*\d+\s*\r?\n\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}\s*-->")
 _AUDIO_BRANDS = (b"M4A ", b"M4B ", b"M4P ")
@@ -89,6 +90,15 @@ def file_type(filename: str, head: bytes) -> FileType:
             f"{filename!r} is not a PDF, audio, video or transcript file that is ingested "
             "(accepted: PDF; MP4, MOV, M4A, MP3, WAV; WebVTT and SubRip transcripts)"
         )
+    return found
+
+
+def recorded_type(media_type: str) -> FileType:
+    """The type an upload was found to be (its job records ``media_type``): the file is
+    sniffed once, at upload. An unknown media type raises ``UnprocessableDocumentError``."""
+    found = _BY_MEDIA_TYPE.get(media_type)
+    if found is None:
+        raise UnprocessableDocumentError(f"cannot read a file of type {media_type}")
     return found
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from rag_app.aws_jobs import poll_until
-from rag_app.aws_retry import call_with_retries, error_code
+from rag_app.aws.calls import AwsCalls
+from rag_app.aws.jobs import poll_until
 from rag_app.blobstores.s3 import S3BlobStore
 from rag_app.domain import PageText
 from rag_app.errors import UnprocessableDocumentError
@@ -31,6 +31,21 @@ BAD_DOCUMENT = frozenset(
     }
 )
 NO_ACCESS = frozenset({"AccessDeniedException", "UnrecognizedClientException"})
+
+
+def _no_access(operation: str, error: ClientError) -> Exception:
+    return OcrUnavailableError(
+        f"Amazon Textract refused {operation}: {error} (the task role needs "
+        "textract:StartDocumentTextDetection and GetDocumentTextDetection, and "
+        "read access to the documents bucket)"
+    )
+
+
+def _bad_document(operation: str, error: ClientError) -> Exception:
+    return UnprocessableDocumentError(f"Amazon Textract cannot read the PDF: {error}")
+
+
+ERRORS = {**dict.fromkeys(NO_ACCESS, _no_access), **dict.fromkeys(BAD_DOCUMENT, _bad_document)}
 
 
 def lines_by_page(blocks: list[dict[str, Any]]) -> dict[int, list[str]]:
@@ -53,6 +68,7 @@ class TextractOcr:
         max_poll_seconds: float = 30.0,
     ) -> None:
         self._client = client
+        self._calls = AwsCalls(client, errors=ERRORS)
         self._blobs = blobs
         self._timeout = timeout_seconds
         self._first_poll = first_poll_seconds
@@ -63,28 +79,7 @@ class TextractOcr:
         return "amazon-textract"
 
     async def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        method = getattr(self._client, operation)
-        try:
-            result: dict[str, Any] = await call_with_retries(
-                lambda: method(**kwargs),
-                what=f"Textract {operation}",
-                max_attempts=5,
-                backoff_seconds=0.5,
-            )
-        except ClientError as e:
-            code = error_code(e)
-            if code in NO_ACCESS:
-                raise OcrUnavailableError(
-                    f"Amazon Textract refused {operation}: {e} (the task role needs "
-                    "textract:StartDocumentTextDetection and GetDocumentTextDetection, and "
-                    "read access to the documents bucket)"
-                ) from None
-            if code in BAD_DOCUMENT:
-                raise UnprocessableDocumentError(
-                    f"Amazon Textract cannot read the PDF: {e}"
-                ) from None
-            raise
-        return result
+        return await self._calls(operation, **kwargs)
 
     async def _blocks(self, job_id: str) -> list[dict[str, Any]] | None:
         """Every block of a finished job (None while it runs)."""

@@ -16,8 +16,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from rag_app.aws_jobs import poll_until
-from rag_app.aws_retry import call_with_retries, error_code
+from rag_app.aws.calls import AwsCalls, error_code
+from rag_app.aws.jobs import poll_until
 from rag_app.blobstores.s3 import S3BlobStore
 from rag_app.domain import Segment, Transcript
 from rag_app.errors import ConfigurationError, UnprocessableDocumentError
@@ -27,6 +27,14 @@ log = logging.getLogger(__name__)
 
 SENTENCE_END = frozenset(".?!")
 NO_ACCESS = frozenset({"AccessDeniedException", "UnrecognizedClientException"})
+
+
+def _no_access(operation: str, error: ClientError) -> Exception:
+    return ConfigurationError(
+        f"Amazon Transcribe refused {operation}: {error} (the task role needs "
+        "transcribe:StartTranscriptionJob, GetTranscriptionJob, "
+        "DeleteTranscriptionJob and S3 access to the documents bucket)"
+    )
 
 
 def segments_of(result: dict[str, Any]) -> tuple[Segment, ...]:
@@ -74,6 +82,7 @@ class AmazonTranscribeTranscriber:
         max_poll_seconds: float = 60.0,
     ) -> None:
         self._client = client
+        self._calls = AwsCalls(client, errors=dict.fromkeys(NO_ACCESS, _no_access))
         self._blobs = blobs
         self._language = language_code
         self._max_speakers = max_speakers
@@ -86,23 +95,7 @@ class AmazonTranscribeTranscriber:
         return "amazon-transcribe"
 
     async def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        method = getattr(self._client, operation)
-        try:
-            result: dict[str, Any] = await call_with_retries(
-                lambda: method(**kwargs),
-                what=f"Transcribe {operation}",
-                max_attempts=5,
-                backoff_seconds=0.5,
-            )
-        except ClientError as e:
-            if error_code(e) in NO_ACCESS:
-                raise ConfigurationError(
-                    f"Amazon Transcribe refused {operation}: {e} (the task role needs "
-                    "transcribe:StartTranscriptionJob, GetTranscriptionJob, "
-                    "DeleteTranscriptionJob and S3 access to the documents bucket)"
-                ) from None
-            raise
-        return result
+        return await self._calls(operation, **kwargs)
 
     async def _start(self, job_name: str, media: StoredFile, output_key: str) -> None:
         bucket, media_key = self._blobs.location(media.key)

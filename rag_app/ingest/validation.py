@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -93,6 +94,20 @@ def check_metadata(value: Any) -> Metadata:
             raise InvalidInputError(f"metadata key {key!r} is reserved")
         checked[key] = _check_value(key, item)
     return checked
+
+
+def parse_metadata(raw: str | None) -> dict[str, Any]:
+    """Metadata given as JSON text (a form field, a command-line option); empty: none.
+    Only the shape is checked here; ``check_metadata`` checks the keys and values."""
+    if raw is None or not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise InvalidInputError(f"metadata is not valid JSON: {e}") from None
+    if not isinstance(value, dict):
+        raise InvalidInputError("metadata must be a JSON object")
+    return value
 
 
 def check_filters(value: Mapping[str, Any]) -> dict[str, MetadataValue]:

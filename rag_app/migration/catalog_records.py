@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from rag_app.catalog.base import Catalog
 from rag_app.domain import Document, DocumentStatus, Job, JobStage, JobStatus, MetadataValue
-from rag_app.ingest.service import blob_key
+from rag_app.ingest.originals import blob_key
 from rag_app.migration.rows import DocumentRows
 
 JOB_NAMESPACE = uuid.UUID("6f0d6c4e-1d0a-4c55-9a57-3c1d2f5e8b10")

@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 
 from rag_app.errors import InvalidInputError
 from rag_app.migration.mapping import Mapping
-from rag_app.terms import content_words
+from rag_app.text.words import content_words
 
 _PART = re.compile(r"[a-z0-9]+")  # tsquery operands: no punctuation
 READ_ONLY_OPTIONS = "-c default_transaction_read_only=on"

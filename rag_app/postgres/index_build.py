@@ -38,7 +38,7 @@ def version_tuple(version: str) -> tuple[int, ...]:
 def graph_bytes(rows: int, dimension: int, m: int = DEFAULT_M) -> int:
     """pgvector's in-memory HNSW graph for ``rows`` vectors: each element's vector, its
     ``2m`` layer-0 neighbours and its bookkeeping (upper layers add under 1%). Checked
-    against the server's own "no longer fits" notice in tests/test_index_build.py."""
+    against the server's own "no longer fits" notice in tests/retrieval/test_index_build.py."""
     return rows * (8 + 4 * dimension + 32 * m + _ELEMENT_BYTES)
 
 

@@ -7,10 +7,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from rag_app.domain import Chunk, Filters, Hit
+from rag_app.domain import MAX_TOP_K, Chunk, Filters, Hit
 from rag_app.vectorstores.records import check_budget
-
-MAX_TOP_K = 100
 
 
 @runtime_checkable
@@ -26,6 +24,12 @@ class VectorStore(Protocol):
 
     @property
     def dimension(self) -> int: ...
+
+    async def create(self) -> None:
+        """Make the index (or table) of this embedding space exist, and use it if it does:
+        idempotent, safe for several processes starting at once. An existing index of
+        another dimension or layout is refused with ``ValueError``."""
+        ...
 
     async def upsert_document(
         self, document_id: str, chunks: Sequence[Chunk], vectors: NDArray[np.float32]

@@ -25,9 +25,9 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from rag_app import bm25
 from rag_app.domain import Chunk, Filters, Hit
 from rag_app.postgres.index_build import BuildPlan, index_m, pgvector_version, plan_build
+from rag_app.text import bm25
 from rag_app.vectorstores.base import check_query_vector, check_top_k, check_upsert
 
 CREATE_TABLE = """

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag_app import s3vectors_rules as rules
+from rag_app.aws import s3vectors_rules as rules
 from rag_app.domain import Chunk
 from rag_app.errors import InvalidInputError
 

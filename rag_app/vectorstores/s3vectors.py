@@ -27,15 +27,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 from botocore.exceptions import ClientError
 from numpy.typing import NDArray
 
-from rag_app import s3vectors_rules as rules
-from rag_app.aws_retry import call_with_retries, error_code
+from rag_app.aws import s3vectors_rules as rules
+from rag_app.aws.calls import AwsCalls, error_code
 from rag_app.domain import Chunk, Filters, Hit, MetadataValue
 from rag_app.vectorstores.base import check_query_vector, check_top_k, check_upsert
 from rag_app.vectorstores.records import (
@@ -103,15 +103,12 @@ class S3VectorsStore:
         bucket: str,
         index: str,
         dimension: int,
-        max_attempts: int = 8,
-        backoff_seconds: float = 0.2,
     ) -> None:
         self._client = client
         self._bucket = bucket
         self._index = index
         self._dimension = dimension
-        self._max_attempts = max_attempts
-        self._backoff = backoff_seconds
+        self._calls = AwsCalls(client)
 
     @property
     def dimension(self) -> int:
@@ -126,13 +123,7 @@ class S3VectorsStore:
         return {"vectorBucketName": self._bucket, "indexName": self._index}
 
     async def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        method: Callable[..., dict[str, Any]] = getattr(self._client, operation)
-        return await call_with_retries(
-            lambda: method(**kwargs),
-            what=f"S3 Vectors {operation}",
-            max_attempts=self._max_attempts,
-            backoff_seconds=self._backoff,
-        )
+        return await self._calls(operation, **kwargs)
 
     async def create(self) -> None:
         """Use the index if it exists (the deployed stacks create it, and the service's role

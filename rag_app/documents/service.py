@@ -1,0 +1,96 @@
+"""Documents and their ingestion jobs as a caller sees them: every method takes the
+``Principal`` and applies the collection grants here, so the API and the CLI share one set
+of permission rules.
+
+Rules: a caller reads only documents (and jobs) of collections it may read, and anything
+else is reported exactly like a missing id (404: a caller learns nothing about other
+collections, not even that an id exists); writing (upload, replace, delete) needs the
+write grant on the document's collection, and replacing a document also on its current one.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+from rag_app.auth.principal import Principal
+from rag_app.catalog.base import Catalog, DocumentPage
+from rag_app.domain import Document, Job
+from rag_app.errors import ForbiddenError, NotFoundError
+from rag_app.ingest.service import IngestionService, Submission, Upload
+from rag_app.ingest.validation import ID_PATTERN, check_collection
+
+# Past any catalog's size, and within PostgreSQL's bigint (a larger OFFSET is a server error).
+MAX_OFFSET = 1_000_000_000
+
+
+def _may_write(principal: Principal, collection: str) -> None:
+    if not principal.can_write(collection):
+        raise ForbiddenError(f"this credential may not write to collection {collection!r}")
+
+
+class DocumentService:
+    def __init__(self, *, catalog: Catalog, ingestion: IngestionService) -> None:
+        self._catalog = catalog
+        self._ingestion = ingestion
+
+    async def _find(self, principal: Principal, document_id: str) -> Document:
+        """The document, if it exists and ``principal`` may read it; else ``NotFoundError``.
+        An id no document can have is not looked up (a NUL byte is a database error)."""
+        document = None
+        if ID_PATTERN.match(document_id):
+            document = await self._catalog.get_document(document_id)
+        if document is None or not principal.can_read(document.collection):
+            raise NotFoundError(f"no document {document_id!r}")
+        return document
+
+    async def submit(self, principal: Principal, upload: Upload) -> Submission:
+        """Store the upload and queue its ingestion (see ``IngestionService.submit``).
+        Replacing a document (``upload.document_id``) needs the write grant on its current
+        collection too; a replaced id the caller cannot read is a 404."""
+        _may_write(principal, upload.collection)
+
+        def authorise(existing: Document) -> None:
+            if not principal.can_read(existing.collection):
+                raise NotFoundError(f"no document {upload.document_id!r}")
+            _may_write(principal, existing.collection)
+
+        return await self._ingestion.submit(upload, authorise=authorise)
+
+    async def list(
+        self, principal: Principal, *, collection: str | None, limit: int, offset: int
+    ) -> DocumentPage:
+        """Documents of the collections ``principal`` may read (and ``collection``, if
+        given), oldest first, a page at a time; ``limit`` and ``offset`` are the caller's
+        (bounded by the API's schema, and by ``MAX_OFFSET``)."""
+        wanted = None if collection is None else frozenset({check_collection(collection)})
+        allowed = principal.readable
+        if allowed is not None:
+            wanted = allowed if wanted is None else wanted & allowed
+        return await self._catalog.list_documents(collections=wanted, limit=limit, offset=offset)
+
+    async def get(self, principal: Principal, document_id: str) -> Document:
+        """One document: status, pages, chunks, content digest and the last error."""
+        return await self._find(principal, document_id)
+
+    async def original(self, principal: Principal, document_id: str) -> tuple[Document, bytes]:
+        """The indexed original as uploaded, with its document."""
+        await self._find(principal, document_id)
+        return await self._ingestion.original(document_id)
+
+    async def delete(self, principal: Principal, document_id: str) -> None:
+        """Delete the document, its chunks and its files (write grant on its collection)."""
+        document = await self._find(principal, document_id)
+        _may_write(principal, document.collection)
+        await self._ingestion.delete(document_id)
+
+    async def job(self, principal: Principal, job_id: str) -> Job:
+        """An ingestion job of a collection ``principal`` may read; else ``NotFoundError``."""
+        job = await self._catalog.get_job(job_id) if ID_PATTERN.match(job_id) else None
+        if job is None or not principal.can_read(job.collection):
+            raise NotFoundError(f"no job {job_id!r}")
+        return job
+
+    async def unfinished_jobs(self, principal: Principal) -> builtins.list[Job]:
+        """Queued and running jobs of the collections ``principal`` may read, oldest first."""
+        jobs = await self._catalog.unfinished_jobs()
+        return [j for j in jobs if principal.can_read(j.collection)]

@@ -1,0 +1,52 @@
+"""Fusing the vector and the keyword lists of a hybrid search: the weighted blend of scores
+(the default, ``RAG_HYBRID_FUSION=weighted``) or reciprocal rank fusion (``rrf``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from rag_app.domain import Hit
+
+# Hybrid search fuses a vector list and a BM25 list: in legal text the decisive words are
+# exact (a defined term, a section number, a party), where embeddings are weakest, and
+# paraphrases are where words are weakest. Each list is longer than the answer, so a
+# passage ranked well by one and moderately by the other can still win.
+CANDIDATES_PER_RESULT = 4
+MIN_CANDIDATES = 20
+RRF_K = 60  # the constant of Cormack et al. (2009): flattens the top ranks' advantage
+Fusion = Literal["rrf", "weighted", "native"]  # native: the store's own (S3 Vectors)
+
+
+def fuse(rankings: list[list[Hit]], *, k: int = RRF_K) -> list[Hit]:
+    """Reciprocal rank fusion: each hit scores the sum over rankings of 1 / (k + rank),
+    best first; ties by cosine similarity, then chunk id. A hit found by several lists
+    keeps the first list's copy, with the largest ``text_rank`` seen."""
+    fused: dict[str, float] = {}
+    first: dict[str, Hit] = {}
+    for ranking in rankings:
+        for rank, hit in enumerate(ranking, 1):
+            key = hit.chunk.chunk_id
+            fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
+            seen = first.setdefault(key, hit)
+            if hit.text_rank > seen.text_rank:
+                first[key] = dataclasses.replace(seen, text_rank=hit.text_rank)
+    order = sorted(fused, key=lambda key: (-fused[key], -first[key].similarity, key))
+    return [dataclasses.replace(first[key], score=fused[key]) for key in order]
+
+
+def blend(by_vector: list[Hit], by_words: list[Hit], *, vector_weight: float) -> list[Hit]:
+    """Convex combination of scores (Bruch et al., 2023): ``vector_weight`` x cosine
+    similarity + (1 - ``vector_weight``) x BM25 / the best BM25 of ``by_words``, over the
+    hits of both lists, best first; ties by chunk id. Every hit knows its similarity
+    (keyword hits carry it too); a hit only the vector list found counts BM25 0."""
+    found: dict[str, Hit] = {h.chunk.chunk_id: h for h in by_vector}
+    for hit in by_words:
+        found[hit.chunk.chunk_id] = hit  # the copy that carries the text rank
+    best = max((h.text_rank for h in by_words), default=0.0) or 1.0
+    scored = {
+        key: vector_weight * h.similarity + (1 - vector_weight) * h.text_rank / best
+        for key, h in found.items()
+    }
+    order = sorted(scored, key=lambda key: (-scored[key], key))
+    return [dataclasses.replace(found[key], score=scored[key]) for key in order]

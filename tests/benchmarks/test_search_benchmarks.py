@@ -1,0 +1,69 @@
+"""The search benchmarks' reduced forms (--quick: 2,000 chunks), each run as a subprocess
+as a user would run it, so the scripts cannot rot. Their JSON must hold every figure;
+latency is never asserted, but correctness is: every /search answered with top_k hits, and
+filtered queries on both stores return the full top_k."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+QUICK = ROOT / "benchmarks" / "results" / "quick"
+
+
+def run_quick(script: str, result: str) -> dict[str, Any]:
+    out = QUICK / result
+    out.unlink(missing_ok=True)
+    done = subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{Path(script).stem}", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    print(done.stdout)
+    data: dict[str, Any] = json.loads(out.read_text())
+    for key in ("machine", "versions", "parameters"):
+        assert data[key], key
+    assert set(data["versions"]) >= {"rag_app", "postgresql", "pgvector", "python"}
+    return data
+
+
+def test_search_latency_quick_run_records_latency_ratios_recall_and_the_sweep() -> None:
+    data = run_quick("search_latency.py", "search_latency.json")
+    assert set(data["latency_ms"]) == {"1", "4", "16"}
+    for clients, row in data["latency_ms"].items():
+        assert "raw_sql" in row
+        assert any(name.startswith("api_") for name in row)
+        for name, q in row.items():
+            assert q["n"] > 0, (clients, name)
+            assert 0 < q["p50"] <= q["p95"] <= q["p99"], (clients, name, q)
+        assert all(ratio > 0 for ratio in data["ratios"][clients].values())
+    assert data["errors"] == 0, "a /search came back with an error or fewer than top_k hits"
+    assert 0.5 < data["recall_at_10"] <= 1.0
+    assert [s["ef_search"] for s in data["ef_search_sweep"]] == [40, 64, 100, 200]
+    assert {"m", "ef_construction", "ef_search"} <= set(data["hnsw"])
+    assert data["query_embedding_ms"]["p50"] > 0
+    assert set(data["store_query_ms"]) == {"one_round_trip", "five_round_trips"}
+    assert (QUICK / "search_latency.png").stat().st_size > 1000
+
+
+def test_filtered_search_quick_run_returns_the_full_top_k_on_both_stores() -> None:
+    data = run_quick("filtered_search.py", "filtered_search.json")
+    rows = {(r["store"], r["filter"]): r for r in data["rows"]}
+    for store in ("pgvector store (the service)", "s3vectors (local server)"):
+        for name in ("share_1pct", "share_5pct", "share_10pct"):
+            row = rows[(store, name)]
+            assert row["full_top_k_share"] == 1.0, row
+            assert row["mean_results"] == 10, row
+            assert row["recall_at_10"] > 0.9, row
+            assert 0 < row["p50_ms"] <= row["p95_ms"], row
+    assert set(data["plans"]) == {"none", "share_1pct", "share_5pct", "share_10pct"}

@@ -1,0 +1,415 @@
+"""The Pulumi program under Pulumi's mocks (no CLI, no plugins): what the ECS stack
+declares, the policy rules every stack must pass, and the stack config's errors. The EKS
+stack's own tests are in test_pulumi_eks.py."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.app_environment import AppTargets, app_environment
+from components.config import ConfigError, ModelsConfig, parse_stack_config
+from components.plan import Declared, summary
+from components.policies import RULES, violations
+from rag_app.settings import Settings
+from tests.support.pulumi_stacks import ROOT, StackFailed, of, one, record, replace, unwrap
+
+HTTPS = {"platform": "ecs", "ecs": {"certificateArn": "arn:aws:acm:us-east-1:1:certificate/x"}}
+
+
+@pytest.fixture(scope="module")
+def ecs() -> list[Declared]:
+    return record("ecs")
+
+
+@pytest.fixture(scope="module")
+def eks() -> list[Declared]:
+    return record("eks")
+
+
+@pytest.fixture(scope="module")
+def ecs_https() -> list[Declared]:
+    return record("ecs", {"rag:platform": "ecs", "rag:ecs": json.dumps(HTTPS["ecs"])})
+
+
+def named(resources: list[Declared], type_: str, name: str) -> Declared:
+    (found,) = [r for r in of(resources, type_) if r.name == name]
+    return found
+
+
+def test_every_component_and_resource_type_is_declared(ecs: list[Declared]) -> None:
+    types = {r.type for r in ecs}
+    assert {
+        "rag:components:Network",
+        "rag:components:DocumentBucket",
+        "rag:components:S3VectorIndex",
+        "rag:components:CatalogTable",
+        "aws:dynamodb/table:Table",
+        "rag:components:ContainerImage",
+        "rag:components:EcsService",
+        "aws:ec2/vpc:Vpc",
+        "aws:s3/bucket:Bucket",
+        "aws:s3/vectorsVectorBucket:VectorsVectorBucket",
+        "aws:s3/vectorsIndex:VectorsIndex",
+        "aws:ecr/repository:Repository",
+        "aws:ecs/cluster:Cluster",
+        "aws:ecs/service:Service",
+        "aws:ecs/taskDefinition:TaskDefinition",
+        "aws:lb/loadBalancer:LoadBalancer",
+        "aws:lb/listener:Listener",
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:appautoscaling/policy:Policy",
+        "aws:iam/rolePolicy:RolePolicy",
+    } <= types
+    children = [r for r in ecs if r.custom]
+    assert all(
+        r.parent.split("::")[-2].split("$")[-1].startswith("rag:components:") for r in children
+    )
+
+
+def test_network_private_subnets_endpoints_and_no_nat(ecs: list[Declared]) -> None:
+    subnets = of(ecs, "aws:ec2/subnet:Subnet")
+    assert len(subnets) == 4
+    assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in subnets)
+    services = {
+        e.inputs["serviceName"].split(".", 3)[-1]: e.inputs["vpcEndpointType"]
+        for e in of(ecs, "aws:ec2/vpcEndpoint:VpcEndpoint")
+    }
+    assert services == {
+        "s3": "Gateway",
+        "dynamodb": "Gateway",  # the catalog
+        "bedrock-runtime": "Interface",
+        "s3vectors": "Interface",
+        "secretsmanager": "Interface",
+        "ssm": "Interface",
+        "ecr.api": "Interface",
+        "ecr.dkr": "Interface",
+        "logs": "Interface",
+        "sts": "Interface",
+        "textract": "Interface",
+        "transcribe": "Interface",
+    }
+    assert of(ecs, "aws:ec2/natGateway:NatGateway") == []
+
+
+def test_documents_bucket_is_private_encrypted_versioned(ecs: list[Declared]) -> None:
+    block = one(ecs, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    assert all(
+        block[k] is True
+        for k in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+    )
+    sse = one(
+        ecs,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    ).inputs
+    assert sse["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    assert (
+        one(ecs, "aws:s3/bucketVersioning:BucketVersioning").inputs["versioningConfiguration"][
+            "status"
+        ]
+        == "Enabled"
+    )
+    assert "aws:SecureTransport" in one(ecs, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"]
+
+
+def test_vector_index_matches_the_app(ecs: list[Declared]) -> None:
+    index = one(ecs, "aws:s3/vectorsIndex:VectorsIndex").inputs
+    assert (index["dimension"], index["distanceMetric"], index["dataType"]) == (
+        1024,
+        "cosine",
+        "float32",
+    )
+    assert index["indexName"] == "chunks-amazon-titan-embed-text-v2-0-1024"
+
+
+def test_the_catalog_table_is_protected_and_the_app_reaches_only_it(ecs: list[Declared]) -> None:
+    table = named(ecs, "aws:dynamodb/table:Table", "catalog")
+    inputs = table.inputs
+    assert inputs["billingMode"] == "PAY_PER_REQUEST"
+    assert inputs["pointInTimeRecovery"] == {"enabled": True}
+    assert inputs["serverSideEncryption"]["enabled"] is True
+    assert inputs["deletionProtectionEnabled"] is True
+    assert {i["name"] for i in inputs["globalSecondaryIndexes"]} == {
+        "by-collection", "by-kind", "jobs-by-document",
+    }  # fmt: skip
+    policy = json.loads(named(ecs, "aws:iam/rolePolicy:RolePolicy", "app-catalog").inputs["policy"])
+    (statement,) = policy["Statement"]
+    arn = f"arn:aws:mock:us-east-1:123456789012:{table.name}"
+    assert statement["Resource"] == [arn, f"{arn}/index/*"]
+    assert sorted(statement["Action"]) == [
+        "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
+    ]  # fmt: skip
+
+
+def test_service_tasks_are_private_hardened_and_roll_back(ecs: list[Declared]) -> None:
+    service = one(ecs, "aws:ecs/service:Service").inputs
+    assert service["networkConfiguration"]["assignPublicIp"] is False
+    assert service["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+    (container,) = json.loads(
+        named(ecs, "aws:ecs/taskDefinition:TaskDefinition", "app").inputs["containerDefinitions"]
+    )
+    assert container["readonlyRootFilesystem"] is True
+    assert container["user"] == "10001:10001"
+    assert "environment" not in container  # settings come from SSM, as container secrets
+    parameters = {
+        p.inputs["name"].rsplit("/", 1)[-1]: p for p in of(ecs, "aws:ssm/parameter:Parameter")
+    }
+    settings = {s["name"]: s["valueFrom"] for s in container["secrets"]}
+    assert set(settings) == set(parameters)
+    value = {k: unwrap(p.inputs["value"]) for k, p in parameters.items()}
+    assert value["RAG_VECTOR_STORE"] == "s3vectors"
+    assert value["RAG_CATALOG"] == "dynamodb"
+    assert value["RAG_DYNAMODB_TABLE"] == named(ecs, "aws:dynamodb/table:Table", "catalog").name
+    assert value["RAG_DOCUMENTS_BUCKET"] == "documents-bucket"
+    assert value["RAG_AUTH"] == "required"
+    secret = named(ecs, "aws:secretsmanager/secret:Secret", "api-keys")
+    assert value["RAG_API_KEYS_SECRET_ID"] == f"arn:aws:mock:us-east-1:123456789012:{secret.name}"
+    version = one(ecs, "aws:secretsmanager/secretVersion:SecretVersion").inputs
+    assert unwrap(version["secretString"]) == "[]"  # created empty; keys come from rag-app keys
+    execution = json.loads(
+        next(
+            p for p in of(ecs, "aws:iam/rolePolicy:RolePolicy") if p.name == "app-execution"
+        ).inputs["policy"]
+    )
+    assert execution["Statement"][0]["Action"] == ["ssm:GetParameters"]
+    assert sorted(execution["Statement"][0]["Resource"]) == sorted(settings.values())
+    cluster = one(ecs, "aws:ecs/cluster:Cluster").inputs
+    assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]
+    assert one(ecs, "aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 30
+    assert (
+        one(ecs, "aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]["path"] == "/health/ready"
+    )
+
+
+def test_task_role_names_every_resource(ecs: list[Declared]) -> None:
+    task = next(p for p in of(ecs, "aws:iam/rolePolicy:RolePolicy") if p.name == "app-task")
+    policy = json.loads(task.inputs["policy"])
+    for statement in policy["Statement"]:
+        if statement["Sid"] == "DocumentAnalysis":  # no resource-level permissions exist
+            assert statement["Condition"] == {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
+            continue
+        assert statement["Resource"] != "*"
+        assert "*" not in statement["Resource"]
+    models = next(s for s in policy["Statement"] if s["Sid"] == "Models")
+    assert models["Resource"] == [
+        "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0",
+        "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0",
+    ]
+    keys = next(s for s in policy["Statement"] if s["Sid"] == "ApiKeys")
+    assert keys["Action"] == ["secretsmanager:GetSecretValue"]  # read only: operators write
+
+
+def test_https_listener_and_http_redirect_with_a_certificate(ecs_https: list[Declared]) -> None:
+    listeners = {r.inputs["protocol"]: r.inputs for r in of(ecs_https, "aws:lb/listener:Listener")}
+    assert listeners["HTTPS"]["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert listeners["HTTP"]["defaultActions"][0]["type"] == "redirect"
+    assert (
+        one(ecs_https, "aws:lb/loadBalancer:LoadBalancer").inputs["dropInvalidHeaderFields"] is True
+    )
+
+
+def test_the_stacks_pass_every_policy(
+    ecs: list[Declared], ecs_https: list[Declared], eks: list[Declared]
+) -> None:
+    assert violations(ecs) == {}
+    assert violations(ecs_https) == {}
+    assert violations(eks) == {}
+
+
+# -- each policy rule catches a resource that breaks it ------------------------------------
+
+
+def _container(resources: list[Declared], **changes: Any) -> list[Declared]:
+    task = named(resources, "aws:ecs/taskDefinition:TaskDefinition", "app")
+    (container,) = json.loads(task.inputs["containerDefinitions"])
+    return replace(
+        resources, task.type, containerDefinitions=json.dumps([{**container, **changes}])
+    )
+
+
+BREAKERS: dict[str, Any] = {
+    "buckets-block-public-access": lambda r: replace(
+        r, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", blockPublicPolicy=False
+    ),
+    "buckets-encrypted-and-tls-only": lambda r: [
+        x for x in r if x.type != "aws:s3/bucketPolicy:BucketPolicy"
+    ],
+    "no-public-ips-on-tasks": lambda r: replace(
+        r, "aws:ecs/service:Service", networkConfiguration={"assignPublicIp": True}
+    ),
+    "deployments-roll-back": lambda r: replace(
+        r, "aws:ecs/service:Service", deploymentCircuitBreaker={"enable": True, "rollback": False}
+    ),
+    "containers-hardened": lambda r: _container(r, user="root", environment=[{"name": "A"}]),
+    "load-balancers-https": lambda r: replace(r, "aws:lb/loadBalancer:LoadBalancer", tags={}),
+    "logs-expire": lambda r: replace(r, "aws:cloudwatch/logGroup:LogGroup", retentionInDays=0),
+    "iam-resources-named": lambda r: replace(
+        r,
+        "aws:iam/rolePolicy:RolePolicy",
+        policy=json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
+    ),
+    "catalog-tables-protected": lambda r: replace(
+        r, "aws:dynamodb/table:Table", pointInTimeRecovery={"enabled": False}
+    ),
+    "vector-indexes-match-the-app": lambda r: replace(
+        r, "aws:s3/vectorsIndex:VectorsIndex", distanceMetric="euclidean"
+    ),
+}
+
+
+BREAKERS_EKS: dict[str, Any] = {
+    "databases-encrypted-private-protected": lambda r: replace(
+        r, "aws:rds/cluster:Cluster", deletionProtection=False
+    ),
+    "kubernetes-clusters-hardened": lambda r: replace(
+        r, "eks:index:Cluster", publicAccessCidrs=["0.0.0.0/0"]
+    ),
+    "kms-keys-rotate": lambda r: replace(r, "aws:kms/key:Key", enableKeyRotation=False),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_each_rule_catches_a_violation(ecs: list[Declared], eks: list[Declared], rule: str) -> None:
+    stack = eks if rule in BREAKERS_EKS else ecs
+    broken = {**BREAKERS, **BREAKERS_EKS}[rule](stack)
+    assert RULES[rule](stack) == []
+    assert RULES[rule](broken), rule
+
+
+# -- config errors ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"platform": "gke"}, "rag:platform: Input should be 'ecs' or 'eks'"),
+        ({"platform": "ecs", "ecs": {}}, "rag:ecs.certificateArn is required"),
+        (
+            {**HTTPS, "models": {"embeddingDimensions": 300}},
+            "rag:models.embeddingDimensions: Input should be 256, 512 or 1024",
+        ),
+        (
+            {**HTTPS, "network": {"cidr": "10.0.0.0/16"}},
+            "rag:network.cidr: Extra inputs are not permitted",
+        ),
+        ({**HTTPS, "typo": 1}, "rag:typo: Extra inputs are not permitted"),
+        ({"platform": "ecs"}, "the rag:ecs section is required"),
+        ({"ecs": HTTPS["ecs"]}, "rag:platform: Field required"),
+    ],
+)
+def test_bad_config_names_the_key(raw: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_stack_config(raw)
+    assert message in str(info.value)
+
+
+def test_a_bad_stack_file_stops_the_program_before_any_resource() -> None:
+    with pytest.raises(
+        StackFailed, match=r"ConfigError: invalid stack configuration:\n  rag:platform"
+    ):
+        record("ecs", {"rag:platform": "lambda"})
+
+
+def test_the_app_environment_is_valid_app_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = app_environment(
+        AppTargets(
+            region="eu-west-1",
+            documents_bucket="docs",
+            api_keys_secret="arn:aws:secretsmanager:eu-west-1:1:secret:keys",
+            vector_bucket="vectors",
+            catalog_table="catalog-table",
+        ),
+        ModelsConfig(),
+    )
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings()
+    assert (settings.vector_store, settings.catalog, settings.blob_store) == (
+        "s3vectors",
+        "dynamodb",
+        "s3",
+    )
+    assert not settings.needs_postgres
+    assert (settings.embedder, settings.answerer) == ("bedrock", "bedrock")
+    assert settings.auth == "required"  # bound to 0.0.0.0: the app refuses to run without it
+
+
+def test_the_committed_diagrams_match_the_program(ecs: list[Declared]) -> None:
+    committed = json.loads((ROOT / "docs" / "plan-ecs.json").read_text())
+    assert sorted((r["type"], r["name"]) for r in committed) == sorted(
+        (r.type, r.name) for r in ecs
+    )
+    assert f"```mermaid\n{summary(ecs)}\n```" in (ROOT / "README.md").read_text()
+
+
+def test_the_image_is_small_and_runs_as_a_user() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "USER 10001:10001" in dockerfile
+    assert 'ENTRYPOINT ["rag-app", "serve"]' in dockerfile
+    assert "--no-default-groups" in dockerfile  # no dev/infra tools, no local model
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert ignored[1] == "*"
+    assert not any(line.startswith("!tests") or line.startswith("!.rag") for line in ignored)
+
+
+def test_a_one_off_task_runs_rag_app_commands_with_the_services_settings(
+    ecs: list[Declared],
+) -> None:
+    tasks = {t.name: t.inputs for t in of(ecs, "aws:ecs/taskDefinition:TaskDefinition")}
+    (service,) = json.loads(tasks["app"]["containerDefinitions"])
+    (task,) = json.loads(tasks["app-task"]["containerDefinitions"])
+    assert (task["entryPoint"], task["command"]) == (["rag-app"], ["init-db"])
+    assert "portMappings" not in task
+    assert task["readonlyRootFilesystem"] is True
+    assert task["user"] == "10001:10001"
+    source = next(s for s in of(ecs, "aws:secretsmanager/secret:Secret") if "migration" in s.name)
+    source_arn = f"arn:aws:mock:us-east-1:123456789012:{source.name}"
+    assert task["secrets"] == [
+        *service["secrets"],
+        {"name": "MIGRATE_SOURCE_URL", "valueFrom": source_arn},
+    ]
+    grants = [
+        json.loads(p.inputs["policy"])["Statement"][0]
+        for p in of(ecs, "aws:iam/rolePolicy:RolePolicy")
+        if p.name == "app-execution-migration-source"
+    ]
+    assert grants == [
+        {
+            "Sid": "MigrationSource",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [source_arn],
+        }
+    ]
+    # No route to an on-prem database unless the stack names one.
+    assert not [
+        r
+        for r in of(ecs, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if r.name == "app-to-migration-source"
+    ]
+
+
+def test_the_migration_source_cidr_opens_5432_to_it_only() -> None:
+    from components.plan import stack_file_config
+
+    config = {
+        **stack_file_config("ecs"),
+        "rag:migration": json.dumps({"sourceCidr": "192.168.0.0/16"}),
+    }
+    rules = [
+        r.inputs
+        for r in of(
+            record("ecs", config), "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+        )
+        if r.name == "app-to-migration-source"
+    ]
+    assert [(r["cidrIpv4"], r["fromPort"], r["toPort"]) for r in rules] == [
+        ("192.168.0.0/16", 5432, 5432)
+    ]

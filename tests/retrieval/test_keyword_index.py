@@ -1,0 +1,127 @@
+"""The keyword side of search: the tokenizer, the pgvector term counts, and the fusions.
+(S3 Vectors' native full-text search is in the vector-store contract suite.)"""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pytest
+from psycopg import sql
+
+from rag_app.domain import Chunk, Hit
+from rag_app.postgres.pool import open_pool
+from rag_app.retrieval.fusion import RRF_K, blend, fuse
+from rag_app.text import bm25, words
+from rag_app.vectorstores.pgvector import PgVectorStore
+
+pytestmark = pytest.mark.anyio
+
+
+def chunk(document_id: str, n: int, text: str, collection: str = "c") -> Chunk:
+    return Chunk(document_id, n, text, 1, 0, len(text), "t", collection)
+
+
+def test_terms_stem_drop_stop_words_and_keep_compounds() -> None:
+    assert words.terms("The Lessee's work-hours under Section 39.13") == {
+        "lesse": 1, "work-hour": 1, "work": 1, "hour": 1, "section": 1, "39.13": 1,
+    }  # fmt: skip
+    assert bm25.query_terms("the of and") == []
+    assert len(bm25.query_terms(" ".join(f"w{i}" for i in range(500)))) == bm25.MAX_QUERY_TERMS
+
+
+async def test_pgvector_term_counts_stay_exact_and_are_rebuilt_for_older_tables(
+    database_url: str,
+) -> None:
+    table = f"chunks_terms_{uuid.uuid4().hex[:6]}_4"
+    pool = await open_pool(database_url, max_size=2)
+    try:
+        store = PgVectorStore(pool, table=table, dimension=4)
+        await store.create()
+        v = np.eye(4, dtype=np.float32)
+        await store.upsert_document(
+            "a", [chunk("a", i, f"rent deposit {i}") for i in range(3)], v[:3]
+        )
+        await store.upsert_document("b", [chunk("b", 0, "rent")], v[:1])
+        await store.upsert_document("a", [chunk("a", 0, "deposit")], v[:1])
+        await store.delete_document("b")
+
+        async def counts() -> dict[str, tuple[int, int]]:
+            async with pool.connection() as conn:
+                rows = await (
+                    await conn.execute(
+                        sql.SQL("SELECT term, chunks, length FROM {} WHERE chunks <> 0").format(
+                            sql.Identifier(f"{table}_terms")
+                        )
+                    )
+                ).fetchall()
+            return {r[0]: (r[1], r[2]) for r in rows}
+
+        assert await counts() == {"": (1, 1), "deposit": (1, 0)}
+        # A table from before keyword search: no counts table; create() rebuilds it.
+        async with pool.connection() as conn:
+            await conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(f"{table}_terms")))
+        await PgVectorStore(pool, table=table, dimension=4).create()
+        assert await counts() == {"": (1, 1), "deposit": (1, 0)}
+    finally:
+        await pool.close()
+
+
+def hit(chunk_no: int, similarity: float = 0.5, text_rank: float = 0.0) -> Hit:
+    return Hit(chunk("d", chunk_no, "x"), similarity=similarity, text_rank=text_rank)
+
+
+def test_fusion_sums_reciprocal_ranks_and_keeps_both_scores() -> None:
+    by_vector = [hit(1, 0.9), hit(2, 0.8), hit(3, 0.7)]
+    by_words = [hit(3, 0.7, text_rank=5.0), hit(4, 0.1, text_rank=4.0)]
+    fused = fuse([by_vector, by_words])
+    assert [h.chunk.chunk_no for h in fused] == [3, 1, 2, 4]
+    assert fused[0].score == pytest.approx(1 / (RRF_K + 3) + 1 / (RRF_K + 1))
+    assert fused[0].text_rank == 5.0
+    assert fused[0].similarity == 0.7
+    assert fuse([[], []]) == []
+    # Equal fusion scores: the closer vector first.
+    tie = fuse([[hit(1, 0.2)], [hit(2, 0.9)]])
+    assert [h.chunk.chunk_no for h in tie] == [2, 1]
+
+
+def test_blending_weighs_similarity_against_normalised_bm25() -> None:
+    by_vector = [hit(1, 0.9), hit(2, 0.5)]
+    by_words = [hit(2, 0.5, text_rank=8.0), hit(3, 0.3, text_rank=4.0)]
+    blended = blend(by_vector, by_words, vector_weight=0.5)
+    # 1: 0.45 + 0;  2: 0.25 + 0.5;  3: 0.15 + 0.25
+    assert [h.chunk.chunk_no for h in blended] == [2, 1, 3]
+    assert [h.score for h in blended] == pytest.approx([0.75, 0.45, 0.40])
+    assert blended[0].text_rank == 8.0
+    only_vector = blend(by_vector, [], vector_weight=0.7)
+    assert [h.score for h in only_vector] == pytest.approx([0.63, 0.35])
+    assert blend(by_vector, by_words, vector_weight=1.0)[0].chunk.chunk_no == 1
+
+
+async def test_on_a_large_corpus_only_selective_terms_find_keyword_candidates(
+    database_url: str,
+) -> None:
+    pool = await open_pool(database_url, max_size=2)
+    try:
+        # As if the corpus were large: a term in more than one chunk is common.
+        store = PgVectorStore(
+            pool, table="chunks_selective_4", dimension=4, selective_share=0.0, selective_floor=1
+        )
+        await store.create()
+        texts = ["rent is due", "rent and deposit", "statutory rent", "it's a backslash \\ word"]
+        await store.upsert_document(
+            "d", [chunk("d", i, t) for i, t in enumerate(texts)], np.eye(4, dtype=np.float32)
+        )
+        v = np.eye(4, dtype=np.float32)[0]
+        # "rent" is common: only the chunk with the rare term is a candidate, scored on both.
+        found = await store.query_text("statutory rent", v, top_k=5, filters={})
+        assert [h.chunk.chunk_no for h in found] == [2]
+        # A query of common words only falls back to its rarest term.
+        assert {h.chunk.chunk_no for h in await store.query_text("rent", v, top_k=5, filters={})} == {
+            0, 1, 2,
+        }  # fmt: skip
+        # Quotes and backslashes in the query are plain text.
+        odd = await store.query_text("it's \\ deposit' \\'", v, top_k=5, filters={})
+        assert [h.chunk.chunk_no for h in odd] == [1]
+    finally:
+        await pool.close()
