@@ -98,7 +98,8 @@ class CatalogTable(pulumi.ComponentResource):
 
     def access_policy(self) -> pulumi.Output[str]:
         """The app's grant: the catalog's actions on this table and its indexes only."""
-        return self.table.arn.apply(catalog_policy_document)
+        policy: pulumi.Output[str] = self.table.arn.apply(catalog_policy_document)
+        return policy
 
 
 def catalog_policy_document(table_arn: str) -> str:

@@ -4,6 +4,7 @@ small PDFs) does not use up a caller's searches, and searching does not use up u
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar.testing import TestClient
@@ -33,7 +34,7 @@ def test_only_posting_a_document_is_an_upload() -> None:
     assert request_kind("DELETE", "/documents/x") == QUERY
 
 
-def _upload(client: TestClient[object], n: int) -> int:
+def _upload(client: TestClient[Any], n: int) -> int:
     with SMALL_PDF.open("rb") as f:
         files = {"file": (f"bulletin-{n}.pdf", f.read(), "application/pdf")}
     return client.post("/documents", files=files).status_code
