@@ -329,7 +329,7 @@ def test_the_app_environment_is_valid_app_settings(monkeypatch: pytest.MonkeyPat
         ModelsConfig(),
     )
     for key, value in env.items():
-        monkeypatch.setenv(key, value)
+        monkeypatch.setenv(key, str(value))
     settings = Settings()
     assert (settings.vector_store, settings.catalog, settings.blob_store) == (
         "s3vectors",
