@@ -10,12 +10,17 @@ from typing import Any
 
 import pytest
 
-from components.plan import Declared
-from components.policies import audit_store_append_only
-from tests.pulumi_stacks import of, record, replace
+from policy.graph import Declared
+from policy.rules import PolicyConfig
+from policy.rules import audit_store_append_only as rule
+from tests.support.pulumi_stacks import of, record, replace
 
 pytestmark = pytest.mark.slow  # records the ECS stack again (test_pulumi_program does too)
 AUDIT_ARN = "arn:aws:s3:::audit-bucket"  # as the recording mocks name it
+
+
+def audit_store_append_only(resources: list[Declared]) -> list[str]:
+    return [finding.message for finding in rule(resources, PolicyConfig())]
 
 
 @pytest.fixture(scope="module")
