@@ -25,8 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from run_record import machine, percentile
-
+from benchmarks.run_record import machine, percentile
 from rag_app.answerers.base import Answerer
 from rag_app.answerers.extractive import SEMANTIC_CANDIDATES, ExtractiveAnswerer
 from rag_app.domain import Answer, JobStatus

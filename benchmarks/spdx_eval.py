@@ -47,10 +47,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import fusion_sweep
 import psycopg
 from rich.console import Console
 
+from benchmarks import fusion_sweep
 from rag_app import __version__
 from rag_app.domain import JobStatus, SearchMode
 from rag_app.evaluation.harness import Evaluation, evaluate

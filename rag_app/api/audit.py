@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from rag_app.api.errors import problem_responses
+from rag_app.api.openapi import SECURITY, inline_schema, operation_with
 from rag_app.audit.events import AuditQuery
 from rag_app.audit.formats import event_values, to_csv
 from rag_app.auth.principal import Principal
@@ -53,9 +54,22 @@ class AuditPageOut(msgspec.Struct):
 
 class AuditController(Controller):
     path = "/audit"
+    security = SECURITY
     tags = ("audit",)
 
-    @get("/", operation_id="queryAudit", responses=problem_responses(403))
+    @get(
+        "/",
+        operation_id="queryAudit",
+        responses=problem_responses(403),
+        operation_class=operation_with(
+            200,
+            {
+                "application/json": {"schema": inline_schema(AuditPageOut)},
+                "text/csv": {"schema": {"type": "string", "description": "one event a row"}},
+            },
+            replace=True,
+        ),
+    )
     async def query_audit(
         self,
         services: NamedDependency[Services],

@@ -22,6 +22,7 @@ from rag_app.api.conversation_schemas import (
     TurnOut,
 )
 from rag_app.api.errors import problem_responses
+from rag_app.api.openapi import SECURITY, operation_with
 from rag_app.auth.principal import Principal
 from rag_app.conversations.export import (
     DOCX_MEDIA_TYPE,
@@ -48,8 +49,13 @@ def note_read(principal: Principal, conversation: Conversation, turns: tuple[Tur
     )
 
 
+# First among the export's declared types: generated clients read bytes for it.
+OCTET_STREAM = "application/octet-stream"
+
+
 class ConversationController(Controller):
     path = "/conversations"
+    security = SECURITY
     tags = ("conversations",)
 
     @get("/", operation_id="listConversations", responses=problem_responses())
@@ -120,12 +126,22 @@ def _exported(export: Export, format: ExportFormat, name: str) -> Response[bytes
 
 
 class ExportController(Controller):
+    security = SECURITY
     tags = ("conversations",)
 
     @get(
         "/conversations/{conversation_id:str}/export",
         operation_id="exportConversation",
         responses=problem_responses(404),
+        operation_class=operation_with(
+            200,
+            {
+                OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}},
+                "text/markdown": {"schema": {"type": "string"}},
+                DOCX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            },
+            replace=True,
+        ),
     )
     async def export_conversation(
         self,
@@ -147,6 +163,15 @@ class ExportController(Controller):
         "/answers/{answer_id:str}/export",
         operation_id="exportAnswer",
         responses=problem_responses(404),
+        operation_class=operation_with(
+            200,
+            {
+                OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}},
+                "text/markdown": {"schema": {"type": "string"}},
+                DOCX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            },
+            replace=True,
+        ),
     )
     async def export_answer(
         self,
@@ -165,6 +190,7 @@ class ExportController(Controller):
 
 class AnswerController(Controller):
     path = "/answers"
+    security = SECURITY
     tags = ("conversations",)
 
     @get("/{answer_id:str}", operation_id="getAnswer", responses=problem_responses(404))
