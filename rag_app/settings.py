@@ -508,6 +508,21 @@ class Settings(BaseSettings):
                 )
             if not self.database_host:
                 raise ValueError("RAG_DATABASE_SECRET_ARN needs RAG_DATABASE_HOST")
+        if self.database_iam_auth:
+            if self.database_url is not None or self.database_secret_arn is not None:
+                raise ValueError(
+                    "RAG_DATABASE_IAM_AUTH logs in with a token: set neither RAG_DATABASE_URL "
+                    "nor RAG_DATABASE_SECRET_ARN with it"
+                )
+            if not (self.database_host and self.database_user):
+                raise ValueError(
+                    "RAG_DATABASE_IAM_AUTH needs RAG_DATABASE_HOST and RAG_DATABASE_USER"
+                )
+            if self.database_sslmode in ("disable", "prefer"):
+                raise ValueError(
+                    "RAG_DATABASE_IAM_AUTH sends a token as the password: it needs "
+                    "RAG_DATABASE_SSLMODE require, verify-ca or verify-full"
+                )
         return self
 
     @model_validator(mode="after")
