@@ -51,6 +51,15 @@ def note_read(principal: Principal, conversation: Conversation, turns: tuple[Tur
 
 # First among the export's declared types: generated clients read bytes for it.
 OCTET_STREAM = "application/octet-stream"
+EXPORT_OPERATION = operation_with(
+    200,
+    {
+        OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}},
+        "text/markdown": {"schema": {"type": "string"}},
+        DOCX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+    },
+    replace=True,
+)
 
 
 class ConversationController(Controller):
@@ -133,15 +142,7 @@ class ExportController(Controller):
         "/conversations/{conversation_id:str}/export",
         operation_id="exportConversation",
         responses=problem_responses(404),
-        operation_class=operation_with(
-            200,
-            {
-                OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}},
-                "text/markdown": {"schema": {"type": "string"}},
-                DOCX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
-            },
-            replace=True,
-        ),
+        operation_class=EXPORT_OPERATION,
     )
     async def export_conversation(
         self,
@@ -163,15 +164,7 @@ class ExportController(Controller):
         "/answers/{answer_id:str}/export",
         operation_id="exportAnswer",
         responses=problem_responses(404),
-        operation_class=operation_with(
-            200,
-            {
-                OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}},
-                "text/markdown": {"schema": {"type": "string"}},
-                DOCX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
-            },
-            replace=True,
-        ),
+        operation_class=EXPORT_OPERATION,
     )
     async def export_answer(
         self,
