@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.storage import tls_only_statement
+
 AUDIT_TAG = "rag:audit-trail"
 # What no one may do to the audit objects (compliance mode refuses most of it anyway).
 DENIED_TO_ALL = [
@@ -90,14 +92,7 @@ class AuditBucket(pulumi.ComponentResource):
                     {
                         "Version": "2012-10-17",
                         "Statement": [
-                            {
-                                "Sid": "TlsOnly",
-                                "Effect": "Deny",
-                                "Principal": "*",
-                                "Action": "s3:*",
-                                "Resource": [arn, f"{arn}/*"],
-                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                            },
+                            tls_only_statement(arn),
                             {
                                 "Sid": "AppendOnly",
                                 "Effect": "Deny",

@@ -28,6 +28,18 @@ class DocumentBucketArgs:
     extra_statements: Callable[[str], list[dict[str, Any]]] | None = None
 
 
+def tls_only_statement(arn: str) -> dict[str, Any]:
+    """The bucket-policy statement that refuses every request not made over TLS."""
+    return {
+        "Sid": "TlsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [arn, f"{arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 class DocumentBucket(pulumi.ComponentResource):
     """Private, encrypted, versioned, TLS-only; old versions expire."""
 
@@ -109,14 +121,7 @@ class DocumentBucket(pulumi.ComponentResource):
                     {
                         "Version": "2012-10-17",
                         "Statement": [
-                            {
-                                "Sid": "TlsOnly",
-                                "Effect": "Deny",
-                                "Principal": "*",
-                                "Action": "s3:*",
-                                "Resource": [arn, f"{arn}/*"],
-                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                            },
+                            tls_only_statement(arn),
                             *(args.extra_statements(arn) if args.extra_statements else []),
                         ],
                     }
