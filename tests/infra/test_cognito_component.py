@@ -83,6 +83,6 @@ def test_cognito_sign_in_is_a_code_pkce_client_on_an_invite_only_pool(mocks: Moc
         assert environment["RAG_OIDC_REDIRECT_URL"] == callback
 
     environment = pulumi.Output.all(**sign_in.app_environment(callback))
-    # Waits for every group too, so the check sees them registered.
-    groups = [group.id for group in sign_in.groups]
-    return pulumi.Output.all(sign_in.issuer, environment, *groups).apply(check)
+    # Waits for every resource the check reads, so it sees them all registered.
+    registered = [sign_in.domain.id, sign_in.client.id, *(group.id for group in sign_in.groups)]
+    return pulumi.Output.all(sign_in.issuer, environment, *registered).apply(check)
