@@ -44,14 +44,12 @@ from benchmarks.search_corpus import (
     load_store,
     share_flags,
 )
-from rag_app.blobstores.local import LocalBlobStore
 from rag_app.domain import Hit
 from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.postgres.pool import open_pool
 from rag_app.settings import Settings
-from rag_app.vectorstores.bm25_index import Bm25Index
 from rag_app.vectorstores.pgvector import QUERY, PgVectorStore
-from rag_app.vectorstores.s3vectors import S3VectorsStore, filterable_metadata
+from rag_app.vectorstores.s3vectors import S3VectorsStore
 from rag_app_dev.s3vectors_local import LocalS3Vectors
 
 Search = Callable[[NDArray[np.float32], dict[str, Any]], Awaitable[list[float]]]
@@ -201,13 +199,7 @@ async def s3vectors_rows(
             aws_secret_access_key="x",
             config=Config(retries={"mode": "standard"}),
         )
-        # The BM25 index kept beside S3 Vectors (hybrid search); vector queries do not read it.
-        keywords = Bm25Index(
-            LocalBlobStore(root / "keywords"), prefix="keywords/", filterable=filterable_metadata
-        )
-        store = S3VectorsStore(
-            client, bucket="bench", index="chunks-384", dimension=DIMENSION, keywords=keywords
-        )
+        store = S3VectorsStore(client, bucket="bench", index="chunks-384", dimension=DIMENSION)
         await store.create()
         print(f"loading {n_chunks} chunks into the local S3 Vectors server ...", flush=True)
         load_s = await load_store(store, corpus.head(n_chunks))

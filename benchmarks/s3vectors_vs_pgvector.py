@@ -26,7 +26,6 @@ import numpy as np
 from botocore.config import Config
 
 from benchmarks.run_record import percentile
-from rag_app.blobstores.local import LocalBlobStore
 from rag_app.domain import Chunk
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.ingest.chunking import chunk_pages
@@ -34,9 +33,8 @@ from rag_app.ingest.pdf import extract_pages
 from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.postgres.pool import open_pool
 from rag_app.vectorstores.base import VectorStore
-from rag_app.vectorstores.bm25_index import Bm25Index
 from rag_app.vectorstores.pgvector import PgVectorStore
-from rag_app.vectorstores.s3vectors import S3VectorsStore, filterable_metadata
+from rag_app.vectorstores.s3vectors import S3VectorsStore
 from rag_app_dev.s3vectors_local import LocalS3Vectors
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,14 +145,7 @@ async def run(n_queries: int, root: Path) -> dict[str, Any]:
             aws_secret_access_key="x",
             config=Config(retries={"mode": "standard"}),
         )
-        keywords = Bm25Index(
-            LocalBlobStore(root / "keywords"),
-            prefix="keywords/",
-            filterable=filterable_metadata,
-        )
-        s3 = S3VectorsStore(
-            client, bucket="bench", index="chunks-384", dimension=384, keywords=keywords
-        )
+        s3 = S3VectorsStore(client, bucket="bench", index="chunks-384", dimension=384)
         await s3.create()
         results["s3vectors_local"] = await measure(
             s3,

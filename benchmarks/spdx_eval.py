@@ -19,6 +19,7 @@ MRR@10 / the better of vector and keyword MRR@10 (the issue's goal: >= 1.05).
 
     .venv/bin/python -m benchmarks.spdx_eval [--quick] [--sets spdx,corpus-pdf]
         [--stores pgvector,s3vectors] [--chunk-size N --chunk-overlap N] [--sweep]
+        [--fusions] [--store-fusions native,rrf]
 
 ``--quick``: 60 licences of at most 2,500 characters, results under
 benchmarks/results/quick/. ``--sweep``: every chunk size in {500, 800, 1000, 1500} x overlap
@@ -263,14 +264,18 @@ async def copy_to_s3vectors(settings: Settings) -> dict[str, float]:
 
 
 async def score(
-    settings: Settings, eval_set: EvalSet, *, fusions: bool = False
+    settings: Settings,
+    eval_set: EvalSet,
+    modes: list[SearchMode] | None = None,
+    *,
+    fusions: bool = False,
 ) -> tuple[Evaluation, float, dict[str, Any] | None]:
-    """``rag-app eval``'s harness in every mode; with ``fusions``, also every fusion of
-    benchmarks/fusion_sweep.py over the same candidates."""
+    """``rag-app eval``'s harness in ``modes`` (default: every mode); with ``fusions``, also
+    every fusion of benchmarks/fusion_sweep.py over the same candidates."""
     async with open_services(settings, run_jobs=False) as services:
         t = time.perf_counter()
         result = await evaluate(
-            services.queries, services.catalog, eval_set.questions, modes=list(SearchMode)
+            services.queries, services.catalog, eval_set.questions, modes=modes or list(SearchMode)
         )
         seconds = round(time.perf_counter() - t, 1)
         swept = None
@@ -299,6 +304,7 @@ async def run(
     root: Path,
     *,
     fusions: bool = False,
+    store_fusions: list[str] | None = None,
 ) -> dict[str, Any]:
     cluster = EmbeddedPostgres(root / "pg")
     server_url = cluster.start().url
@@ -349,6 +355,17 @@ async def run(
                             print("\n".join(fusion_sweep.table(swept)))
                         place = results.setdefault(key, {}) if key else results
                         place.setdefault(store, {})[eval_set.name] = found
+                        for fusion in store_fusions or [] if store == "s3vectors" else []:
+                            # Hybrid only, fused another way (native: S3 Vectors' own RRF).
+                            other = settings.model_copy(update={"hybrid_fusion": fusion})
+                            result, eval_s, _ = await score(other, eval_set, [SearchMode.HYBRID])
+                            figures = result.figures()["modes"]["hybrid"]
+                            print(f"{eval_set.name} on {store}, fusion {fusion}")
+                            print("\n".join(result.table()))
+                            place.setdefault(f"{store}[{fusion}]", {})[eval_set.name] = {
+                                "hybrid": {k: v for k, v in figures.items() if k != "ranks"},
+                                "eval_seconds": eval_s,
+                            }
     finally:
         cluster.stop()
     return {"versions": versions, "results": results}
@@ -367,6 +384,12 @@ def main() -> None:
     parser.add_argument(
         "--fusions", action="store_true", help="also every fusion of fusion_sweep.py"
     )
+    parser.add_argument(
+        "--store-fusions",
+        default="",
+        help="comma-separated hybrid fusions to score too on S3 Vectors (rrf, native), "
+        "besides the configured one",
+    )
     args = parser.parse_args()
     defaults = Settings()
     sets_named = (args.sets or ("corpus-pdf" if args.sweep else ",".join(SETS))).split(",")
@@ -382,12 +405,15 @@ def main() -> None:
                 defaults.chunk_overlap if args.chunk_overlap is None else args.chunk_overlap,
             )
         ]
+    store_fusions = [f for f in args.store_fusions.split(",") if f]
     t = time.perf_counter()
     sets = [spdx_set(args.quick) if name == "spdx" else corpus_set() for name in sets_named]
     root = Path(tempfile.mkdtemp(prefix="rag-eval-"))
     root.chmod(0o755)  # as root, the embedded PostgreSQL's own user must reach it
     try:
-        found = asyncio.run(run(sets, stores, chunks, root, fusions=args.fusions))
+        found = asyncio.run(
+            run(sets, stores, chunks, root, fusions=args.fusions, store_fusions=store_fusions)
+        )
     finally:
         shutil.rmtree(root, ignore_errors=True)
     import boto3
@@ -422,7 +448,8 @@ def main() -> None:
     }
     out_dir = RESULTS / "quick" if args.quick else RESULTS
     out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / ("retrieval_sweep.json" if args.sweep else "retrieval_quality.json")
+    name = "retrieval_sweep" if args.sweep else "retrieval_quality"
+    out = out_dir / (f"{name}_fusions.json" if store_fusions else f"{name}.json")
     out.write_text(json.dumps(report, indent=1) + "\n")
     print(f"\nwritten to {out.relative_to(ROOT)} in {report['seconds']} s")
 

@@ -30,6 +30,7 @@ class AppTargets:
     documents_bucket: pulumi.Input[str]
     api_keys_secret: pulumi.Input[str]  # the secret's ARN: the deployed API needs credentials
     vector_bucket: pulumi.Input[str] | None = None  # Option 1: S3 Vectors
+    catalog_table: pulumi.Input[str] | None = None  # Option 1: the DynamoDB catalog
     database: DatabaseTarget | None = None  # Option 2: Aurora PostgreSQL + pgvector
     audit_bucket: pulumi.Input[str] | None = None  # Option 1: the Object Lock audit bucket
     port: int = 8000
@@ -63,8 +64,9 @@ def app_environment(targets: AppTargets, models: ModelsConfig) -> dict[str, pulu
         env |= {
             "RAG_VECTOR_STORE": "s3vectors",
             "RAG_S3VECTORS_BUCKET": targets.vector_bucket,
-            "RAG_CATALOG": "s3",
         }
+    if targets.catalog_table is not None:
+        env |= {"RAG_CATALOG": "dynamodb", "RAG_DYNAMODB_TABLE": targets.catalog_table}
     if targets.audit_bucket is not None:
         env["RAG_AUDIT_BUCKET"] = targets.audit_bucket
     if targets.database is not None:

@@ -27,6 +27,12 @@ class AppGrants:
     database_user_arn: pulumi.Input[str] | None = None
     kms_key_arn: pulumi.Input[str] | None = None  # a customer-managed key for the data
     audit_bucket_arn: pulumi.Input[str] | None = None  # Option 1: the Object Lock bucket
+    catalog_table_arn: pulumi.Input[str] | None = None  # Option 1: the DynamoDB catalog
+
+
+# What DynamoDbCatalog calls (rag_app/catalog/dynamodb.py): single-item reads and
+# conditional writes, and queries of its indexes. No Scan, no batch or transaction calls.
+CATALOG_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query")
 
 
 def app_policy_document(
@@ -40,6 +46,7 @@ def app_policy_document(
     database_user_arn: str | None = None,
     kms_key_arn: str | None = None,
     audit_bucket_arn: str | None = None,
+    catalog_table_arn: str | None = None,
 ) -> str:
     statements: list[dict[str, Any]] = [
         {
@@ -115,6 +122,10 @@ def app_policy_document(
                     "s3vectors:QueryVectors",
                     "s3vectors:ListVectors",
                     "s3vectors:GetIndex",
+                    # The app turns on full-text search on its index at start (ENHANCED mode,
+                    # ``text`` searchable): no Pulumi provider can declare it yet.
+                    "s3vectors:UpdateIndexMode",
+                    "s3vectors:UpdateMetadataConfiguration",
                 ],
                 "Resource": [vector_index_arn],
             },
@@ -143,8 +154,18 @@ def app_policy_document(
                 "Resource": [database_user_arn],
             }
         )
+    if catalog_table_arn is not None:
+        statements.append(
+            {
+                "Sid": "Catalog",
+                "Effect": "Allow",
+                "Action": list(CATALOG_ACTIONS),
+                "Resource": [catalog_table_arn, f"{catalog_table_arn}/index/*"],
+            }
+        )
     if kms_key_arn is not None:
-        statements.append(kms_statement(kms_key_arn, region))
+        via = KMS_VIA + (("dynamodb",) if catalog_table_arn is not None else ())
+        statements.append(kms_statement(kms_key_arn, region, via))
     if audit_bucket_arn is not None:
         # Append and read only: no delete, no retention or legal-hold change, no bypass.
         statements += [
@@ -169,7 +190,7 @@ def app_policy_document(
 KMS_VIA = ("s3", "s3vectors", "secretsmanager")
 
 
-def kms_statement(key_arn: str, region: str) -> dict[str, Any]:
+def kms_statement(key_arn: str, region: str, via: tuple[str, ...] = KMS_VIA) -> dict[str, Any]:
     return {
         "Sid": "DataKey",
         "Effect": "Allow",
@@ -177,7 +198,7 @@ def kms_statement(key_arn: str, region: str) -> dict[str, Any]:
         "Resource": [key_arn],
         "Condition": {
             "StringEquals": {
-                "kms:ViaService": [f"{service}.{region}.amazonaws.com" for service in KMS_VIA]
+                "kms:ViaService": [f"{service}.{region}.amazonaws.com" for service in via]
             }
         },
     }
@@ -214,4 +235,5 @@ def app_policy(grants: AppGrants) -> pulumi.Output[str]:
         grants.database_user_arn,
         grants.kms_key_arn,
         grants.audit_bucket_arn,
+        grants.catalog_table_arn,
     ).apply(lambda a: app_policy_document(*a))

@@ -13,6 +13,7 @@ from components.app_policy import AppGrants
 from components.audit_store import AuditBucket, AuditBucketArgs
 from components.aurora import AuroraPgvector, AuroraPgvectorArgs
 from components.bedrock_models import UnsupportedModelId, model_resource_arns
+from components.catalog_table import CatalogReach, CatalogTable, CatalogTableArgs
 from components.config import ConfigError, StackConfig
 from components.ecs_service import EcsService, EcsServiceArgs
 from components.eks_cluster import EksCluster, EksClusterArgs
@@ -134,6 +135,19 @@ def deploy_ecs(config: StackConfig) -> None:
             ),
         ),
     )
+    catalog = CatalogTable(
+        "catalog",
+        CatalogTableArgs(
+            kms_key_arn=shared.kms_key_arn,
+            protect=shared.protect,
+            reach=CatalogReach(
+                region=shared.region,
+                vpc_id=shared.network.vpc.id,
+                route_table_id=shared.network.private_route_table.id,
+                app_security_group_id=shared.network.app_security_group.id,
+            ),
+        ),
+    )
     audit = AuditBucket(
         "audit",
         AuditBucketArgs(retention_days=config.audit.retention_days, kms_key_arn=shared.kms_key_arn),
@@ -153,6 +167,7 @@ def deploy_ecs(config: StackConfig) -> None:
             documents_bucket=shared.documents.bucket.bucket,
             api_keys_secret=shared.api_keys.arn,
             vector_bucket=vectors.bucket.vector_bucket_name,
+            catalog_table=catalog.table.name,
             audit_bucket=audit.bucket.bucket,
         ),
         config.models,
@@ -168,7 +183,7 @@ def deploy_ecs(config: StackConfig) -> None:
         ),
     )
     if shared.protect:
-        operations_logs.add_backup([shared.documents.bucket.arn])
+        operations_logs.add_backup([shared.documents.bucket.arn, catalog.table.arn])
     service = EcsService(
         "app",
         EcsServiceArgs(
@@ -189,6 +204,7 @@ def deploy_ecs(config: StackConfig) -> None:
                 vector_index_arn=vectors.index.index_arn,
                 audit_bucket_arn=audit.bucket.arn,
                 kms_key_arn=shared.kms_key_arn,
+                catalog_table_arn=catalog.table.arn,
             ),
         ),
     )
@@ -216,6 +232,7 @@ def deploy_ecs(config: StackConfig) -> None:
     )  # fmt: skip
     _export_common(shared, image, operations_logs)
     pulumi.export("load_balancer_url", service.url)
+    pulumi.export("catalog_table", catalog.table.name)
     pulumi.export("vector_index_arn", vectors.index.index_arn)
     pulumi.export("audit_bucket", audit.bucket.bucket)
     pulumi.export("image_uri", image.image_uri)

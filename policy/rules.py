@@ -50,6 +50,8 @@ NO_RESOURCE_LEVEL = frozenset(
         "bedrock:Rerank",  # the rerank-prereq page's example policy grants it on "*"
     }
 )
+# What the app's catalog may do on its DynamoDB table (components.app_policy.CATALOG_ACTIONS).
+CATALOG_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query")
 # The app's own metrics (rag_app/metrics.py) that must have an alarm.
 APP_METRICS = ("IngestionFailures", "BedrockThrottles")
 
@@ -135,8 +137,8 @@ def buckets_encrypted_and_tls_only(resources: list[Declared], _: PolicyConfig) -
 
 
 def data_protected(resources: list[Declared], config: PolicyConfig) -> list[Finding]:
-    """What an operator cannot recreate (documents, vectors, the database, the data key):
-    protect and retain_on_delete, except on a dev stack."""
+    """What an operator cannot recreate (documents, vectors, the database, the catalog
+    table, the data key): protect and retain_on_delete, except on a dev stack."""
     if _stack_is_dev(resources, config):
         return []
     data = [
@@ -146,6 +148,7 @@ def data_protected(resources: list[Declared], config: PolicyConfig) -> list[Find
             "aws:s3/vectorsVectorBucket:VectorsVectorBucket",
             "aws:s3/vectorsIndex:VectorsIndex",
             "aws:rds/cluster:Cluster",
+            "aws:dynamodb/table:Table",
         ),
         *(k for k in _of(resources, "aws:kms/key:Key") if k.name == "data"),
     ]
@@ -603,6 +606,49 @@ def alarms_notify(resources: list[Declared], _: PolicyConfig) -> list[Finding]:
     return found
 
 
+def catalog_tables_protected(resources: list[Declared], config: PolicyConfig) -> list[Finding]:
+    """DynamoDB tables (Option 1's catalog): on demand, point-in-time recovery, encrypted
+    with KMS, deletion-protected (except on a dev stack). A policy granting DynamoDB actions
+    grants only the catalog's (no Scan, no table administration) on named tables and their
+    indexes (``<table ARN>`` and ``<table ARN>/index/*``), and comes from a declared table."""
+    found = []
+    dev = _stack_is_dev(resources, config)
+    tables = _of(resources, "aws:dynamodb/table:Table")
+    for table in tables:
+        inputs, where = table.inputs, f"table {table.name}"
+        if inputs.get("billingMode") != "PAY_PER_REQUEST":
+            found.append(Finding(f"{where}: not on demand (PAY_PER_REQUEST)", table.urn))
+        if (inputs.get("pointInTimeRecovery") or {}).get("enabled") is not True:
+            found.append(Finding(f"{where}: no point-in-time recovery", table.urn))
+        if (inputs.get("serverSideEncryption") or {}).get("enabled") is not True:
+            found.append(Finding(f"{where}: not encrypted with a KMS key", table.urn))
+        if not dev and inputs.get("deletionProtectionEnabled") is not True:
+            found.append(Finding(f"{where}: no deletion protection", table.urn))
+    urns = {t.urn for t in tables}
+    for policy in _of(resources, "aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"):
+        for statement in _statements(policy.inputs.get("policy", "{}")):
+            actions = [str(a) for a in _listify(statement.get("Action", []))]
+            if statement.get("Effect") != "Allow" or not any(
+                a == "*" or a.lower().startswith("dynamodb:") for a in actions
+            ):
+                continue
+            where = f"IAM policy {policy.name}"
+            beyond = sorted(set(actions) - set(CATALOG_ACTIONS))
+            if beyond:
+                found.append(
+                    Finding(f"{where}: DynamoDB actions beyond the catalog's {beyond}", policy.urn)
+                )
+            targets = [str(t) for t in _listify(statement.get("Resource", []))]
+            tables_named = {t for t in targets if "*" not in t}
+            if (
+                not tables_named
+                or not urns & set(policy.from_("policy"))
+                or any("*" in t and t.removesuffix("/index/*") not in tables_named for t in targets)
+            ):
+                found.append(Finding(f"{where}: DynamoDB beyond a named table", policy.urn))
+    return found
+
+
 # What would let a role remove or rewrite audit objects, or loosen their lock.
 AUDIT_DESTRUCTIVE = (
     "s3:deleteobject",
@@ -706,6 +752,7 @@ RULES: dict[str, Rule] = {
     "kubernetes-clusters-hardened": kubernetes_clusters_hardened,
     "alarms-notify": alarms_notify,
     "audit-store-append-only": audit_store_append_only,
+    "catalog-tables-protected": catalog_tables_protected,
 }
 
 

@@ -21,6 +21,10 @@ class UnsupportedMediaError(RagError):
     """A file whose type the service does not ingest."""
 
 
+class ConflictError(RagError):
+    """A write that contradicts the current state (content another document already holds)."""
+
+
 class PayloadTooLargeError(RagError):
     """An input over a configured limit."""
 

@@ -163,7 +163,7 @@ async def open_services(
             settings, aws, pool=pool, model_id=embedder.model_id, dimension=embedder.dimension
         )
         blobs = blobstores.build(settings, aws)
-        catalog = catalogs.build(settings, pool=pool, blobs=blobs)
+        catalog = catalogs.build(settings, aws, pool=pool)
         audit = AuditWriter(
             audits.build(settings, aws, pool=pool), flush_seconds=settings.audit_flush_seconds
         )
@@ -186,6 +186,7 @@ async def open_services(
                 max_seconds=settings.media_chunk_seconds,
             ),
             max_chunks=settings.max_chunks_per_document,
+            swap_lease_seconds=settings.swap_lease_seconds,
         )
         runner = JobRunner(jobs.run, concurrency=settings.ingest_concurrency)
         ingestion = IngestionService(

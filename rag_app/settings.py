@@ -78,9 +78,22 @@ class Settings(BaseSettings):
         default="local",
         description="Where uploaded originals live: local ($RAG_DATA_DIR/blobs) or s3",
     )
-    catalog: Literal["postgres", "s3"] = Field(
+    catalog: Literal["postgres", "dynamodb"] = Field(
         default="postgres",
-        description="documents and jobs: PostgreSQL, or JSON objects in the documents bucket",
+        description="documents and jobs: PostgreSQL, or an Amazon DynamoDB table (Option 1)",
+    )
+    dynamodb_table: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]{3,255}$",
+        description="the catalog's DynamoDB table (catalog=dynamodb); the infrastructure "
+        "creates it (rag_app.catalog.dynamodb.table_definition)",
+    )
+    swap_lease_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        le=86_400,
+        description="how long a job may hold a document's version swap (writing its chunks) "
+        "before another writer may take it over; a longer indexing must finish within it",
     )
     documents_bucket: str | None = Field(
         default=None, description="S3 bucket for uploaded originals (blob_store=s3)"
@@ -201,11 +214,11 @@ class Settings(BaseSettings):
     )
     # Measured (benchmarks/spdx_eval.py, MRR@10): weighted 0.75 beat reciprocal rank fusion
     # on both evaluation sets; see docs/performance.md, Retrieval quality.
-    hybrid_fusion: Literal["rrf", "weighted"] = Field(
+    hybrid_fusion: Literal["rrf", "weighted", "native"] = Field(
         default="weighted",
         description="How hybrid search merges its two lists: weighted (the default: weight x "
         "cosine similarity + (1 - weight) x BM25 / the best BM25), or rrf (reciprocal rank "
-        "fusion).",
+        "fusion), or native: the store's own hybrid query (S3 Vectors' RRF; other stores: rrf).",
     )
     hybrid_vector_weight: float = Field(
         default=0.75,
@@ -213,13 +226,6 @@ class Settings(BaseSettings):
         le=1.0,
         description="The weight of cosine similarity in the weighted fusion (the rest is "
         "normalised BM25)",
-    )
-    keyword_refresh_seconds: float = Field(
-        default=10.0,
-        ge=0.0,
-        le=3600.0,
-        description="S3 Vectors only: how often the keyword index reloads what other "
-        "processes wrote (a process sees its own writes at once).",
     )
     # Measured (benchmarks/search_latency.py, 100k chunks): recall@10 0.858 at 100, 0.927 at
     # 200, for 4.1 -> 6.7 ms raw p95; the query's embedding alone takes ~25 ms.
@@ -404,7 +410,18 @@ class Settings(BaseSettings):
         default="cognito:groups",
         description="claim listing read:<collection> / write:<collection> grants",
     )
-    rate_limit_per_minute: int = Field(default=600, ge=1, description="per caller, per process")
+    rate_limit_per_minute: int = Field(
+        default=600,
+        ge=1,
+        description="queries (every request but uploads) per caller per minute, per replica: "
+        "N replicas allow N times this; the shared per-client limit is the edge's (WAF)",
+    )
+    upload_rate_limit_per_minute: int = Field(
+        default=120,
+        ge=1,
+        description="uploads (POST /documents) per caller per minute, per replica, counted "
+        "apart from queries; bulk loads go through the inbox or `rag-app ingest` instead",
+    )
     database_app_user: str = Field(
         default="rag_app",
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
@@ -491,11 +508,8 @@ class Settings(BaseSettings):
     def _s3_needs_a_bucket(self) -> Settings:
         if self.blob_store == "s3" and not self.documents_bucket:
             raise ValueError("RAG_BLOB_STORE=s3 needs RAG_DOCUMENTS_BUCKET")
-        if self.catalog == "s3" and self.blob_store != "s3":
-            raise ValueError(
-                "RAG_CATALOG=s3 keeps the catalog in the documents bucket: it "
-                "needs RAG_BLOB_STORE=s3 and RAG_DOCUMENTS_BUCKET"
-            )
+        if self.catalog == "dynamodb" and not self.dynamodb_table:
+            raise ValueError("RAG_CATALOG=dynamodb needs RAG_DYNAMODB_TABLE")
         return self
 
     @model_validator(mode="after")

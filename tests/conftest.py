@@ -20,15 +20,12 @@ from litestar.testing import TestClient
 from moto.server import ThreadedMotoServer
 
 from rag_app.api import create_app
-from rag_app.blobstores.local import LocalBlobStore
 from rag_app.domain import Document, JobStatus
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.ingest.service import Upload
 from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.services import Services
 from rag_app.settings import Settings
-from rag_app.vectorstores.bm25_index import Bm25Index
-from rag_app.vectorstores.s3vectors import filterable_metadata
 from rag_app_dev.bedrock_local import LocalBedrock
 from rag_app_dev.s3vectors_local import LocalS3Vectors
 
@@ -80,6 +77,7 @@ def _aws_points_at_local_doubles(
         patch.setenv("AWS_ENDPOINT_URL_S3", moto_s3.meta.endpoint_url)
         # moto's server answers every service on one port; Secrets Manager is faithful there.
         patch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_s3.meta.endpoint_url)
+        patch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_s3.meta.endpoint_url)
         patch.setenv("AWS_ACCESS_KEY_ID", "test")
         patch.setenv("AWS_SECRET_ACCESS_KEY", "test")
         patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
@@ -104,18 +102,18 @@ def local_client(
     )
 
 
+def dynamodb_table(moto_s3: Any) -> tuple[Any, str]:
+    """A new catalog table on moto's DynamoDB (the server that serves moto_s3) and a client."""
+    from rag_app.catalog.dynamodb import table_definition
+
+    client = local_client("dynamodb", moto_s3.meta.endpoint_url)
+    name = f"catalog-{uuid.uuid4().hex[:12]}"
+    client.create_table(**table_definition(name))
+    return client, name
+
+
 def s3vectors_client(server: LocalS3Vectors, *, max_attempts: int = 3) -> Any:
     return local_client("s3vectors", server.endpoint_url, max_attempts=max_attempts)
-
-
-def keyword_index(root: Path, *, refresh_seconds: float = 0.0) -> Bm25Index:
-    """The BM25 index an S3VectorsStore keeps, in a local folder."""
-    return Bm25Index(
-        LocalBlobStore(root),
-        prefix="keywords/",
-        filterable=filterable_metadata,
-        refresh_seconds=refresh_seconds,
-    )
 
 
 def unique_bucket() -> str:

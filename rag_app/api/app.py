@@ -22,7 +22,14 @@ from rag_app.api.health import HealthController
 from rag_app.api.openai_compat import OpenAIController
 from rag_app.api.openapi import openapi_config
 from rag_app.api.queries import QueryController
-from rag_app.api.security import UNAUTHENTICATED, BearerAuthMiddleware, RateLimiter, caller
+from rag_app.api.security import (
+    QUERY,
+    UNAUTHENTICATED,
+    UPLOAD,
+    BearerAuthMiddleware,
+    RateLimiter,
+    caller,
+)
 from rag_app.embedders.base import Embedder
 from rag_app.services import Services, open_services
 from rag_app.settings import Settings
@@ -106,7 +113,12 @@ def create_app(
                 "services": None,
                 "authenticator": None,
                 "auth_required": required,
-                "rate_limiter": RateLimiter(settings.rate_limit_per_minute),
+                "rate_limiter": RateLimiter(
+                    {
+                        QUERY: settings.rate_limit_per_minute,
+                        UPLOAD: settings.upload_rate_limit_per_minute,
+                    }
+                ),
                 **web_state(settings),
             }
         ),

@@ -13,6 +13,7 @@ from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_422_UNPROCESSABLE_ENTITY,
@@ -23,6 +24,7 @@ from litestar.status_codes import (
 
 from rag_app.errors import (
     ConfigurationError,
+    ConflictError,
     ForbiddenError,
     InvalidInputError,
     ModelRefusedError,
@@ -42,6 +44,7 @@ PROBLEM_JSON = "application/problem+json"
 STATUS_OF: dict[type[RagError], int] = {
     NotFoundError: HTTP_404_NOT_FOUND,
     ForbiddenError: HTTP_403_FORBIDDEN,
+    ConflictError: HTTP_409_CONFLICT,
     InvalidInputError: HTTP_400_BAD_REQUEST,
     UnsupportedMediaError: HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     PayloadTooLargeError: HTTP_413_REQUEST_ENTITY_TOO_LARGE,
@@ -57,6 +60,7 @@ TITLES = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    409: "Conflict",
     413: "Content Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",

@@ -65,24 +65,38 @@ def _session_credential(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return session.credential
 
 
+UPLOAD = "upload"
+QUERY = "query"
+
+
+def request_kind(method: str, path: str) -> str:
+    """Which budget a request spends: uploads (``POST /documents``) or queries (the rest)."""
+    return UPLOAD if method == "POST" and path.rstrip("/") == "/documents" else QUERY
+
+
 @dataclass
 class RateLimiter:
-    """A token bucket per caller: ``per_minute`` requests a minute, bursts up to that many.
-    Per process: N replicas allow N times the rate."""
+    """A token bucket per caller and kind of request: ``per_minute[kind]`` requests a
+    minute, bursts up to that many. Uploads and queries have separate buckets, so a bulk
+    upload does not use up a caller's searches, nor searches its uploads.
 
-    per_minute: int
-    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+    Per process: N replicas allow N times the rate (the edge's WAF rule is the shared,
+    per-client limit in front of them all)."""
 
-    def wait_seconds(self, caller: str) -> float:
+    per_minute: dict[str, int]
+    _buckets: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+
+    def wait_seconds(self, caller: str, kind: str = QUERY) -> float:
         """0 when the request may go ahead (and is counted), else seconds until it may."""
         now = time.monotonic()
-        rate = self.per_minute / 60.0
-        tokens, at = self._buckets.get(caller, (float(self.per_minute), now))
-        tokens = min(float(self.per_minute), tokens + (now - at) * rate)
+        limit = self.per_minute[kind]
+        rate = limit / 60.0
+        tokens, at = self._buckets.get((caller, kind), (float(limit), now))
+        tokens = min(float(limit), tokens + (now - at) * rate)
         if tokens >= 1.0:
-            self._buckets[caller] = (tokens - 1.0, now)
+            self._buckets[(caller, kind)] = (tokens - 1.0, now)
             return 0.0
-        self._buckets[caller] = (tokens, now)
+        self._buckets[(caller, kind)] = (tokens, now)
         return (1.0 - tokens) / rate
 
 
@@ -97,10 +111,12 @@ def caller(request: Request[Any, Any, Any]) -> Principal:
             raise NotAuthorizedException("credentials required", headers=CHALLENGE)
         principal = user
     limiter: RateLimiter = state.rate_limiter
-    wait = limiter.wait_seconds(principal.name)
+    kind = request_kind(request.method, request.url.path)
+    wait = limiter.wait_seconds(principal.name, kind)
     if wait > 0:
         raise TooManyRequestsException(
-            f"rate limit of {limiter.per_minute} requests a minute reached",
+            f"rate limit of {limiter.per_minute[kind]} {kind} requests a minute reached "
+            "(per replica)",
             headers={"Retry-After": str(math.ceil(wait))},
         )
     return principal

@@ -4,12 +4,14 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
+from psycopg import errors
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from rag_app.catalog.base import DocumentPage
 from rag_app.domain import Document, DocumentStatus, Job, JobStage, JobStatus
+from rag_app.errors import ConflictError
 
 DOCUMENT_COLUMNS = (
     "document_id, title, collection, metadata, filename, media_type, content_sha256, size_bytes,"
@@ -33,6 +35,17 @@ def _upsert(table: str, columns: str, key: str) -> str:
 
 
 SAVE_DOCUMENT = _upsert("rag_documents", DOCUMENT_COLUMNS, "document_id")
+CREATE_DOCUMENT = (
+    f"INSERT INTO rag_documents ({DOCUMENT_COLUMNS})"  # noqa: S608 - constants only
+    f" VALUES ({', '.join(f'%({c.strip()})s' for c in DOCUMENT_COLUMNS.split(','))})"
+    " ON CONFLICT DO NOTHING RETURNING document_id"
+)
+HOLDER = (
+    f"SELECT {DOCUMENT_COLUMNS} FROM rag_documents"  # noqa: S608
+    " WHERE document_id = %(document_id)s"
+    " OR (collection = %(collection)s AND content_sha256 = %(content_sha256)s)"
+    " ORDER BY document_id = %(document_id)s DESC LIMIT 1"
+)
 SAVE_JOB = _upsert("rag_jobs", JOB_COLUMNS, "job_id")
 GET_DOCUMENT = f"SELECT {DOCUMENT_COLUMNS} FROM rag_documents WHERE document_id = %(id)s"  # noqa: S608
 FIND_BY_CONTENT = (
@@ -52,6 +65,19 @@ COUNT_DOCUMENTS = (
 DELETE_DOCUMENT = "DELETE FROM rag_documents WHERE document_id = %(id)s"
 DELETE_JOBS = "DELETE FROM rag_jobs WHERE document_id = %(id)s"
 GET_JOB = f"SELECT {JOB_COLUMNS} FROM rag_jobs WHERE job_id = %(id)s"  # noqa: S608
+REPLACE_JOB = (
+    f"UPDATE rag_jobs SET ({JOB_COLUMNS}) = ({', '.join(f'%({c.strip()})s' for c in JOB_COLUMNS.split(','))})"  # noqa: E501, S608
+    " WHERE job_id = %(job_id)s AND status = %(previous_status)s AND stage = %(previous_stage)s"
+    " AND updated_at = %(previous_updated_at)s"
+)
+ACQUIRE_SWAP = """
+INSERT INTO rag_document_swaps AS s (document_id, holder, expires_at)
+VALUES (%(id)s, %(holder)s, clock_timestamp() + make_interval(secs => %(lease)s))
+ON CONFLICT (document_id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+WHERE s.holder = EXCLUDED.holder OR s.expires_at < clock_timestamp()
+RETURNING holder
+"""
+RELEASE_SWAP = "DELETE FROM rag_document_swaps WHERE document_id = %(id)s AND holder = %(holder)s"
 UNFINISHED_JOBS = (
     f"SELECT {JOB_COLUMNS} FROM rag_jobs"  # noqa: S608
     " WHERE status IN ('queued', 'running') ORDER BY created_at"
@@ -109,9 +135,31 @@ class PostgresCatalog:
                 total = int(row["total"]) if row else 0
         return DocumentPage(items=[_document(r) for r in rows], total=total)
 
-    async def save_document(self, document: Document) -> None:
+    async def create_document(self, document: Document) -> Document | None:
+        params = _params(document)
         async with self._pool.connection() as conn:
-            await conn.execute(SAVE_DOCUMENT, _params(document))
+            while True:
+                if await (await conn.execute(CREATE_DOCUMENT, params)).fetchone():
+                    return None
+                cursor = conn.cursor(row_factory=dict_row)
+                await cursor.execute(HOLDER, params)
+                row = await cursor.fetchone()
+                if row is not None:
+                    return _document(row)
+                # The holder was deleted between the two statements: try again.
+
+    async def save_document(self, document: Document) -> None:
+        try:
+            async with self._pool.connection() as conn:
+                await conn.execute(SAVE_DOCUMENT, _params(document))
+        except errors.UniqueViolation:
+            holder = await self.find_document_by_content(
+                document.collection, document.content_sha256
+            )
+            raise ConflictError(
+                f"this content is already document {holder.document_id if holder else '?'!r}"
+                f" of collection {document.collection!r}"
+            ) from None
 
     async def delete_document(self, document_id: str) -> bool:
         async with self._pool.connection() as conn, conn.transaction():
@@ -126,6 +174,26 @@ class PostgresCatalog:
     async def save_job(self, job: Job) -> None:
         async with self._pool.connection() as conn:
             await conn.execute(SAVE_JOB, _params(job))
+
+    async def replace_job(self, job: Job, *, previous: Job) -> bool:
+        params = {
+            **_params(job),
+            "previous_status": previous.status.value,
+            "previous_stage": previous.stage.value,
+            "previous_updated_at": previous.updated_at,
+        }
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(REPLACE_JOB, params)
+            return cursor.rowcount == 1
+
+    async def acquire_swap(self, document_id: str, holder: str, *, lease_seconds: float) -> bool:
+        params = {"id": document_id, "holder": holder, "lease": lease_seconds}
+        async with self._pool.connection() as conn:
+            return await (await conn.execute(ACQUIRE_SWAP, params)).fetchone() is not None
+
+    async def release_swap(self, document_id: str, holder: str) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(RELEASE_SWAP, {"id": document_id, "holder": holder})
 
     async def unfinished_jobs(self) -> list[Job]:
         async with self._pool.connection() as conn:

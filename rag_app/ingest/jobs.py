@@ -26,7 +26,12 @@ from rag_app.blobstores.base import BlobStore
 from rag_app.catalog.base import Catalog
 from rag_app.domain import Chunk, Document, DocumentStatus, Job, JobStage, JobStatus
 from rag_app.embedders.base import Embedder
-from rag_app.errors import PayloadTooLargeError, RagError, UnprocessableDocumentError
+from rag_app.errors import (
+    ConflictError,
+    PayloadTooLargeError,
+    RagError,
+    UnprocessableDocumentError,
+)
 from rag_app.ingest.chunking import ChunkLimits, ChunkSpan, chunk_content
 from rag_app.ingest.email_messages import Attachment
 from rag_app.ingest.extraction import Extraction, Extractor
@@ -54,6 +59,10 @@ def version_of(job: Job) -> dict[str, Any]:
         "content_sha256": job.content_sha256,
         "size_bytes": job.size_bytes,
     }
+
+
+class JobTakenError(Exception):
+    """The job's record changed under this process: another one runs it now."""
 
 
 def with_found(job: Job, extraction: Extraction) -> Job:
@@ -106,8 +115,10 @@ class IngestionJobs:
         extractor: Extractor,
         chunking: ChunkLimits,
         max_chunks: int,
+        swap_lease_seconds: float = 600.0,
     ) -> None:
         self._catalog = catalog
+        self._swap_lease_seconds = swap_lease_seconds
         self._blobs = blobs
         self._store = store
         self._embedder = embedder
@@ -128,7 +139,10 @@ class IngestionJobs:
         found = await self._catalog.get_job(job_id)
         if found is None or found.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
             return
-        job = await self._advance(found, JobStage.PARSING)
+        try:
+            job = await self._advance(found, JobStage.PARSING)
+        except JobTakenError:
+            return  # another process claimed it first (two replicas resuming the same job)
         try:
             await self._set_document_status(job, DocumentStatus.PROCESSING, error=None)
             data = await self._blobs.get(job.blob_key)
@@ -156,11 +170,16 @@ class IngestionJobs:
             embedded = time.perf_counter()
             job = await self._advance(job, JobStage.INDEXING)
             indexing = time.perf_counter()
-            await self._store.upsert_document(job.document_id, chunks, vectors)
-            indexed = time.perf_counter()
-            if extraction.attachments and self._attachments is not None:
-                await self._attachments(job, extraction.attachments)
-            await self._finish(job, extraction, chunks=len(chunks))
+            await self._acquire_swap(job)
+            try:
+                await self._check_content_free(job)
+                await self._store.upsert_document(job.document_id, chunks, vectors)
+                indexed = time.perf_counter()
+                if extraction.attachments and self._attachments is not None:
+                    await self._attachments(job, extraction.attachments)
+                await self._finish(job, extraction, chunks=len(chunks))
+            finally:
+                await self._catalog.release_swap(job.document_id, job.job_id)
             # Where a job's time goes; the ingest benchmark reads ``stage_seconds``.
             seconds = {
                 "extract": extracted - started,
@@ -174,6 +193,8 @@ class IngestionJobs:
                 *seconds.values(),
                 extra={"stage_seconds": seconds},
             )
+        except JobTakenError:
+            log.warning("ingestion job %s was taken over by another process; stopping", job_id)
         except Exception as e:
             if isinstance(e, RagError):
                 reason = str(e)
@@ -202,9 +223,34 @@ class IngestionJobs:
         ):
             raise AssertionError(f"job {job.job_id}: {job.stage.value} -> {stage.value}")
         status = JobStatus.SUCCEEDED if stage is JobStage.DONE else JobStatus.RUNNING
-        job = dataclasses.replace(job, stage=stage, status=status, updated_at=now())
-        await self._catalog.save_job(job)
-        return job
+        advanced = dataclasses.replace(job, stage=stage, status=status, updated_at=now())
+        # Written only if the job is still as this process left it: a process whose job was
+        # taken over (lease expired, message redelivered, another replica resumed it) stops.
+        if not await self._catalog.replace_job(advanced, previous=job):
+            raise JobTakenError(job.job_id)
+        return advanced
+
+    async def _acquire_swap(self, job: Job) -> None:
+        """Wait for the document's version-swap lease: another version being written waits
+        here, then swaps in after it (the later swap is the newer version); a holder that
+        died frees it after the lease."""
+        deadline = time.monotonic() + self._swap_lease_seconds + 5
+        delay = 0.05
+        while not await self._catalog.acquire_swap(
+            job.document_id, job.job_id, lease_seconds=self._swap_lease_seconds
+        ):
+            if time.monotonic() > deadline:
+                raise ConflictError("another version of the document is still being indexed")
+            await asyncio.sleep(delay)
+            delay = min(1.0, delay * 2)
+
+    async def _check_content_free(self, job: Job) -> None:
+        holder = await self._catalog.find_document_by_content(job.collection, job.content_sha256)
+        if holder is not None and holder.document_id != job.document_id:
+            raise ConflictError(
+                f"this content became document {holder.document_id!r} of collection "
+                f"{job.collection!r} while it was ingested"
+            )
 
     async def _latest(self, job: Job) -> Document | None:
         """The job's document, if this job is still its latest version."""
@@ -265,8 +311,9 @@ class IngestionJobs:
             await self._catalog.save_document(
                 dataclasses.replace(document, status=status, error=error, updated_at=now())
             )
-        await self._catalog.save_job(
-            dataclasses.replace(job, status=JobStatus.FAILED, error=reason, updated_at=now())
+        await self._catalog.replace_job(
+            dataclasses.replace(job, status=JobStatus.FAILED, error=reason, updated_at=now()),
+            previous=job,
         )
 
 

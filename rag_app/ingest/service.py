@@ -22,6 +22,7 @@ from rag_app.domain import (
     Metadata,
 )
 from rag_app.errors import (
+    ConflictError,
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
@@ -168,6 +169,12 @@ class IngestionService:
             existing = await self._catalog.get_document(document_id)
             if existing is not None:
                 authorise(existing)
+            holder = await self._catalog.find_document_by_content(collection, sha)
+            if holder is not None and holder.document_id != document_id:
+                raise ConflictError(
+                    f"this content is already document {holder.document_id!r} of collection "
+                    f"{collection!r}"
+                )
         # The same budget the stores enforce per chunk, checked before the file is stored.
         check_filterable_budget(
             {**metadata, "document_id": document_id, "collection": collection, "page": 1},
@@ -222,14 +229,47 @@ class IngestionService:
                 created_at=created,
                 updated_at=created,
             )
-        else:  # a new version: the old chunks keep serving until the new ones are indexed
-            document = dataclasses.replace(
-                existing, status=DocumentStatus.QUEUED, latest_job_id=job.job_id, updated_at=created
+            # The catalog decides between racing uploads: one creates the document.
+            existing = await self._catalog.create_document(document)
+            if existing is not None and not (
+                existing.document_id == document_id and existing.content_sha256 != sha
+            ):
+                return await self._lost_race(job, existing, explicit=upload.document_id)
+        if existing is not None:
+            # A new version: the old chunks keep serving until the new ones are indexed.
+            await self._catalog.save_document(
+                dataclasses.replace(
+                    existing,
+                    status=DocumentStatus.QUEUED,
+                    latest_job_id=job.job_id,
+                    updated_at=created,
+                )
             )
-        await self._catalog.save_document(document)
         if self._queue is not None:
             self._queue.submit(job.job_id)
         return Submission(document_id, job.job_id, JobStatus.QUEUED, duplicate=False)
+
+    async def _lost_race(self, job: Job, holder: Document, *, explicit: str | None) -> Submission:
+        """Another upload created the document (or holds this content) first: this job
+        will not run; the upload is that document's duplicate, or a conflict."""
+        await self._catalog.save_job(
+            dataclasses.replace(
+                job,
+                status=JobStatus.FAILED,
+                error=f"duplicate of document {holder.document_id!r}",
+                updated_at=now(),
+            )
+        )
+        if holder.document_id != job.document_id:
+            await delete_version(self._blobs, job.document_id, job.content_sha256, job.media_type)
+        if explicit is not None and holder.document_id != explicit:
+            raise ConflictError(
+                f"this content is already document {holder.document_id!r} of collection "
+                f"{holder.collection!r}"
+            )
+        latest = await self._catalog.get_job(holder.latest_job_id)
+        status = latest.status if latest else JobStatus.SUCCEEDED
+        return Submission(holder.document_id, holder.latest_job_id, status, duplicate=True)
 
     async def _submit_attachments(self, job: Job, attachments: Sequence[Attachment]) -> None:
         """Each attachment of a supported type becomes a document of its own in the same

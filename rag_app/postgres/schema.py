@@ -34,8 +34,6 @@ CREATE TABLE IF NOT EXISTS rag_documents (
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX IF NOT EXISTS rag_documents_collection_sha
-    ON rag_documents (collection, content_sha256);
 CREATE INDEX IF NOT EXISTS rag_documents_created ON rag_documents (created_at, document_id);
 
 CREATE TABLE IF NOT EXISTS rag_jobs (
@@ -66,6 +64,24 @@ ALTER TABLE rag_jobs ADD COLUMN IF NOT EXISTS transcript_key text;
 
 CREATE INDEX IF NOT EXISTS rag_jobs_unfinished ON rag_jobs (created_at)
     WHERE status IN ('queued', 'running');
+
+-- Content is unique per collection: the duplicate check is this constraint, so two identical
+-- uploads at once make one document. (Replaces the plain index of earlier versions.)
+DROP INDEX IF EXISTS rag_documents_collection_sha;
+CREATE UNIQUE INDEX IF NOT EXISTS rag_documents_content
+    ON rag_documents (collection, content_sha256);
+
+-- A document's version-swap lease (Catalog.acquire_swap): one writer of its chunks at a time.
+CREATE TABLE IF NOT EXISTS rag_document_swaps (
+    document_id text PRIMARY KEY,
+    holder      text NOT NULL,
+    expires_at  timestamptz NOT NULL
+);
+"""
+
+DUPLICATES = """
+SELECT collection, content_sha256, array_agg(document_id ORDER BY created_at) AS ids
+FROM rag_documents GROUP BY collection, content_sha256 HAVING count(*) > 1 LIMIT 5
 """
 
 
@@ -117,6 +133,15 @@ async def migrate(conn: psycopg.AsyncConnection[object]) -> None:
                 "INSERT INTO rag_schema_state (fingerprint) VALUES (%s) ON CONFLICT DO NOTHING",
                 (fingerprint(),),
             )
+    except psycopg.errors.UniqueViolation:
+        # A catalog from before the constraint holds the same content twice in a collection
+        # (uploads with explicit ids): say which, so an operator can delete one.
+        found = await (await conn.execute(DUPLICATES)).fetchall()
+        raise ConfigurationError(
+            "the catalog holds the same content twice in one collection, which is now a "
+            "unique constraint; delete one of each (collection, sha256, document ids): "
+            + "; ".join(str(tuple(r)) for r in found)  # type: ignore[arg-type]
+        ) from None
     except psycopg.errors.InsufficientPrivilege as e:
         await _check_current(conn, e)
     async with conn.transaction():

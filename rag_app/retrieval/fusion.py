@@ -16,7 +16,7 @@ from rag_app.vectorstores.base import HybridCandidates
 CANDIDATES_PER_RESULT = 4
 MIN_CANDIDATES = 20
 RRF_K = 60  # the constant of Cormack et al. (2009): flattens the top ranks' advantage
-Fusion = Literal["rrf", "weighted"]
+Fusion = Literal["rrf", "weighted", "native"]  # native: the store's own (S3 Vectors)
 
 
 def fuse(rankings: list[list[Hit]], *, k: int = RRF_K) -> list[Hit]:

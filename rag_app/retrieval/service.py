@@ -15,7 +15,7 @@ from rag_app.rerankers.base import Reranker
 from rag_app.retrieval.citations import verify_citations
 from rag_app.retrieval.fusion import CANDIDATES_PER_RESULT, MIN_CANDIDATES, Fusion, blend, fuse
 from rag_app.text.words import content_words, coverage
-from rag_app.vectorstores.base import VectorStore
+from rag_app.vectorstores.base import NativeHybrid, VectorStore
 
 
 class QueryService:
@@ -85,11 +85,15 @@ class QueryService:
             hits = await self._store.query_text(
                 text, vector, top_k=wanted, filters=checked, collections=collections
             )
+        elif self._fusion == "native" and isinstance(self._store, NativeHybrid):
+            hits = await self._store.query_native_hybrid(
+                text, vector, top_k=wanted, filters=checked, collections=collections
+            )
         else:
             candidates = await self._store.query_hybrid(
                 text, vector, top_k=pool, filters=checked, collections=collections
             )
-            if self._fusion == "rrf":
+            if self._fusion in ("rrf", "native"):  # native: the store has no fusion of its own
                 hits = fuse([candidates.by_vector, candidates.by_words])[:wanted]
             else:
                 hits = blend(candidates, vector_weight=self._vector_weight)[:wanted]

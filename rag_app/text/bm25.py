@@ -1,10 +1,8 @@
-"""BM25, the full-text ranking both stores use for keyword search.
+"""BM25, the full-text ranking of pgvector's keyword search.
 
 pgvector computes it in SQL over PostgreSQL's ``english`` text search configuration
-(``vectorstores/pgvector.py``); the S3 Vectors store, which has no text search, keeps
-an index of its own (``vectorstores/bm25_index.py``) with the project's one tokenizer
-(``text/words.py``), which approximates that configuration. The two agree on the formula,
-not on every token (PostgreSQL's parser knows URLs, e-mail addresses and file paths).
+(``vectorstores/pgvector.py``), which the project's one tokenizer (``text/words.py``)
+approximates. S3 Vectors ranks with its own BM25 (its English analyzer), in the service.
 
     score(chunk) = sum over query terms t in chunk of
         idf(t) * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / average length))

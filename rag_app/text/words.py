@@ -1,6 +1,7 @@
 """Words as search counts them, in one place: one tokenizer and one stop list for keyword
-coverage (``content_words``, ``coverage``), BM25 on both stores (``terms``; pgvector counts
-the same in SQL with PostgreSQL's ``english`` configuration) and the answerers.
+coverage (``content_words``, ``coverage``), BM25 on pgvector (``terms``; pgvector counts
+the same in SQL with PostgreSQL's ``english`` configuration; S3 Vectors ranks with its own
+English analyzer) and the answerers.
 
 Words and numbers, casefolded; an apostrophe ends a word, as in PostgreSQL; a hyphenated
 word ("work-hours") also gives its parts, a dotted one ("39.13") stays whole; PostgreSQL's

@@ -6,12 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from rag_app.aws.clients import AwsClients
-from rag_app.blobstores import backends as blobstores
 from rag_app.settings import Settings
 from rag_app.vectorstores.base import VectorStore, index_name
-from rag_app.vectorstores.bm25_index import Bm25Index
 from rag_app.vectorstores.pgvector import PgVectorStore
-from rag_app.vectorstores.s3vectors import S3VectorsStore, filterable_metadata
+from rag_app.vectorstores.s3vectors import S3VectorsStore
 
 
 def _pgvector(settings: Settings, aws: AwsClients, pool: Any, name: str, dimension: int) -> Any:
@@ -20,19 +18,11 @@ def _pgvector(settings: Settings, aws: AwsClients, pool: Any, name: str, dimensi
 
 def _s3vectors(settings: Settings, aws: AwsClients, pool: Any, name: str, dimension: int) -> Any:
     # S3 Vectors index names allow [a-z0-9.-], not underscores.
-    index = name.replace("_", "-")
-    keywords = Bm25Index(
-        blobstores.build(settings, aws),
-        prefix=f"keywords/{settings.s3vectors_bucket}/{index}/",
-        filterable=filterable_metadata,
-        refresh_seconds=settings.keyword_refresh_seconds,
-    )
     return S3VectorsStore(
         aws.client("s3vectors"),
         bucket=settings.s3vectors_bucket,
-        index=index,
+        index=name.replace("_", "-"),
         dimension=dimension,
-        keywords=keywords,
     )
 
 

@@ -185,3 +185,22 @@ def check_query_vector(vector: NDArray[np.float32], dimension: int) -> None:
 def check_top_k(top_k: int) -> None:
     if not 1 <= top_k <= MAX_TOP_K:
         raise ValueError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}")
+
+
+@runtime_checkable
+class NativeHybrid(Protocol):
+    """A store that fuses keyword and vector search itself, in one request (S3 Vectors)."""
+
+    async def query_native_hybrid(
+        self,
+        text: str,
+        vector: NDArray[np.float32],
+        *,
+        top_k: int,
+        filters: Filters,
+        collections: frozenset[str] | None = None,
+    ) -> list[Hit]:
+        """The ``top_k`` (1..100) chunks by the store's own fusion of a BM25 search of
+        ``text`` and a vector search of ``vector``, best first; ``Hit.score`` is the
+        store's fused score. Same ``filters`` and ``collections`` rules as ``query``."""
+        ...

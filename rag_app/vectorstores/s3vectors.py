@@ -15,10 +15,12 @@ idempotent, so a retried batch neither loses nor duplicates a chunk.
 S3 Vectors has no transactions: while a document is replaced, a reader may briefly see new
 chunks next to old ones that are about to be deleted.
 
-S3 Vectors has no text search either: keyword search runs on a BM25 index the store keeps
-beside the vectors (``bm25_index.py``), written after a document's vectors and removed
-with them; its hits are then read back from S3 Vectors (text, metadata and vector), so a
-chunk whose vector has gone is never returned.
+Keyword search is S3 Vectors' own full-text search: the index is in ``ENHANCED`` mode with
+the chunk's ``text`` (a non-filterable key) configured for BM25 with the English analyzer
+(``textSearchConfigurations``), so the text is indexed when a vector is written
+and every replica sees the same ranking at once; the service keeps no search state.
+``query_text`` is a text-only ``QueryVectors``; ``query_native_hybrid`` is S3 Vectors' own hybrid
+search (its Reciprocal Rank Fusion of one text and one vector search).
 """
 
 from __future__ import annotations
@@ -42,7 +44,6 @@ from rag_app.vectorstores.base import (
     check_upsert,
     hybrid_by_two_queries,
 )
-from rag_app.vectorstores.bm25_index import Bm25Index
 from rag_app.vectorstores.records import (
     NON_FILTERABLE_FIELDS,
     chunk_from_metadata,
@@ -50,6 +51,11 @@ from rag_app.vectorstores.records import (
 )
 
 log = logging.getLogger(__name__)
+
+TEXT_KEY = "text"  # the searchable metadata key: the chunk's text
+# English: stems and stop words, as pgvector's ``english`` text search configuration does,
+# so a keyword search finds "terminating leases" in "terminate the lease" on both stores.
+TEXT_SEARCH = [{"metadataKey": TEXT_KEY, "language": "en"}]
 
 REQUEST_BUDGET = rules.MAX_REQUEST_BYTES - 64 * 1024  # room for the request's envelope
 
@@ -76,14 +82,18 @@ def _equal(stored: Any, wanted: MetadataValue) -> bool:
 def _matches(
     metadata: dict[str, Any], filters: Filters, collections: frozenset[str] | None
 ) -> bool:
-    """``_filter``'s meaning, evaluated here (for listing and the keyword index)."""
+    """``_filter``'s meaning, evaluated here (for counting)."""
     return all(_equal(metadata.get(k), want) for k, want in filters.items()) and (
         collections is None or metadata.get("collection") in collections
     )
 
 
-def filterable_metadata(chunk: Chunk) -> dict[str, Any]:
-    return rules.filterable_part(chunk_metadata(chunk), NON_FILTERABLE_FIELDS)
+def _bm25(item: dict[str, Any]) -> float:
+    """The BM25 score of the text key in a QueryVectors result (0 if it did not match)."""
+    for score in item.get("scores", {}).get("bm25Scores", []):
+        if score["metadataKey"] == TEXT_KEY:
+            return float(score["score"])
+    return 0.0
 
 
 def _cosine(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
@@ -99,13 +109,11 @@ class S3VectorsStore:
         bucket: str,
         index: str,
         dimension: int,
-        keywords: Bm25Index,
     ) -> None:
         self._client = client
         self._bucket = bucket
         self._index = index
         self._dimension = dimension
-        self._keywords = keywords
         self._calls = AwsCalls(client)
 
     @property
@@ -127,14 +135,20 @@ class S3VectorsStore:
         """Use the index if it exists (the deployed stacks create it, and the service's role
         may not create indexes); otherwise create the bucket (if missing) and the index, a
         lost race (409) being no error. An index of another dimension, metric or key layout
-        is refused."""
+        is refused. An index made before full-text search (CLASSIC, or without ``text``
+        searchable) is switched to ENHANCED and given it in place, which needs
+        ``s3vectors:UpdateIndexMode`` and ``s3vectors:UpdateMetadataConfiguration``."""
         try:
             index = (await self._call("get_index", **self._ids))["index"]
         except ClientError as e:
             if error_code(e) != "NotFoundException":
                 raise
             index = await self._create_index()
-        keys = index.get("metadataConfiguration", {}).get("nonFilterableMetadataKeys", [])
+        configuration = index.get("metadataConfiguration", {})
+        searchable = {c["metadataKey"] for c in configuration.get("textSearchConfigurations", [])}
+        if index.get("indexMode") != "ENHANCED" or TEXT_KEY not in searchable:
+            await self._enable_text_search(index.get("indexMode"), searchable)
+        keys = configuration.get("nonFilterableMetadataKeys", [])
         if (index["dimension"], index["distanceMetric"], sorted(keys)) != (
             self._dimension,
             "cosine",
@@ -144,6 +158,22 @@ class S3VectorsStore:
                 f"S3 Vectors index {self._index} has dimension {index['dimension']}, metric "
                 f"{index['distanceMetric']} and non-filterable keys {keys}; this service needs "
                 f"{self._dimension}, cosine and {list(NON_FILTERABLE_FIELDS)}"
+            )
+
+    async def _enable_text_search(self, mode: str | None, searchable: set[str]) -> None:
+        log.warning(
+            "S3 Vectors index %s is %s without full-text search on %r: enabling it",
+            self._index,
+            mode,
+            TEXT_KEY,
+        )
+        if mode != "ENHANCED":
+            await self._call("update_index_mode", **self._ids, indexMode="ENHANCED")
+        if TEXT_KEY not in searchable:
+            await self._call(
+                "update_metadata_configuration",
+                **self._ids,
+                add={"textSearchConfigurations": TEXT_SEARCH},
             )
 
     async def _create_index(self) -> dict[str, Any]:
@@ -164,7 +194,10 @@ class S3VectorsStore:
                 dataType="float32",
                 dimension=self._dimension,
                 distanceMetric="cosine",
-                metadataConfiguration={"nonFilterableMetadataKeys": list(NON_FILTERABLE_FIELDS)},
+                metadataConfiguration={
+                    "nonFilterableMetadataKeys": list(NON_FILTERABLE_FIELDS),
+                    "textSearchConfigurations": TEXT_SEARCH,
+                },
             )
         except ClientError as e:
             if error_code(e) != "ConflictException":
@@ -227,7 +260,6 @@ class S3VectorsStore:
         for batch in self._put_batches(chunks, vectors):
             await self._call("put_vectors", **self._ids, vectors=batch)
         await self._delete_keys(await self._existing_keys_from(document_id, len(chunks)))
-        await self._keywords.put_document(document_id, chunks)
 
     async def read_document(self, document_id: str) -> tuple[list[Chunk], NDArray[np.float32]]:
         found = await self._vectors_from(document_id, 0, contents=True)
@@ -241,7 +273,6 @@ class S3VectorsStore:
     async def delete_document(self, document_id: str) -> int:
         keys = await self._existing_keys_from(document_id, 0)
         await self._delete_keys(keys)
-        await self._keywords.delete_document(document_id)
         return len(keys)
 
     async def query(
@@ -285,33 +316,35 @@ class S3VectorsStore:
         filters: Filters,
         collections: frozenset[str] | None = None,
     ) -> list[Hit]:
+        """S3 Vectors' full-text search of the chunks' text (BM25, its English analyzer);
+        the hits' vectors are then read (one ``GetVectors``) for their cosine similarity."""
         check_top_k(top_k)
         if collections is not None and not collections:
             return []
         check_query_vector(vector, self._dimension)
-        found = await self._keywords.search(
-            text, top_k=top_k, matches=lambda meta: _matches(meta, filters, collections)
-        )
+        request = self._text_request(text, top_k, filters, collections)
+        if request is None:
+            return []
+        found = (await self._call("query_vectors", **request)).get("vectors", [])
         if not found:
             return []
-        keys = [f"{document_id}#{chunk_no}" for document_id, chunk_no, _ in found]
         response = await self._call(
-            "get_vectors", **self._ids, keys=keys, returnData=True, returnMetadata=True
+            "get_vectors", **self._ids, keys=[v["key"] for v in found], returnData=True
         )
-        stored = {v["key"]: v for v in response.get("vectors", [])}
+        data = {v["key"]: v["data"]["float32"] for v in response.get("vectors", [])}
         hits = []
-        for key, (_, _, rank) in zip(keys, found, strict=True):
-            if key in stored:
-                item = stored[key]
-                data = np.array(item["data"]["float32"], dtype=np.float32)
-                hits.append(
-                    Hit(
-                        chunk=chunk_from_metadata(item["metadata"]),
-                        similarity=_cosine(vector, data),
-                        text_rank=rank,
-                        score=rank,
-                    )
+        for item in found:
+            if item["key"] not in data:
+                continue  # deleted between the two calls
+            rank = _bm25(item)
+            hits.append(
+                Hit(
+                    chunk=chunk_from_metadata(item["metadata"]),
+                    similarity=_cosine(vector, np.array(data[item["key"]], dtype=np.float32)),
+                    text_rank=rank,
+                    score=rank,
                 )
+            )
         return hits
 
     async def query_hybrid(
@@ -324,11 +357,67 @@ class S3VectorsStore:
         collections: frozenset[str] | None = None,
     ) -> HybridCandidates:
         """``query`` and ``query_text`` side by side; the vector hits' BM25 is not returned
-        (``vector_hits_scored`` False), as with S3 Vectors' own text search, whose results
-        carry BM25 scores only for the keys it matched."""
+        (``vector_hits_scored`` False). S3 Vectors cannot score given keys: a text query's
+        ``filter`` reads filterable metadata only (never the vector key; the chunk number is
+        non-filterable), and a hybrid query's ``bm25Scores`` cover only the results its text
+        search matched, so a vector hit without one may still hold the query's words."""
         return await hybrid_by_two_queries(
             self, text, vector, top_k=top_k, filters=filters, collections=collections
         )
+
+    async def query_native_hybrid(
+        self,
+        text: str,
+        vector: NDArray[np.float32],
+        *,
+        top_k: int,
+        filters: Filters,
+        collections: frozenset[str] | None = None,
+    ) -> list[Hit]:
+        """S3 Vectors' own hybrid search: one request, its text and vector rankings fused by
+        its RRF; ``Hit.score`` is the fused score. A hit the vector search did not reach
+        has similarity 0 (S3 Vectors returns no distance for it)."""
+        check_top_k(top_k)
+        if collections is not None and not collections:
+            return []
+        check_query_vector(vector, self._dimension)
+        request = self._text_request(text, top_k, filters, collections)
+        if request is None:
+            return await self.query(vector, top_k=top_k, filters=filters, collections=collections)
+        request |= {
+            "queryVector": {"float32": vector.astype(np.float32).tolist()},
+            "returnDistance": True,
+        }
+        response = await self._call("query_vectors", **request)
+        return [
+            Hit(
+                chunk=chunk_from_metadata(item["metadata"]),
+                similarity=1.0 - float(item["distance"]) if "distance" in item else 0.0,
+                text_rank=_bm25(item),
+                score=float(item.get("scores", {}).get("fused", 0.0)),
+            )
+            for item in response.get("vectors", [])
+        ]
+
+    def _text_request(
+        self, text: str, top_k: int, filters: Filters, collections: frozenset[str] | None
+    ) -> dict[str, Any] | None:
+        """A text ``QueryVectors`` request; None when ``text`` has no word to search
+        (S3 Vectors takes 1..1024 characters of query text)."""
+        words = " ".join(text.split())[: rules.MAX_QUERY_TEXT]
+        if not any(ch.isalnum() for ch in words):
+            return None
+        request: dict[str, Any] = {
+            **self._ids,
+            "topK": top_k,
+            "queryTexts": [{"text": words, "metadataKey": TEXT_KEY}],
+            "returnMetadata": True,
+            "returnScores": True,
+        }
+        condition = _filter(filters, collections)
+        if condition is not None:
+            request["filter"] = condition
+        return request
 
     async def count(self, filters: Filters, collections: frozenset[str] | None = None) -> int:
         """Lists the whole index (S3 Vectors has no count and ListVectors no filter)."""

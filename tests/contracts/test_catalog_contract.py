@@ -1,8 +1,10 @@
-"""The Catalog contract over both backends (PostgreSQL; JSON objects in S3 through moto),
-and Option 1's whole service with no database: S3 Vectors, an S3 catalog, S3 originals."""
+"""The Catalog contract over both backends (PostgreSQL; DynamoDB on moto's server through
+real boto3), with the races it must decide, and Option 1's whole service with no database:
+S3 Vectors, a DynamoDB catalog, S3 originals."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
@@ -14,27 +16,35 @@ import pytest
 from litestar.testing import TestClient
 
 from rag_app.api import create_app
-from rag_app.blobstores.s3 import S3BlobStore
 from rag_app.catalog.base import Catalog
+from rag_app.catalog.dynamodb import DynamoDbCatalog
 from rag_app.catalog.postgres import PostgresCatalog
-from rag_app.catalog.s3 import S3Catalog
 from rag_app.domain import Document, DocumentStatus, Job, JobStage, JobStatus
+from rag_app.errors import ConflictError
 from rag_app.postgres.pool import open_pool
 from rag_app.settings import Settings
-from tests.conftest import AOA_QUESTION, FAA_PDF, unique_bucket, upload, wait_for_job
+from tests.conftest import (
+    AOA_QUESTION,
+    FAA_PDF,
+    dynamodb_table,
+    unique_bucket,
+    upload,
+    wait_for_job,
+)
 
 pytestmark = pytest.mark.anyio
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["postgres", "s3"])
+@pytest.fixture(params=["postgres", "dynamodb"])
 async def catalog(
     request: pytest.FixtureRequest, database_url: str, moto_s3: Any
 ) -> AsyncIterator[Catalog]:
-    if request.param == "s3":
-        yield S3Catalog(S3BlobStore(moto_s3, bucket="documents", prefix=uuid.uuid4().hex))
+    if request.param == "dynamodb":
+        client, table = dynamodb_table(moto_s3)
+        yield DynamoDbCatalog(client, table=table)
         return
-    pool = await open_pool(database_url, max_size=2)
+    pool = await open_pool(database_url, max_size=8)
     try:
         yield PostgresCatalog(pool)
     finally:
@@ -178,13 +188,93 @@ async def test_delete_removes_the_document_and_its_jobs(catalog: Catalog) -> Non
     assert (await catalog.list_documents(collections=None, limit=5, offset=0)).total == 0
 
 
+async def test_create_document_refuses_a_taken_id_or_content(catalog: Catalog) -> None:
+    first = document("a", 1, "x", sha="1" * 64)
+    assert await catalog.create_document(first) is None
+    assert await catalog.create_document(document("b", 2, "x", sha="1" * 64)) == first
+    assert await catalog.create_document(document("a", 3, "x", sha="3" * 64)) == first
+    assert await catalog.get_document("b") is None
+    # The same content in another collection is another document.
+    assert await catalog.create_document(document("c", 4, "y", sha="1" * 64)) is None
+    # Content given up (deleted, or replaced by a new version) can be taken again.
+    await catalog.save_document(document("a", 1, "x", sha="5" * 64))
+    assert await catalog.create_document(document("d", 5, "x", sha="1" * 64)) is None
+    assert await catalog.delete_document("d")
+    assert await catalog.create_document(document("e", 6, "x", sha="1" * 64)) is None
+    assert (await catalog.find_document_by_content("x", "1" * 64)).document_id == "e"  # type: ignore[union-attr]
+
+
+async def test_saving_content_another_document_holds_is_a_conflict(catalog: Catalog) -> None:
+    await catalog.save_document(document("a", 1, "x", sha="1" * 64))
+    await catalog.save_document(document("b", 2, "x", sha="2" * 64))
+    with pytest.raises(ConflictError, match="'a'"):
+        await catalog.save_document(document("b", 2, "x", sha="1" * 64))
+    assert (await catalog.get_document("b")).content_sha256 == "2" * 64  # type: ignore[union-attr]
+    assert (await catalog.find_document_by_content("x", "2" * 64)).document_id == "b"  # type: ignore[union-attr]
+
+
+async def test_identical_creates_at_once_make_one_document(catalog: Catalog) -> None:
+    for round_no in range(5):
+        sha = f"{round_no:064d}"
+        racers = [document(f"r{round_no}-{i}", i, "x", sha=sha) for i in range(8)]
+        results = await asyncio.gather(*(catalog.create_document(d) for d in racers))
+        winners = [d for d, result in zip(racers, results, strict=True) if result is None]
+        assert len(winners) == 1, results
+        assert {r.document_id for r in results if r is not None} == {winners[0].document_id}
+        listed = await catalog.list_documents(collections=frozenset({"x"}), limit=50, offset=0)
+        assert listed.total == round_no + 1
+
+
+async def test_replace_job_lets_exactly_one_of_concurrent_writers_win(catalog: Catalog) -> None:
+    await catalog.save_document(document("d", 1))
+    current = job("d", 1)
+    await catalog.save_job(current)
+    for round_no in range(10):
+        moves = [
+            dataclasses.replace(
+                current,
+                status=JobStatus.RUNNING,
+                stage=JobStage.PARSING,
+                error=f"writer {i}",
+                updated_at=current.updated_at + timedelta(seconds=1, microseconds=i),
+            )
+            for i in range(6)
+        ]
+        won = await asyncio.gather(*(catalog.replace_job(m, previous=current) for m in moves))
+        assert won.count(True) == 1, (round_no, won)
+        current = moves[won.index(True)]
+        assert await catalog.get_job(current.job_id) == current
+    stale = dataclasses.replace(current, status=JobStatus.FAILED)
+    assert await catalog.replace_job(stale, previous=job("d", 1)) is False
+    assert await catalog.replace_job(job("gone", 1), previous=job("gone", 1)) is False
+    assert await catalog.get_job("job-gone-1") is None
+
+
+async def test_swap_lease_has_one_holder_until_released_or_expired(catalog: Catalog) -> None:
+    results = await asyncio.gather(
+        *(catalog.acquire_swap("d", f"job-{i}", lease_seconds=30) for i in range(8))
+    )
+    assert results.count(True) == 1
+    holder = f"job-{results.index(True)}"
+    assert await catalog.acquire_swap("d", holder, lease_seconds=30)  # extends its own
+    assert not await catalog.acquire_swap("d", "late", lease_seconds=30)
+    assert await catalog.acquire_swap("other-document", "late", lease_seconds=30)
+    await catalog.release_swap("d", "late")  # not the holder: nothing happens
+    assert not await catalog.acquire_swap("d", "late", lease_seconds=30)
+    await catalog.release_swap("d", holder)
+    assert await catalog.acquire_swap("d", "late", lease_seconds=0.2)
+    await asyncio.sleep(0.4)  # the holder died: its lease runs out
+    assert await catalog.acquire_swap("d", "next", lease_seconds=30)
+
+
 def test_option_1_runs_with_no_database(moto_s3: Any, tmp_path: Path) -> None:
-    """S3 Vectors + S3 catalog + S3 originals: nothing starts PostgreSQL."""
+    """S3 Vectors + DynamoDB catalog + S3 originals: nothing starts PostgreSQL."""
     settings = Settings(
         data_dir=tmp_path,
         vector_store="s3vectors",
         s3vectors_bucket=unique_bucket(),
-        catalog="s3",
+        catalog="dynamodb",
+        dynamodb_table=dynamodb_table(moto_s3)[1],
         blob_store="s3",
         documents_bucket="documents",
         documents_prefix=uuid.uuid4().hex,

@@ -362,6 +362,190 @@ def test_list_vectors_pages_and_segments_cover_every_key_once(
     assert sorted(segmented) == sorted(paged)
 
 
+# -- full-text and hybrid search ---------------------------------------------------------
+
+
+@pytest.fixture
+def text_index(client: Any, bucket: str) -> dict[str, str]:
+    client.create_index(
+        vectorBucketName=bucket,
+        indexName="fts",
+        dataType="float32",
+        dimension=3,
+        distanceMetric="cosine",
+        metadataConfiguration={
+            "nonFilterableMetadataKeys": ["text"],
+            "textSearchConfigurations": [{"metadataKey": "text", "language": "en"}],
+        },
+    )
+    ids = {"vectorBucketName": bucket, "indexName": "fts"}
+    put(
+        client,
+        ids,
+        ("lease", [1, 0, 0], {"text": "The lessee shall terminate the lease on notice.", "c": "a"}),
+        ("rent", [0.9, 0.1, 0], {"text": "Rent is due on the first day of the month.", "c": "a"}),
+        ("seat", [0, 1, 0], {"text": "The seat of arbitration is Geneva.", "c": "b"}),
+        (
+            "mixed",
+            [0, 0, 1],
+            {"text": "Arbitration of lease disputes; the lease governs.", "c": "b"},
+        ),
+    )
+    return ids
+
+
+def keys(response: dict[str, Any]) -> list[str]:
+    return [v["key"] for v in response["vectors"]]
+
+
+def test_new_buckets_make_enhanced_indexes_with_active_text_search(
+    client: Any, bucket: str, text_index: dict[str, str]
+) -> None:
+    assert (
+        client.get_vector_bucket(vectorBucketName=bucket)["vectorBucket"]["defaultIndexMode"]
+        == "ENHANCED"
+    )
+    described = client.get_index(**text_index)["index"]
+    assert described["indexMode"] == "ENHANCED"
+    assert described["metadataConfiguration"]["textSearchConfigurations"] == [
+        {"metadataKey": "text", "language": "en", "status": "ACTIVE"}
+    ]
+
+
+def test_text_query_ranks_by_bm25_with_the_english_analyzer(
+    client: Any, text_index: dict[str, str]
+) -> None:
+    query = {"text": "terminating leases", "metadataKey": "text"}
+    found = client.query_vectors(
+        **text_index, topK=5, queryTexts=[query], returnScores=True, returnMetadata=True
+    )
+    # "terminating" stems to the first chunk's "terminate"; "leases" to "lease" in both.
+    assert keys(found) == ["lease", "mixed"]
+    first = found["vectors"][0]
+    assert [s["metadataKey"] for s in first["scores"]["bm25Scores"]] == ["text"]
+    assert (
+        first["scores"]["bm25Scores"][0]["score"]
+        > found["vectors"][1]["scores"]["bm25Scores"][0]["score"]
+    )
+    assert "fused" not in first["scores"]
+    assert "distance" not in first
+    # A filter applies before the search (ENHANCED); words that occur nowhere find nothing.
+    filtered = client.query_vectors(**text_index, topK=5, queryTexts=[query], filter={"c": "b"})
+    assert keys(filtered) == ["mixed"]
+    none = {"text": "indemnification", "metadataKey": "text"}
+    assert client.query_vectors(**text_index, topK=5, queryTexts=[none])["vectors"] == []
+
+
+def test_hybrid_query_fuses_text_and_vector_rankings(
+    client: Any, text_index: dict[str, str]
+) -> None:
+    found = client.query_vectors(
+        **text_index,
+        topK=3,
+        queryVector={"float32": [0, 1, 0.1]},
+        queryTexts=[{"text": "arbitration lease", "metadataKey": "text"}],
+        returnScores=True,
+        returnDistance=True,
+    )
+    # "seat" is nearest and matches a word, "mixed" matches both words and is second
+    # nearest: both lists rank them high, so they lead the fused list.
+    assert keys(found)[:2] in (["seat", "mixed"], ["mixed", "seat"])
+    fused = [v["scores"]["fused"] for v in found["vectors"]]
+    assert fused == sorted(fused, reverse=True)
+    assert all("vectorDistance" in v["scores"] for v in found["vectors"])
+
+
+def test_text_search_follows_writes_and_deletes(client: Any, text_index: dict[str, str]) -> None:
+    query = [{"text": "geneva", "metadataKey": "text"}]
+    assert keys(client.query_vectors(**text_index, topK=5, queryTexts=query)) == ["seat"]
+    put(client, text_index, ("seat", [0, 1, 0], {"text": "The seat is Paris.", "c": "b"}))
+    assert keys(client.query_vectors(**text_index, topK=5, queryTexts=query)) == []
+    client.delete_vectors(**text_index, keys=["lease"])
+    lease = [{"text": "lease", "metadataKey": "text"}]
+    assert keys(client.query_vectors(**text_index, topK=5, queryTexts=lease)) == ["mixed"]
+
+
+def test_text_query_rules(client: Any, index: dict[str, str], text_index: dict[str, str]) -> None:
+    text = {"text": "lease", "metadataKey": "text"}
+    cases = [
+        (lambda: client.query_vectors(**text_index, topK=1), "queryVector, queryTexts"),
+        (lambda: client.query_vectors(**index, topK=1, queryTexts=[text]), "not configured"),
+        (
+            lambda: client.query_vectors(**text_index, topK=1, queryTexts=[text, text]),
+            "distinct",
+        ),
+        (
+            lambda: client.query_vectors(
+                **text_index, topK=1, queryTexts=[text], queryMode="CLASSIC"
+            ),
+            "CLASSIC",
+        ),
+        (
+            lambda: client.query_vectors(
+                **text_index, topK=1, queryTexts=[{"text": "x" * 1025, "metadataKey": "text"}]
+            ),
+            "1024",
+        ),
+        (
+            lambda: client.update_metadata_configuration(
+                **text_index,
+                add={"textSearchConfigurations": [{"metadataKey": "title"}]},
+                delete={"textSearchConfigurations": [{"metadataKey": "text"}]},
+            ),
+            "not both",
+        ),
+    ]
+    for call, words in cases:
+        code, status, message, _ = error(call)
+        assert (code, status) == ("ValidationException", 400), message
+        assert words in message
+
+
+def test_text_search_added_to_an_existing_index_covers_its_vectors(
+    client: Any, index: dict[str, str]
+) -> None:
+    put(client, index, ("a", [1, 0, 0], {"text": "force majeure"}))
+    client.update_metadata_configuration(
+        **index, add={"textSearchConfigurations": [{"metadataKey": "text"}]}
+    )
+    query = [{"text": "majeure", "metadataKey": "text"}]
+    assert keys(client.query_vectors(**index, topK=1, queryTexts=query)) == ["a"]
+    client.update_metadata_configuration(
+        **index, delete={"textSearchConfigurations": [{"metadataKey": "text"}]}
+    )
+    assert error(lambda: client.query_vectors(**index, topK=1, queryTexts=query))[0] == (
+        "ValidationException"
+    )
+
+
+def test_classic_indexes_refuse_text_queries(s3vectors_server: LocalS3Vectors) -> None:
+    """Local only: a bucket created before 2026-09-30 (backdated) makes CLASSIC indexes."""
+    client = s3vectors_client(s3vectors_server, max_attempts=1)
+    name = f"rag-test-{uuid.uuid4().hex[:10]}"
+    client.create_vector_bucket(vectorBucketName=name)
+    s3vectors_server.state.backdate_bucket(name, 1_750_000_000.0)  # June 2025
+    ids = {"vectorBucketName": name, "indexName": "old"}
+    client.create_index(**ids, dataType="float32", dimension=3, distanceMetric="cosine")
+    assert client.get_index(**ids)["index"]["indexMode"] == "CLASSIC"
+    text = [{"text": "lease", "metadataKey": "text"}]
+    code, _, message, _ = error(lambda: client.query_vectors(**ids, topK=1, queryTexts=text))
+    assert (code, "ENHANCED" in message) == ("ValidationException", True)
+    add = {"textSearchConfigurations": [{"metadataKey": "text"}]}
+    assert "ENHANCED" in error(lambda: client.update_metadata_configuration(**ids, add=add))[2]
+    client.update_index_mode(**ids, indexMode="ENHANCED")
+    client.update_metadata_configuration(**ids, add=add)
+    assert client.query_vectors(**ids, topK=1, queryTexts=text)["vectors"] == []
+    # A bucket from after the cutoff cannot go back to CLASSIC.
+    fresh = f"rag-test-{uuid.uuid4().hex[:10]}"
+    client.create_vector_bucket(vectorBucketName=fresh)
+    code, _, message, _ = error(
+        lambda: client.put_vector_bucket_default_index_mode(
+            vectorBucketName=fresh, defaultIndexMode="CLASSIC"
+        )
+    )
+    assert (code, "September 30, 2026" in message) == ("ValidationException", True)
+
+
 # -- local-only: fault injection ------------------------------------------------------------
 
 

@@ -213,6 +213,21 @@ MUTATIONS: list[tuple[str, str, Mutate, str]] = [
      edit("aws:cloudwatch/logGroup:LogGroup", setter(retentionInDays=0), "app-build"),
      "logs-expire"),
     ("container runs as root", "ecs", container(user="0"), "containers-hardened"),
+    ("catalog table without point-in-time recovery", "ecs",
+     edit("aws:dynamodb/table:Table", setter(pointInTimeRecovery={"enabled": False})),
+     "catalog-tables-protected"),
+    ("catalog table deletion protection off", "ecs",
+     edit("aws:dynamodb/table:Table", setter(deletionProtectionEnabled=False)),
+     "catalog-tables-protected"),
+    ("catalog table on provisioned capacity", "ecs",
+     edit("aws:dynamodb/table:Table", setter(billingMode="PROVISIONED")),
+     "catalog-tables-protected"),
+    ("catalog table unprotected", "ecs",
+     edit("aws:dynamodb/table:Table", _unprotect), "data-protected"),
+    ("the task role may scan every table", "ecs",
+     policy_statement("app-task", {"Effect": "Allow", "Action": ["dynamodb:Scan"],
+                                   "Resource": ["arn:aws:dynamodb:us-east-1:1:table/*"]}),
+     "catalog-tables-protected"),
 ]  # fmt: skip
 
 

@@ -55,6 +55,8 @@ def test_every_component_and_resource_type_is_declared(ecs: list[Declared]) -> N
         "rag:components:Network",
         "rag:components:DocumentBucket",
         "rag:components:S3VectorIndex",
+        "rag:components:CatalogTable",
+        "aws:dynamodb/table:Table",
         "rag:components:ImageBuild",
         "rag:components:Https",
         "rag:components:EdgeProtection",
@@ -95,6 +97,7 @@ def test_network_private_subnets_endpoints_and_no_nat(ecs: list[Declared]) -> No
     }
     assert services == {
         "s3": "Gateway",
+        "dynamodb": "Gateway",  # the catalog
         "bedrock-runtime": "Interface",
         "s3vectors": "Interface",
         "secretsmanager": "Interface",
@@ -146,6 +149,34 @@ def test_vector_index_matches_the_app(ecs: list[Declared]) -> None:
     assert index["indexName"] == "chunks-amazon-titan-embed-text-v2-0-1024"
 
 
+def test_the_catalog_table_is_protected_and_the_app_reaches_only_it(ecs: list[Declared]) -> None:
+    table = named(ecs, "aws:dynamodb/table:Table", "catalog")
+    inputs = table.inputs
+    assert inputs["billingMode"] == "PAY_PER_REQUEST"
+    assert inputs["pointInTimeRecovery"] == {"enabled": True}
+    assert inputs["serverSideEncryption"]["enabled"] is True
+    assert inputs["deletionProtectionEnabled"] is True
+    assert {i["name"] for i in inputs["globalSecondaryIndexes"]} == {
+        "by-collection", "by-kind", "jobs-by-document",
+    }  # fmt: skip
+    assert inputs["serverSideEncryption"]["kmsKeyArn"] == DATA_KEY  # as the other stores
+    assert table.protect
+    assert table.retain_on_delete
+    task = named(ecs, "aws:iam/rolePolicy:RolePolicy", "app-task")
+    statements = json.loads(task.inputs["policy"])["Statement"]
+    (statement,) = [s for s in statements if any(a.startswith("dynamodb:") for a in s["Action"])]
+    arn = f"arn:aws:mock:us-east-1:123456789012:{table.name}"
+    assert statement["Resource"] == [arn, f"{arn}/index/*"]
+    assert sorted(statement["Action"]) == [
+        "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
+    ]  # fmt: skip
+    data_key = next(s for s in statements if s["Sid"] == "DataKey")
+    assert (
+        "dynamodb.us-east-1.amazonaws.com"
+        in data_key["Condition"]["StringEquals"]["kms:ViaService"]
+    )
+
+
 def test_service_tasks_are_private_hardened_and_roll_back(ecs: list[Declared]) -> None:
     service = one(ecs, "aws:ecs/service:Service").inputs
     assert service["networkConfiguration"]["assignPublicIp"] is False
@@ -163,7 +194,8 @@ def test_service_tasks_are_private_hardened_and_roll_back(ecs: list[Declared]) -
     assert set(settings) == set(parameters)
     value = {k: unwrap(p.inputs["value"]) for k, p in parameters.items()}
     assert value["RAG_VECTOR_STORE"] == "s3vectors"
-    assert value["RAG_CATALOG"] == "s3"
+    assert value["RAG_CATALOG"] == "dynamodb"
+    assert "RAG_DYNAMODB_TABLE" in value  # the table's generated name (unknown under mocks)
     assert value["RAG_DOCUMENTS_BUCKET"] == "documents-bucket"
     assert value["RAG_AUTH"] == "required"
     secret = named(ecs, "aws:secretsmanager/secret:Secret", "api-keys")
@@ -214,6 +246,7 @@ def test_task_role_names_every_resource(ecs: list[Declared]) -> None:
         "s3.us-east-1.amazonaws.com",
         "s3vectors.us-east-1.amazonaws.com",
         "secretsmanager.us-east-1.amazonaws.com",
+        "dynamodb.us-east-1.amazonaws.com",  # the catalog table
     ]
     rerank = next(s for s in policy["Statement"] if s["Sid"] == "RerankModel")
     assert rerank["Action"] == ["bedrock:InvokeModel"]
@@ -259,9 +292,13 @@ def test_a_dev_stack_serves_plain_http_and_protects_nothing(ecs_dev: list[Declar
     assert not [r for r in ecs_dev if r.protect]
     assert of(ecs_dev, "aws:acm/certificate:Certificate") == []
     assert len(of(ecs_dev, "aws:ec2/natGateway:NatGateway")) == 1  # the minimal network
-    assert [
-        e.inputs["vpcEndpointType"] for e in of(ecs_dev, "aws:ec2/vpcEndpoint:VpcEndpoint")
-    ] == ["Gateway"]
+    # No interface endpoints; the free gateways only (S3, and DynamoDB for the catalog).
+    assert sorted(
+        (e.inputs["serviceName"].rsplit(".", 1)[-1], e.inputs["vpcEndpointType"])
+        for e in of(ecs_dev, "aws:ec2/vpcEndpoint:VpcEndpoint")
+    ) == [("dynamodb", "Gateway"), ("s3", "Gateway")]
+    (table,) = of(ecs_dev, "aws:dynamodb/table:Table")
+    assert table.inputs["deletionProtectionEnabled"] is False  # a dev stack protects nothing
 
 
 def test_the_stacks_pass_every_policy(
@@ -340,6 +377,9 @@ BREAKERS: dict[str, Any] = {
         r,
         "aws:iam/rolePolicy:RolePolicy",
         policy=json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
+    ),
+    "catalog-tables-protected": lambda r: replace(
+        r, "aws:dynamodb/table:Table", pointInTimeRecovery={"enabled": False}
     ),
     "vector-indexes-match-the-app": lambda r: replace(
         r, "aws:s3/vectorsIndex:VectorsIndex", distanceMetric="euclidean"
@@ -438,15 +478,16 @@ def test_the_app_environment_is_valid_app_settings(monkeypatch: pytest.MonkeyPat
             documents_bucket="docs",
             api_keys_secret="arn:aws:secretsmanager:eu-west-1:1:secret:keys",
             vector_bucket="vectors",
+            catalog_table="catalog-table",
         ),
         ModelsConfig(),
     )
     for key, value in env.items():
-        monkeypatch.setenv(key, value)
+        monkeypatch.setenv(key, str(value))
     settings = Settings()
     assert (settings.vector_store, settings.catalog, settings.blob_store) == (
         "s3vectors",
-        "s3",
+        "dynamodb",
         "s3",
     )
     assert not settings.needs_postgres

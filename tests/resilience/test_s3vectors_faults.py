@@ -18,7 +18,6 @@ from rag_app_dev.s3vectors_local import LocalS3Vectors
 from tests.conftest import (
     CORPUS,
     ingest_corpus,
-    keyword_index,
     s3vectors_client,
     unique_bucket,
 )
@@ -91,7 +90,6 @@ async def test_a_lost_index_creation_race_is_not_an_error(
         bucket=unique_bucket(),
         index="race-test",
         dimension=4,
-        keywords=keyword_index(tmp_path),
     )
     faulty_server.faults.lose_create_race()
     await store.create()  # CreateIndex answered 409: another process made the same index
@@ -108,7 +106,6 @@ async def test_big_vectors_are_split_to_stay_under_20_mib(
         bucket=unique_bucket(),
         index="big-vectors",
         dimension=4096,
-        keywords=keyword_index(tmp_path),
     )
     await store.create()
     vectors = np.random.default_rng(1).normal(size=(300, 4096)).astype(np.float32)

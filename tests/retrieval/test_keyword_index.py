@@ -1,11 +1,10 @@
-"""The keyword side of search: the S3 Vectors store's BM25 index across processes, the
-pgvector term counts, and reciprocal rank fusion."""
+"""The keyword side of search: the tokenizer, the pgvector term counts, and the fusions.
+(S3 Vectors' native full-text search is in the vector-store contract suite.)"""
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,52 +16,12 @@ from rag_app.retrieval.fusion import RRF_K, blend, fuse
 from rag_app.text import bm25, words
 from rag_app.vectorstores.base import HybridCandidates
 from rag_app.vectorstores.pgvector import PgVectorStore
-from tests.conftest import keyword_index
 
 pytestmark = pytest.mark.anyio
 
 
 def chunk(document_id: str, n: int, text: str, collection: str = "c") -> Chunk:
     return Chunk(document_id, n, text, 1, 0, len(text), "t", collection)
-
-
-def match_all(_: object) -> bool:
-    return True
-
-
-async def test_another_process_sees_writes_after_its_refresh(tmp_path: Path) -> None:
-    writer = keyword_index(tmp_path)
-    reader = keyword_index(tmp_path, refresh_seconds=3600)
-    await writer.put_document("d", [chunk("d", 0, "indemnification clause")])
-    assert await reader.search("indemnification", top_k=5, matches=match_all) != []
-    await writer.put_document("d", [chunk("d", 0, "arbitration clause")])
-    await writer.put_document("e", [chunk("e", 0, "arbitration seat")])
-    # Within refresh_seconds the reader keeps what it loaded...
-    assert [k for k, *_ in await reader.search("arbitration", top_k=5, matches=match_all)] == []
-    await reader.refresh(force=True)
-    # ...then it has the replacement and the new document.
-    found = await reader.search("arbitration", top_k=5, matches=match_all)
-    assert sorted(k for k, *_ in found) == ["d", "e"]
-    assert await reader.search("indemnification", top_k=5, matches=match_all) == []
-    await writer.delete_document("e")
-    await reader.refresh(force=True)
-    assert [k for k, *_ in await reader.search("arbitration", top_k=5, matches=match_all)] == ["d"]
-    # One stored version per document.
-    assert len(list((tmp_path / "keywords").rglob("*.json"))) == 1
-
-
-async def test_an_interrupted_replacement_leaves_the_newest_version_in_force(
-    tmp_path: Path,
-) -> None:
-    index = keyword_index(tmp_path)
-    await index.put_document("d", [chunk("d", 0, "old words")])
-    old = next((tmp_path / "keywords").rglob("*.json"))
-    saved = old.read_bytes()
-    await index.put_document("d", [chunk("d", 0, "new words")])
-    old.write_bytes(saved)  # the old version's delete never happened
-    fresh = keyword_index(tmp_path)
-    assert [k for k, *_ in await fresh.search("new", top_k=5, matches=match_all)] == ["d"]
-    assert await fresh.search("old", top_k=5, matches=match_all) == []
 
 
 def test_terms_stem_drop_stop_words_and_keep_compounds() -> None:

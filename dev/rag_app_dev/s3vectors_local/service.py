@@ -6,6 +6,18 @@ whether it returns L2 or L2 squared). Writes are visible at once, as on AWS.
 Rows marked inferred in the notes below were not observed live: the index-name message, the
 non-empty-bucket conflict message, the order of checks within one request, and that a batch
 with one bad record writes nothing.
+
+Index modes and full-text search (``fulltext.py`` for BM25 and RRF): a bucket's
+``defaultIndexMode`` is ``ENHANCED`` (AWS's default for buckets created from 2026-09-30 on;
+``backdate_bucket`` makes an older, ``CLASSIC`` one) and an index takes its bucket's mode
+when created. Documented and followed: full-text and hybrid queries need an ENHANCED index;
+``queryMode=CLASSIC`` is refused on an ENHANCED index; a request needs ``queryVector``,
+``queryTexts`` or both; each query text targets a distinct searchable key;
+``UpdateMetadataConfiguration`` takes ``add`` or ``delete``, not both, on an ENHANCED index;
+``CLASSIC`` can be set only on indexes of buckets created before 2026-09-30; ENHANCED
+filters before the search. Inferred, unverified: every refusal above is a
+``ValidationException`` and its message; a new text configuration is ``ACTIVE`` at once
+(AWS backfills it, ``BUILDING`` meanwhile); text queries take no ``nextToken`` here.
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from numpy.typing import NDArray
 from rag_app.aws import s3vectors_rules as rules
 from rag_app_dev.s3vectors_local.errors import ServiceError, not_found, validation
 from rag_app_dev.s3vectors_local.filters import check_filter, matches
+from rag_app_dev.s3vectors_local.fulltext import RRF_DEPTH, TextField, rrf
 from rag_app_dev.s3vectors_local.shapes import check_range
 
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
@@ -32,6 +45,10 @@ ARN = re.compile(
     r"^arn:aws[-a-z0-9]*:s3vectors:([a-z0-9-]+):([0-9]{12}):bucket/([^/]+)(?:/index/(.+))?$"
 )
 DEFAULT_ENCRYPTION = {"sseType": "AES256"}
+# Buckets created before this default to CLASSIC indexes, and only their indexes can be set
+# back to CLASSIC (AWS user guide, "Index modes").
+ENHANCED_DEFAULT_FROM = 1_790_726_400.0  # 2026-09-30T00:00:00Z
+MODES = ("CLASSIC", "ENHANCED")
 
 
 @dataclass
@@ -44,8 +61,17 @@ class Index:
     metric: str
     non_filterable: tuple[str, ...]
     encryption: dict[str, str]
+    mode: str = "ENHANCED"
+    text_fields: dict[str, TextField] = field(default_factory=dict)
     vectors: dict[str, NDArray[np.float32]] = field(default_factory=dict)
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def index_text(self, key: str, metadata: dict[str, Any] | None) -> None:
+        for name, text_field in self.text_fields.items():
+            if metadata is None:
+                text_field.remove(key)
+            else:
+                text_field.put(key, metadata.get(name))
 
     def describe(self) -> dict[str, Any]:
         description: dict[str, Any] = {
@@ -58,10 +84,18 @@ class Index:
             "distanceMetric": self.metric,
             "encryptionConfiguration": self.encryption,
         }
+        configuration: dict[str, Any] = {}
         if self.non_filterable:
-            description["metadataConfiguration"] = {
-                "nonFilterableMetadataKeys": list(self.non_filterable)
-            }
+            configuration["nonFilterableMetadataKeys"] = list(self.non_filterable)
+        if self.text_fields:
+            configuration["textSearchConfigurations"] = [
+                {"metadataKey": name, **({"language": f.language} if f.language else {}),
+                 "status": "ACTIVE"}
+                for name, f in self.text_fields.items()
+            ]  # fmt: skip
+        if configuration:
+            description["metadataConfiguration"] = configuration
+        description["indexMode"] = self.mode
         return description
 
 
@@ -71,7 +105,12 @@ class Bucket:
     arn: str
     created: float
     encryption: dict[str, str]
+    default_mode: str = "ENHANCED"
     indexes: dict[str, Index] = field(default_factory=dict)
+
+    @property
+    def legacy(self) -> bool:
+        return self.created < ENHANCED_DEFAULT_FROM
 
 
 def _token(position: str) -> str:
@@ -197,8 +236,31 @@ class S3VectorsState:
                 "vectorBucketArn": bucket.arn,
                 "creationTime": bucket.created,
                 "encryptionConfiguration": bucket.encryption,
+                "defaultIndexMode": bucket.default_mode,
             }
         }
+
+    def backdate_bucket(self, name: str, created: float) -> None:
+        """Not an AWS operation: make ``name`` a bucket created at ``created`` (before
+        2026-09-30 it defaults to CLASSIC indexes), to test what older accounts see."""
+        bucket = self.buckets[name]
+        bucket.created = created
+        bucket.default_mode = "CLASSIC" if bucket.legacy else "ENHANCED"
+
+    def PutVectorBucketDefaultIndexMode(self, body: dict[str, Any]) -> dict[str, Any]:
+        bucket = self._existing_bucket(body)
+        mode = self._mode(body["defaultIndexMode"], bucket)
+        bucket.default_mode = mode
+        return {}
+
+    @staticmethod
+    def _mode(mode: str, bucket: Bucket) -> str:
+        if mode == "CLASSIC" and not bucket.legacy:
+            raise validation(
+                "CLASSIC index mode is only supported for vector buckets created before "
+                "September 30, 2026"
+            )
+        return mode
 
     def DeleteVectorBucket(self, body: dict[str, Any]) -> dict[str, Any]:
         name = self._bucket_of(body)
@@ -239,6 +301,12 @@ class S3VectorsState:
                 "ConflictException", "An index with the specified name already exists"
             )
         config = body.get("metadataConfiguration") or {}
+        text_fields = self._text_fields(config.get("textSearchConfigurations", []), {})
+        if text_fields and bucket.default_mode != "ENHANCED":
+            raise validation(
+                "Full-text search requires a vector index in ENHANCED mode",
+                "metadataConfiguration",
+            )
         index = Index(
             bucket=bucket.name,
             name=name,
@@ -248,8 +316,57 @@ class S3VectorsState:
             metric=body["distanceMetric"],
             non_filterable=tuple(config.get("nonFilterableMetadataKeys", ())),
             encryption=_encryption(body.get("encryptionConfiguration"), bucket.encryption),
+            mode=bucket.default_mode,
+            text_fields=text_fields,
         )
         bucket.indexes[name] = index
+        return {"indexArn": index.arn}
+
+    @staticmethod
+    def _text_fields(
+        configurations: list[dict[str, Any]], existing: dict[str, TextField]
+    ) -> dict[str, TextField]:
+        fields = dict(existing)
+        for configuration in configurations:
+            name = configuration["metadataKey"]
+            if name in fields:
+                raise validation(
+                    f"Duplicate text search configuration for metadata key '{name}'",
+                    "textSearchConfigurations",
+                )
+            fields[name] = TextField(configuration.get("language"))
+        return fields
+
+    def UpdateIndexMode(self, body: dict[str, Any]) -> dict[str, Any]:
+        index = self._index(body)
+        bucket = self.buckets[index.bucket]
+        mode = self._mode(body["indexMode"], bucket)
+        if mode == "CLASSIC" and index.text_fields:
+            raise validation("An index with full-text search configured must be ENHANCED")
+        index.mode = mode
+        return {}
+
+    def UpdateMetadataConfiguration(self, body: dict[str, Any]) -> dict[str, Any]:
+        index = self._index(body)
+        add, delete = body.get("add"), body.get("delete")
+        if (add is None) == (delete is None):
+            raise validation("Specify either add or delete, but not both")
+        if index.mode != "ENHANCED":
+            raise validation("The vector index must be in ENHANCED mode")
+        if add is not None:
+            fields = self._text_fields(add.get("textSearchConfigurations", []), index.text_fields)
+            for name in set(fields) - set(index.text_fields):  # the backfill, done at once
+                for key, metadata in index.metadata.items():
+                    fields[name].put(key, metadata.get(name))
+        else:
+            fields = dict(index.text_fields)
+            for configuration in (delete or {}).get("textSearchConfigurations", []):
+                if fields.pop(configuration["metadataKey"], None) is None:
+                    raise validation(
+                        f"No text search configuration for metadata key "
+                        f"'{configuration['metadataKey']}'"
+                    )
+        index.text_fields = fields
         return {"indexArn": index.arn}
 
     def GetIndex(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -325,6 +442,7 @@ class S3VectorsState:
         for key, vector, metadata in staged:
             index.vectors[key] = vector
             index.metadata[key] = metadata
+            index.index_text(key, metadata)
         return {}
 
     def GetVectors(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -339,7 +457,8 @@ class S3VectorsState:
         self._check_keys(body["keys"])
         for key in body["keys"]:
             index.vectors.pop(key, None)
-            index.metadata.pop(key, None)
+            if index.metadata.pop(key, None) is not None:
+                index.index_text(key, None)
         return {}
 
     @staticmethod
@@ -365,27 +484,87 @@ class S3VectorsState:
         return _listing("vectors", token, [self._describe(index, k, body) for k in page])
 
     def QueryVectors(self, body: dict[str, Any]) -> dict[str, Any]:
-        for unsupported in ("queryTexts", "queryMode", "nextToken"):
-            if unsupported in body:
-                raise validation(f"{unsupported} is not supported by this local server")
+        if "nextToken" in body:
+            raise validation("nextToken is not supported by this local server")
         index = self._index(body)
         check_range(body["topK"], 1, rules.MAX_TOP_K, "/topK")
-        vector = _float32((body.get("queryVector") or {}).get("float32"))
-        if (
-            vector is None
-            or len(vector) != index.dimension
-            or not np.all(np.isfinite(vector))
-            or (index.metric == "cosine" and not np.any(vector))
-        ):
-            raise validation(
-                "Query vector contains invalid values or is invalid for this index", "vector"
-            )
+        texts = body.get("queryTexts")
+        if body.get("queryVector") is None and texts is None:
+            raise validation("A request must include queryVector, queryTexts, or both")
+        if body.get("queryMode", index.mode) == "CLASSIC" and index.mode == "ENHANCED":
+            raise validation("You can't specify CLASSIC for an ENHANCED index.", "queryMode")
+        if texts is not None:
+            if index.mode != "ENHANCED" or body.get("queryMode") == "CLASSIC":
+                raise validation(
+                    "Full-text and hybrid searches require a vector index in ENHANCED mode",
+                    "queryTexts",
+                )
+            keys_searched = [t["metadataKey"] for t in texts]
+            if len(set(keys_searched)) != len(keys_searched):
+                raise validation(
+                    "Each entry must target a distinct searchable metadata key", "queryTexts"
+                )
+            for name in keys_searched:
+                if name not in index.text_fields:
+                    raise validation(
+                        f"Metadata key '{name}' is not configured for full-text search",
+                        "queryTexts",
+                    )
+        vector = None
+        if body.get("queryVector") is not None:
+            vector = _float32(body["queryVector"].get("float32"))
+            if (
+                vector is None
+                or len(vector) != index.dimension
+                or not np.all(np.isfinite(vector))
+                or (index.metric == "cosine" and not np.any(vector))
+            ):
+                raise validation(
+                    "Query vector contains invalid values or is invalid for this index", "vector"
+                )
         node = body.get("filter")
         if node is not None:
             check_filter(node, index.non_filterable)
-        keys = [k for k in index.vectors if node is None or matches(node, index.metadata[k])]
+        top_k = body["topK"]
+
+        def allowed(key: str) -> bool:
+            return node is None or matches(node, index.metadata[key])
+
+        if texts is None:
+            assert vector is not None
+            order = self._nearest(index, vector, allowed, top_k)
+            return self._results(index, body, [(k, d, None, None) for k, d in order])
+        depth = max(top_k, RRF_DEPTH)
+        by_text = {
+            t["metadataKey"]: index.text_fields[t["metadataKey"]].search(t["text"], allowed, depth)
+            for t in texts
+        }
+        if vector is None:  # full text only: by BM25 (of the one key, or summed over keys)
+            totals: dict[str, dict[str, float]] = {}
+            for name, ranking in by_text.items():
+                for key, score in ranking:
+                    totals.setdefault(key, {})[name] = score
+            ranked = sorted(totals, key=lambda key: (-sum(totals[key].values()), key))[:top_k]
+            return self._results(index, body, [(k, None, totals[k], None) for k in ranked])
+        nearest = self._nearest(index, vector, allowed, depth)
+        fused = rrf([[k for k, _ in nearest]] + [[k for k, _ in r] for r in by_text.values()])
+        distance = dict(nearest)
+        bm25 = {
+            key: {name: score for name, r in by_text.items() for k, score in r if k == key}
+            for key in fused
+        }
+        ranked = sorted(fused, key=lambda key: (-fused[key], key))[:top_k]
+        return self._results(index, body, [(k, distance.get(k), bm25[k], fused[k]) for k in ranked])
+
+    @staticmethod
+    def _nearest(
+        index: Index, vector: NDArray[np.float32], allowed: Any, depth: int
+    ) -> list[tuple[str, float]]:
+        """The ``depth`` nearest keys that pass the filter (ENHANCED and CLASSIC alike: exact
+        search returns what a pre-filter would), with their distances."""
+        keys = [k for k in index.vectors if allowed(k)]
         if not keys:
-            return {"vectors": [], "distanceMetric": index.metric}
+            return []
         matrix = np.stack([index.vectors[k] for k in keys]).astype(np.float64)
         query = vector.astype(np.float64)
         if index.metric == "cosine":
@@ -394,14 +573,33 @@ class S3VectorsState:
             )
         else:
             distances = np.linalg.norm(matrix - query, axis=1)
-        order = np.lexsort((np.array(keys), distances))[: body["topK"]]
+        order = np.lexsort((np.array(keys), distances))[:depth]
+        return [(keys[i], float(np.float32(distances[i]))) for i in order]
+
+    @staticmethod
+    def _results(
+        index: Index,
+        body: dict[str, Any],
+        ranked: list[tuple[str, float | None, dict[str, float] | None, float | None]],
+    ) -> dict[str, Any]:
+        """The response items: ``distance`` when the key was found by the vector search,
+        ``scores`` (``returnScores``) for text and hybrid requests only."""
         hits = []
-        for i in order:
-            item: dict[str, Any] = {"key": keys[i]}
-            if body.get("returnDistance"):
-                item["distance"] = float(np.float32(distances[i]))
+        for key, distance, bm25, fused in ranked:
+            item: dict[str, Any] = {"key": key}
+            if body.get("returnDistance") and distance is not None:
+                item["distance"] = distance
             if body.get("returnMetadata"):
-                item["metadata"] = index.metadata[keys[i]]
+                item["metadata"] = index.metadata[key]
+            if body.get("returnScores") and bm25 is not None:
+                scores: dict[str, Any] = {
+                    "bm25Scores": [{"metadataKey": n, "score": v} for n, v in bm25.items()]
+                }
+                if fused is not None:
+                    scores["fused"] = fused
+                    if distance is not None:
+                        scores["vectorDistance"] = distance
+                item["scores"] = scores
             hits.append(item)
         return {"vectors": hits, "distanceMetric": index.metric}
 
@@ -411,6 +609,7 @@ OPERATIONS = frozenset(
         "CreateVectorBucket", "GetVectorBucket", "DeleteVectorBucket", "ListVectorBuckets",
         "CreateIndex", "GetIndex", "DeleteIndex", "ListIndexes",
         "PutVectors", "GetVectors", "ListVectors", "DeleteVectors", "QueryVectors",
+        "PutVectorBucketDefaultIndexMode", "UpdateIndexMode", "UpdateMetadataConfiguration",
     }
 )  # fmt: skip
 
