@@ -169,3 +169,18 @@ def copy(
             console=console,
         )
     )
+
+
+@migrate.command("catalog-from-s3")
+@click.option("--dry-run", is_flag=True, help="Count what would be copied; write nothing.")
+def catalog_from_s3(dry_run: bool) -> None:
+    """Copy Option 1's old catalog (JSON objects under catalog/ in the documents bucket)
+    into the DynamoDB catalog, for an upgrade.
+
+    Idempotent: records the table holds as new or newer are left; re-run it freely. Reads
+    RAG_DOCUMENTS_BUCKET/RAG_DOCUMENTS_PREFIX and writes RAG_DYNAMODB_TABLE; nothing is
+    deleted from the bucket.
+    """
+    from rag_app.migration.s3_catalog import run_catalog_from_s3
+
+    _migrate(run_catalog_from_s3(load_settings(), dry_run=dry_run))

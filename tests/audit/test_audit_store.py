@@ -256,7 +256,7 @@ async def test_the_object_lock_store_never_replaces_or_loses_an_object(moto_s3: 
 def test_option_1_keeps_conversations_in_the_bucket_and_audits_to_object_lock(
     moto_s3: Any, tmp_path: Path
 ) -> None:
-    from tests.conftest import unique_bucket
+    from tests.conftest import dynamodb_table, unique_bucket
 
     bucket = lock_bucket(moto_s3)
     settings = Settings(
@@ -266,7 +266,8 @@ def test_option_1_keeps_conversations_in_the_bucket_and_audits_to_object_lock(
         blob_store="s3",
         documents_bucket="documents",
         documents_prefix=f"{uuid.uuid4().hex}/",
-        catalog="s3",
+        catalog="dynamodb",
+        dynamodb_table=dynamodb_table(moto_s3)[1],
         audit_bucket=bucket,
         audit_questions="hash",
     )
