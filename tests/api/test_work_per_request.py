@@ -26,7 +26,15 @@ from tests.conftest import CORPUS
 PDF = CORPUS / "pdf" / "scotus-transcript-p1.pdf"
 QUESTION = "Who argued the case for the petitioner?"
 READS = ("get_document", "find_document_by_content", "list_documents", "get_job")
-WRITES = ("save_document", "save_job", "delete_document")
+WRITES = (
+    "save_document",
+    "save_job",
+    "delete_document",
+    "create_document",
+    "replace_job",
+    "acquire_swap",
+    "release_swap",
+)
 
 
 class Counts:
@@ -119,7 +127,10 @@ def test_one_upload_and_one_question_do_each_step_once(
     assert asked["question_embedded"] == 1
     assert asked["citation_checks"] == 1
     assert asked["embedder_calls"] == (2 if answerer == "extractive" else 1)
-    # Submit: 1 read (is this content already here?), job + document written; the job:
-    # 1 read of the job, 2 of the document (start, finish), 5 stage writes, 2 of the document.
-    assert (new["reads"], new["writes"]) == (3 + 1, 2 + 5 + 2)
-    assert (replaced["reads"], replaced["writes"]) == (new["reads"], new["writes"])
+    # Submit: 1 read (is this content already here?), job + document written (the document
+    # by a conditional create); the job: 1 read of the job, 2 of the document (start,
+    # finish), 1 content check under the swap lease; 5 conditional stage writes, 2 of the
+    # document, the swap lease taken and released.
+    assert (new["reads"], new["writes"]) == (1 + 4, 2 + 5 + 2 + 2)
+    # A replacement also reads the document it replaces (its id must exist).
+    assert (replaced["reads"], replaced["writes"]) == (new["reads"] + 1, new["writes"])
