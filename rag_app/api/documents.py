@@ -40,7 +40,7 @@ class DocumentController(Controller):
                 "(duplicate: true): the existing document and its job",
                 generate_examples=False,
             ),
-            **problem_responses(403, 404, 413, 415, 422),
+            **problem_responses(403, 404, 409, 413, 415, 422),
         },
     )
     async def upload(
