@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from rag_app.cli import main
-from rag_app.domain import Chunk
+from rag_app.domain import Chunk, SearchMode
 from rag_app.ingest.service import Upload
 from rag_app.services import open_services
 from rag_app.settings import Settings
@@ -81,9 +81,13 @@ def test_copy_pgvector_to_s3vectors_and_back_keeps_every_chunk_and_vector(
     assert f"count:   source {total:,}, target {total:,}" in there.stdout
     assert_same(asyncio.run(snapshot(s3)), original)
 
+    # The same vectors answer a vector search the same way. (Hybrid rankings may differ
+    # further down: each store's keyword list is its own engine's BM25.)
     async def top_pages(settings: Settings) -> list[tuple[str, int]]:
         async with open_services(settings, run_jobs=False) as services:
-            hits = await services.queries.search(QUESTION, top_k=5, filters={})
+            hits = await services.queries.search(
+                QUESTION, top_k=5, filters={}, mode=SearchMode.VECTOR
+            )
             return [(h.chunk.document_id, h.chunk.page) for h in hits]
 
     assert asyncio.run(top_pages(s3)) == asyncio.run(top_pages(pg))
