@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import boto3
 import pypdf
 import pytest
 from botocore.stub import Stubber
@@ -28,6 +27,7 @@ from rag_app.ingest.ocr import PageOcr
 from rag_app.ingest.ocr_local import OcrmypdfOcr
 from rag_app.ingest.ocr_textract import TextractOcr
 from tests.conftest import CORPUS
+from tests.support.aws_stubs import stubbed
 from tests.support.scans import scanned_pdf
 
 pytestmark = pytest.mark.anyio
@@ -90,11 +90,9 @@ def engine(request: pytest.FixtureRequest, moto_s3: Any) -> Iterator[Any]:
         pytest.importorskip("ocrmypdf", reason="OCR is the 'ocr' extra")
         yield LocalEngine()
         return
-    client = boto3.client("textract", region_name="us-east-1")
-    with Stubber(client) as stubber:
+    for client, stubber in stubbed("textract"):
         blobs = S3BlobStore(moto_s3, bucket="documents", prefix=f"t-{uuid.uuid4().hex[:8]}")
         yield TextractEngine(client, stubber, blobs)
-        stubber.assert_no_pending_responses()
 
 
 LOCAL = pytest.param("ocrmypdf", marks=pytest.mark.needs_tool("tesseract"))

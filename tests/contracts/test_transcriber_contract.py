@@ -14,11 +14,9 @@ import json
 import uuid
 import wave
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
@@ -29,6 +27,7 @@ from rag_app.ingest.files import StoredFile
 from rag_app.ingest.transcriber import Transcriber
 from rag_app.ingest.transcriber_aws import AmazonTranscribeTranscriber
 from rag_app.ingest.transcriber_whisper import WhisperTranscriber
+from tests.support.aws_stubs import stubbed, transcription_job
 from tests.support.media import Spoken, speak
 
 pytestmark = pytest.mark.anyio
@@ -38,7 +37,6 @@ SENTENCES = [
     "The judge adjourned the hearing until Thursday.",
 ]
 UNDECODABLE = b"\x00\x00\x00\x18ftypmp42 this is not a recording" * 8
-NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
 
 def silence(path: Path, seconds: float = 3.0) -> bytes:
@@ -70,29 +68,20 @@ class TranscribeEngine:
             client, blobs, first_poll_seconds=0.01, max_poll_seconds=0.02, timeout_seconds=30
         )
 
-    def _job(self, name: str, uri: str, status: str, **extra: Any) -> dict[str, Any]:
-        return {
-            "TranscriptionJob": {
-                "TranscriptionJobName": name,
-                "TranscriptionJobStatus": status,
-                "LanguageCode": "en-US",
-                "Media": {"MediaFileUri": uri},
-                "CreationTime": NOW,
-                **extra,
-            }
-        }
-
     async def given(self, case: str, data: bytes, spoken: list[Spoken]) -> StoredFile:
         key = f"documents/{uuid.uuid4().hex}/{case}.wav"
         await self.blobs.put(key, data, content_type="audio/wav")
         bucket, object_key = self.blobs.location(key)
         uri = f"s3://{bucket}/{object_key}"
         name = "rag-" + hashlib.sha256(key.encode()).hexdigest()[:40]
-        self.stubber.add_response("start_transcription_job", self._job(name, uri, "IN_PROGRESS"))
+        self.stubber.add_response(
+            "start_transcription_job", transcription_job(name, "IN_PROGRESS", uri)
+        )
         if case in ("empty", "undecodable"):
             reason = "Failed to parse audio file." if data else "The media file is empty."
             self.stubber.add_response(
-                "get_transcription_job", self._job(name, uri, "FAILED", FailureReason=reason)
+                "get_transcription_job",
+                transcription_job(name, "FAILED", uri, FailureReason=reason),
             )
             return StoredFile(key, b"", "audio/wav")
         items = [
@@ -120,7 +109,7 @@ class TranscribeEngine:
         )
         done = {"Transcript": {"TranscriptFileUri": f"https://s3.amazonaws.com/{bucket}/x"}}
         self.stubber.add_response(
-            "get_transcription_job", self._job(name, uri, "COMPLETED", **done)
+            "get_transcription_job", transcription_job(name, "COMPLETED", uri, **done)
         )
         self.stubber.add_response("delete_transcription_job", {})
         return StoredFile(key, b"", "audio/wav")
@@ -137,11 +126,9 @@ def engine(request: pytest.FixtureRequest, moto_s3: Any) -> Iterator[Any]:
     if request.param == "faster-whisper":
         yield WhisperEngine(request.getfixturevalue("whisper"))
         return
-    client = boto3.client("transcribe", region_name="us-east-1")
-    with Stubber(client) as stubber:
+    for client, stubber in stubbed("transcribe"):
         blobs = S3BlobStore(moto_s3, bucket="documents", prefix=f"t-{uuid.uuid4().hex[:8]}")
         yield TranscribeEngine(client, stubber, blobs)
-        stubber.assert_no_pending_responses()
 
 
 ENGINES = ["faster-whisper", "amazon-transcribe"]
