@@ -90,7 +90,6 @@ def test_every_paraphrased_question_has_its_span_on_its_page_in_other_words() ->
     ]
     assert missing == []
     shared = {
-        q.line: sorted(content_words(q.question) & content_words(q.span or ""))
-        for q in PARAPHRASES
+        q.line: sorted(content_words(q.question) & content_words(q.span or "")) for q in PARAPHRASES
     }
     assert {line: words for line, words in shared.items() if len(words) > 1} == {}
