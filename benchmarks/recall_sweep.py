@@ -25,8 +25,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from benchmarks.run_record import machine, write_json
-from benchmarks.search_corpus import TABLE, load_corpus, load_pgvector
+from benchmarks.run_record import machine, versions, write_json
+from benchmarks.search_corpus import TABLE, WINDOW_WORDS, load_corpus, load_pgvector
 from benchmarks.search_latency import ef_sweep, exact_neighbours
 from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.settings import Settings
@@ -61,6 +61,8 @@ async def run(chunks: int, queries: int, root: Path) -> dict[str, Any]:
     default_ef = Settings.model_fields["hnsw_ef_search"].default
     try:
         loaded = await load_pgvector(url, corpus)
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            found_versions = await versions(conn)
         exact = await exact_neighbours(url, corpus.query_vectors)
         builds = []
         for m, ef_construction in BUILDS:
@@ -78,6 +80,13 @@ async def run(chunks: int, queries: int, root: Path) -> dict[str, Any]:
     finally:
         cluster.stop()
     return {
+        "versions": found_versions,
+        "parameters": {
+            "builds (m, ef_construction)": BUILDS,
+            "ef_search": EF_SEARCHES,
+            "top_k": 10,
+            "corpus": f"{WINDOW_WORDS}-word windows, MiniLM int8 ONNX vectors",
+        },
         "chunks": len(corpus),
         "queries": len(corpus.queries),
         "source": corpus.source,
