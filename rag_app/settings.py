@@ -264,6 +264,13 @@ class Settings(BaseSettings):
         le=10,
         description="Sentences in an extractive answer",
     )
+    answer_sentence_cache: int = Field(
+        default=20_000,
+        ge=0,
+        le=1_000_000,
+        description="Candidate-sentence vectors the extractive answerer keeps per process "
+        "(about 2 KB each with MiniLM; 0: embed them on every ask)",
+    )
 
     # Limits.
     max_upload_bytes: int = Field(
