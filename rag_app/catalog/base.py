@@ -60,8 +60,9 @@ class Catalog(Protocol):
         ...
 
     async def replace_job(self, job: Job, *, previous: Job) -> bool:
-        """Write ``job`` only if the stored record is still ``previous`` (same status, stage
-        and ``updated_at``): optimistic concurrency, so of several writers that read the same
+        """Write ``job`` only if the stored record is still ``previous`` (same status and
+        ``updated_at``, its version; a stage advanced in memory only does not count):
+        optimistic concurrency, so of several writers that read the same
         record exactly one wins (claiming a job, or a state transition fenced against a
         worker that lost it). ``False``, writing nothing, for the others and for a job that
         is gone."""

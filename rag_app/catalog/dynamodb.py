@@ -9,8 +9,8 @@ Items, by their one key ``pk`` (a string):
   written with ``attribute_not_exists(pk)``, which is what makes content unique per
   collection. A claim whose document no longer has that content is stale, and is taken over
   with a write conditional on the stale holder;
-- ``job#{job_id}``: a job, with ``version`` (= ``updated_at``), ``status`` and ``stage``
-  for conditional replaces, ``job_document`` for its document's jobs and
+- ``job#{job_id}``: a job, with ``version`` (= ``updated_at``) and ``status`` for
+  conditional replaces, ``stage``, ``job_document`` for its document's jobs and
   ``by_kind = unfinished-job`` while it is queued or running;
 - ``swap#{document_id}``: a document's version-swap lease (``holder``, ``expires`` in
   epoch seconds of the writer's clock).
@@ -362,16 +362,11 @@ class DynamoDbCatalog:
         return await self._write(
             "put_item",
             Item=self._job_item(job),
-            ConditionExpression="#version = :v AND #status = :status AND #stage = :stage",
-            ExpressionAttributeNames={
-                "#version": "version",
-                "#status": "status",
-                "#stage": "stage",
-            },
+            ConditionExpression="#version = :v AND #status = :status",
+            ExpressionAttributeNames={"#version": "version", "#status": "status"},
             ExpressionAttributeValues={
                 ":v": _s(previous.updated_at.isoformat()),
                 ":status": _s(previous.status.value),
-                ":stage": _s(previous.stage.value),
             },
         )
 

@@ -67,7 +67,7 @@ DELETE_JOBS = "DELETE FROM rag_jobs WHERE document_id = %(id)s"
 GET_JOB = f"SELECT {JOB_COLUMNS} FROM rag_jobs WHERE job_id = %(id)s"  # noqa: S608
 REPLACE_JOB = (
     f"UPDATE rag_jobs SET ({JOB_COLUMNS}) = ({', '.join(f'%({c.strip()})s' for c in JOB_COLUMNS.split(','))})"  # noqa: E501, S608
-    " WHERE job_id = %(job_id)s AND status = %(previous_status)s AND stage = %(previous_stage)s"
+    " WHERE job_id = %(job_id)s AND status = %(previous_status)s"
     " AND updated_at = %(previous_updated_at)s"
 )
 ACQUIRE_SWAP = """
@@ -179,7 +179,6 @@ class PostgresCatalog:
         params = {
             **_params(job),
             "previous_status": previous.status.value,
-            "previous_stage": previous.stage.value,
             "previous_updated_at": previous.updated_at,
         }
         async with self._pool.connection() as conn:
