@@ -1,16 +1,26 @@
-"""Load on a real `rag-app serve` process on the local stack (embedded PostgreSQL + pgvector,
+"""Load on real `rag-app serve` processes on the local stack (embedded PostgreSQL + pgvector,
 MiniLM, the extractive answerer), with authentication on and the FAA rule ingested: N
-concurrent users, each with its own API key, send search and ask (half each, questions
+concurrent users, each with its own API key, send search and ask (3:1 by default, questions
 drawn at random) for a duration. Prints the error rate, p50/p95/p99 per endpoint,
-requests/s and the server process's RSS growth; writes benchmarks/results/load_test.json.
+requests/s, the server's RSS growth and the load client's own CPU share; writes
+benchmarks/results/load_test.json.
 
     .venv/bin/python -m benchmarks.load_test [--users 16] [--duration 120]
+    .venv/bin/python -m benchmarks.load_test --baseline /tmp/baseline   # side by side
     .venv/bin/python -m benchmarks.load_test --soak 600     # memory printed every 30 s
 
-The clients are an asyncio pool of httpx connections in this process rather than locust:
-locust brings gevent (which monkey-patches the standard library, at odds with the
-asyncio test suite that runs the reduced form of this test) and a dozen packages, for
-what 150 lines of asyncio do here; httpx is already a dependency of the app.
+``--baseline DIR``: a checkout of another build (``git worktree add /tmp/baseline main``)
+served from its own source with this environment; both servers run for the whole test
+and take turns (``--rounds``, ABAB...), each measured for the same total duration, so a
+busy shared machine loads both alike; the figures are printed side by side with ratios.
+
+The client is one thread per user on a kept-alive ``http.client`` connection (no event
+loop or HTTP library between the timer and the socket). The earlier asyncio + httpx client
+sent half its requests to ``/ask`` (the goal's mix is 3:1) and ran against a server whose
+``/ask`` embedded every candidate sentence and the question again; docs/performance.md has
+the measured causes. The client's CPU time is measured (``getrusage``) and printed as its
+share of the CPU the machine spent during the run, so a reader can see it is not the
+bottleneck it reports.
 """
 
 from __future__ import annotations
@@ -18,9 +28,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import http.client
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -28,10 +40,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -53,6 +68,11 @@ QUESTIONS = [
     "What are the required corrective actions?",
 ]
 ENDPOINTS = ("search", "ask")
+SERVE_FROM_CHECKOUT = (
+    "import sys, rag_app.cli as cli; sys.argv[0] = 'rag-app'; "
+    "print('serving', cli.__file__, flush=True); cli.main()"
+)
+ASK_SHARE = 0.25  # search:ask 3:1, as the issue's goal is set
 
 
 @dataclass
@@ -67,11 +87,44 @@ class Report:
     users: int
     seconds: float
     requests: dict[str, int] = field(default_factory=dict)
-    errors: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENDPOINTS, 0))
     error_examples: list[str] = field(default_factory=list)
     latency_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     requests_per_second: float = 0.0
     rss_mib: list[tuple[float, float]] = field(default_factory=list)  # (seconds in, MiB)
+    client_cpu_s: float = 0.0
+    server_cpu_s: float = 0.0  # the server process and its embedded PostgreSQL
+    machine_busy_s: float = 0.0  # every process on the machine, other users' included
+    samples: dict[str, list[float]] = field(
+        default_factory=lambda: {e: [] for e in ENDPOINTS}, repr=False
+    )
+
+    def finish(self) -> None:
+        """Counts, rate and percentiles from the samples so far."""
+        self.requests = {e: len(s) for e, s in self.samples.items()}
+        self.requests_per_second = round(self.total / self.seconds, 1) if self.seconds else 0.0
+        self.latency_ms = {
+            e: {
+                "p50": round(statistics.median(s), 1),
+                "p95": round(percentile(s, 0.95), 1),
+                "p99": round(percentile(s, 0.99), 1),
+            }
+            for e, s in self.samples.items()
+            if s
+        }
+
+    @property
+    def client_cpu_share(self) -> float:
+        """The client's share of the CPU the machine spent during the run."""
+        return self.client_cpu_s / self.machine_busy_s if self.machine_busy_s else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        found = {k: v for k, v in self.__dict__.items() if k != "samples"}
+        return {
+            **found,
+            "error_rate": self.error_rate,
+            "client_cpu_share": round(self.client_cpu_share, 4),
+        }
 
     @property
     def total(self) -> int:
@@ -138,10 +191,16 @@ def _ingest(url: str, key: str, pdf: Path) -> None:
 
 @contextlib.contextmanager
 def serving(
-    data_dir: Path, *, users: int, rate_limit_per_minute: int, pdf: Path = FAA_PDF
+    data_dir: Path,
+    *,
+    users: int,
+    rate_limit_per_minute: int,
+    pdf: Path = FAA_PDF,
+    checkout: Path | None = None,
 ) -> Iterator[Server]:
     """`rag-app serve` on embedded defaults under ``data_dir`` with authentication on, one
-    read key per user, and ``pdf`` ingested; stopped (SIGTERM) on exit."""
+    read key per user, and ``pdf`` ingested; stopped (SIGTERM) on exit. ``checkout``: serve
+    that source tree's ``rag_app`` (another build) with this environment's packages."""
     data_dir.mkdir(parents=True, exist_ok=True)
     writer, writer_record = new_key("load-test writer", read=[], write=["load"])
     readers = [new_key(f"load-test user {i}", read=["load"], write=[]) for i in range(users)]
@@ -155,11 +214,13 @@ def serving(
         "RAG_API_KEYS_FILE": str(keys_file),
         "RAG_RATE_LIMIT_PER_MINUTE": str(rate_limit_per_minute),
     }
+    command = [RAG_APP, "serve", "--port", str(port)]
+    if checkout is not None:
+        env["PYTHONPATH"] = str(checkout)  # ahead of this tree's editable install
+        command = [sys.executable, "-c", SERVE_FROM_CHECKOUT, "serve", "--port", str(port)]
     log = data_dir / "server.log"
     with log.open("w") as out:
-        process = subprocess.Popen(
-            [RAG_APP, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
-        )
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=out, cwd=data_dir)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, process, log)
@@ -174,39 +235,93 @@ def serving(
             process.wait()
 
 
-async def _user(
-    client: httpx.AsyncClient,
+def _user(
+    url: str,
     key: str,
     stop_at: float,
     rng: random.Random,
+    ask_share: float,
     samples: dict[str, list[float]],
     errors: dict[str, int],
     examples: list[str],
+    lock: threading.Lock,
 ) -> None:
-    headers = {"Authorization": f"Bearer {key}"}
-    while time.monotonic() < stop_at:
-        endpoint = rng.choice(ENDPOINTS)
-        text = rng.choice(QUESTIONS)
-        body = {"query": text} if endpoint == "search" else {"question": text}
-        started = time.perf_counter()
-        try:
-            response = await client.post(f"/{endpoint}", json={**body, "top_k": 5}, headers=headers)
-            payload = response.json() if response.status_code == 200 else None
-            # A correct answer, not just a status: search has hits, ask has an answer.
-            ok = payload is not None and (
-                "hits" in payload if endpoint == "search" else "answer" in payload
-            )
-            problem = f"{endpoint}: HTTP {response.status_code} {response.text[:200]}"
-        except (httpx.HTTPError, ValueError) as e:
-            ok, problem = False, f"{endpoint}: {type(e).__name__}: {e}"
-        samples[endpoint].append((time.perf_counter() - started) * 1000)
-        if not ok:
-            errors[endpoint] += 1
-            if len(examples) < 5:
-                examples.append(problem)
+    """One user: a kept-alive connection, requests back to back until ``stop_at``."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    mine: dict[str, list[float]] = {e: [] for e in ENDPOINTS}
+    try:
+        while time.monotonic() < stop_at:
+            endpoint = "ask" if rng.random() < ask_share else "search"
+            text = rng.choice(QUESTIONS)
+            body = {"query": text} if endpoint == "search" else {"question": text}
+            started = time.perf_counter()
+            try:
+                connection.request(
+                    "POST", f"/{endpoint}", json.dumps({**body, "top_k": 5}), headers
+                )
+                response = connection.getresponse()
+                raw = response.read()
+                payload = json.loads(raw) if response.status == 200 else None
+                # A correct answer, not just a status: search has hits, ask has an answer.
+                ok = isinstance(payload, dict) and (
+                    "hits" in payload if endpoint == "search" else "answer" in payload
+                )
+                problem = f"{endpoint}: HTTP {response.status} {raw[:200]!r}"
+            except (OSError, http.client.HTTPException, ValueError) as e:
+                ok, problem = False, f"{endpoint}: {type(e).__name__}: {e}"
+                connection.close()  # reconnects on the next request
+            mine[endpoint].append((time.perf_counter() - started) * 1000)
+            if not ok:
+                with lock:
+                    errors[endpoint] += 1
+                    if len(examples) < 5:
+                        examples.append(problem)
+    finally:
+        connection.close()
+        with lock:
+            for endpoint, values in mine.items():
+                samples[endpoint].extend(values)
 
 
-async def _watch_memory(
+def _process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and of its waited-for children, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(f) for f in fields[11:15]) / ticks
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU of ``pid`` and of every live descendant (the server's embedded PostgreSQL)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        with contextlib.suppress(OSError):
+            total += _process_cpu_seconds(current)
+        todo.extend(children.get(current, []))
+    return total
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds every core spent not idle since boot (/proc/stat), all processes."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _client_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _watch_memory(
     pid: int,
     started: float,
     stop_at: float,
@@ -214,76 +329,97 @@ async def _watch_memory(
     report: Report,
     samples: dict[str, list[float]],
     verbose: bool,
+    stopped: threading.Event,
 ) -> None:
     while True:
         now = time.monotonic()
         report.rss_mib.append((round(now - started, 1), round(rss_mib(pid), 1)))
         if verbose:
             seconds, mib = report.rss_mib[-1]
-            done = sum(len(s) for s in samples.values())
-            print(f"  t={seconds:5.0f} s  server RSS {mib:7.1f} MiB  {done} requests", flush=True)
-        if now >= stop_at:
+            print(f"  t={seconds:5.0f} s  server RSS {mib:7.1f} MiB", flush=True)
+        if now >= stop_at or stopped.wait(min(every, max(0.0, stop_at - now))):
             return
-        await asyncio.sleep(min(every, max(0.0, stop_at - now)))
 
 
-async def run_load(
-    server: Server,
-    *,
-    users: int,
-    seconds: float,
-    memory_every: float = 30.0,
-    verbose: bool = False,
-    seed: int = 7,
-) -> Report:
-    """``users`` concurrent clients for ``seconds`` after a short warm-up; RSS is read at the
-    start, every ``memory_every`` seconds and at the end."""
-    report = Report(users=users, seconds=seconds)
-    samples: dict[str, list[float]] = {e: [] for e in ENDPOINTS}
-    errors = dict.fromkeys(ENDPOINTS, 0)
-    limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
-    async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as client:
-        warm = {"Authorization": f"Bearer {server.user_keys[0]}"}
+def _warm(server: Server) -> None:
+    parts = urllib.parse.urlsplit(server.url)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=120)
+    headers = {"Authorization": f"Bearer {server.user_keys[0]}", "Content-Type": "application/json"}
+    try:
         for endpoint, body in (
             ("search", {"query": QUESTIONS[0]}),
             ("ask", {"question": QUESTIONS[0]}),
         ):
-            (await client.post(f"/{endpoint}", json=body, headers=warm)).raise_for_status()
-        started = time.monotonic()
-        stop_at = started + seconds
-        rng = random.Random(seed)
-        watcher = asyncio.create_task(
-            _watch_memory(server.pid, started, stop_at, memory_every, report, samples, verbose)
+            connection.request("POST", f"/{endpoint}", json.dumps(body), headers)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"warm-up {endpoint}: HTTP {response.status}")
+    finally:
+        connection.close()
+
+
+def run_load(
+    server: Server,
+    *,
+    users: int,
+    seconds: float,
+    ask_share: float = ASK_SHARE,
+    memory_every: float = 30.0,
+    verbose: bool = False,
+    seed: int = 7,
+    report: Report | None = None,
+) -> Report:
+    """``users`` concurrent clients for ``seconds`` after a warm-up; RSS is read at the start,
+    every ``memory_every`` seconds and at the end. With ``report``, this round's figures are
+    added to it (rounds of one build), else a new report is made."""
+    report = report or Report(users=users, seconds=0.0)
+    _warm(server)
+    lock = threading.Lock()
+    rng = random.Random(seed + len(report.rss_mib))
+    client_cpu, server_cpu, busy = (
+        _client_cpu_seconds(),
+        _tree_cpu_seconds(server.pid),
+        _machine_busy_seconds(),
+    )
+    started = time.monotonic()
+    stop_at = started + seconds
+    stopped = threading.Event()
+    watcher = threading.Thread(
+        target=_watch_memory,
+        args=(server.pid, started, stop_at, memory_every, report, report.samples, verbose, stopped),
+    )
+    watcher.start()
+    threads = [
+        threading.Thread(
+            target=_user,
+            args=(
+                server.url,
+                server.user_keys[i % len(server.user_keys)],
+                stop_at,
+                random.Random(rng.random()),
+                ask_share,
+                report.samples,
+                report.errors,
+                report.error_examples,
+                lock,
+            ),
         )
-        await asyncio.gather(
-            *(
-                _user(
-                    client,
-                    server.user_keys[i % len(server.user_keys)],
-                    stop_at,
-                    random.Random(rng.random()),
-                    samples,
-                    errors,
-                    report.error_examples,
-                )
-                for i in range(users)
-            )
-        )
-        elapsed = time.monotonic() - started
-        await watcher
+        for i in range(users)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    stopped.set()
+    watcher.join()
+    report.client_cpu_s += _client_cpu_seconds() - client_cpu
+    report.server_cpu_s += _tree_cpu_seconds(server.pid) - server_cpu
+    report.machine_busy_s += _machine_busy_seconds() - busy
     report.rss_mib.append((round(elapsed, 1), round(rss_mib(server.pid), 1)))
-    report.requests = {e: len(s) for e, s in samples.items()}
-    report.errors = errors
-    report.requests_per_second = round(report.total / elapsed, 1)
-    report.latency_ms = {
-        e: {
-            "p50": round(statistics.median(s), 1),
-            "p95": round(percentile(s, 0.95), 1),
-            "p99": round(percentile(s, 0.99), 1),
-        }
-        for e, s in samples.items()
-        if s
-    }
+    report.seconds += elapsed
+    report.finish()
     return report
 
 
@@ -304,15 +440,56 @@ def describe(report: Report) -> str:
         f"  server RSS {first:.1f} -> {last:.1f} MiB (growth {report.rss_growth_mib:+.1f} MiB, "
         f"peak {peak:.1f} MiB)"
     )
+    lines.append(
+        f"  CPU: client {report.client_cpu_s:.1f} s, server + its PostgreSQL "
+        f"{report.server_cpu_s:.1f} s, machine {report.machine_busy_s:.1f} s of "
+        f"{report.seconds * (os.cpu_count() or 1):.0f} s; the client's share "
+        f"{report.client_cpu_share:.1%}"
+    )
     lines.extend(f"  error: {e}" for e in report.error_examples)
+    return "\n".join(lines)
+
+
+def side_by_side(names: list[str], reports: list[Report]) -> str:
+    """One row per figure, one column per build, and the last build over the first."""
+    rows: list[tuple[str, list[float]]] = [
+        ("requests/s", [r.requests_per_second for r in reports]),
+        ("errors", [float(sum(r.errors.values())) for r in reports]),
+    ]
+    for endpoint in ENDPOINTS:
+        for q in ("p50", "p95", "p99"):
+            rows.append(
+                (
+                    f"/{endpoint} {q} ms",
+                    [r.latency_ms.get(endpoint, {}).get(q, float("nan")) for r in reports],
+                )
+            )
+    rows.append(("client CPU share %", [100 * r.client_cpu_share for r in reports]))
+    rows.append(
+        (
+            "server CPU s / request",
+            [r.server_cpu_s / r.total if r.total else float("nan") for r in reports],
+        )
+    )
+    width = max(12, *(len(n) for n in names))
+    lines = [f"{'':24}" + "".join(f"{n:>{width + 2}}" for n in names) + "   ratio"]
+    for label, values in rows:
+        ratio = values[-1] / values[0] if values[0] else float("nan")
+        cells = "".join(f"{v:>{width + 2}.3g}" for v in values)
+        lines.append(f"{label:24}{cells}   {ratio:.3g}x")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=16)
-    parser.add_argument("--duration", type=float, default=120, help="seconds")
+    parser.add_argument("--duration", type=float, default=120, help="seconds per build")
     parser.add_argument("--soak", type=float, default=None, help="seconds; memory every 30 s")
+    parser.add_argument("--ask-share", type=float, default=ASK_SHARE, help="share of /ask")
+    parser.add_argument(
+        "--baseline", type=Path, default=None, help="a checkout of the build to compare with"
+    )
+    parser.add_argument("--rounds", type=int, default=4, help="turns per build (--baseline)")
     parser.add_argument(
         "--rate-limit",
         type=int,
@@ -322,29 +499,76 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
     seconds = args.soak or args.duration
+    builds: list[tuple[str, Path | None]] = [("this build", None)]
+    if args.baseline is not None:
+        head = subprocess.run(
+            ["git", "-C", str(args.baseline), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        builds.insert(0, (f"baseline {head or args.baseline.name}", args.baseline.resolve()))
+    rounds = args.rounds if len(builds) > 1 else 1
     root = Path(tempfile.mkdtemp(prefix="rag-load-"))
     root.chmod(0o755)  # run as root, the embedded PostgreSQL's own user must reach it
-    print(f"starting rag-app serve under {root}, ingesting {FAA_PDF.name} ...")
+    reports = [Report(users=args.users, seconds=0.0) for _ in builds]
+    load_before = os.getloadavg()
     try:
-        with serving(
-            root / "data", users=args.users, rate_limit_per_minute=args.rate_limit
-        ) as server:
-            print(f"{args.users} users, {seconds:.0f} s, search and ask, server pid {server.pid}")
-            report = asyncio.run(
-                run_load(
-                    server,
-                    users=args.users,
-                    seconds=seconds,
-                    memory_every=30.0 if args.soak else 10.0,
-                    verbose=bool(args.soak),
+        with contextlib.ExitStack() as stack:
+            servers = []
+            for n, (name, checkout) in enumerate(builds):
+                print(f"starting {name}: rag-app serve, ingesting {FAA_PDF.name} ...", flush=True)
+                servers.append(
+                    stack.enter_context(
+                        serving(
+                            root / f"data-{n}",
+                            users=args.users,
+                            rate_limit_per_minute=args.rate_limit,
+                            checkout=checkout,
+                        )
+                    )
                 )
+            print(
+                f"{args.users} users, search:ask {1 - args.ask_share:.2f}:{args.ask_share:.2f}, "
+                f"{seconds:.0f} s per build in {rounds} turn(s); load average {load_before}",
+                flush=True,
             )
+            for turn in range(rounds):
+                for (name, _), server, report in zip(builds, servers, reports, strict=True):
+                    run_load(
+                        server,
+                        users=args.users,
+                        seconds=seconds / rounds,
+                        ask_share=args.ask_share,
+                        memory_every=30.0 if args.soak else 10.0,
+                        verbose=bool(args.soak),
+                        seed=7 + turn,
+                        report=report,
+                    )
+                    print(
+                        f"  turn {turn + 1}: {name}: {report.requests_per_second} requests/s",
+                        flush=True,
+                    )
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    print(describe(report))
+    for (name, _), report in zip(builds, reports, strict=True):
+        print(f"\n{name}\n{describe(report)}")
+    names = [name for name, _ in builds]
+    if len(builds) > 1:
+        print("\n" + side_by_side(names, reports))
+    result: dict[str, Any] = {
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "load_average_before": load_before,
+            "load_average_after": os.getloadavg(),
+        },
+        "ask_share": args.ask_share,
+        "rounds": rounds,
+        "builds": {name: report.as_json() for name, report in zip(names, reports, strict=True)},
+    }
     name = "load_soak.json" if args.soak else "load_test.json"
     output = args.output or ROOT / "benchmarks" / "results" / name
-    output.write_text(json.dumps({**report.__dict__, "error_rate": report.error_rate}, indent=2))
+    output.write_text(json.dumps(result, indent=2))
     print(f"written to {output}")
 
 

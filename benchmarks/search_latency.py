@@ -13,8 +13,9 @@ fusion, serialisation. The real model's per-query embedding time is measured on 
 The peers are psycopg on their own pool (one connection per client and query, autocommit,
 ef_search set once per session) running the store's own SQL on the same table with the
 same ef_search: for vector mode its SELECT ... ORDER BY embedding <=> ... LIMIT top_k; for
-hybrid mode that SELECT and the BM25 query, each for the candidates the service asks for,
-sent at once. API and peer rounds alternate; ratios are p95(API) / p95(peer).
+hybrid mode the store's one hybrid statement (both lists of the candidates the service
+asks for, the vector hits' BM25 included). API and peer rounds alternate; ratios are
+p95(API) / p95(peer).
 """
 
 from __future__ import annotations
@@ -49,7 +50,12 @@ from rag_app.postgres.embedded import EmbeddedPostgres
 from rag_app.retrieval.fusion import CANDIDATES_PER_RESULT, MIN_CANDIDATES
 from rag_app.settings import Settings
 from rag_app.text import bm25
-from rag_app.vectorstores.pgvector import QUERY, QUERY_TEXT, SELECTIVE_FLOOR, SELECTIVE_SHARE
+from rag_app.vectorstores.pgvector import (
+    QUERY,
+    QUERY_HYBRID,
+    SELECTIVE_FLOOR,
+    SELECTIVE_SHARE,
+)
 
 TOP_K = 10
 CONCURRENCY = (1, 4, 16)
@@ -165,8 +171,8 @@ def peer_sql(table: str) -> sql.Composed:
 
 
 def peer_text_sql(table: str) -> sql.Composed:
-    """The store's own BM25 query, unfiltered."""
-    return sql.SQL(QUERY_TEXT).format(
+    """The store's own hybrid query (both candidate lists, both signals), unfiltered."""
+    return sql.SQL(QUERY_HYBRID).format(
         table=sql.Identifier(table),
         terms=sql.Identifier(f"{table[:57]}_terms"),
         conditions=sql.SQL("TRUE"),
@@ -319,8 +325,8 @@ async def measure_latency(
 ) -> tuple[dict[str, dict[str, Any]], int]:
     """Per concurrency, rounds of each path in alternating order. Paths: the API in vector
     and in hybrid mode, and their raw-SQL peers: the vector query (LIMIT top_k, what vector
-    mode sends), and for hybrid the vector and BM25 queries of CANDIDATES rows each, sent
-    at once on two connections as the service does (the fusion is not the peer's work).
+    mode sends), and for hybrid the store's hybrid statement for CANDIDATES rows per list,
+    one round trip as the service sends it (the fusion is not the peer's work).
 
     Next to the percentiles, the CPU each request cost: in the service process, and in
     this process (the httpx or psycopg client): on two shared cores, at 16 clients, the
@@ -361,10 +367,7 @@ async def measure_latency(
         def raw_hybrid(offset: int) -> Call:
             async def call(i: int) -> None:
                 n = (offset + i) % len(vectors)
-                await asyncio.gather(
-                    rows(vector_sql, {"vector": vectors[n], "top_k": CANDIDATES}),
-                    rows(text_sql, text_params(queries[n], vectors[n], CANDIDATES)),
-                )
+                await rows(text_sql, text_params(queries[n], vectors[n], CANDIDATES))
 
             return call
 

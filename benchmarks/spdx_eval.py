@@ -50,6 +50,7 @@ from typing import Any
 import psycopg
 from rich.console import Console
 
+from benchmarks import fusion_sweep
 from rag_app import __version__
 from rag_app.domain import JobStatus, SearchMode
 from rag_app.evaluation.harness import Evaluation, evaluate
@@ -261,13 +262,23 @@ async def copy_to_s3vectors(settings: Settings) -> dict[str, float]:
     return {"chunks": chunks, "copy_seconds": round(time.perf_counter() - t, 1)}
 
 
-async def score(settings: Settings, eval_set: EvalSet) -> tuple[Evaluation, float]:
+async def score(
+    settings: Settings, eval_set: EvalSet, *, fusions: bool = False
+) -> tuple[Evaluation, float, dict[str, Any] | None]:
+    """``rag-app eval``'s harness in every mode; with ``fusions``, also every fusion of
+    benchmarks/fusion_sweep.py over the same candidates."""
     async with open_services(settings, run_jobs=False) as services:
         t = time.perf_counter()
         result = await evaluate(
             services.queries, services.catalog, eval_set.questions, modes=list(SearchMode)
         )
-        return result, round(time.perf_counter() - t, 1)
+        seconds = round(time.perf_counter() - t, 1)
+        swept = None
+        if fusions:
+            swept = await fusion_sweep.sweep(
+                services.store, services.embedder, services.catalog, eval_set.questions
+            )
+        return result, seconds, swept
 
 
 def summary(result: Evaluation) -> dict[str, Any]:
@@ -282,7 +293,12 @@ def summary(result: Evaluation) -> dict[str, Any]:
 
 
 async def run(
-    sets: list[EvalSet], stores: list[str], chunks: list[tuple[int, int]], root: Path
+    sets: list[EvalSet],
+    stores: list[str],
+    chunks: list[tuple[int, int]],
+    root: Path,
+    *,
+    fusions: bool = False,
 ) -> dict[str, Any]:
     cluster = EmbeddedPostgres(root / "pg")
     server_url = cluster.start().url
@@ -320,13 +336,17 @@ async def run(
                                 }
                             )
                             cost = await copy_to_s3vectors(settings)
-                        result, eval_s = await score(settings, eval_set)
+                        result, eval_s, swept = await score(settings, eval_set, fusions=fusions)
                         found = {**summary(result), **cost, "eval_seconds": eval_s}
+                        if swept is not None:
+                            found["fusion_sweep"] = swept
                         print(f"\n{eval_set.name} on {store}" + (f", chunks {key}" if key else ""))
                         print("\n".join(result.table()))
                         print(
                             f"hybrid MRR@10 / best single: {found['hybrid_mrr_over_best_single']}"
                         )
+                        if swept is not None:
+                            print("\n".join(fusion_sweep.table(swept)))
                         place = results.setdefault(key, {}) if key else results
                         place.setdefault(store, {})[eval_set.name] = found
     finally:
@@ -344,6 +364,9 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=None)
     parser.add_argument("--chunk-overlap", type=int, default=None)
     parser.add_argument("--sweep", action="store_true", help="chunk size x overlap grid")
+    parser.add_argument(
+        "--fusions", action="store_true", help="also every fusion of fusion_sweep.py"
+    )
     args = parser.parse_args()
     defaults = Settings()
     sets_named = (args.sets or ("corpus-pdf" if args.sweep else ",".join(SETS))).split(",")
@@ -364,7 +387,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="rag-eval-"))
     root.chmod(0o755)  # as root, the embedded PostgreSQL's own user must reach it
     try:
-        found = asyncio.run(run(sets, stores, chunks, root))
+        found = asyncio.run(run(sets, stores, chunks, root, fusions=args.fusions))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     import boto3
@@ -391,6 +414,7 @@ def main() -> None:
             "s3vectors": "the project's local S3 Vectors server (exact search), chunks and "
             "vectors copied from the pgvector run (migrate copy)",
             "pgvector": f"HNSW, ef_search {defaults.hnsw_ef_search}",
+            "hybrid": f"{defaults.hybrid_fusion}, vector weight {defaults.hybrid_vector_weight}",
             "sets": {s.name: s.about for s in sets},
         },
         "results": found["results"],

@@ -19,6 +19,9 @@ class DatabaseTarget:
     secret_arn: pulumi.Input[str]
     port: int = 5432
     name: str = "rag"
+    # The app's least-privilege user, logging in with IAM auth tokens; None: the master
+    # login from secret_arn (the init step that creates that user).
+    iam_user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class AppTargets:
     vector_bucket: pulumi.Input[str] | None = None  # Option 1: S3 Vectors
     database: DatabaseTarget | None = None  # Option 2: Aurora PostgreSQL + pgvector
     queue: QueueTarget | None = None  # ingestion jobs; None: the database's queue table
+    audit_bucket: pulumi.Input[str] | None = None  # Option 1: the Object Lock audit bucket
     port: int = 8000
 
 
@@ -63,6 +67,8 @@ def app_environment(targets: AppTargets, models: ModelsConfig) -> dict[str, pulu
         "RAG_OCR": "textract",
         "RAG_TRANSCRIBER": "transcribe",
         "RAG_API_KEYS_SECRET_ID": targets.api_keys_secret,
+        # A first deploy whose models are not enabled says so on /health/ready.
+        "RAG_BEDROCK_MODEL_CHECK": "true",
     }
     if targets.vector_bucket is not None:
         env |= {
@@ -70,6 +76,8 @@ def app_environment(targets: AppTargets, models: ModelsConfig) -> dict[str, pulu
             "RAG_S3VECTORS_BUCKET": targets.vector_bucket,
             "RAG_CATALOG": "s3",
         }
+    if targets.audit_bucket is not None:
+        env["RAG_AUDIT_BUCKET"] = targets.audit_bucket
     if targets.database is not None:
         env |= {
             "RAG_VECTOR_STORE": "pgvector",
@@ -77,9 +85,12 @@ def app_environment(targets: AppTargets, models: ModelsConfig) -> dict[str, pulu
             "RAG_DATABASE_HOST": targets.database.host,
             "RAG_DATABASE_PORT": str(targets.database.port),
             "RAG_DATABASE_NAME": targets.database.name,
-            "RAG_DATABASE_SECRET_ARN": targets.database.secret_arn,
             "RAG_DATABASE_SSLMODE": "require",  # the cluster parameter group forces TLS
         }
+        if targets.database.iam_user is not None:
+            env |= {"RAG_DATABASE_IAM_AUTH": "true", "RAG_DATABASE_USER": targets.database.iam_user}
+        else:
+            env["RAG_DATABASE_SECRET_ARN"] = targets.database.secret_arn
     if targets.queue is not None:
         env |= {
             "RAG_QUEUE": "sqs",

@@ -10,6 +10,9 @@ from typing import Any
 
 import pulumi
 
+# The app's RAG_BEDROCK_RERANK_MODEL_ID default; the one Rerank model offered in us-east-1.
+RERANK_MODEL_ID = "cohere.rerank-v3-5:0"
+
 
 @dataclass(frozen=True)
 class AppGrants:
@@ -19,7 +22,11 @@ class AppGrants:
     api_keys_secret_arn: pulumi.Input[str]
     vector_bucket_arn: pulumi.Input[str] | None = None  # Option 1
     vector_index_arn: pulumi.Input[str] | None = None  # Option 1
-    database_secret_arn: pulumi.Input[str] | None = None  # Option 2
+    database_secret_arn: pulumi.Input[str] | None = None  # the master login (init step only)
+    # Option 2: arn:aws:rds-db:<region>:<account>:dbuser:<cluster-resource-id>/<user>
+    database_user_arn: pulumi.Input[str] | None = None
+    kms_key_arn: pulumi.Input[str] | None = None  # a customer-managed key for the data
+    audit_bucket_arn: pulumi.Input[str] | None = None  # Option 1: the Object Lock bucket
 
 
 def app_policy_document(
@@ -30,6 +37,9 @@ def app_policy_document(
     vector_bucket_arn: str | None = None,
     vector_index_arn: str | None = None,
     database_secret_arn: str | None = None,
+    database_user_arn: str | None = None,
+    kms_key_arn: str | None = None,
+    audit_bucket_arn: str | None = None,
 ) -> str:
     statements: list[dict[str, Any]] = [
         {
@@ -75,6 +85,24 @@ def app_policy_document(
             "Condition": {"StringEquals": {"aws:RequestedRegion": region}},
         }
     )
+    # Bedrock Rerank (RAG_RERANKER=bedrock): the standalone Rerank API needs bedrock:Rerank,
+    # which has no resource type ("*", held to the region), and bedrock:InvokeModel on the
+    # rerank model (docs: bedrock/latest/userguide/rerank-prereq).
+    statements += [
+        {
+            "Sid": "Rerank",
+            "Effect": "Allow",
+            "Action": ["bedrock:Rerank"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:RequestedRegion": region}},
+        },
+        {
+            "Sid": "RerankModel",
+            "Effect": "Allow",
+            "Action": ["bedrock:InvokeModel"],
+            "Resource": [f"arn:aws:bedrock:{region}::foundation-model/{RERANK_MODEL_ID}"],
+        },
+    ]
     if vector_index_arn is not None and vector_bucket_arn is not None:
         statements += [
             {
@@ -106,7 +134,53 @@ def app_policy_document(
                 "Resource": [database_secret_arn],
             }
         )
+    if database_user_arn is not None:
+        statements.append(
+            {
+                "Sid": "DatabaseConnect",
+                "Effect": "Allow",
+                "Action": ["rds-db:connect"],
+                "Resource": [database_user_arn],
+            }
+        )
+    if kms_key_arn is not None:
+        statements.append(kms_statement(kms_key_arn, region))
+    if audit_bucket_arn is not None:
+        # Append and read only: no delete, no retention or legal-hold change, no bypass.
+        statements += [
+            {
+                "Sid": "AuditAppend",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:GetObject"],
+                "Resource": [f"{audit_bucket_arn}/audit/*"],
+            },
+            {
+                "Sid": "AuditList",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [audit_bucket_arn],
+            },
+        ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+# The services that use the data key on the app's behalf: only through them may the role
+# use the key (kms:ViaService), never directly.
+KMS_VIA = ("s3", "s3vectors", "secretsmanager")
+
+
+def kms_statement(key_arn: str, region: str) -> dict[str, Any]:
+    return {
+        "Sid": "DataKey",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": [key_arn],
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": [f"{service}.{region}.amazonaws.com" for service in KMS_VIA]
+            }
+        },
+    }
 
 
 def allow(sid: str, actions: list[str], resources: list[str]) -> str:
@@ -137,4 +211,7 @@ def app_policy(grants: AppGrants) -> pulumi.Output[str]:
         grants.vector_bucket_arn,
         grants.vector_index_arn,
         grants.database_secret_arn,
+        grants.database_user_arn,
+        grants.kms_key_arn,
+        grants.audit_bucket_arn,
     ).apply(lambda a: app_policy_document(*a))

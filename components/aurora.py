@@ -24,6 +24,8 @@ class AuroraPgvectorArgs:
     network: Network
     client_security_group_id: pulumi.Input[str]  # the pods' (EKS cluster) security group
     log_retention_days: int
+    protect: bool = False  # protect + retain_on_delete the cluster (non-dev stacks)
+    kms_key_arn: pulumi.Input[str] | None = None  # the stack's key unless config names one
     database_name: str = "rag"
     master_username: str = "rag"
 
@@ -89,7 +91,8 @@ class AuroraPgvector(pulumi.ComponentResource):
             master_username=args.master_username,
             manage_master_user_password=True,
             storage_encrypted=True,
-            kms_key_id=cfg.kms_key_arn,
+            kms_key_id=cfg.kms_key_arn or args.kms_key_arn,
+            master_user_secret_kms_key_id=cfg.kms_key_arn or args.kms_key_arn,
             iam_database_authentication_enabled=True,
             deletion_protection=not cfg.dev,
             skip_final_snapshot=cfg.dev,
@@ -103,7 +106,15 @@ class AuroraPgvector(pulumi.ComponentResource):
             vpc_security_group_ids=[self.security_group.id],
             serverlessv2_scaling_configuration=scaling,
             tags={DEV_STACK_TAG: "true"} if cfg.dev else None,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
+            # Instances take AWS's minor upgrades (auto_minor_version_upgrade): a later
+            # `pulumi up` must not try to go back to the configured minor version.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[logs],
+                ignore_changes=["engineVersion"],
+                protect=args.protect,
+                retain_on_delete=args.protect,
+            ),
         )
         monitoring_role = None
         if cfg.enhanced_monitoring_seconds:
@@ -118,22 +129,39 @@ class AuroraPgvector(pulumi.ComponentResource):
                 policy_arn="arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
                 opts=child,
             )
-        self.instance = aws.rds.ClusterInstance(
-            f"{name}-1",
-            cluster_identifier=self.cluster.id,
-            instance_class="db.serverless",
-            engine=self.cluster.engine,
-            engine_version=self.cluster.engine_version,
-            db_subnet_group_name=subnets.name,
-            publicly_accessible=False,
-            auto_minor_version_upgrade=True,
-            performance_insights_enabled=cfg.performance_insights,
-            monitoring_interval=cfg.enhanced_monitoring_seconds,
-            monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
-            opts=child,
-        )
+        zones = [s.availability_zone for s in args.network.private_subnets]
+        # The writer, then each reader in the next zone: a failover target elsewhere.
+        self.instances = [
+            aws.rds.ClusterInstance(
+                f"{name}-{i + 1}",
+                cluster_identifier=self.cluster.id,
+                instance_class="db.serverless",
+                engine=self.cluster.engine,
+                engine_version=self.cluster.engine_version,
+                db_subnet_group_name=subnets.name,
+                availability_zone=zones[i % len(zones)],
+                promotion_tier=i,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=True,
+                performance_insights_enabled=cfg.performance_insights,
+                monitoring_interval=cfg.enhanced_monitoring_seconds,
+                monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["engineVersion"]),
+            )
+            for i in range(1 + cfg.readers)
+        ]
+        self.instance = self.instances[0]
+        self.reader_endpoint: pulumi.Output[str] = self.cluster.reader_endpoint
+        self.identifier = identifier
         self.endpoint: pulumi.Output[str] = self.cluster.endpoint
         self.secret_arn: pulumi.Output[str] = self.cluster.master_user_secrets.apply(
             lambda secrets: secrets[0].secret_arn
         )
+        self.resource_id: pulumi.Output[str] = self.cluster.cluster_resource_id
         self.register_outputs({"endpoint": self.endpoint, "secret_arn": self.secret_arn})
+
+    def user_arn(self, region: str, account: str, user: str) -> pulumi.Output[str]:
+        """The IAM resource of one database user: what ``rds-db:connect`` may name."""
+        return self.resource_id.apply(
+            lambda rid: f"arn:aws:rds-db:{region}:{account}:dbuser:{rid}/{user}"
+        )

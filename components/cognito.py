@@ -81,7 +81,7 @@ class CognitoSignIn(pulumi.ComponentResource):
             },
             opts=child,
         )
-        for index, group in enumerate(args.groups):
+        self.groups = [
             aws.cognito.UserGroup(
                 f"{name}-group-{index}",
                 name=group,
@@ -89,6 +89,8 @@ class CognitoSignIn(pulumi.ComponentResource):
                 description=f"grants {group}",
                 opts=child,
             )
+            for index, group in enumerate(args.groups)
+        ]
         hosted = f"https://{args.domain_prefix}.auth.{args.region}.amazoncognito.com"
         self.issuer: pulumi.Output[str] = self.pool.id.apply(
             lambda pool_id: f"https://cognito-idp.{args.region}.amazonaws.com/{pool_id}"

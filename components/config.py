@@ -3,6 +3,7 @@ with a message naming the key (as written in Pulumi.<stack>.yaml) and what is al
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any, Literal
 
@@ -17,6 +18,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from components.eks_versions import support_problem
+
 NAMESPACE = "rag"
 
 
@@ -30,6 +33,57 @@ class NetworkConfig(_Section):
     cidr_block: str = "10.40.0.0/16"
     availability_zones: int = Field(default=2, ge=2, le=3)
     nat_gateway: bool = False  # the VPC endpoints cover everything the app calls
+    # full: an interface endpoint per AWS API (no NAT; traffic never leaves AWS's network);
+    # minimal: one NAT gateway plus the free S3 gateway endpoint (cheaper for a few users).
+    endpoints: Literal["full", "minimal"] = "full"
+    flow_logs: bool = False  # VPC flow logs (rejected traffic) to CloudWatch Logs
+
+    @property
+    def uses_nat(self) -> bool:
+        return self.nat_gateway or self.endpoints == "minimal"
+
+
+class HttpsConfig(_Section):
+    """The service's TLS: a certificate ACM issues and validates in a Route 53 zone (with an
+    alias record for the service), or an existing certificate's ARN."""
+
+    domain_name: str | None = Field(
+        default=None, max_length=253, pattern=r"^([a-z0-9-]{1,63}\.)+[a-z]{2,63}$"
+    )
+    hosted_zone: str | None = Field(default=None, pattern=r"^([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")
+    certificate_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:acm:")
+
+    @model_validator(mode="after")
+    def _zone_covers_the_name(self) -> HttpsConfig:
+        name, zone = self.domain_name, self.hosted_zone
+        if name and zone and name != zone and not name.endswith("." + zone):
+            raise ValueError("rag:https.domainName must be in rag:https.hostedZone")
+        if self.hosted_zone and not self.domain_name:
+            raise ValueError("rag:https.hostedZone needs rag:https.domainName")
+        return self
+
+    @property
+    def configured(self) -> bool:
+        return self.certificate_arn is not None or (
+            self.domain_name is not None and self.hosted_zone is not None
+        )
+
+
+class OperationsConfig(_Section):
+    alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    access_log_days: int = Field(default=90, ge=1, le=3650)
+    backup_retention_days: int = Field(default=35, ge=1, le=3650)
+
+
+class WafConfig(_Section):
+    # Requests per client IP per evaluation window before WAF blocks it (AWS minimum 10).
+    rate_limit: int = Field(default=1000, ge=10, le=2_000_000_000)
+    evaluation_window_seconds: Literal[60, 120, 300, 600] = 300
+
+
+class PreviousEmbedding(_Section):
+    model_id: str
+    dimensions: Literal[256, 512, 1024]
 
 
 class ModelsConfig(_Section):
@@ -37,12 +91,24 @@ class ModelsConfig(_Section):
     embedding_dimensions: Literal[256, 512, 1024] = 1024
     embedding_rpm: int = Field(default=2000, ge=1)
     answer_model_id: str = "amazon.nova-lite-v1:0"
+    # Embeddings used before the current one: their indexes are kept until migrated
+    # (docs/deploy.md, "Changing the embedding model").
+    previous_embeddings: list[PreviousEmbedding] = Field(default_factory=list)
 
 
 class DocumentsConfig(_Section):
-    kms_key_arn: str | None = None
+    # A customer-managed KMS key for documents, vectors, the API-keys secret (and Aurora
+    # unless rag:aurora.kmsKeyArn names another): an existing key's ARN, or createKmsKey to
+    # have the program make one with the key policy S3 Vectors' indexing needs.
+    kms_key_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:kms:[^:]+:\d{12}:key/")
+    create_kms_key: bool = False
     noncurrent_version_days: int = Field(default=90, ge=1)
     force_destroy: bool = False
+
+
+class AuditConfig(_Section):
+    # Option 1's audit trail: objects locked (compliance mode) for this long.
+    retention_days: int = Field(default=2555, ge=1, le=36_500)
 
 
 class MigrationConfig(_Section):
@@ -65,6 +131,9 @@ class AuroraConfig(_Section):
     kms_key_arn: str | None = None
     performance_insights: bool = False
     enhanced_monitoring_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = 0
+    readers: int = Field(default=0, ge=0, le=2)  # reader instances, each in another AZ
+    # The app's least-privilege login (IAM database auth), made by `rag-app init-db`.
+    app_user: str = Field(default="rag_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
 
     @field_validator("engine_version")
     @classmethod
@@ -88,9 +157,12 @@ class AuroraConfig(_Section):
         return self
 
 
+_DIGEST_URI = r"^[^@\s]+@sha256:[0-9a-f]{64}$"  # an image pinned by digest, never a tag
+
+
 class EksConfig(_Section):
     cluster_name: str | None = Field(default=None, pattern=r"^[a-zA-Z][a-zA-Z0-9-]{0,99}$")
-    kubernetes_version: str = Field(default="1.33", pattern=r"^1\.\d{2}$")
+    kubernetes_version: str = Field(default="1.35", pattern=r"^1\.\d{2}$")
     # The API endpoint: private always; public only from these CIDRs (the deployer's).
     public_access_cidrs: list[str] = Field(default_factory=list)
     namespace: str = Field(default="rag", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -103,20 +175,21 @@ class EksConfig(_Section):
     cpu_architecture: Literal["amd64", "arm64"] = "amd64"
     cpu: str = Field(default="500m", pattern=r"^\d+m?$")
     memory: str = Field(default="1Gi", pattern=r"^\d+(Mi|Gi)$")
-    certificate_arn: str | None = None
-    allow_http: bool = False
     internal: bool = False  # an internal ALB, reachable only from the VPC/VPN
-    image_tag: str = "0.1.0"
-    image_uri: str | None = None
+    image_uri: str | None = Field(default=None, pattern=_DIGEST_URI)
     log_retention_days: Literal[7, 14, 30, 60, 90, 180, 365] = 30
+    # How long `pulumi up` waits for the Deployment and the Ingress to become ready.
+    await_timeout_seconds: int = Field(default=900, ge=60, le=3600)
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _standard_support(cls, version: str) -> str:
+        if problem := support_problem(version, dt.datetime.now(dt.UTC).date()):
+            raise ValueError(problem)
+        return version
 
     @model_validator(mode="after")
     def _checks(self) -> EksConfig:
-        if self.certificate_arn is None and not self.allow_http:
-            raise ValueError(
-                "rag:eks.certificateArn is required (an ACM certificate ARN for the ALB's HTTPS "
-                "listener); set rag:eks.allowHttp: true only for a proof of concept"
-            )
         if "0.0.0.0/0" in self.public_access_cidrs:
             raise ValueError(
                 "rag:eks.publicAccessCidrs must not open the Kubernetes API to 0.0.0.0/0; "
@@ -134,19 +207,12 @@ class EcsConfig(_Section):
     max_tasks: int = Field(default=2, ge=1)
     cpu_target_percent: int = Field(default=60, ge=10, le=90)
     cpu_architecture: Literal["ARM64", "X86_64"] = "ARM64"
-    certificate_arn: str | None = None
-    allow_http: bool = False  # plain HTTP only for a proof of concept
-    image_tag: str = "0.1.0"
-    image_uri: str | None = None  # an existing image instead of this stack's repository
+    # An existing image pinned by digest instead of the one this stack builds.
+    image_uri: str | None = Field(default=None, pattern=_DIGEST_URI)
     log_retention_days: Literal[7, 14, 30, 60, 90, 180, 365] = 30
 
     @model_validator(mode="after")
-    def _tls(self) -> EcsConfig:
-        if self.certificate_arn is None and not self.allow_http:
-            raise ValueError(
-                "rag:ecs.certificateArn is required (an ACM certificate ARN for the HTTPS "
-                "listener); set rag:ecs.allowHttp: true only for a proof of concept"
-            )
+    def _tasks(self) -> EcsConfig:
         if self.max_tasks < self.min_tasks:
             raise ValueError("rag:ecs.maxTasks must be at least rag:ecs.minTasks")
         return self
@@ -170,6 +236,12 @@ class WorkersConfig(_Section):
 
 class StackConfig(_Section):
     platform: Literal["ecs", "eks"]
+    # A dev stack may serve plain HTTP, skip data protection and be destroyed; the policy
+    # pack grants the HTTP exemption by the stack's name, never by this flag (policy/).
+    dev: bool = False
+    https: HttpsConfig = HttpsConfig()
+    operations: OperationsConfig = OperationsConfig()
+    waf: WafConfig = WafConfig()
     network: NetworkConfig = NetworkConfig()
     models: ModelsConfig = ModelsConfig()
     documents: DocumentsConfig = DocumentsConfig()
@@ -178,6 +250,7 @@ class StackConfig(_Section):
     aurora: AuroraConfig | None = None
     migration: MigrationConfig = MigrationConfig()
     workers: WorkersConfig = WorkersConfig()
+    audit: AuditConfig = AuditConfig()
 
     @model_validator(mode="after")
     def _platform_section(self) -> StackConfig:
@@ -187,6 +260,18 @@ class StackConfig(_Section):
             raise ValueError(
                 "rag:platform is eks: the rag:eks and rag:aurora sections are required"
             )
+        if not self.dev and not self.https.configured:
+            raise ValueError(
+                "rag:https needs domainName + hostedZone (a certificate ACM issues and "
+                "validates in that Route 53 zone) or certificateArn; plain HTTP is only for a "
+                "stack marked rag:dev: true"
+            )
+        if self.documents.kms_key_arn and self.documents.create_kms_key:
+            raise ValueError(
+                "rag:documents: set kmsKeyArn (an existing key) or createKmsKey, not both"
+            )
+        if self.aurora is not None and self.aurora.dev and not self.dev:
+            raise ValueError("rag:aurora.dev: true needs the whole stack marked rag:dev: true")
         return self
 
 

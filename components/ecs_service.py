@@ -12,10 +12,8 @@ import pulumi_aws as aws
 
 from components.app_policy import AppGrants, allow, app_policy, assume_role_policy
 from components.config import EcsConfig
+from components.https import TLS_POLICY
 from components.network import Network
-
-TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-PLAIN_HTTP_TAG = "rag-plain-http"  # marks a load balancer allowed to serve plain HTTP
 
 
 @dataclass(frozen=True)
@@ -26,6 +24,9 @@ class EcsServiceArgs:
     environment: dict[str, pulumi.Input[str]]  # app settings, kept in SSM Parameter Store
     grants: AppGrants
     migration_source_cidr: str | None = None  # the on-prem database, reached by VPN/DX
+    certificate_arn: pulumi.Input[str] | None = None  # None: a dev stack's plain HTTP
+    access_log_bucket: pulumi.Input[str] | None = None
+    deletion_protection: bool = False
     port: int = 8000
 
 
@@ -185,6 +186,7 @@ class EcsService(pulumi.ComponentResource):
                 description="PostgreSQL of the on-prem app, for the one-off migration",
                 opts=child,
             )
+        # With access logs on, the ALB checks at creation that it may write to the bucket.
         self.load_balancer = aws.lb.LoadBalancer(
             name,
             load_balancer_type="application",
@@ -193,7 +195,12 @@ class EcsService(pulumi.ComponentResource):
             subnets=[s.id for s in args.network.public_subnets],
             drop_invalid_header_fields=True,
             desync_mitigation_mode="defensive",
-            tags=None if cfg.certificate_arn else {PLAIN_HTTP_TAG: "proof-of-concept"},
+            enable_deletion_protection=args.deletion_protection,
+            access_logs=(
+                {"bucket": args.access_log_bucket, "prefix": "alb", "enabled": True}
+                if args.access_log_bucket is not None
+                else None
+            ),
             opts=child,
         )
         target_group = aws.lb.TargetGroup(
@@ -213,14 +220,14 @@ class EcsService(pulumi.ComponentResource):
             opts=child,
         )
         forward = [{"type": "forward", "target_group_arn": target_group.arn}]
-        if cfg.certificate_arn:
+        if args.certificate_arn is not None:
             aws.lb.Listener(
                 f"{name}-https",
                 load_balancer_arn=self.load_balancer.arn,
                 port=443,
                 protocol="HTTPS",
                 ssl_policy=TLS_POLICY,
-                certificate_arn=cfg.certificate_arn,
+                certificate_arn=args.certificate_arn,
                 default_actions=forward,
                 opts=child,
             )
@@ -230,7 +237,7 @@ class EcsService(pulumi.ComponentResource):
                     "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"},
                 }
             ]
-        else:  # cfg.allow_http: a proof of concept without TLS
+        else:  # a dev stack (rag:dev) without TLS
             http_actions = forward
         aws.lb.Listener(
             f"{name}-http",
@@ -259,6 +266,9 @@ class EcsService(pulumi.ComponentResource):
                 }
             ],
             deployment_circuit_breaker={"enable": True, "rollback": True},
+            # `pulumi up` ends when the tasks are healthy behind the ALB, or fails saying
+            # they are not (the image is pushed before: its digest is in the definition).
+            wait_for_steady_state=True,
             health_check_grace_period_seconds=60,
             propagate_tags="SERVICE",
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desired_count"]),
@@ -286,6 +296,7 @@ class EcsService(pulumi.ComponentResource):
             },
             opts=child,
         )
-        scheme = "https" if cfg.certificate_arn else "http"
+        self.target_group = target_group
+        scheme = "https" if args.certificate_arn is not None else "http"
         self.url = pulumi.Output.concat(scheme, "://", self.load_balancer.dns_name)
         self.register_outputs({"url": self.url, "log_group": self.log_group.name})

@@ -24,7 +24,7 @@ from components.app_policy import AppGrants, allow, assume_role_policy
 from components.config import EksConfig, WorkersConfig
 from components.eks_cluster import EksCluster
 from components.ingest_queue import IngestQueue
-from components.worker_service import SHUTDOWN_SECONDS, worker_policy_document
+from components.worker_service import SHUTDOWN_SECONDS, worker_policy
 
 KEDA_CHART = "keda"
 KEDA_REPOSITORY = "https://kedacore.github.io/charts"
@@ -74,23 +74,10 @@ class EksWorkers(pulumi.ComponentResource):
         cfg, queue = args.config, args.queue
         pod_trust = assume_role_policy("pods.eks.amazonaws.com", tag_session=True)
         self.role = aws.iam.Role(name, assume_role_policy=pod_trust, opts=child)
-        g = args.grants
         aws.iam.RolePolicy(
             name,
             role=self.role.id,
-            policy=pulumi.Output.all(
-                pulumi.Output.all(
-                    g.region,
-                    g.documents_bucket_arn,
-                    g.model_arns,
-                    g.api_keys_secret_arn,
-                    g.vector_bucket_arn,
-                    g.vector_index_arn,
-                    g.database_secret_arn,
-                ),
-                queue.queue.arn,
-                queue.dead_letters.arn,
-            ).apply(lambda a: worker_policy_document(a[0], a[1], a[2])),
+            policy=worker_policy(args.grants, queue),
             opts=child,
         )
         on_cluster_deps = pulumi.ResourceOptions(parent=self, depends_on=[args.cluster.cluster])

@@ -21,11 +21,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components.app_environment import QueueTarget
+from components.operations import Alarm
 
 INBOX_PREFIX = "inbox/"
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's longest: time to look at what failed
 QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 LONG_POLL_SECONDS = 20
+OLDEST_JOB_ALARM_SECONDS = 3600  # a job waiting an hour: the workers are stuck or too few
 
 
 @dataclass(frozen=True)
@@ -184,3 +186,21 @@ class IngestQueue(pulumi.ComponentResource):
             max_receive_count=self.args.max_receive_count,
             visibility_timeout_seconds=self.args.visibility_timeout_seconds,
         )
+
+
+def queue_alarms(queue: IngestQueue) -> list[Alarm]:
+    """The queue's alarms for the stack's Operations (its topic and dashboard): a job that
+    has waited too long, and any job in the dead-letter queue. Workers mark dead jobs
+    failed and then delete their messages, so the DLQ alarm fires for the minutes a dead
+    job waits for them, or for as long as no worker runs; each dead job also counts in the
+    app's IngestionFailures metric, which has its own alarm."""
+    return [
+        Alarm("queue-oldest-job", "AWS/SQS", "ApproximateAgeOfOldestMessage",
+              {"QueueName": queue.queue.name}, OLDEST_JOB_ALARM_SECONDS, statistic="Maximum",
+              evaluation_periods=1,
+              description="an ingestion job has waited over an hour for a worker"),
+        Alarm("queue-dead-letters", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+              {"QueueName": queue.dead_letters.name}, 0, statistic="Maximum",
+              evaluation_periods=1,
+              description="an ingestion job ran out of attempts (its message is in the DLQ)"),
+    ]  # fmt: skip

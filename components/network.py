@@ -91,7 +91,9 @@ class Network(pulumi.ComponentResource):
             )
             self.public_subnets.append(public)
             self.private_subnets.append(private)
-        private_routes = [{"cidr_block": "0.0.0.0/0", "nat_gateway_id": None}]
+        self.private_route_table = aws.ec2.RouteTable(
+            f"{name}-private", vpc_id=self.vpc.id, opts=child
+        )
         if args.nat_gateway:
             eip = aws.ec2.Eip(f"{name}-nat", domain="vpc", opts=child)
             nat = aws.ec2.NatGateway(
@@ -100,13 +102,13 @@ class Network(pulumi.ComponentResource):
                 allocation_id=eip.id,
                 opts=child,
             )
-            private_routes = [{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}]
-        self.private_route_table = aws.ec2.RouteTable(
-            f"{name}-private",
-            vpc_id=self.vpc.id,
-            routes=private_routes if args.nat_gateway else [],
-            opts=child,
-        )
+            aws.ec2.Route(
+                f"{name}-private-nat",
+                route_table_id=self.private_route_table.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nat.id,
+                opts=child,
+            )
         for i, private in enumerate(self.private_subnets):
             aws.ec2.RouteTableAssociation(
                 f"{name}-private-{i}",
@@ -168,30 +170,53 @@ class Network(pulumi.ComponentResource):
     ) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
         """Option 1: the load balancer's group, and the tasks' group that admits only it and
         reaches only the endpoints and S3. (Option 2's ALB and pods get groups from EKS.)"""
+        # Rules are standalone resources only (never inline ingress/egress blocks, which
+        # would fight them over the group's rule set on every `pulumi up`).
         alb_security_group = aws.ec2.SecurityGroup(
             f"{name}-alb",
             vpc_id=self.vpc.id,
             description="Load balancer: HTTPS from clients",
-            ingress=[
-                {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["0.0.0.0/0"]},
-                {"protocol": "tcp", "from_port": 80, "to_port": 80, "cidr_blocks": ["0.0.0.0/0"]},
-            ],
             opts=child,
         )
+        for port, what in ((443, "HTTPS"), (80, "HTTP, redirected to HTTPS")):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-alb-{port}",
+                security_group_id=alb_security_group.id,
+                cidr_ipv4="0.0.0.0/0",
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"{what} from clients",
+                opts=child,
+            )
         app_security_group = aws.ec2.SecurityGroup(
             f"{name}-app",
             vpc_id=self.vpc.id,
             description="App: its port from the load balancer",
-            ingress=[
-                {
-                    "protocol": "tcp",
-                    "from_port": args.app_port,
-                    "to_port": args.app_port,
-                    "security_groups": [alb_security_group.id],
-                }
-            ],
             opts=child,
         )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-app-from-alb",
+            security_group_id=app_security_group.id,
+            referenced_security_group_id=alb_security_group.id,
+            ip_protocol="tcp",
+            from_port=args.app_port,
+            to_port=args.app_port,
+            description="the app's port from the load balancer",
+            opts=child,
+        )
+        if args.nat_gateway:
+            # The minimal network profile: AWS APIs through the NAT gateway, HTTPS only.
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-app-to-nat",
+                security_group_id=app_security_group.id,
+                cidr_ipv4="0.0.0.0/0",
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="AWS APIs over HTTPS through the NAT gateway",
+                opts=child,
+            )
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-alb-to-app",
             security_group_id=alb_security_group.id,

@@ -4,7 +4,9 @@ Option 1, its catalog) and vectors."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -15,9 +17,27 @@ from rag_app.vectorstores.records import NON_FILTERABLE_FIELDS
 
 @dataclass(frozen=True)
 class DocumentBucketArgs:
-    kms_key_arn: str | None = None
+    kms_key_arn: pulumi.Input[str] | None = None
     noncurrent_version_days: int = 90
     force_destroy: bool = False
+    # Data an operator cannot recreate: `protect` (pulumi up/destroy refuse to delete it) and
+    # retain_on_delete (removed from the program, it stays in the account).
+    protect: bool = False
+    expire_days: int | None = None  # current objects too (logs), not only old versions
+    # More bucket-policy statements, from the bucket's ARN (a log-delivery service's write).
+    extra_statements: Callable[[str], list[dict[str, Any]]] | None = None
+
+
+def tls_only_statement(arn: str) -> dict[str, Any]:
+    """The bucket-policy statement that refuses every request not made over TLS."""
+    return {
+        "Sid": "TlsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [arn, f"{arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
 
 
 class DocumentBucket(pulumi.ComponentResource):
@@ -28,7 +48,13 @@ class DocumentBucket(pulumi.ComponentResource):
     ) -> None:
         super().__init__("rag:components:DocumentBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.bucket = aws.s3.Bucket(name, force_destroy=args.force_destroy, opts=child)
+        self.bucket = aws.s3.Bucket(
+            name,
+            force_destroy=args.force_destroy and not args.protect,
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.protect, retain_on_delete=args.protect
+            ),
+        )
         aws.s3.BucketPublicAccessBlock(
             name,
             bucket=self.bucket.id,
@@ -44,7 +70,7 @@ class DocumentBucket(pulumi.ComponentResource):
             rule={"object_ownership": "BucketOwnerEnforced"},
             opts=child,
         )
-        sse = (
+        sse: dict[str, Any] = (
             {"sse_algorithm": "aws:kms", "kms_master_key_id": args.kms_key_arn}
             if args.kms_key_arn
             else {"sse_algorithm": "AES256"}
@@ -78,6 +104,11 @@ class DocumentBucket(pulumi.ComponentResource):
                         "noncurrent_days": args.noncurrent_version_days
                     },
                     "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                    **(
+                        {"expiration": {"days": args.expire_days}}
+                        if args.expire_days is not None
+                        else {}
+                    ),
                 }
             ],
             opts=child,
@@ -90,14 +121,8 @@ class DocumentBucket(pulumi.ComponentResource):
                     {
                         "Version": "2012-10-17",
                         "Statement": [
-                            {
-                                "Sid": "TlsOnly",
-                                "Effect": "Deny",
-                                "Principal": "*",
-                                "Action": "s3:*",
-                                "Resource": [arn, f"{arn}/*"],
-                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                            }
+                            tls_only_statement(arn),
+                            *(args.extra_statements(arn) if args.extra_statements else []),
                         ],
                     }
                 )
@@ -107,11 +132,20 @@ class DocumentBucket(pulumi.ComponentResource):
         self.register_outputs({"bucket": self.bucket.bucket, "arn": self.bucket.arn})
 
 
+def vector_index_name(model_id: str, dimension: int) -> str:
+    """The app's index name for a model and dimension (S3 Vectors allows no underscores)."""
+    return index_name(model_id, dimension).replace("_", "-")
+
+
 @dataclass(frozen=True)
 class S3VectorIndexArgs:
     embedding_model_id: str
     dimension: int
-    kms_key_arn: str | None = None
+    kms_key_arn: pulumi.Input[str] | None = None
+    protect: bool = False
+    # Indexes of earlier embedding models, kept (protected) until their vectors are copied
+    # (`rag-app migrate copy`) or re-embedded: docs/deploy.md, "Changing the embedding model".
+    previous_indexes: tuple[tuple[str, int], ...] = ()
 
 
 class S3VectorIndex(pulumi.ComponentResource):
@@ -122,30 +156,43 @@ class S3VectorIndex(pulumi.ComponentResource):
         self, name: str, args: S3VectorIndexArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("rag:components:S3VectorIndex", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        encryption = (
+        encryption: list[dict[str, Any]] = (
             [{"sse_type": "aws:kms", "kms_key_arn": args.kms_key_arn}]
             if args.kms_key_arn
             else [{"sse_type": "AES256"}]
+        )
+        keep = pulumi.ResourceOptions(
+            parent=self, protect=args.protect, retain_on_delete=args.protect
         )
         self.bucket = aws.s3.VectorsVectorBucket(
             name,
             vector_bucket_name=f"{pulumi.get_stack()}-{name}".lower()[:63],
             encryption_configurations=encryption,
-            opts=child,
+            opts=keep,
         )
-        self.index_name = index_name(args.embedding_model_id, args.dimension).replace("_", "-")
-        self.index = aws.s3.VectorsIndex(
-            name,
-            vector_bucket_name=self.bucket.vector_bucket_name,
-            index_name=self.index_name,
-            data_type="float32",
-            dimension=args.dimension,
-            distance_metric="cosine",
-            metadata_configuration={"non_filterable_metadata_keys": list(NON_FILTERABLE_FIELDS)},
-            encryption_configurations=encryption,
-            opts=child,
-        )
+
+        def index(model_id: str, dimension: int) -> tuple[str, aws.s3.VectorsIndex]:
+            # The Pulumi name is the index name: a new model or dimension declares a new
+            # index beside the old one, never a replacement of it (which would delete every
+            # vector); the old one stays while previous_indexes lists it, and protect makes
+            # `pulumi up` stop rather than delete it when it is dropped from the list.
+            index_name = vector_index_name(model_id, dimension)
+            return index_name, aws.s3.VectorsIndex(
+                index_name,
+                vector_bucket_name=self.bucket.vector_bucket_name,
+                index_name=index_name,
+                data_type="float32",
+                dimension=dimension,
+                distance_metric="cosine",
+                metadata_configuration={
+                    "non_filterable_metadata_keys": list(NON_FILTERABLE_FIELDS)
+                },
+                encryption_configurations=encryption,
+                opts=keep,
+            )
+
+        self.index_name, self.index = index(args.embedding_model_id, args.dimension)
+        self.previous = [index(m, d)[1] for m, d in args.previous_indexes]
         self.register_outputs(
             {
                 "vector_bucket_name": self.bucket.vector_bucket_name,

@@ -24,7 +24,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.app_policy import AppGrants, allow, app_policy_document, assume_role_policy
+from components.app_policy import AppGrants, allow, app_policy, assume_role_policy
 from components.ingest_queue import IngestQueue, sender_statements, worker_statements
 from components.network import Network
 
@@ -49,11 +49,18 @@ class WorkerServiceArgs:
     concurrency: int = 1  # jobs one task runs at once (RAG_INGEST_CONCURRENCY)
 
 
-def worker_policy_document(grants: list[Any], queue_arn: str, dead_letter_arn: str) -> str:
-    """The app's grants plus the worker's queue actions, in one document."""
-    base = json.loads(app_policy_document(*grants))
+def worker_policy_document(app_document: str, queue_arn: str, dead_letter_arn: str) -> str:
+    """The app's policy document plus the worker's queue actions, in one document."""
+    base = json.loads(app_document)
     base["Statement"] += worker_statements(queue_arn, dead_letter_arn)
     return json.dumps(base)
+
+
+def worker_policy(grants: AppGrants, queue: IngestQueue) -> pulumi.Output[str]:
+    """``worker_policy_document`` over the stack's outputs."""
+    return pulumi.Output.all(app_policy(grants), queue.queue.arn, queue.dead_letters.arn).apply(
+        lambda a: worker_policy_document(a[0], a[1], a[2])
+    )
 
 
 def api_queue_policy_document(queue_arn: str) -> str:
@@ -84,23 +91,10 @@ class WorkerService(pulumi.ComponentResource):
             assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
             opts=child,
         )
-        g = args.grants
         aws.iam.RolePolicy(
             f"{name}-task",
             role=self.task_role.id,
-            policy=pulumi.Output.all(
-                pulumi.Output.all(
-                    g.region,
-                    g.documents_bucket_arn,
-                    g.model_arns,
-                    g.api_keys_secret_arn,
-                    g.vector_bucket_arn,
-                    g.vector_index_arn,
-                    g.database_secret_arn,
-                ),
-                queue.queue.arn,
-                queue.dead_letters.arn,
-            ).apply(lambda a: worker_policy_document(a[0], a[1], a[2])),
+            policy=worker_policy(args.grants, queue),
             opts=child,
         )
         environment = {
@@ -197,6 +191,8 @@ class WorkerService(pulumi.ComponentResource):
                 "assign_public_ip": False,
             },
             deployment_circuit_breaker={"enable": True, "rollback": True},
+            # Steady at once while no task runs; with tasks, up waits for the new ones.
+            wait_for_steady_state=True,
             propagate_tags="SERVICE",
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desired_count"]),
         )

@@ -80,7 +80,8 @@ class Chunk:
 
 class SearchMode(StrEnum):
     """How passages are retrieved: by meaning (``vector``), by the question's words
-    (``keyword``: full-text BM25), or both fused by reciprocal rank (``hybrid``)."""
+    (``keyword``: full-text BM25), or both fused (``hybrid``: by default a weighted sum of
+    cosine similarity and normalised BM25, or reciprocal rank fusion; RAG_HYBRID_FUSION)."""
 
     HYBRID = "hybrid"
     VECTOR = "vector"
@@ -96,7 +97,8 @@ class Hit:
     - ``text_rank``: its BM25 score for the query's words (0 when none occur in it);
     - ``keyword``: the share of the query's content words found in its text;
     - ``score``: what the results were ordered by: the similarity (vector search), the
-      BM25 score (keyword search) or the reciprocal-rank-fusion score (hybrid search).
+      BM25 score (keyword search), the fusion's score (hybrid search), or the reranker's
+      relevance when one reorders the results.
       A store's own results carry the similarity (vector) or the BM25 score (text).
     """
 
@@ -143,6 +145,17 @@ class Answer:
     grounded: bool
     citations: tuple[Citation, ...]
     metadata: Mapping[str, str | int | float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """An earlier turn of a conversation as later turns see it: the question as asked,
+    the standalone query it searched for, and the answer's text (citation markers
+    included, passages not)."""
+
+    question: str
+    query: str
+    answer: str
 
 
 @dataclass(frozen=True, slots=True)

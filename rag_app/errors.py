@@ -36,3 +36,12 @@ class ReaderCrashedError(UnprocessableDocumentError):
 
 class ConfigurationError(RagError):
     """Settings that cannot work together, or a missing optional dependency."""
+
+
+class ModelRefusedError(RagError):
+    """A model the service is configured with refused its call (no access granted, an id
+    that names no model in the region, a request it rejects): the operator must act."""
+
+
+class ModelThrottledError(RagError):
+    """A model's quota is exhausted for now (throttling after retries, a service quota)."""

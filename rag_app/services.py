@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import anyio.to_thread
+import psycopg
 
 from rag_app.answerers import backends as answerers
 from rag_app.answerers.base import Answerer
+from rag_app.answerers.bedrock import BedrockAnswerer
+from rag_app.audit import backends as audits
+from rag_app.audit.log import AuditWriter
 from rag_app.auth import backends as auth
 from rag_app.auth.authenticator import Authenticator
 from rag_app.aws.clients import AwsClients
@@ -21,10 +27,15 @@ from rag_app.blobstores import backends as blobstores
 from rag_app.blobstores.base import BlobStore
 from rag_app.catalog import backends as catalogs
 from rag_app.catalog.base import Catalog
+from rag_app.conversations import backends as conversations
+from rag_app.conversations.service import ConversationService
 from rag_app.documents import DocumentService
 from rag_app.embedders import backends as embedders
 from rag_app.embedders.base import Embedder
+from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
 from rag_app.embedders.metered import MeteredEmbedder
+from rag_app.embedders.shared import SharedEmbedderView
+from rag_app.errors import ConfigurationError
 from rag_app.ingest import backends as extractors
 from rag_app.ingest.chunking import ChunkLimits
 from rag_app.ingest.jobs import IngestionJobs
@@ -33,8 +44,10 @@ from rag_app.jobqueue import backends as jobqueues
 from rag_app.jobqueue.base import JobQueue
 from rag_app.jobqueue.metrics import MetricsLog
 from rag_app.jobqueue.worker import Worker
+from rag_app.model_access import ModelAccess, Probe
 from rag_app.postgres.login import database_login
 from rag_app.postgres.pool import UNAVAILABLE, Database
+from rag_app.rerankers import backends as rerankers
 from rag_app.retrieval import QueryService
 from rag_app.settings import Settings
 from rag_app.vectorstores import backends as vectorstores
@@ -58,6 +71,48 @@ class Services:
     queries: QueryService
     queue: JobQueue
     worker: Worker | None  # None: this process runs no jobs
+    conversations: ConversationService  # asks in conversations, turns, feedback, retention
+    audit: AuditWriter  # one event per API request, appended in batches
+    pool: Any | None = None  # the PostgreSQL pool, when the settings use one (init-db)
+    model_access: ModelAccess | None = None  # RAG_BEDROCK_MODEL_CHECK: the models answer us
+
+
+async def _create_store(store: VectorStore) -> None:
+    """Create the vector index, or, for a database role that may not (the app's role from
+    ``rag-app init-db``), check that the owner created it."""
+    try:
+        await store.create()
+    except psycopg.errors.InsufficientPrivilege as refused:
+        try:
+            await store.check()
+        except psycopg.Error:
+            raise ConfigurationError(
+                f"this database role may not create the vector table ({refused}) and it "
+                "does not exist: run `rag-app init-db` with the owner's credentials"
+            ) from None
+
+
+async def _sweep_when_ready(
+    ready: asyncio.Event, service: ConversationService, interval_seconds: float
+) -> None:
+    await ready.wait()
+    await service.keep_sweeping(interval_seconds)
+
+
+def _model_access(settings: Settings, embedder: Embedder, answerer: Answerer) -> ModelAccess | None:
+    """The start-up check of the Bedrock models in use (RAG_BEDROCK_MODEL_CHECK)."""
+    if not settings.bedrock_model_check:
+        return None
+    probes: dict[str, Probe] = {}
+    if isinstance(embedder, BedrockTitanEmbedder):
+
+        async def embed() -> None:
+            await embedder.embed_batch(["model access check"])
+
+        probes[embedder.model_id] = embed
+    if isinstance(answerer, BedrockAnswerer):
+        probes[settings.bedrock_answer_model_id] = answerer.probe
+    return ModelAccess(probes) if probes else None
 
 
 async def _keep_preparing(prepare: Callable[[], Awaitable[None]]) -> None:
@@ -82,6 +137,7 @@ async def open_services(
     workers: int | None = None,
     wait_for_database: bool = True,
     embedder: Embedder | None = None,
+    emit_metrics: bool = True,
 ) -> AsyncIterator[Services]:
     """Start everything ``settings`` asks for and stop it on exit.
 
@@ -93,6 +149,7 @@ async def open_services(
     off (the API): then the services start not ready (``Services.ready`` unset), keep
     retrying with backoff, and become ready when the database answers.
 
+    ``emit_metrics`` off: no queue metrics on stdout (one-off CLI commands).
     ``embedder``, when given, replaces the one ``settings`` name (its ``model_id`` and
     ``dimension`` pick the index): the search benchmark serves precomputed query vectors.
     """
@@ -102,7 +159,11 @@ async def open_services(
         database: Database | None = None
         if settings.needs_postgres:
             conninfo, credentials = await database_login(settings, aws, stack)
-            database = Database(conninfo, credentials=credentials, max_size=8)
+            database = Database(
+                conninfo,
+                credentials=credentials,
+                max_size=settings.db_pool_size or max(4, 4 * (os.cpu_count() or 1)),
+            )
             stack.push_async_callback(database.close)
             pool = database.pool
 
@@ -114,14 +175,25 @@ async def open_services(
         )
         blobs = blobstores.build(settings, aws)
         catalog = catalogs.build(settings, pool=pool, blobs=blobs)
-        metrics = MetricsLog(service="api" if workers is None else "worker")
+        metrics = MetricsLog(service="api" if workers is None else "worker", enabled=emit_metrics)
+        audit = AuditWriter(
+            audits.build(settings, aws, pool=pool), flush_seconds=settings.audit_flush_seconds
+        )
+        audit.start()
+        stack.push_async_callback(audit.close)  # before the pool closes: LIFO
         jobs = IngestionJobs(
             catalog=catalog,
             blobs=blobs,
             store=store,
+            # A shared local model: ingestion queues behind queries, never ahead of them.
             # Ingestion's embedder reports what it embeds (TextsEmbedded): with separate
             # workers, the API's count stays 0.
-            embedder=MeteredEmbedder(embedder, metrics),
+            embedder=MeteredEmbedder(
+                embedder.shared.for_ingest()
+                if isinstance(embedder, SharedEmbedderView)
+                else embedder,
+                metrics,
+            ),
             extractor=extractors.build(settings, aws, blobs),
             chunking=ChunkLimits(
                 max_chars=settings.chunk_size,
@@ -153,7 +225,7 @@ async def open_services(
         async def prepare() -> None:
             if database is not None:
                 await database.prepare()
-            await store.create()
+            await _create_store(store)
             await queue.create()
             if worker is not None:
                 worker.start()
@@ -169,7 +241,33 @@ async def open_services(
             log.warning("the database is unavailable (%s); serving not-ready until it is", e)
             retrying = asyncio.create_task(_keep_preparing(prepare), name="prepare-database")
             stack.callback(retrying.cancel)
+        queries = QueryService(
+            store=store,
+            embedder=embedder,
+            answerer=answerer,
+            max_query_chars=settings.max_query_chars,
+            default_mode=settings.search_mode,
+            fusion=settings.hybrid_fusion,
+            vector_weight=settings.hybrid_vector_weight,
+            reranker=rerankers.build(settings, aws),
+            rerank_candidates=settings.rerank_candidates,
+        )
+        conversations_service = conversations.build(
+            settings, aws, pool=pool, blobs=blobs, queries=queries
+        )
+        if run_jobs:  # the serving process sweeps; one-off CLI commands do not
+            sweeping = asyncio.create_task(
+                _sweep_when_ready(
+                    ready, conversations_service, settings.conversation_sweep_seconds
+                ),
+                name="conversation-retention",
+            )
+            stack.callback(sweeping.cancel)
+        model_access = _model_access(settings, embedder, answerer)
+        if model_access is not None:
+            await model_access.check()
         yield Services(
+            model_access=model_access,
             ready=ready,
             settings=settings,
             authenticator=auth.build(settings, aws),
@@ -180,17 +278,12 @@ async def open_services(
             answerer=answerer,
             ingestion=ingestion,
             documents=DocumentService(catalog=catalog, ingestion=ingestion),
-            queries=QueryService(
-                store=store,
-                embedder=embedder,
-                answerer=answerer,
-                max_query_chars=settings.max_query_chars,
-                default_mode=settings.search_mode,
-                fusion=settings.hybrid_fusion,
-                vector_weight=settings.hybrid_vector_weight,
-            ),
+            queries=queries,
             queue=queue,
             worker=worker,
+            conversations=conversations_service,
+            audit=audit,
+            pool=pool,
         )
 
 

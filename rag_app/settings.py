@@ -1,4 +1,7 @@
-"""The service's settings: the only place that reads the environment (prefix ``RAG_``)."""
+"""The service's settings: the only place that reads the environment (prefix ``RAG_``).
+
+Over 400 lines on purpose: one field per setting, each with its description (from which
+``docs/configuration.md`` is generated); it grows with the settings, not with logic."""
 
 from __future__ import annotations
 
@@ -26,7 +29,10 @@ class Settings(BaseSettings):
     )
 
     # Where vectors, documents and the catalog live.
-    vector_store: Literal["pgvector", "s3vectors"] = "pgvector"
+    vector_store: Literal["pgvector", "s3vectors"] = Field(
+        default="pgvector",
+        description="Where vectors live: pgvector or s3vectors (Amazon S3 Vectors)",
+    )
     database_url: SecretStr | None = Field(
         default=None,
         description="PostgreSQL URL. Unset (and no database_secret_arn): start the embedded "
@@ -38,11 +44,40 @@ class Settings(BaseSettings):
     database_secret_arn: str | None = Field(
         default=None, description="Secrets Manager secret with username and password"
     )
-    database_host: str | None = None
-    database_port: int = Field(default=5432, ge=1, le=65535)
-    database_name: str = "rag"
-    database_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
-    blob_store: Literal["local", "s3"] = "local"
+    # Aurora with IAM database authentication: log in as a least-privilege user (made by
+    # `rag-app init-db`) with a 15-minute token signed by the role's credentials, no password.
+    database_iam_auth: bool = Field(
+        default=False,
+        description="log in to RAG_DATABASE_HOST as RAG_DATABASE_USER with an RDS IAM auth "
+        "token (boto3 rds generate_db_auth_token), renewed before it expires",
+    )
+    database_user: str | None = Field(
+        default=None,
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="the database user RAG_DATABASE_IAM_AUTH logs in as (granted rds_iam)",
+    )
+    database_host: str | None = Field(
+        default=None,
+        description="The database's host (with database_secret_arn)",
+    )
+    database_port: int = Field(
+        default=5432,
+        ge=1,
+        le=65535,
+        description="The database's port",
+    )
+    database_name: str = Field(
+        default="rag",
+        description="The database's name",
+    )
+    database_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = Field(
+        default="prefer",
+        description="TLS to the database (Option 2 sets require)",
+    )
+    blob_store: Literal["local", "s3"] = Field(
+        default="local",
+        description="Where uploaded originals live: local ($RAG_DATA_DIR/blobs) or s3",
+    )
     catalog: Literal["postgres", "s3"] = Field(
         default="postgres",
         description="documents and jobs: PostgreSQL, or JSON objects in the documents bucket",
@@ -50,24 +85,50 @@ class Settings(BaseSettings):
     documents_bucket: str | None = Field(
         default=None, description="S3 bucket for uploaded originals (blob_store=s3)"
     )
-    documents_prefix: str = ""
+    documents_prefix: str = Field(
+        default="",
+        description="The S3 bucket (required with s3) and key prefix for originals; "
+        "AWS_ENDPOINT_URL_S3 redirects the client",
+    )
 
     # Amazon S3 Vectors (vector_store=s3vectors). The client uses the default AWS credential
     # chain; AWS_ENDPOINT_URL_S3VECTORS points it at another endpoint (the local server).
     s3vectors_bucket: str = Field(
-        default="rag-vectors", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
+        description="The vector bucket (created if missing); one index per embedding model "
+        "and dimension",
+        default="rag-vectors",
+        pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$",
     )
     aws_region: str | None = Field(default=None, description="Unset: the AWS default chain.")
     aws_max_attempts: int = Field(default=5, ge=1, le=20, description="botocore attempts per call")
-    aws_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    aws_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=300,
+        description="Botocore attempts per call (standard retry mode) and read timeout",
+    )
 
     # Models: local (offline) or Amazon Bedrock. The Bedrock client uses the default AWS
     # credential chain; AWS_ENDPOINT_URL_BEDROCK_RUNTIME points it at another endpoint.
-    embedder: Literal["local", "bedrock"] = "local"
-    answerer: Literal["extractive", "bedrock"] = "extractive"
-    bedrock_embedding_model_id: str = "amazon.titan-embed-text-v2:0"
+    embedder: Literal["local", "bedrock"] = Field(
+        default="local",
+        description="Local (MiniLM, offline) or bedrock (Titan Text Embeddings v2)",
+    )
+    answerer: Literal["extractive", "bedrock"] = Field(
+        default="extractive",
+        description="Extractive (offline) or bedrock (Converse)",
+    )
+    bedrock_embedding_model_id: str = Field(
+        default="amazon.titan-embed-text-v2:0",
+        description="Embedding model",
+    )
     bedrock_embedding_dimensions: int = Field(default=1024, description="256, 512 or 1024")
-    bedrock_embedding_concurrency: int = Field(default=8, ge=1, le=64)
+    bedrock_embedding_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="Embedding calls in flight",
+    )
     bedrock_embedding_rpm: int = Field(
         default=2000, ge=1, description="client-side cap: the account's InvokeModel quota"
     )
@@ -75,30 +136,84 @@ class Settings(BaseSettings):
         default="amazon.nova-lite-v1:0",
         description="a Converse model id or inference profile (e.g. us.amazon.nova-lite-v1:0)",
     )
-    bedrock_max_tokens: int = Field(default=1024, ge=1, le=8192)
-    bedrock_temperature: float = Field(default=0.1, ge=0.0, le=1.0)
-    bedrock_retry_mode: Literal["standard", "adaptive"] = "standard"
+    bedrock_max_tokens: int = Field(
+        default=1024,
+        ge=1,
+        le=8192,
+        description="Always sent (Bedrock reserves quota from maxTokens)",
+    )
+    bedrock_temperature: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description="Always sent (Bedrock reserves quota from maxTokens)",
+    )
+    bedrock_retry_mode: Literal["standard", "adaptive"] = Field(
+        default="standard",
+        description="Botocore retry mode for bedrock-runtime (standard or adaptive)",
+    )
+    reranker: Literal["none", "bedrock"] = Field(
+        default="none",
+        description="Rerank the fused candidates before returning or answering from them: "
+        "none, or Amazon Bedrock's Rerank API (no local rerank model ships in a PyPI wheel)",
+    )
+    bedrock_rerank_model_id: str = Field(
+        default="cohere.rerank-v3-5:0",
+        description="cohere.rerank-v3-5:0 (the one offered in us-east-1) or amazon.rerank-v1:0",
+    )
+    rerank_candidates: int = Field(
+        default=20,
+        ge=1,
+        le=100,
+        description="How many of the best fused candidates go to the reranker",
+    )
+    bedrock_model_check: bool = Field(
+        default=False,
+        description="at start-up, call each configured Bedrock model once (a one-word "
+        "embedding, a one-token answer); /health/ready then reports a model the role cannot "
+        "call (access not enabled, unknown id), rechecked every minute. The stacks set it",
+    )
 
     # Chunking (characters). The local MiniLM reads at most 256 word pieces (about
     # 1,100 characters of English legal text), so local chunks stay below that.
     # At most 8,000 characters: even 4-byte UTF-8 then fits S3 Vectors' 40 KB record.
-    chunk_size: int = Field(default=1000, ge=200, le=8_000)
-    chunk_overlap: int = Field(default=150, ge=0, le=5_000)
+    chunk_size: int = Field(
+        default=1000,
+        ge=200,
+        le=8_000,
+        description="Characters per chunk (at most 8,000, so a chunk fits an S3 Vectors "
+        "record) and repeated between neighbours",
+    )
+    chunk_overlap: int = Field(
+        default=150,
+        ge=0,
+        le=5_000,
+        description="Characters per chunk (at most 8,000, so a chunk fits an S3 Vectors "
+        "record) and repeated between neighbours",
+    )
 
     # Retrieval and answers.
     search_mode: SearchMode = Field(
         default=SearchMode.HYBRID,
         description="How /search and /ask retrieve when a request does not say: hybrid "
-        "(vector + BM25, fused by reciprocal rank), vector or keyword.",
+        "(vector + BM25, fused as RAG_HYBRID_FUSION says: by default the weighted sum), "
+        "vector or keyword.",
     )
     # Measured (benchmarks/spdx_eval.py, MRR@10): weighted 0.75 beat reciprocal rank fusion
-    # on both evaluation sets; see README, Retrieval quality.
+    # on both evaluation sets; see docs/performance.md, Retrieval quality.
     hybrid_fusion: Literal["rrf", "weighted"] = Field(
         default="weighted",
-        description="How hybrid search merges its two lists: reciprocal rank fusion, or a "
-        "weighted sum of cosine similarity and normalised BM25 (RAG_HYBRID_VECTOR_WEIGHT).",
+        description="How hybrid search merges its two lists: weighted (the default: weight x "
+        "cosine similarity + (1 - weight) x BM25 / the best BM25), or rrf (reciprocal rank "
+        "fusion).",
     )
-    hybrid_vector_weight: float = Field(default=0.75, ge=0.0, le=1.0)
+    hybrid_vector_weight: float = Field(
+        default=0.75,
+        ge=0.0,
+        le=1.0,
+        description="The weight of cosine similarity in the weighted fusion (the rest is "
+        "normalised BM25)",
+    )
     keyword_refresh_seconds: float = Field(
         default=10.0,
         ge=0.0,
@@ -108,13 +223,28 @@ class Settings(BaseSettings):
     )
     # Measured (benchmarks/search_latency.py, 100k chunks): recall@10 0.858 at 100, 0.927 at
     # 200, for 4.1 -> 6.7 ms raw p95; the query's embedding alone takes ~25 ms.
-    hnsw_ef_search: int = Field(default=200, ge=10, le=1000)
+    hnsw_ef_search: int = Field(
+        default=200,
+        ge=10,
+        le=1000,
+        description="Pgvector HNSW search breadth (never below the rows asked for)",
+    )
     # `rag-app reindex` (rag_app/postgres/index_build.py): maintenance_work_mem sized to the
     # HNSW graph up to this, and parallel workers (default: this machine's cores minus one,
     # right for the embedded PostgreSQL; on Aurora, the instance's vCPUs minus one).
-    index_build_memory_mb: int = Field(default=1024, ge=64, le=1_048_576)
+    index_build_memory_mb: int = Field(
+        default=1024,
+        ge=64,
+        le=1_048_576,
+        description="Most maintenance_work_mem that rag-app reindex asks for; it sizes the "
+        "build to the HNSW graph up to this",
+    )
     index_build_workers: int = Field(
-        default_factory=lambda: max(0, (os.cpu_count() or 1) - 1), ge=0, le=64
+        description="Parallel workers for rag-app reindex (set the database host's vCPUs - "
+        "1 on Aurora); none on pgvector < 0.8.2 (CVE-2026-3172)",
+        default_factory=lambda: max(0, (os.cpu_count() or 1) - 1),
+        ge=0,
+        le=64,
     )
     answer_min_score: float = Field(
         default=0.35,
@@ -122,22 +252,70 @@ class Settings(BaseSettings):
         le=1.0,
         description="Cosine similarity below which no passage counts as support (grounded: false).",
     )
-    answer_max_sentences: int = Field(default=3, ge=1, le=10)
+    answer_max_sentences: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="Sentences in an extractive answer",
+    )
 
     # Limits.
-    max_upload_bytes: int = Field(default=50 * MIB, ge=1)
-    max_pages: int = Field(default=2000, ge=1)
-    max_chunks_per_document: int = Field(default=20_000, ge=1)
-    max_query_chars: int = Field(default=2000, ge=1)
+    max_upload_bytes: int = Field(
+        default=50 * MIB,
+        ge=1,
+        description="Upload size limit (413 above it)",
+    )
+    max_pages: int = Field(default=2000, ge=1, description="Pages per PDF")
+    max_chunks_per_document: int = Field(
+        default=20_000,
+        ge=1,
+        description="Chunks per document (a job over it fails, nothing indexed)",
+    )
+    max_query_chars: int = Field(default=2000, ge=1, description="Query and question length")
     ingest_concurrency: int = Field(
-        default=1, ge=1, le=8, description="jobs one `rag-app worker` process runs at once"
+        default=1, ge=1, le=8, description="Jobs one `rag-app worker` process runs at once"
     )
     # Parsers of uploaded files (PDFium, PyAV) run in a child process with these caps, so
     # a decompression bomb or a parser crash fails that one job and nothing else.
-    parse_memory_mb: int = Field(default=512, ge=128, le=16384)
-    parse_cpu_seconds: int = Field(default=30, ge=1, le=3600)
-    parse_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
-    embed_batch_size: int = Field(default=32, ge=1, le=512)
+    parse_memory_mb: int = Field(
+        default=512,
+        ge=128,
+        le=16384,
+        description="Caps on the child process that parses each upload (PDFium, PyAV)",
+    )
+    parse_cpu_seconds: int = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="Caps on the child process that parses each upload (PDFium, PyAV)",
+    )
+    parse_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Caps on the child process that parses each upload (PDFium, PyAV)",
+    )
+    embed_batch_size: int = Field(default=32, ge=1, le=512, description="Texts per embedding batch")
+    db_pool_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=200,
+        description="PostgreSQL connections per process (None: 4 per CPU core, at least 4): "
+        "a search holds one for one round trip, so a few per core keep the cores busy",
+    )
+    embed_batch_window_ms: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=50.0,
+        description="Local embedder: how long a query embedding waits for others to share "
+        "its inference when the model is idle (under load, batches form without waiting)",
+    )
+    embed_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Local embedder: ONNX Runtime intra-op threads (None: the machine's cores)",
+    )
 
     # Scanned PDFs and media (README: "Audio, video and scanned PDFs").
     ocr: Literal["off", "ocrmypdf", "textract"] = Field(
@@ -165,7 +343,11 @@ class Settings(BaseSettings):
         "media only), whisper (faster-whisper, offline: the 'media' extra), or transcribe "
         "(Amazon Transcribe batch jobs on the documents bucket, blob_store=s3)",
     )
-    transcribe_language_code: str = Field(default="en-US", pattern=r"^[a-z]{2}-[A-Z]{2}$")
+    transcribe_language_code: str = Field(
+        default="en-US",
+        pattern=r"^[a-z]{2}-[A-Z]{2}$",
+        description="Amazon Transcribe language code (RAG_TRANSCRIBER=transcribe)",
+    )
     aws_job_timeout_seconds: float = Field(
         default=7200, gt=0, le=86_400, description="longest wait for a Transcribe/Textract job"
     )
@@ -223,19 +405,37 @@ class Settings(BaseSettings):
     )
 
     # HTTP.
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
+    host: str = Field(
+        default="127.0.0.1",
+        description="Where serve binds (flags override); any address but loopback needs "
+        "RAG_AUTH=required",
+    )
+    port: int = Field(
+        default=8000,
+        ge=0,
+        le=65535,
+        description="Where serve binds (flags override); any address but loopback needs "
+        "RAG_AUTH=required",
+    )
 
     # Authentication: every endpoint but /health/* then needs `Authorization: Bearer` with
     # an API key or an OIDC token. Without it the service binds only to loopback.
-    auth: Literal["none", "required"] = "none"
+    auth: Literal["none", "required"] = Field(
+        default="none",
+        description="Required: bearer API key or OIDC token on every endpoint but /health/*",
+    )
     api_keys_file: Path | None = Field(
         default=None, description="JSON key list (rag-app keys); local deployments"
     )
     api_keys_secret_id: str | None = Field(
         default=None, description="Secrets Manager secret holding the key list (the stacks)"
     )
-    api_keys_refresh_seconds: float = Field(default=30.0, ge=0, le=3600)
+    api_keys_refresh_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="How often the key list is re-read (revocation delay)",
+    )
     api_key: SecretStr | None = Field(
         default=None,
         description="The API key `rag-app mcp` (stdio) acts with: its grants decide what "
@@ -249,6 +449,45 @@ class Settings(BaseSettings):
         description="claim listing read:<collection> / write:<collection> grants",
     )
     rate_limit_per_minute: int = Field(default=600, ge=1, description="per caller, per process")
+    database_app_user: str = Field(
+        default="rag_app",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="The application's least-privilege PostgreSQL role, which `rag-app "
+        "init-db` (run with the owner's credentials) creates: DML on the service's tables, "
+        "INSERT and SELECT only on the audit table.",
+    )
+    # Conversations and the audit trail (docs/conversations-and-audit.md).
+    conversation_retention_days: int = Field(
+        default=365,
+        ge=1,
+        le=36_500,
+        description="Conversations inactive for longer are deleted by a background sweep.",
+    )
+    conversation_sweep_seconds: float = Field(
+        default=3600.0, gt=0, le=86_400, description="How often the retention sweep runs."
+    )
+    audit_questions: Literal["full", "hash", "none"] = Field(
+        default="full",
+        description="What the audit trail keeps of questions and search queries: the text, "
+        "its SHA-256 (sha256:<hex>), or nothing.",
+    )
+    audit_flush_seconds: float = Field(
+        default=0.2,
+        gt=0,
+        le=60,
+        description="Audit events are written in batches this often (and at shutdown); a "
+        "crash loses at most this long's events.",
+    )
+    audit_bucket: str | None = Field(
+        default=None,
+        description="Option 1 (no database): the S3 bucket, created with Object Lock, that "
+        "holds the audit trail. With a PostgreSQL catalog the trail is a table instead.",
+    )
+    audit_prefix: str = Field(
+        default="audit/",
+        pattern=r"^([A-Za-z0-9._-]+/)*$",
+        description="Key prefix of the audit events in RAG_AUDIT_BUCKET",
+    )
 
     # The web app (rag_app/web): browser sign-in with an API key, or SSO through the OIDC
     # issuer above (authorization code + PKCE) when oidc_client_id is set.
@@ -313,6 +552,21 @@ class Settings(BaseSettings):
                 )
             if not self.database_host:
                 raise ValueError("RAG_DATABASE_SECRET_ARN needs RAG_DATABASE_HOST")
+        if self.database_iam_auth:
+            if self.database_url is not None or self.database_secret_arn is not None:
+                raise ValueError(
+                    "RAG_DATABASE_IAM_AUTH logs in with a token: set neither RAG_DATABASE_URL "
+                    "nor RAG_DATABASE_SECRET_ARN with it"
+                )
+            if not (self.database_host and self.database_user):
+                raise ValueError(
+                    "RAG_DATABASE_IAM_AUTH needs RAG_DATABASE_HOST and RAG_DATABASE_USER"
+                )
+            if self.database_sslmode in ("disable", "prefer"):
+                raise ValueError(
+                    "RAG_DATABASE_IAM_AUTH sends a token as the password: it needs "
+                    "RAG_DATABASE_SSLMODE require, verify-ca or verify-full"
+                )
         return self
 
     @model_validator(mode="after")

@@ -76,6 +76,7 @@ def _aws_points_at_local_doubles(
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ENDPOINT_URL_S3VECTORS", s3vectors_server.endpoint_url)
         patch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", bedrock_server.endpoint_url)
+        patch.setenv("AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME", bedrock_server.endpoint_url)
         patch.setenv("AWS_ENDPOINT_URL_S3", moto_s3.meta.endpoint_url)
         # moto's server answers every service on one port; Secrets Manager is faithful there.
         patch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_s3.meta.endpoint_url)

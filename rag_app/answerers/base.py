@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from rag_app.domain import Answer, AnswerDelta, Hit
+from rag_app.domain import Answer, AnswerDelta, Exchange, Hit
 
 NO_ANSWER = "The indexed documents do not contain a passage that answers this question."
 
@@ -21,6 +21,10 @@ class Question:
     text: str
     vector: NDArray[np.float32]
     terms: frozenset[str]
+    # A conversation's earlier turns, oldest first: context for what the question refers
+    # to, never a source (only the hits may be cited). ``text`` is then the standalone
+    # form retrieval searched for.
+    history: tuple[Exchange, ...] = ()
 
 
 @runtime_checkable

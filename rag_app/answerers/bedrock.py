@@ -23,8 +23,10 @@ from typing import Any
 
 import anyio.to_thread
 
+from rag_app import metrics
 from rag_app.answerers.base import NO_ANSWER, Question
 from rag_app.aws.calls import AwsCalls, retries_of
+from rag_app.bedrock_refusals import refusal_errors
 from rag_app.domain import UNPAGED, Answer, AnswerDelta, Citation, Hit
 
 log = logging.getLogger("rag_app.bedrock")
@@ -47,6 +49,7 @@ NO_ANSWER_REPLY = "NO_ANSWER"
 _QUOTES_HEADER = re.compile(r"\n\s*quotes:\s*(?:\n|$)", re.IGNORECASE)
 _QUOTE_LINE = re.compile(r'^\s*\[(\d+)\]\s*["\u201c](.+?)["\u201d]\s*$', re.MULTILINE)
 _MARKER = re.compile(r"\[(\d+)\]")
+MAX_HISTORY_TURNS = 4  # earlier turns the model sees, the most recent
 HOLD_BACK = 16  # characters kept unsent while the stream might be starting "Quotes:"
 
 
@@ -113,15 +116,20 @@ class BedrockAnswerer:
         self._model_id = model_id
         self._max_tokens = max_tokens
         self._temperature = temperature
-        self._calls = AwsCalls(client)
+        self._calls = AwsCalls(client, errors=refusal_errors(model_id))
 
     def _request(self, question: Question, hits: Sequence[Hit]) -> dict[str, Any]:
+        # Earlier turns of a conversation go first as plain user/assistant messages: context
+        # for what the question refers to. Passages come only in the last one, as data.
+        earlier: list[dict[str, Any]] = []
+        for exchange in question.history[-MAX_HISTORY_TURNS:]:
+            earlier.append({"role": "user", "content": [{"text": exchange.question}]})
+            earlier.append({"role": "assistant", "content": [{"text": exchange.answer}]})
+        last = {"role": "user", "content": [{"text": build_prompt(question.text, hits)}]}
         return {
             "modelId": self._model_id,
             "system": [{"text": SYSTEM_PROMPT}],
-            "messages": [
-                {"role": "user", "content": [{"text": build_prompt(question.text, hits)}]}
-            ],
+            "messages": [*earlier, last],
             "inferenceConfig": {"maxTokens": self._max_tokens, "temperature": self._temperature},
         }
 
@@ -147,6 +155,16 @@ class BedrockAnswerer:
             )
         return Answer(answer, True, citations, metadata)
 
+    async def probe(self) -> None:
+        """One one-token Converse call: returns if the role may call the model, raises
+        ``ModelRefusedError``/``ModelThrottledError`` (bedrock_refusals) if not."""
+        await self._calls(
+            "converse",
+            modelId=self._model_id,
+            messages=[{"role": "user", "content": [{"text": "ping"}]}],
+            inferenceConfig={"maxTokens": 1},
+        )
+
     async def stream(
         self, question: Question, hits: Sequence[Hit]
     ) -> AsyncIterator[AnswerDelta | Answer]:
@@ -159,6 +177,8 @@ class BedrockAnswerer:
         request = self._request(question, hits)
         response = await self._calls("converse_stream", **request)
         retries = retries_of(response)
+        if retries:  # botocore retried (throttling, mostly): the alarm's metric
+            metrics.emit(metrics.BEDROCK_THROTTLES, retries, Model=self._model_id)
         stream = response["stream"]
         events: Iterator[dict[str, Any]] = iter(stream)
         text, sent, usage, latency = "", 0, {}, 0

@@ -9,6 +9,13 @@ from litestar.di import Provide
 from litestar.exceptions import ServiceUnavailableException
 from litestar.middleware import DefineMiddleware
 
+from rag_app.api.audit import AuditController
+from rag_app.api.audit_trail import AuditMiddleware
+from rag_app.api.conversations import (
+    AnswerController,
+    ConversationController,
+    ExportController,
+)
 from rag_app.api.documents import DocumentController, JobController
 from rag_app.api.errors import EXCEPTION_HANDLERS
 from rag_app.api.health import HealthController
@@ -35,9 +42,12 @@ def _services(state: State) -> Services:
     return services
 
 
-def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Litestar:
+def create_app(
+    settings: Settings, *, embedder: Embedder | None = None, audited: bool = True
+) -> Litestar:
     """The ASGI app. Services start in its lifespan, so building it costs nothing.
-    ``embedder``: see ``open_services``."""
+    ``embedder``: see ``open_services``. ``audited=False`` leaves out the audit trail: only
+    for the benchmark that measures what it costs (benchmarks/audit_overhead.py)."""
 
     # Imported here: the MCP tools use the API's schemas and access rules.
     from rag_app.api.mcp import HttpTools, mcp_route
@@ -57,11 +67,14 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
             app.state.services = None
             app.state.authenticator = None
 
+    # The audit trail is outermost, so that it records requests authentication refuses.
     middleware = (
-        [DefineMiddleware(BearerAuthMiddleware, exclude=[f"^{p}" for p in UNAUTHENTICATED])]
-        if required
-        else []
+        [DefineMiddleware(AuditMiddleware, questions=settings.audit_questions)] if audited else []
     )
+    if required:
+        middleware.append(
+            DefineMiddleware(BearerAuthMiddleware, exclude=[f"^{p}" for p in UNAUTHENTICATED])
+        )
     return Litestar(
         route_handlers=[
             DocumentController,
@@ -69,6 +82,10 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
             QueryController,
             OpenAIController,
             HealthController,
+            ConversationController,
+            AnswerController,
+            ExportController,
+            AuditController,
             mcp_route(tools),
             web_router(),
         ],

@@ -9,6 +9,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from rag_app.api.audit_trail import note
 from rag_app.api.byte_ranges import ranged_response
 from rag_app.api.errors import problem_responses
 from rag_app.api.openapi import SECURITY, binary, operation_with
@@ -64,6 +65,9 @@ class DocumentController(Controller):
         Content already in the collection is not ingested twice: the answer is then 200
         with ``duplicate: true`` and the existing document's ids.
         """
+        note(collections={data.collection})
+        if data.document_id:  # an upload naming a document id replaces that document
+            note(action="replaceDocument", documents={data.document_id})
         try:
             content = await data.file.read()
             filename = data.file.filename or "upload"
@@ -84,6 +88,7 @@ class DocumentController(Controller):
                 transcript=transcript,
             ),
         )
+        note(documents={submission.document_id}, duplicate=submission.duplicate)
         return Response(
             SubmissionOut(
                 document_id=submission.document_id,
@@ -107,6 +112,10 @@ class DocumentController(Controller):
         page = await services.documents.list(
             principal, collection=collection, limit=limit, offset=offset
         )
+        note(
+            collections={d.collection for d in page.items},
+            documents={d.document_id for d in page.items},
+        )
         return DocumentListOut(
             items=[DocumentOut.of(d) for d in page.items],
             total=page.total,
@@ -122,7 +131,10 @@ class DocumentController(Controller):
         principal: NamedDependency[Principal],
     ) -> DocumentOut:
         """One document: status, pages, chunks, content digest and the last error."""
-        return DocumentOut.of(await services.documents.get(principal, document_id))
+        note(documents={document_id})
+        document = await services.documents.get(principal, document_id)
+        note(collections={document.collection})
+        return DocumentOut.of(document)
 
     @get(
         "/{document_id:str}/content",
@@ -144,7 +156,9 @@ class DocumentController(Controller):
         (``#page=<n>`` for PDFs, ``#t=<seconds>`` for audio and video), in its own media
         type, or as ``application/octet-stream`` when the request accepts only that. One
         ``Range: bytes=`` range is answered with 206 and that slice (players seek with it)."""
+        note(documents={document_id})
         document, data = await services.documents.original(principal, document_id)
+        note(collections={document.collection})
         # Printable ASCII only: a header value can carry neither line breaks nor quotes.
         name = "".join(
             c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
@@ -170,7 +184,10 @@ class DocumentController(Controller):
         services: NamedDependency[Services],
         principal: NamedDependency[Principal],
     ) -> None:
-        """Delete the document, its chunks and its file; no search returns it afterwards."""
+        """Delete the document, its chunks and its file; no search returns it afterwards.
+        Its audit events stay."""
+        note(documents={document_id})
+        note(collections={(await services.documents.get(principal, document_id)).collection})
         await services.documents.delete(principal, document_id)
 
 
@@ -204,4 +221,6 @@ class JobController(Controller):
         principal: NamedDependency[Principal],
     ) -> JobOut:
         """An ingestion job: queued, running (with its stage), succeeded or failed (with why)."""
-        return JobOut.of(await services.documents.job(principal, job_id))
+        job = await services.documents.job(principal, job_id)
+        note(documents={job.document_id}, collections={job.collection}, job_id=job_id)
+        return JobOut.of(job)

@@ -17,6 +17,7 @@ from litestar.status_codes import (
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_502_BAD_GATEWAY,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
@@ -24,6 +25,8 @@ from rag_app.errors import (
     ConfigurationError,
     ForbiddenError,
     InvalidInputError,
+    ModelRefusedError,
+    ModelThrottledError,
     NotFoundError,
     PayloadTooLargeError,
     RagError,
@@ -44,6 +47,8 @@ STATUS_OF: dict[type[RagError], int] = {
     PayloadTooLargeError: HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     UnprocessableDocumentError: HTTP_422_UNPROCESSABLE_ENTITY,
     ConfigurationError: HTTP_500_INTERNAL_SERVER_ERROR,
+    ModelRefusedError: HTTP_502_BAD_GATEWAY,
+    ModelThrottledError: HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 TITLES = {
@@ -57,6 +62,7 @@ TITLES = {
     422: "Unprocessable Content",
     429: "Too Many Requests",
     500: "Internal Server Error",
+    502: "Bad Gateway",
     503: "Service Unavailable",
 }
 
@@ -110,6 +116,8 @@ def rag_error_handler(_: Request[Any, Any, Any], exc: RagError) -> Response[dict
         (code for cls, code in STATUS_OF.items() if isinstance(exc, cls)),
         HTTP_500_INTERNAL_SERVER_ERROR,
     )
+    if isinstance(exc, ModelThrottledError):
+        return problem(status, str(exc), headers={"Retry-After": "10"})
     return problem(status, str(exc))
 
 

@@ -55,6 +55,8 @@ class HealthController(Controller):
             await services.queue.check()
         except Exception as e:
             return problem(503, f"not ready: {type(e).__name__}: {e}")
+        if services.model_access is not None and (refused := await services.model_access.check()):
+            return problem(503, "not ready: " + "; ".join(refused.values()), models=refused)
         return Response(
             ReadyOut(
                 status="ready",

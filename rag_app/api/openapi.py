@@ -68,6 +68,26 @@ def binary(media_types: list[str]) -> dict[str, dict[str, Any]]:
     return {t: {"schema": {"type": "string", "format": "binary"}} for t in media_types}
 
 
+def inline_schema(type_: type) -> dict[str, Any]:
+    """The JSON Schema of a msgspec type with its ``$defs`` substituted in place, for a
+    response declared by hand (``operation_with``); the types must not be recursive."""
+    root = msgspec.json.schema(type_)
+    defs = root.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(root)
+    return resolved
+
+
 def event_stream(description: str, events: Mapping[str, type]) -> dict[str, dict[str, Any]]:
     """``text/event-stream`` content; ``events`` maps each event name to the type of its
     JSON ``data``, whose JSON Schema (self-contained) is listed in the ``x-events``

@@ -10,11 +10,14 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from rag_app.api.audit_trail import note, note_answer
 from rag_app.api.errors import problem_responses
 from rag_app.api.openapi import ASK_EVENTS_DESCRIPTION, SECURITY, event_stream, operation_with
 from rag_app.api.schemas import AskDelta, AskIn, AskOut, Done, HitOut, SearchIn, SearchOut
 from rag_app.auth.principal import Principal
-from rag_app.domain import Answer, AnswerDelta
+from rag_app.conversations.records import Turn
+from rag_app.conversations.service import PendingTurn
+from rag_app.domain import AnswerDelta
 from rag_app.services import Services
 
 EVENT_STREAM = "text/event-stream"
@@ -24,20 +27,32 @@ EVENT_STREAM = "text/event-stream"
 MAX_QUERY_BODY_BYTES = 1024 * 1024
 
 
-async def _events(
-    events: AsyncIterator[AnswerDelta | Answer],
-) -> AsyncIterator[ServerSentEventMessage]:
-    async for event in events:
+async def _events(pending: PendingTurn) -> AsyncIterator[ServerSentEventMessage]:
+    started = {
+        "conversation_id": pending.conversation_id,
+        "answer_id": pending.answer_id,
+        "rewritten_query": pending.rewritten_query,
+    }
+    yield ServerSentEventMessage(event="start", data=msgspec.json.encode(started).decode())
+    async for event in pending.events:
         if isinstance(event, AnswerDelta):
             payload = msgspec.json.encode(AskDelta(event.text)).decode()
             yield ServerSentEventMessage(event="delta", data=payload)
         else:
+            note_answer(event)
             payload = msgspec.json.encode(AskOut.of(event)).decode()
             yield ServerSentEventMessage(event="answer", data=payload)
             yield ServerSentEventMessage(event="done", data=msgspec.json.encode(Done()).decode())
 
 
 ASK_EVENTS = {"delta": AskDelta, "answer": AskOut, "done": Done}
+
+
+async def _final(pending: PendingTurn) -> Turn:
+    async for event in pending.events:
+        if isinstance(event, Turn):
+            return event
+    raise RuntimeError("the answer stream ended without an answer")
 
 
 class QueryController(Controller):
@@ -49,7 +64,7 @@ class QueryController(Controller):
         operation_id="search",
         status_code=200,
         request_max_body_size=MAX_QUERY_BODY_BYTES,
-        responses=problem_responses(413),
+        responses=problem_responses(413, 502),
     )
     async def search(
         self,
@@ -60,12 +75,17 @@ class QueryController(Controller):
         """Passages that best match the query, best first, with document, page and scores;
         only from the collections the caller may read. ``mode`` picks hybrid (default),
         vector or keyword retrieval."""
+        note(question=data.query)
         hits = await services.queries.search(
             data.query,
             top_k=data.top_k,
             filters=data.filters,
             collections=principal.readable,
             mode=data.mode,
+        )
+        note(
+            collections={h.chunk.collection for h in hits},
+            documents={h.chunk.document_id for h in hits},
         )
         return SearchOut(hits=[HitOut.of(h) for h in hits])
 
@@ -81,7 +101,7 @@ class QueryController(Controller):
                 "Accept: text/event-stream",
                 generate_examples=False,
             ),
-            **problem_responses(413),
+            **problem_responses(413, 502),
         },
         operation_class=operation_with(200, event_stream(ASK_EVENTS_DESCRIPTION, ASK_EVENTS)),
     )
@@ -95,25 +115,29 @@ class QueryController(Controller):
         """An answer from the indexed documents with page citations whose quotes are checked
         against the cited page; ``grounded: false`` when no passage supports one.
 
-        With ``Accept: text/event-stream`` the answer streams as Server-Sent Events:
-        ``delta`` events carry text as it is written, one ``answer`` event carries the whole
-        verified answer with its citations (authoritative: markers renumbered, unsupported
-        ones removed), then ``done``. A client that disconnects stops the model call.
+        Every answer belongs to a conversation: give ``conversation_id`` (from an earlier
+        answer) to ask a follow-up, which is rewritten into a standalone query with the
+        earlier turns in mind before retrieval (``rewritten_query`` says what was searched).
+
+        With ``Accept: text/event-stream`` the answer streams as Server-Sent Events: one
+        ``start`` event (``conversation_id``, ``answer_id``, ``rewritten_query``), ``delta``
+        events with text as it is written, one ``answer`` event with the whole verified
+        answer and its citations (authoritative: markers renumbered, unsupported ones
+        removed), then ``done``. A client that disconnects stops the model call, and that
+        turn is not stored.
         """
-        if EVENT_STREAM in request.headers.get("accept", ""):
-            events = await services.queries.ask_stream(
-                data.question,
-                top_k=data.top_k,
-                filters=data.filters,
-                collections=principal.readable,
-                mode=data.mode,
-            )
-            return ServerSentEvent(_events(events))
-        answer = await services.queries.ask(
+        note(question=data.question)
+        pending = await services.conversations.ask(
+            principal,
             data.question,
+            conversation_id=data.conversation_id,
             top_k=data.top_k,
             filters=data.filters,
-            collections=principal.readable,
             mode=data.mode,
         )
-        return Response(AskOut.of(answer))
+        note(conversation_id=pending.conversation_id, answer_id=pending.answer_id)
+        if EVENT_STREAM in request.headers.get("accept", ""):
+            return ServerSentEvent(_events(pending))
+        turn = await _final(pending)
+        note_answer(turn)
+        return Response(AskOut.of(turn))

@@ -9,7 +9,8 @@ from typing import Annotated
 import msgspec
 from litestar.datastructures import UploadFile
 
-from rag_app.domain import MAX_TOP_K, UNPAGED, Answer, Citation, Document, Hit, Job, SearchMode
+from rag_app.conversations.records import Turn
+from rag_app.domain import MAX_TOP_K, UNPAGED, Citation, Document, Hit, Job, SearchMode
 
 FilterValue = str | int | float | bool
 TopK = Annotated[int, msgspec.Meta(ge=1, le=MAX_TOP_K, description="passages to retrieve")]
@@ -138,7 +139,8 @@ class DocumentListOut(msgspec.Struct):
 Mode = Annotated[
     SearchMode | None,
     msgspec.Meta(
-        description="hybrid: vector + keyword (BM25) results fused by reciprocal rank; "
+        description="hybrid: vector + keyword (BM25) results fused (by default a weighted sum "
+        "of cosine similarity and normalised BM25; RAG_HYBRID_FUSION); "
         "vector: by meaning only; keyword: by the query's words only"
     ),
 ]
@@ -197,6 +199,16 @@ class AskIn(msgspec.Struct, forbid_unknown_fields=True):
     top_k: TopK = 5
     filters: Filters = msgspec.field(default_factory=dict)
     mode: Mode = None
+    conversation_id: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                max_length=64,
+                description="continue this conversation (yours); omitted: start a new one",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class CitationOut(msgspec.Struct):
@@ -229,15 +241,22 @@ class AskOut(msgspec.Struct):
     answer: str
     grounded: bool
     citations: list[CitationOut]
-    metadata: dict[str, str | int | float]  # answerer, model id, tokens, latency
+    metadata: dict[str, str | int | float]  # answerer, model id, tokens, latency, rewriter
+    conversation_id: str  # pass it back to ask a follow-up
+    answer_id: str  # for feedback and export
+    rewritten_query: str  # what retrieval searched for: the question, or its standalone form
 
     @classmethod
-    def of(cls, answer: Answer) -> AskOut:
+    def of(cls, turn: Turn) -> AskOut:
+        """A turn just answered: its citations are to collections the caller can read."""
         return cls(
-            answer.text,
-            answer.grounded,
-            [CitationOut.of(c) for c in answer.citations],
-            dict(answer.metadata),
+            turn.answer,
+            turn.grounded,
+            [CitationOut.of(c.citation) for c in turn.citations],
+            dict(turn.metadata),
+            turn.conversation_id,
+            turn.answer_id,
+            turn.rewritten_query,
         )
 
 

@@ -35,23 +35,30 @@ class KeyRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     read: list[str]
     write: list[str]
     created: str
+    audit: bool = False  # may read the audit trail
 
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def new_key(name: str, *, read: list[str], write: list[str]) -> tuple[str, KeyRecord]:
+def new_key(
+    name: str, *, read: list[str], write: list[str], audit: bool = False
+) -> tuple[str, KeyRecord]:
     """A fresh key and the record to store for it (the key itself is never stored)."""
     for collection in (*read, *write):
         if not COLLECTION_PATTERN.match(collection):
             raise InvalidInputError(f"{collection!r} is not a collection name or '*'")
-    if not read and not write:
-        raise InvalidInputError("a key needs at least one collection to read or write")
+    if not read and not write and not audit:
+        raise InvalidInputError(
+            "a key needs at least one collection to read or write, or the audit grant"
+        )
     key_id = secrets.token_hex(6)
     key = f"rag_{key_id}_{secrets.token_urlsafe(32)}"
     created = datetime.now(UTC).isoformat(timespec="seconds")
-    return key, KeyRecord(key_id, name, hash_key(key), sorted(read), sorted(write), created)
+    return key, KeyRecord(
+        key_id, name, hash_key(key), sorted(read), sorted(write), created, audit=audit
+    )
 
 
 def decode_records(raw: str | bytes, where: str) -> list[KeyRecord]:
@@ -143,5 +150,8 @@ class ApiKeyVerifier:
         if record is None or not hmac.compare_digest(record.sha256, hash_key(key)):
             return None
         return Principal(
-            f"key:{record.id}", read=frozenset(record.read), write=frozenset(record.write)
+            f"key:{record.id}",
+            read=frozenset(record.read),
+            write=frozenset(record.write),
+            audit=record.audit,
         )

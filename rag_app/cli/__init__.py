@@ -13,6 +13,7 @@ import click
 
 from rag_app import __version__
 from rag_app.cli.assistants import mcp
+from rag_app.cli.audit import audit
 from rag_app.cli.cost import cost
 from rag_app.cli.documents import documents, ingest, jobs
 from rag_app.cli.keys import keys
@@ -46,6 +47,7 @@ for command in (
     eval_command,
     cost,
     migrate,
+    audit,
     mcp,
 ):
     main.add_command(command)

@@ -28,12 +28,13 @@ def _key_store() -> KeyStore:
 @click.option("--name", required=True, help="Who or what the key is for.")
 @click.option("--read", "read", multiple=True, metavar="COLLECTION", help="Repeatable; '*': all.")
 @click.option("--write", "write", multiple=True, metavar="COLLECTION", help="Repeatable.")
-def keys_create(name: str, read: tuple[str, ...], write: tuple[str, ...]) -> None:
+@click.option("--audit", is_flag=True, help="May read the audit trail (GET /audit).")
+def keys_create(name: str, read: tuple[str, ...], write: tuple[str, ...], audit: bool) -> None:
     """Create a key and print it: it is shown once and stored only as a hash."""
     store = _key_store()
 
     async def create() -> str:
-        key, record = new_key(name, read=list(read), write=list(write))
+        key, record = new_key(name, read=list(read), write=list(write), audit=audit)
         await store.save([*(await store.load()), record])
         return key
 
@@ -49,7 +50,8 @@ def keys_list() -> None:
     """Every key's id, name, collections and creation time (never the key)."""
     for r in asyncio.run(_key_store().load()):
         click.echo(
-            f"{r.id}  {r.name}  read={','.join(r.read)}  write={','.join(r.write)}  {r.created}"
+            f"{r.id}  {r.name}  read={','.join(r.read)}  write={','.join(r.write)}"
+            f"{'  audit' if r.audit else ''}  {r.created}"
         )
 
 

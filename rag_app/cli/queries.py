@@ -8,8 +8,10 @@ from pathlib import Path
 
 import click
 
+from rag_app.auth.principal import LOCAL_OPERATOR
 from rag_app.cli.running import load_settings, parse_filters, run
-from rag_app.domain import MAX_TOP_K, Answer, Hit, SearchMode
+from rag_app.conversations.records import Turn
+from rag_app.domain import MAX_TOP_K, Hit, SearchMode
 from rag_app.errors import RagError
 from rag_app.evaluation.metrics import CUTOFF
 from rag_app.services import Services
@@ -55,28 +57,54 @@ def search(query: str, top_k: int, filters: tuple[str, ...], mode: str | None) -
 @filter_option
 @mode_option
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option(
+    "--conversation",
+    "conversation_id",
+    default=None,
+    help="Ask a follow-up in this conversation (the local operator's).",
+)
 def ask(
-    question: str, top_k: int, filters: tuple[str, ...], mode: str | None, as_json: bool
+    question: str,
+    top_k: int,
+    filters: tuple[str, ...],
+    mode: str | None,
+    as_json: bool,
+    conversation_id: str | None,
 ) -> None:
-    """Answer QUESTION from the indexed documents, with page citations."""
+    """Answer QUESTION from the indexed documents, with page citations. The answer is kept
+    as a turn of a conversation of the local operator: pass its id to ``--conversation``
+    to ask a follow-up (rewritten with the earlier turns in mind before retrieval)."""
 
-    async def action(services: Services) -> Answer:
-        return await services.queries.ask(
-            question, top_k=top_k, filters=parse_filters(filters), mode=_mode(mode)
+    async def action(services: Services) -> Turn:
+        pending = await services.conversations.ask(
+            LOCAL_OPERATOR,
+            question,
+            conversation_id=conversation_id,
+            top_k=top_k,
+            filters=parse_filters(filters),
+            mode=_mode(mode),
         )
+        async for event in pending.events:
+            if isinstance(event, Turn):
+                return event
+        raise RuntimeError("the answer stream ended without an answer")
 
-    answer = run(load_settings(), action)
+    turn = run(load_settings(), action)
     if as_json:
         import msgspec
 
         from rag_app.api.schemas import AskOut
 
-        click.echo(msgspec.json.encode(AskOut.of(answer)).decode())
+        click.echo(msgspec.json.encode(AskOut.of(turn)).decode())
         return
-    click.echo(answer.text)
-    for n, c in enumerate(answer.citations, 1):
+    if turn.rewritten_query != " ".join(question.split()):
+        click.echo(f"(searched for: {turn.rewritten_query})")
+    click.echo(turn.answer)
+    for n, stored in enumerate(turn.citations, 1):
+        c = stored.citation
         click.echo(f'  [{n}] {c.title}, page {c.page}: "{" ".join(c.quote.split())}"')
-    if not answer.grounded:
+    click.echo(f"conversation {turn.conversation_id}, answer {turn.answer_id}")
+    if not turn.grounded:
         sys.exit(2)
 
 

@@ -37,7 +37,7 @@ def run(
     one-line message."""
 
     async def main() -> T:
-        async with open_services(settings, run_jobs=run_jobs) as services:
+        async with open_services(settings, run_jobs=run_jobs, emit_metrics=False) as services:
             return await action(services)
 
     try:

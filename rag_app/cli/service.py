@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 
 import click
 
+from rag_app.audit.postgres import SCHEMA as AUDIT_SCHEMA
 from rag_app.cli.running import console, load_settings, run
 from rag_app.errors import RagError
+from rag_app.postgres.app_role import AppRole, ensure_app_role
 from rag_app.postgres.index_build import BuildPlan
 from rag_app.postgres.pool import UNAVAILABLE
 from rag_app.services import Services, open_services
@@ -69,19 +72,55 @@ def worker(concurrency: int | None) -> None:
 
 
 @click.command("init-db")
-def init_db() -> None:
-    """Create the pgvector extension, the catalog schema and the vector table, then exit.
+@click.option(
+    "--app-role/--no-app-role",
+    default=True,
+    show_default=True,
+    help="Create (or renew the grants of) the application's role, RAG_DATABASE_APP_USER.",
+)
+@click.option(
+    "--app-password-env",
+    metavar="VARIABLE",
+    default=None,
+    help="Environment variable holding the app role's password (omit with --iam).",
+)
+@click.option("--iam", is_flag=True, help="GRANT rds_iam: the app logs in with IAM tokens.")
+def init_db(app_role: bool, app_password_env: str | None, iam: bool) -> None:
+    """Create the pgvector extension, the schema (catalog, conversations, audit trail) and
+    the vector table, then the application's least-privilege role, and exit.
 
-    Idempotent, and what every start of the service does anyway; a deployment can run it
-    once before the pods start (the Helm chart's optional migration Job).
+    Run it with the owner's (master user's) credentials, before the service starts and
+    after every upgrade (the Helm chart's optional migration Job). The app role gets DML on
+    the service's tables and only INSERT and SELECT on the audit table; point the service
+    at it (RAG_DATABASE_URL, or IAM auth). Idempotent.
     """
+    settings = load_settings()
+    password = None
+    if app_password_env is not None:
+        password = os.environ.get(app_password_env)
+        if not password:
+            raise click.UsageError(f"{app_password_env} is not set or empty")
 
-    async def action(services: Services) -> int:
+    async def action(services: Services) -> tuple[int, AppRole | None]:
         await services.store.check()
-        return await services.store.count({})
+        chunks = await services.store.count({})
+        if not app_role or services.pool is None:
+            return chunks, None
+        async with services.pool.connection() as conn:
+            await conn.execute(AUDIT_SCHEMA)  # as the owner: the triggers and indexes too
+            role = await ensure_app_role(
+                conn, name=settings.database_app_user, password=password, iam=iam
+            )
+        return chunks, role
 
-    chunks = run(load_settings(), action)
+    chunks, role = run(settings, action)
     click.echo(f"database ready ({chunks} chunks indexed)")
+    if role is not None:
+        click.echo(
+            f"role {role.name} {'created' if role.created else 'updated'}: DML on "
+            f"{role.tables} tables, INSERT and SELECT only on the audit trail"
+            + (", rds_iam granted" if iam else "")
+        )
 
 
 @click.command()

@@ -3,6 +3,9 @@ the first ingestion costs once.
 
 Option 1: ECS Fargate + ALB + S3 Vectors + S3 + Bedrock (the `ecs` stack).
 Option 2: EKS Auto Mode + Aurora PostgreSQL Serverless v2 with pgvector + S3 + Bedrock.
+
+Over 400 lines on purpose: every line item of both bills, each with its arithmetic and its
+price source, reads in one place (splitting by service would scatter one option's bill).
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ def _network(
     scenario: Scenario, prices: RegionPrices, hours: Decimal, endpoints: int
 ) -> list[Line]:
     net = scenario.network
+    if net.endpoints == "minimal":  # NAT instead of the interface endpoints
+        net = net.model_copy(update={"nat_gateway": True})
+        endpoints = 0
     lines = [
         line(prices, "alb.hour", "Load balancer (ALB)", hours, f"1 ALB x {hours} h"),
         line(
@@ -77,6 +83,32 @@ def _network(
             ),
         ]
     return lines
+
+
+def _edge_and_operations(
+    scenario: Scenario, prices: RegionPrices, alarms: int, backup_price: str
+) -> list[Line]:
+    """WAF, CloudWatch alarms and AWS Backup: the same shape on both options."""
+    ops = scenario.operations
+    return [
+        line(prices, "waf.web_acl", "WAF web ACL", Decimal(1), "1 regional web ACL"),
+        line(prices, "waf.rule", "WAF rules", Decimal(ops.waf_rules), f"{ops.waf_rules} rules"),
+        line(
+            prices,
+            "waf.requests",
+            "WAF requests",
+            ops.waf_requests_millions_per_month,
+            "every request the ALB receives",
+        ),
+        line(prices, "cloudwatch.alarm", "CloudWatch alarms", Decimal(alarms), f"{alarms} alarms"),
+        line(
+            prices,
+            backup_price,
+            "AWS Backup",
+            ops.backup_gigabytes,
+            "daily backups of the data an operator cannot recreate",
+        ),
+    ]
 
 
 def _shared(scenario: Scenario, prices: RegionPrices, work: Workload) -> list[Line]:
@@ -260,6 +292,7 @@ def option_1(
             f"{ecs.tasks} x {memory_gb} GB x {hours} h",
         ),
         *_network(scenario, prices, hours, ecs.interface_endpoints),
+        *_edge_and_operations(scenario, prices, scenario.operations.alarms_option_1, "backup.s3"),
         *s3vectors.storage_and_query_lines(prices, usage),
         *_shared(scenario, prices, work),
         *_log_group(scenario, prices, "the app", scenario.operations.log_gigabytes_per_month),
@@ -341,7 +374,14 @@ def option_2(
     window = Decimal(eks.aurora_backup_retention_days * 24) / hours
     backup_gb = work.vectors_added_per_month * (row + index) / GIB * window
     monthly = [
-        line(prices, "eks.cluster", "EKS control plane", hours, f"1 cluster x {hours} h"),
+        line(
+            prices,
+            "eks.cluster.extended" if eks.extended_support else "eks.cluster",
+            "EKS control plane",
+            hours,
+            f"1 cluster x {hours} h, "
+            + ("extended support" if eks.extended_support else "standard support"),
+        ),
         line(
             prices,
             f"ec2.{node}",
@@ -364,6 +404,9 @@ def option_2(
             f"{eks.nodes} x {eks.node_volume_gigabytes} GB",
         ),
         *_network(scenario, prices, hours, eks.interface_endpoints),
+        *_edge_and_operations(
+            scenario, prices, scenario.operations.alarms_option_2, "backup.aurora"
+        ),
         line(
             prices,
             "aurora.acu",
@@ -420,7 +463,9 @@ def option_2(
         "after the kubelet's reservation), is the cheapest type in that pool that holds "
         "both default pods at list prices; Auto Mode may pick another at a similar price, "
         "or two nodes if the pods are spread.",
-        "EKS control plane in standard support. The load balancer is the ALB that Auto "
+        f"EKS control plane in {'extended' if eks.extended_support else 'standard'} support "
+        "(the stack refuses a Kubernetes version past its standard support). The load "
+        "balancer is the ALB that Auto "
         "Mode's load balancer controller creates for the chart's Ingress; the VPC has "
         f"{eks.interface_endpoints} interface endpoints in {net.availability_zones} AZs"
         + (" and a NAT gateway." if net.nat_gateway else " and no NAT gateway."),

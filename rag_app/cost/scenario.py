@@ -78,6 +78,9 @@ class Usage(_Section):
 class Network(_Section):
     availability_zones: int = Field(default=2, ge=1, le=6)
     nat_gateway: bool = False
+    # rag:network.endpoints: full (an interface endpoint per AWS API, no NAT) or minimal
+    # (one NAT gateway and the free S3 gateway endpoint, no interface endpoints).
+    endpoints: Literal["full", "minimal"] = "full"
     nat_gigabytes_per_month: Decimal = Field(default=Decimal(5), ge=0)
     # Average LCUs: one LCU is 25 new connections/s or 1 GB/h processed; a few users
     # asking a few thousand questions a month use a small fraction of one.
@@ -121,6 +124,8 @@ class Eks(_Section):
     control_plane_log_gigabytes_per_month: Decimal = Field(default=Decimal(12), ge=0)
     database_log_gigabytes_per_month: Decimal = Field(default=Decimal("0.1"), ge=0)
     kms_keys: int = Field(default=1, ge=0)  # Kubernetes secrets encryption
+    # A version past its standard support bills the extended rate (components/eks_versions).
+    extended_support: bool = False
     secrets: int = Field(default=2, ge=0)  # the database login (RDS-managed), the API keys
 
     @field_validator("pod_cpu", "pod_memory", mode="before")
@@ -175,6 +180,15 @@ class Operations(_Section):
     image_gigabytes: Decimal = Field(default=Decimal("0.3"), ge=0)
     images_kept: int = Field(default=5, ge=0)
     kms_keys: int = Field(default=0, ge=0)  # your own: rag:documents/aurora.kmsKeyArn
+    # Edge and operations, the same on both options: the WAF web ACL's rules (a rate rule,
+    # three managed groups, the body-size rule), the requests it inspects, and AWS Backup.
+    waf_rules: int = Field(default=5, ge=0)
+    waf_requests_millions_per_month: Decimal = Field(default=Decimal("0.1"), ge=0)
+    backup_gigabytes: Decimal = Field(default=Decimal(1), ge=0)  # documents (and Aurora)
+    # CloudWatch alarms each stack declares (components/deploy.py): the option's plus the
+    # app's three (ingestion failures, Bedrock throttling and refusals).
+    alarms_option_1: int = Field(default=9, ge=0)
+    alarms_option_2: int = Field(default=8, ge=0)
 
 
 class Scenario(_Section):

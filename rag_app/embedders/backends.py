@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from rag_app.aws.clients import AwsClients
 from rag_app.embedders.base import Embedder
+from rag_app.embedders.shared import SharedEmbedder
 from rag_app.settings import Settings
 
 
 def _local(settings: Settings, aws: AwsClients) -> Embedder:
     from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder  # the 'local' extra
 
-    return MiniLmOnnxEmbedder(batch_size=settings.embed_batch_size)
+    # One model shared by the process's queries and ingestion (embedders/shared.py).
+    return SharedEmbedder(
+        MiniLmOnnxEmbedder(
+            batch_size=settings.embed_batch_size,
+            threads=settings.embed_threads or os.cpu_count() or 1,
+        ),
+        window_seconds=settings.embed_batch_window_ms / 1000,
+        max_batch=settings.embed_batch_size,
+    ).for_queries()
 
 
 def _bedrock(settings: Settings, aws: AwsClients) -> Embedder:

@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from rag_app import metrics
 from rag_app.aws.calls import AwsCalls, retries_of
+from rag_app.bedrock_refusals import refusal_errors
 from rag_app.errors import InvalidInputError
 
 log = logging.getLogger("rag_app.bedrock")
@@ -63,7 +65,7 @@ class BedrockTitanEmbedder:
         self._dimension = dimensions
         self._concurrency = concurrency
         self._limiter = RequestRateLimiter(requests_per_minute)
-        self._calls = AwsCalls(client)
+        self._calls = AwsCalls(client, errors=refusal_errors(model_id))
 
     @property
     def model_id(self) -> str:
@@ -109,6 +111,8 @@ class BedrockTitanEmbedder:
 
         started = time.perf_counter()
         response = await self._calls.run("invoke_model", invoke)
+        if retries := retries_of(response):  # botocore retried (throttling, mostly)
+            metrics.emit(metrics.BEDROCK_THROTTLES, retries, Model=self._model_id)
         payload = json.loads(response["body"].read())
         headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
         log.info(

@@ -59,6 +59,31 @@ def _model_files() -> tuple[Path, Path]:
     return _verified(model, MODEL_SHA256), _verified(tokenizer, TOKENIZER_SHA256)
 
 
+# A batch is padded to its longest text: a new batch starts when a text is more than
+# BUCKET_GROWTH times as long as the batch's shortest (plus BUCKET_SLACK characters, so a
+# few short queries of different lengths still go together).
+BUCKET_GROWTH = 2.0
+BUCKET_SLACK = 64
+
+
+def length_buckets(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indexes of ``lengths`` in batches of at most ``batch_size``, shortest first, each
+    within ``BUCKET_GROWTH`` x its shortest + ``BUCKET_SLACK``: little padding."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    buckets: list[list[int]] = []
+    for i in order:
+        current = buckets[-1] if buckets else None
+        if (
+            current is None
+            or len(current) >= batch_size
+            or lengths[i] > BUCKET_GROWTH * lengths[current[0]] + BUCKET_SLACK
+        ):
+            buckets.append([i])
+        else:
+            current.append(i)
+    return buckets
+
+
 class MiniLmOnnxEmbedder:
     """Mean-pooled, L2-normalised MiniLM embeddings, as sentence-transformers computes them."""
 
@@ -89,11 +114,8 @@ class MiniLmOnnxEmbedder:
         return await anyio.to_thread.run_sync(self._embed_sync, list(texts))
 
     def _embed_sync(self, texts: list[str]) -> NDArray[np.float32]:
-        # Sorting by length keeps padding small within each batch.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), self._batch_size):
-            idx = order[start : start + self._batch_size]
+        for idx in length_buckets([len(t) for t in texts], self._batch_size):
             out[idx] = self._embed_padded([texts[i] for i in idx])
         return out
 

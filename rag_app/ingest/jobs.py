@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from rag_app import metrics
 from rag_app.blobstores.base import BlobStore
 from rag_app.catalog.base import Catalog
 from rag_app.domain import Chunk, Document, DocumentStatus, Job, JobStage, JobStatus
@@ -213,6 +214,7 @@ class IngestionJobs:
                     )
                 )
                 return Retry(reason)
+            metrics.emit(metrics.INGESTION_FAILURES, Stage=job.stage.value)
             return await self._fail(job, reason)
         return job
 
@@ -221,6 +223,7 @@ class IngestionJobs:
         be queued, or an operator cancelled it); a finished or unknown job is left alone."""
         job = await self._catalog.get_job(job_id)
         if job is not None and job.status not in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+            metrics.emit(metrics.INGESTION_FAILURES, Stage=job.stage.value)
             await self._fail(job, reason)
 
     def _chunk(self, job: Job, extraction: Extraction) -> list[Chunk]:

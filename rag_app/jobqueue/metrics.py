@@ -27,16 +27,22 @@ UNITS = {
 
 
 class MetricsLog:
-    """Writes one EMF line per ``emit``; lines from several threads never interleave."""
+    """Writes one EMF line per ``emit``; lines from several threads never interleave.
+    ``enabled=False`` writes nothing (one-off CLI commands: their stdout is for people)."""
 
-    def __init__(self, stream: TextIO | None = None, *, service: str = "worker") -> None:
+    def __init__(
+        self, stream: TextIO | None = None, *, service: str = "worker", enabled: bool = True
+    ) -> None:
         self._stream = stream
         self._service = service
+        self._enabled = enabled
         self._lock = threading.Lock()
 
     def emit(self, values: Mapping[str, float], **properties: str) -> None:
         """``values``: metric name -> value (names from ``UNITS``); ``properties`` are
         logged beside them (job id, queue engine) without becoming dimensions."""
+        if not self._enabled:
+            return
         record = {
             "_aws": {
                 "Timestamp": int(time.time() * 1000),

@@ -178,12 +178,10 @@ class SourceTable:
             await cursor.execute(statement, {**self._params, **params})
             return await cursor.fetchall()
 
-    def _page_query(self, after: sql.Composable) -> sql.Composed:
-        return sql.SQL(SELECT_PAGE).format(**self._names, after=after)
-
     async def probe(self) -> None:
         """Run the page query for no rows: a missing table or column raises here."""
-        await self._fetch(self._page_query(sql.SQL("TRUE")), {"limit": 0})
+        statement = sql.SQL(SELECT_PAGE).format(**self._names, after=sql.SQL("TRUE"))
+        await self._fetch(statement, {"limit": 0})
 
     async def detect_page_base(self) -> int:
         """Settle ``page_base`` when the mapping says ``auto``: 0 when every document with
@@ -212,7 +210,8 @@ class SourceTable:
             after = self._after(self._document_key, ["c", "d"])
             params |= {"c": resume.collection, "d": resume.document}
         while True:
-            rows = [SourceRow(**r) for r in await self._fetch(self._page_query(after), params)]
+            statement = sql.SQL(SELECT_PAGE).format(**self._names, after=after)
+            rows = [SourceRow(**r) for r in await self._fetch(statement, params)]
             if rows:
                 yield rows
             if len(rows) < size:

@@ -1,5 +1,6 @@
 """Where the database is and how to log in, from ``Settings``: a Secrets Manager secret
-(Aurora), a URL, or the embedded PostgreSQL (started here)."""
+(Aurora's master login), an IAM auth token (Aurora's least-privilege app user), a URL, or
+the embedded PostgreSQL (started here)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from psycopg.conninfo import make_conninfo
 from rag_app.aws.clients import AwsClients
 from rag_app.postgres.credentials import SecretsManagerCredentials
 from rag_app.postgres.embedded import EmbeddedPostgres
+from rag_app.postgres.iam_auth import IamAuthCredentials
 from rag_app.postgres.pool import Credentials
 from rag_app.settings import Settings
 
@@ -23,6 +25,22 @@ async def database_login(
 ) -> tuple[str, Credentials | None]:
     """The connection string and, for Aurora, the rotating credentials; an embedded
     PostgreSQL is started here and stopped with ``stack``."""
+    if settings.database_iam_auth:
+        # The settings validator makes both present.
+        assert settings.database_host is not None
+        assert settings.database_user is not None
+        conninfo = make_conninfo(
+            host=settings.database_host,
+            port=settings.database_port,
+            dbname=settings.database_name,
+            sslmode=settings.database_sslmode,
+        )
+        return conninfo, IamAuthCredentials(
+            aws.client("rds"),
+            host=settings.database_host,
+            port=settings.database_port,
+            user=settings.database_user,
+        )
     if settings.database_secret_arn is not None:
         conninfo = make_conninfo(
             host=settings.database_host,

@@ -4,8 +4,12 @@ pgvector store, one per embedding space."""
 
 from __future__ import annotations
 
+import hashlib
+
 import psycopg
 
+from rag_app.audit.postgres import ENSURE as AUDIT_TABLE
+from rag_app.conversations.postgres import SCHEMA as CONVERSATIONS
 from rag_app.errors import ConfigurationError
 
 MIGRATION_LOCK = 0x52414701  # any constant shared by every rag-app process
@@ -70,10 +74,52 @@ CREATE INDEX IF NOT EXISTS rag_jobs_unfinished ON rag_jobs (created_at)
 MIN_PGVECTOR = (0, 8)
 
 
+# Which schema a database holds: recorded by whoever migrates it, so that a role that may
+# not change the schema (the app's, from `rag-app init-db`) can tell it is current.
+STATE = """
+CREATE TABLE IF NOT EXISTS rag_schema_state (
+    fingerprint text PRIMARY KEY,
+    applied_at  timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+
+def fingerprint() -> str:
+    return hashlib.sha256((SCHEMA + CONVERSATIONS + AUDIT_TABLE).encode()).hexdigest()[:16]
+
+
+async def _check_current(conn: psycopg.AsyncConnection[object], refused: Exception) -> None:
+    """For a role that may not run the DDL: the schema must be the one this version needs."""
+    try:
+        row = await (
+            await conn.execute(
+                "SELECT 1 FROM rag_schema_state WHERE fingerprint = %s", (fingerprint(),)
+            )
+        ).fetchone()
+    except psycopg.Error:
+        row = None
+    if row is None:
+        raise ConfigurationError(
+            f"this database role may not migrate the schema ({refused}) and the schema is "
+            "not this version's: run `rag-app init-db` with the owner's credentials"
+        ) from None
+
+
 async def migrate(conn: psycopg.AsyncConnection[object]) -> None:
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            await conn.execute(SCHEMA)
+            await conn.execute(CONVERSATIONS)
+            await conn.execute(AUDIT_TABLE)
+            await conn.execute(STATE)
+            await conn.execute(
+                "INSERT INTO rag_schema_state (fingerprint) VALUES (%s) ON CONFLICT DO NOTHING",
+                (fingerprint(),),
+            )
+    except psycopg.errors.InsufficientPrivilege as e:
+        await _check_current(conn, e)
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-        await conn.execute(SCHEMA)
         row = await (
             await conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
         ).fetchone()

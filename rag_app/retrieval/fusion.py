@@ -7,6 +7,7 @@ import dataclasses
 from typing import Literal
 
 from rag_app.domain import Hit
+from rag_app.vectorstores.base import HybridCandidates
 
 # Hybrid search fuses a vector list and a BM25 list: in legal text the decisive words are
 # exact (a defined term, a section number, a party), where embeddings are weakest, and
@@ -35,15 +36,26 @@ def fuse(rankings: list[list[Hit]], *, k: int = RRF_K) -> list[Hit]:
     return [dataclasses.replace(first[key], score=fused[key]) for key in order]
 
 
-def blend(by_vector: list[Hit], by_words: list[Hit], *, vector_weight: float) -> list[Hit]:
+def blend(candidates: HybridCandidates, *, vector_weight: float) -> list[Hit]:
     """Convex combination of scores (Bruch et al., 2023): ``vector_weight`` x cosine
-    similarity + (1 - ``vector_weight``) x BM25 / the best BM25 of ``by_words``, over the
-    hits of both lists, best first; ties by chunk id. Every hit knows its similarity
-    (keyword hits carry it too); a hit only the vector list found counts BM25 0."""
-    found: dict[str, Hit] = {h.chunk.chunk_id: h for h in by_vector}
-    for hit in by_words:
+    similarity + (1 - ``vector_weight``) x BM25 / the best BM25 among the candidates, over
+    the hits of both lists, best first; ties by chunk id.
+
+    Every candidate is scored on both signals: keyword hits carry their similarity, and
+    vector hits their BM25 when the store scored them (``vector_hits_scored``); otherwise a
+    vector hit missing from the keyword list counts ``candidates.unscored_text_rank()``
+    (0 only when the keyword list is short, so the chunk holds no query word). Counting
+    a strong vector hit's BM25 as 0 is what buried first-ranked vector hits behind chunks
+    that matched only generic words."""
+    unscored = None if candidates.vector_hits_scored else candidates.unscored_text_rank()
+    found: dict[str, Hit] = {}
+    for hit in candidates.by_vector:
+        found[hit.chunk.chunk_id] = (
+            hit if unscored is None else dataclasses.replace(hit, text_rank=unscored)
+        )
+    for hit in candidates.by_words:
         found[hit.chunk.chunk_id] = hit  # the copy that carries the text rank
-    best = max((h.text_rank for h in by_words), default=0.0) or 1.0
+    best = max((h.text_rank for h in found.values()), default=0.0) or 1.0
     scored = {
         key: vector_weight * h.similarity + (1 - vector_weight) * h.text_rank / best
         for key, h in found.items()

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from rag_app.answerers.base import Answerer, Question, collect_answer
-from rag_app.domain import MAX_TOP_K, Answer, AnswerDelta, Hit, SearchMode
+from rag_app.domain import MAX_TOP_K, Answer, AnswerDelta, Exchange, Hit, SearchMode
 from rag_app.embedders.base import Embedder, embed_query
 from rag_app.errors import InvalidInputError
 from rag_app.ingest.validation import check_filters
+from rag_app.rerankers.base import Reranker
 from rag_app.retrieval.citations import verify_citations
 from rag_app.retrieval.fusion import CANDIDATES_PER_RESULT, MIN_CANDIDATES, Fusion, blend, fuse
 from rag_app.text.words import content_words, coverage
@@ -29,7 +29,11 @@ class QueryService:
         default_mode: SearchMode = SearchMode.HYBRID,
         fusion: Fusion = "weighted",
         vector_weight: float = 0.75,
+        reranker: Reranker | None = None,
+        rerank_candidates: int = 20,
     ) -> None:
+        """``reranker``: reorders the best ``rerank_candidates`` hits of every search (and
+        so of every answer) before the first ``top_k`` are kept; None: the search's order."""
         self._store = store
         self._embedder = embedder
         self._answerer = answerer
@@ -37,6 +41,8 @@ class QueryService:
         self._default_mode = default_mode
         self._fusion = fusion
         self._vector_weight = vector_weight
+        self._reranker = reranker
+        self._rerank_candidates = rerank_candidates
 
     def _check_query(self, query: str, what: str) -> str:
         text = query.strip()
@@ -68,26 +74,27 @@ class QueryService:
             text, await embed_query(self._embedder, text), frozenset(content_words(text))
         )
         vector = question.vector
-        pool = min(MAX_TOP_K, max(top_k * CANDIDATES_PER_RESULT, MIN_CANDIDATES))
+        wanted = top_k if self._reranker is None else max(top_k, self._rerank_candidates)
+        wanted = min(MAX_TOP_K, wanted)
+        pool = min(MAX_TOP_K, max(wanted * CANDIDATES_PER_RESULT, MIN_CANDIDATES))
         if mode is SearchMode.VECTOR:
             hits = await self._store.query(
-                vector, top_k=top_k, filters=checked, collections=collections
+                vector, top_k=wanted, filters=checked, collections=collections
             )
         elif mode is SearchMode.KEYWORD:
             hits = await self._store.query_text(
-                text, vector, top_k=top_k, filters=checked, collections=collections
+                text, vector, top_k=wanted, filters=checked, collections=collections
             )
         else:
-            by_vector, by_words = await asyncio.gather(
-                self._store.query(vector, top_k=pool, filters=checked, collections=collections),
-                self._store.query_text(
-                    text, vector, top_k=pool, filters=checked, collections=collections
-                ),
+            candidates = await self._store.query_hybrid(
+                text, vector, top_k=pool, filters=checked, collections=collections
             )
             if self._fusion == "rrf":
-                hits = fuse([by_vector, by_words])[:top_k]
+                hits = fuse([candidates.by_vector, candidates.by_words])[:wanted]
             else:
-                hits = blend(by_vector, by_words, vector_weight=self._vector_weight)[:top_k]
+                hits = blend(candidates, vector_weight=self._vector_weight)[:wanted]
+        if self._reranker is not None:
+            hits = await self._reranker.rerank(text, hits, top_k=top_k)
         terms = question.terms
         return question, [
             dataclasses.replace(h, keyword=coverage(terms, h.chunk.text)) for h in hits
@@ -128,6 +135,24 @@ class QueryService:
             question, "question", top_k=top_k, filters=filters, collections=collections, mode=mode
         )
         return self._verified(self._answerer.stream(asked, hits), hits)
+
+    async def answer_with_hits(
+        self,
+        question: str,
+        *,
+        top_k: int,
+        filters: Mapping[str, Any],
+        collections: frozenset[str] | None = None,
+        mode: SearchMode | None = None,
+        history: Sequence[Exchange] = (),
+    ) -> tuple[list[Hit], AsyncIterator[AnswerDelta | Answer]]:
+        """``ask_stream``, with the hits retrieved for ``question`` (what citations may
+        cite) and the conversation's earlier turns given to the answerer as context."""
+        asked, hits = await self._retrieve(
+            question, "question", top_k=top_k, filters=filters, collections=collections, mode=mode
+        )
+        asked = dataclasses.replace(asked, history=tuple(history))
+        return hits, self._verified(self._answerer.stream(asked, hits), hits)
 
     @staticmethod
     async def _verified(

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -9,6 +11,51 @@ from numpy.typing import NDArray
 
 from rag_app.domain import MAX_TOP_K, Chunk, Filters, Hit
 from rag_app.vectorstores.records import check_budget
+
+
+@dataclass(frozen=True, slots=True)
+class HybridCandidates:
+    """The two candidate lists of one hybrid search, for fusion.
+
+    ``by_vector``: the ``depth`` chunks nearest the query vector, nearest first;
+    ``by_words``: the ``depth`` best by BM25, best first. Every hit of both lists carries its
+    cosine similarity. A keyword hit carries its BM25 score in ``text_rank``; a vector hit
+    carries its own when ``vector_hits_scored`` (the store scored it in the same query),
+    else its BM25 is unknown: see ``unscored_text_rank``.
+    """
+
+    by_vector: list[Hit]
+    by_words: list[Hit]
+    depth: int
+    vector_hits_scored: bool
+
+    def unscored_text_rank(self) -> float:
+        """The BM25 to assume for a vector hit whose score the store did not return and
+        that is not in ``by_words``: 0 when ``by_words`` is shorter than ``depth`` (the text
+        search returned every chunk holding a query word, so this one holds none), else the
+        lowest BM25 in ``by_words`` (the most it can score: it ranked below all of them)."""
+        if len(self.by_words) < self.depth or not self.by_words:
+            return 0.0
+        return min(h.text_rank for h in self.by_words)
+
+
+async def hybrid_by_two_queries(
+    store: VectorStore,
+    text: str,
+    vector: NDArray[np.float32],
+    *,
+    top_k: int,
+    filters: Filters,
+    collections: frozenset[str] | None = None,
+) -> HybridCandidates:
+    """``query`` and ``query_text`` side by side, for a store whose text search cannot score
+    the vector hits (``vector_hits_scored`` False): the seam where a store with a native
+    hybrid query (S3 Vectors' ``queryTexts`` + ``returnScores``) returns both scores."""
+    by_vector, by_words = await asyncio.gather(
+        store.query(vector, top_k=top_k, filters=filters, collections=collections),
+        store.query_text(text, vector, top_k=top_k, filters=filters, collections=collections),
+    )
+    return HybridCandidates(by_vector, by_words, depth=top_k, vector_hits_scored=False)
 
 
 @runtime_checkable
@@ -82,6 +129,22 @@ class VectorStore(Protocol):
         ``[]`` when none of the words occurs in a matching chunk, or ``text`` has no words
         that count (only stop words or punctuation): that is not an error.
         """
+        ...
+
+    async def query_hybrid(
+        self,
+        text: str,
+        vector: NDArray[np.float32],
+        *,
+        top_k: int,
+        filters: Filters,
+        collections: frozenset[str] | None = None,
+    ) -> HybridCandidates:
+        """``query``'s ``top_k`` and ``query_text``'s ``top_k`` (same rules), as one
+        ``HybridCandidates`` of depth ``top_k``; a store that can score its vector hits on
+        BM25 in the same query does (``vector_hits_scored``), so fusion scores every
+        candidate on both signals. ``text`` without words that count gives an empty
+        ``by_words``, not an error."""
         ...
 
     async def count(self, filters: Filters, collections: frozenset[str] | None = None) -> int:

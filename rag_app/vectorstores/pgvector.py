@@ -1,13 +1,17 @@
 """pgvector on PostgreSQL: one table per embedding space, an HNSW index (cosine), filters
 in the query itself (``hnsw.iterative_scan`` keeps filtered queries from coming back short).
 
-Keyword search is BM25 (``rag_app/bm25.py``) in SQL: a generated ``tsvector`` column
+Keyword search is BM25 (``rag_app/text/bm25.py``) in SQL: a generated ``tsvector`` column
 (``english`` configuration) with a GIN index finds the chunks holding any of the query's
 terms, and a side table ``<table>_terms`` holds how many chunks hold each term (and, in
 the row for the empty term, how many chunks there are and their total length), kept in
 the same transaction as the chunks, so the ranking's document frequencies are exact.
 Writes of one table take a transaction-level advisory lock on it, so concurrent writers
 update those counts one after another instead of deadlocking.
+
+Over 400 lines on purpose: the store's SQL (queries, BM25 term counts, advisory locks, the
+HNSW build) stays as module constants beside the one class that runs it, so each statement
+reads next to the transaction that orders it.
 """
 
 from __future__ import annotations
@@ -28,7 +32,12 @@ from psycopg_pool import AsyncConnectionPool
 from rag_app.domain import Chunk, Filters, Hit
 from rag_app.postgres.index_build import BuildPlan, index_m, pgvector_version, plan_build
 from rag_app.text import bm25
-from rag_app.vectorstores.base import check_query_vector, check_top_k, check_upsert
+from rag_app.vectorstores.base import (
+    HybridCandidates,
+    check_query_vector,
+    check_top_k,
+    check_upsert,
+)
 
 CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS {table} (
@@ -147,6 +156,74 @@ SELECT t.document_id, t.chunk_no, t.collection, t.title, t.page, t.char_start, t
        1 - (t.embedding <=> %(vector)s) AS similarity, s.rank
 FROM scored s JOIN {table} t USING (chunk_id)
 ORDER BY s.rank DESC, t.chunk_id
+"""
+
+# Hybrid candidates in one statement: the nearest chunks (HNSW, as QUERY) and the keyword
+# candidates (as QUERY_TEXT), with the BM25 score of each nearest chunk computed from its
+# tsvector over the same term weights, so that fusion scores every candidate on both signals
+# (a nearest chunk without any query word scores 0). ``list`` says which list a row is of;
+# a chunk in both lists comes once per list.
+QUERY_HYBRID = """
+WITH corpus AS (
+    SELECT greatest(chunks, 1)::float8 AS n,
+           greatest(length::float8 / greatest(chunks, 1), 1) AS average_length
+    FROM {terms} WHERE term = ''
+),
+weights AS (
+    SELECT t.term, t.chunks, ln(1 + (c.n - t.chunks + 0.5) / (t.chunks + 0.5)) AS idf
+    FROM {terms} t, corpus c
+    WHERE t.term = ANY(tsvector_to_array(to_tsvector('english'::regconfig, %(text)s)))
+      AND t.term <> '' AND t.chunks > 0
+),
+selective AS (
+    SELECT string_agg(chr(39) || w.term || chr(39), ' | ')::tsquery AS query
+    FROM weights w, corpus c
+    WHERE (w.chunks <= greatest(%(selective_share)s * c.n, %(selective_floor)s)
+           OR w.chunks = (SELECT min(chunks) FROM weights))
+      AND strpos(w.term, chr(39)) = 0 AND strpos(w.term, chr(92)) = 0
+),
+nearest AS (
+    SELECT m.chunk_id, m.tsv
+    FROM {table} m
+    WHERE {conditions}
+    ORDER BY m.embedding <=> %(vector)s
+    LIMIT %(top_k)s
+),
+nearest_scored AS (
+    SELECT n.chunk_id,
+           coalesce(sum(w.idf * cardinality(u.positions) * (%(k1)s + 1)
+               / (cardinality(u.positions)
+                  + %(k1)s * (1 - %(b)s + %(b)s * length(n.tsv) / c.average_length))), 0)
+               AS rank
+    FROM nearest n
+    CROSS JOIN corpus c
+    LEFT JOIN LATERAL unnest(n.tsv) AS u(term, positions, weights) ON true
+    LEFT JOIN weights w ON w.term = u.term
+    GROUP BY n.chunk_id
+),
+keyword AS (
+    SELECT m.chunk_id,
+           sum(w.idf * cardinality(u.positions) * (%(k1)s + 1)
+               / (cardinality(u.positions)
+                  + %(k1)s * (1 - %(b)s + %(b)s * length(m.tsv) / c.average_length))) AS rank
+    FROM {table} m
+    CROSS JOIN corpus c
+    CROSS JOIN LATERAL unnest(m.tsv) AS u(term, positions, weights)
+    JOIN weights w ON w.term = u.term
+    WHERE m.tsv @@ (SELECT query FROM selective) AND {conditions}
+    GROUP BY m.chunk_id
+    ORDER BY rank DESC, m.chunk_id
+    LIMIT %(top_k)s
+),
+listed AS (
+    SELECT 'vector' AS list, chunk_id, rank FROM nearest_scored
+    UNION ALL
+    SELECT 'words', chunk_id, rank FROM keyword
+)
+SELECT l.list, t.document_id, t.chunk_no, t.collection, t.title, t.page, t.char_start,
+       t.char_end, t.text, t.metadata, t.ocr, t.start_s, t.end_s,
+       1 - (t.embedding <=> %(vector)s) AS similarity, l.rank
+FROM listed l JOIN {table} t USING (chunk_id)
 """
 
 SELECTIVE_SHARE = 0.02
@@ -473,6 +550,57 @@ class PgVectorStore:
             )
             for row in rows
         ]
+
+    async def query_hybrid(
+        self,
+        text: str,
+        vector: NDArray[np.float32],
+        *,
+        top_k: int,
+        filters: Filters,
+        collections: frozenset[str] | None = None,
+    ) -> HybridCandidates:
+        """Both lists in one statement (``QUERY_HYBRID``), one round trip; every vector hit
+        carries its BM25 score."""
+        check_top_k(top_k)
+        check_query_vector(vector, self._dimension)
+        text = text.replace("\x00", " ")
+        if not bm25.query_terms(text):
+            by_vector = await self.query(
+                vector, top_k=top_k, filters=filters, collections=collections
+            )
+            return HybridCandidates(by_vector, [], depth=top_k, vector_hits_scored=True)
+        conditions, params = _where(filters, collections, alias="m")
+        statement = sql.SQL(QUERY_HYBRID).format(
+            table=self._table, terms=self._terms, conditions=conditions
+        )
+        async with self._pool.connection() as conn:
+            rows = await _in_one_round_trip(
+                conn,
+                statement,
+                {
+                    **params,
+                    "text": text,
+                    "selective_share": self._selective[0],
+                    "selective_floor": self._selective[1],
+                    "k1": bm25.K1,
+                    "b": bm25.B,
+                    "vector": vector,
+                    "top_k": top_k,
+                },
+                ef_search=max(self._ef_search, top_k),
+            )
+        lists: dict[str, list[Hit]] = {"vector": [], "words": []}
+        for row in rows:
+            rank = float(row["rank"])
+            similarity = float(row["similarity"])
+            score = similarity if row["list"] == "vector" else rank
+            lists[row["list"]].append(
+                Hit(chunk=_chunk(row), similarity=similarity, text_rank=rank, score=score)
+            )
+        by_vector = sorted(lists["vector"], key=lambda h: (-h.similarity, h.chunk.chunk_id))
+        by_words = sorted(lists["words"], key=lambda h: (-h.text_rank, h.chunk.chunk_id))
+        return HybridCandidates(by_vector, by_words, depth=top_k, vector_hits_scored=True)
 
     async def count(self, filters: Filters, collections: frozenset[str] | None = None) -> int:
         conditions, params = _where(filters, collections)

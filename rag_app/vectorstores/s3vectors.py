@@ -35,7 +35,13 @@ from numpy.typing import NDArray
 from rag_app.aws import s3vectors_rules as rules
 from rag_app.aws.calls import AwsCalls, error_code
 from rag_app.domain import Chunk, Filters, Hit, MetadataValue
-from rag_app.vectorstores.base import check_query_vector, check_top_k, check_upsert
+from rag_app.vectorstores.base import (
+    HybridCandidates,
+    check_query_vector,
+    check_top_k,
+    check_upsert,
+    hybrid_by_two_queries,
+)
 from rag_app.vectorstores.bm25_index import Bm25Index
 from rag_app.vectorstores.records import (
     NON_FILTERABLE_FIELDS,
@@ -307,6 +313,22 @@ class S3VectorsStore:
                     )
                 )
         return hits
+
+    async def query_hybrid(
+        self,
+        text: str,
+        vector: NDArray[np.float32],
+        *,
+        top_k: int,
+        filters: Filters,
+        collections: frozenset[str] | None = None,
+    ) -> HybridCandidates:
+        """``query`` and ``query_text`` side by side; the vector hits' BM25 is not returned
+        (``vector_hits_scored`` False), as with S3 Vectors' own text search, whose results
+        carry BM25 scores only for the keys it matched."""
+        return await hybrid_by_two_queries(
+            self, text, vector, top_k=top_k, filters=filters, collections=collections
+        )
 
     async def count(self, filters: Filters, collections: frozenset[str] | None = None) -> int:
         """Lists the whole index (S3 Vectors has no count and ListVectors no filter)."""

@@ -12,6 +12,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
 from rag_app.api.errors import problem_responses
+from rag_app.api.openapi import SECURITY, binary, operation_with
 from rag_app.auth.principal import Principal
 from rag_app.documents.page_images import (
     MAX_QUOTE_CHARS,
@@ -60,12 +61,17 @@ async def _pdf_page(
 class PageController(Controller):
     path = "/documents"
     tags = ("viewer",)
+    security = SECURITY
 
     @get(
         "/{document_id:str}/pages/{page:int}",
         operation_id="getPageImage",
         media_type="image/png",
         responses=problem_responses(404),
+        # Generated clients read bytes for the first type they know: octet-stream first.
+        operation_class=operation_with(
+            200, binary(["application/octet-stream", "image/png"]), replace=True
+        ),
     )
     async def page_image(
         self,

@@ -108,11 +108,13 @@ def test_ask_streams_server_sent_events_ending_with_the_answer(faa_client: Clien
         fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
         events.append((fields.get("event"), json.loads(fields["data"])))
     assert [name for name, _ in events[-2:]] == ["answer", "done"]
-    assert [name for name, _ in events[:-2]] == ["delta"] * (len(events) - 2)
+    assert events[0][0] == "start"
+    assert [name for name, _ in events[1:-2]] == ["delta"] * (len(events) - 3)
     _, answer = events[-2]
     assert answer["grounded"] is True
     assert 6 in [c["page"] for c in answer["citations"]]
-    assert "".join(data["text"] for _, data in events[:-2]) == answer["answer"]
+    assert "".join(data["text"] for _, data in events[1:-2]) == answer["answer"]
+    assert events[0][1]["answer_id"] == answer["answer_id"]
 
 
 def test_filters_restrict_hits_to_matching_documents(faa_client: Client) -> None:

@@ -339,6 +339,35 @@ async def test_keyword_search_matches_word_forms_and_ignores_stop_words(
     assert {h.chunk.chunk_no for h in odd} == {0, 2, 3}  # "-lessee" still finds lessee
 
 
+async def test_hybrid_candidates_carry_both_signals(store: VectorStore) -> None:
+    await _legal(store)
+    query = unit(0.1, 1.0)  # nearest chunk 1; chunks 0 and 2 hold "rent"
+    found = await store.query_hybrid("rent inspection", query, top_k=2, filters={})
+    assert found.depth == 2
+    assert next(h.chunk.chunk_no for h in found.by_vector) == 1
+    assert found.by_vector[0].similarity == pytest.approx(1.0, abs=1e-5)
+    words = await store.query_text("rent inspection", query, top_k=2, filters={})
+    assert [h.chunk.chunk_no for h in found.by_words] == [h.chunk.chunk_no for h in words]
+    assert [h.text_rank for h in found.by_words] == pytest.approx([h.text_rank for h in words])
+    if found.vector_hits_scored:  # every vector hit has its own BM25, as query_text scores it
+        alone = {
+            h.chunk.chunk_no: h.text_rank
+            for h in await store.query_text("rent inspection", query, top_k=4, filters={})
+        }
+        for h in found.by_vector:
+            assert h.text_rank == pytest.approx(alone.get(h.chunk.chunk_no, 0.0), rel=1e-6)
+    # No words that count: the vector list alone; filters and grants apply to both lists.
+    bare = await store.query_hybrid("the of", query, top_k=2, filters={})
+    assert bare.by_words == []
+    assert len(bare.by_vector) == 2
+    none = await store.query_hybrid("rent", query, top_k=2, filters={}, collections=frozenset())
+    assert none.by_vector == []
+    assert none.by_words == []
+    other = await store.query_hybrid("rent", query, top_k=2, filters={"document_id": "x"})
+    assert other.by_vector == []
+    assert other.by_words == []
+
+
 async def test_keyword_search_respects_filters_collections_and_deletes(store: VectorStore) -> None:
     await _legal(store, "lease-a", collection="alpha", court="x")
     await _legal(store, "lease-b", collection="beta", court="y")

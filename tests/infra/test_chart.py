@@ -4,6 +4,7 @@ schema enforced, and checkov's Kubernetes checks run on what Pulumi would deploy
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -16,20 +17,24 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from components.plan import Declared
+from components.eks_versions import END_OF_STANDARD_SUPPORT, in_standard_support
+from policy.graph import Declared
 from tests.support.pulumi_stacks import ROOT, of, record
 
 CHART = ROOT / "charts" / "rag-app"
-KUBERNETES = "1.33.0"  # Pulumi.eks.yaml's rag:eks.kubernetesVersion
+# Every Kubernetes version in EKS standard support today (Pulumi.eks.yaml runs one of them).
+KUBERNETES = [
+    f"{v}.0"
+    for v in sorted(END_OF_STANDARD_SUPPORT)
+    if in_standard_support(v, dt.datetime.now(dt.UTC).date())
+]
 IMAGE = {"image": {"repository": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app"}}
 
 # checkov findings we accept, each with its reason (the README's chart section repeats them).
 ACCEPTED = {
-    # ECR tags are immutable (components/registry.py), so a tag names exactly one image;
-    # the chart pulls by digest when image.digest is set (tested below).
-    "CKV_K8S_43": "image by tag from an immutable-tag repository",
-    # With immutable tags, IfNotPresent cannot run a stale image and spares ECR pulls.
-    "CKV_K8S_15": "imagePullPolicy IfNotPresent with immutable tags",
+    # The stacks pull by digest (components/image_build.py); a digest names one image, so
+    # IfNotPresent cannot run a stale one and spares ECR pulls.
+    "CKV_K8S_15": "imagePullPolicy IfNotPresent with images pinned by digest",
 }
 
 
@@ -73,10 +78,12 @@ def by_kind(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def validate_all(objects: list[dict[str, Any]]) -> None:
-    for obj in objects:
-        if obj["apiVersion"].startswith("keda.sh/"):
-            continue  # KEDA's CRDs: checked in tests/infra/test_chart_workers.py
-        kubernetes_validate.validate(obj, KUBERNETES, strict=True)
+    assert KUBERNETES, "no Kubernetes version is in EKS standard support: update the calendar"
+    for version in KUBERNETES:
+        for obj in objects:
+            if obj["apiVersion"].startswith("keda.sh/"):
+                continue  # KEDA's CRDs: checked in tests/infra/test_chart_workers.py
+            kubernetes_validate.validate(obj, version, strict=True)
 
 
 def test_default_values_need_an_image(chart: Any) -> None:
@@ -126,7 +133,9 @@ def test_the_stacks_values_render_what_pulumi_wires_up(
     assert pod["serviceAccountName"] == stack_values["serviceAccount"]["name"]
     assert kinds["ServiceAccount"]["metadata"]["name"] == stack_values["serviceAccount"]["name"]
     (container,) = pod["containers"]
-    assert container["image"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:0.1.0"
+    assert container["image"] == (
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:" + "0" * 64
+    )
     assert container["envFrom"] == [
         {"configMapRef": {"name": kinds["ConfigMap"]["metadata"]["name"]}}
     ]
@@ -139,6 +148,31 @@ def test_the_stacks_values_render_what_pulumi_wires_up(
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 4)
     policy = kinds["NetworkPolicy"]["spec"]
     assert policy["ingress"][0]["from"] == [{"ipBlock": {"cidr": "10.40.0.0/16"}}]
+    egress = {
+        (peer["ipBlock"]["cidr"], port["port"])
+        for rule in policy["egress"]
+        for peer in rule.get("to", [{"ipBlock": {"cidr": "any"}}])
+        for port in rule["ports"]
+    }
+    # The pods keep their AWS credentials (Pod Identity agent), DNS, the database, HTTPS
+    # to the VPC's endpoints and the S3 gateway's ranges, and nothing else.
+    assert egress == {
+        ("any", 53),
+        ("169.254.170.23/32", 80),
+        ("169.254.170.23/32", 2703),
+        ("10.40.0.0/16", 443),
+        ("3.5.0.0/19", 443),
+        ("52.216.0.0/15", 443),
+        ("10.40.0.0/16", 5432),
+    }
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["alb.ingress.kubernetes.io/wafv2-acl-arn"].startswith("arn:aws:wafv2:")
+    assert annotations["alb.ingress.kubernetes.io/ssl-policy"] == (
+        "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    )
+    assert ingress["spec"]["rules"][0]["host"] == "rag.example-legal.com"
+    for kind in ("Deployment", "Ingress"):
+        assert kinds[kind]["metadata"]["annotations"]["pulumi.com/timeoutSeconds"] == "900"
 
 
 def test_https_ingress_redirects_and_a_digest_pins_the_image(chart: Any) -> None:
@@ -219,7 +253,10 @@ def test_replicas_spread_over_nodes_and_zones_on_the_stacks_architecture(
     chart: Any, stack_values: dict[str, Any]
 ) -> None:
     pod = by_kind(render(chart, stack_values))["Deployment"]["spec"]["template"]["spec"]
-    assert pod["nodeSelector"] == {"kubernetes.io/arch": "amd64"}
+    assert pod["nodeSelector"] == {
+        "kubernetes.io/arch": "amd64",
+        "karpenter.sh/nodepool": "rag-app",  # the NodeClass that enforces NetworkPolicies
+    }
     keys = [c["topologyKey"] for c in pod["topologySpreadConstraints"]]
     assert keys == ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
     alone = by_kind(render(chart, {**IMAGE, "spreadAcrossNodes": False}))
@@ -254,3 +291,23 @@ def test_one_off_tasks_are_suspended_cronjobs_with_the_apps_pod(
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     policy = by_kind([o for o in objects if o["kind"] == "NetworkPolicy"])["NetworkPolicy"]
     assert {"ipBlock": {"cidr": "192.168.0.0/16"}} in policy["spec"]["egress"][-1]["to"]
+
+
+def test_jobs_are_not_counted_as_the_servers_replicas(
+    chart: Any, stack_values: dict[str, Any]
+) -> None:
+    objects = render(chart, {**stack_values, "migration": {"enabled": True}})
+    kinds = by_kind(objects)
+    selector = kinds["Deployment"]["spec"]["selector"]["matchLabels"]
+    assert selector["app.kubernetes.io/component"] == "server"
+    assert kinds["Service"]["spec"]["selector"] == selector
+    assert kinds["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"] == selector
+    pods = [kinds["Job"]["spec"]["template"]] + [
+        o["spec"]["jobTemplate"]["spec"]["template"] for o in objects if o["kind"] == "CronJob"
+    ]
+    for pod in pods:
+        labels = pod["metadata"]["labels"]
+        assert not all(labels.get(k) == v for k, v in selector.items())
+    # The NetworkPolicy still covers every pod of the release, jobs included.
+    policy = kinds["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"]
+    assert "app.kubernetes.io/component" not in policy

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from components.plan import Declared
+from policy.graph import Declared
 from tests.infra.test_chart import chart, render, stack_values, validate_all  # noqa: F401 - fixtures
 from tests.support.pulumi_stacks import of, record
 
@@ -90,7 +90,7 @@ def test_keda_is_installed_and_each_role_gets_only_its_queue_actions(eks: list[D
         a.inputs["serviceAccount"]: a.inputs
         for a in of(eks, "aws:eks/podIdentityAssociation:PodIdentityAssociation")
     }
-    assert set(associations) == {"rag-app", "rag-app-worker", "keda-operator"}
+    assert set(associations) == {"rag-app", "rag-app-init", "rag-app-worker", "keda-operator"}
     policies = {
         p.name: json.loads(p.inputs["policy"]) for p in of(eks, "aws:iam/rolePolicy:RolePolicy")
     }
@@ -106,3 +106,4 @@ def test_keda_is_installed_and_each_role_gets_only_its_queue_actions(eks: list[D
     assert sqs("app") | sqs("app-queue") == {"sqs:SendMessage", "sqs:GetQueueAttributes"}
     assert "sqs:ReceiveMessage" in sqs("worker")
     assert sqs("worker-keda") == {"sqs:GetQueueAttributes"}
+    assert sqs("app-init") == set()  # init-db touches the database only

@@ -4,6 +4,7 @@ the app settings that point the service at them."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pulumi
@@ -26,6 +27,14 @@ class Mocks(pulumi.runtime.Mocks):
 
 @pytest.fixture
 def mocks() -> Mocks:
+    # pulumi.runtime.test runs on the current event loop; a test before this one (an
+    # asyncio.run test) may have left none, or a closed one.
+    policy = asyncio.get_event_loop_policy()
+    try:
+        if policy.get_event_loop().is_closed():
+            policy.set_event_loop(policy.new_event_loop())
+    except RuntimeError:
+        policy.set_event_loop(policy.new_event_loop())
     recorded = Mocks()
     pulumi.runtime.set_mocks(recorded, project="rag-app", stack="test", preview=False)
     return recorded
@@ -46,7 +55,7 @@ def test_cognito_sign_in_is_a_code_pkce_client_on_an_invite_only_pool(mocks: Moc
     )
 
     def check(values: list[Any]) -> None:
-        issuer, environment = values
+        issuer, environment, *_ = values
         pool = next(i for t, i in mocks.resources.values() if t == "aws:cognito/userPool:UserPool")
         assert pool["adminCreateUserConfig"]["allowAdminCreateUserOnly"] is True
         client = next(
@@ -74,4 +83,6 @@ def test_cognito_sign_in_is_a_code_pkce_client_on_an_invite_only_pool(mocks: Moc
         assert environment["RAG_OIDC_REDIRECT_URL"] == callback
 
     environment = pulumi.Output.all(**sign_in.app_environment(callback))
-    return pulumi.Output.all(sign_in.issuer, environment).apply(check)
+    # Waits for every resource the check reads, so it sees them all registered.
+    registered = [sign_in.domain.id, sign_in.client.id, *(group.id for group in sign_in.groups)]
+    return pulumi.Output.all(sign_in.issuer, environment, *registered).apply(check)

@@ -12,13 +12,14 @@ from components.app_environment import AppTargets, DatabaseTarget, QueueTarget, 
 from components.config import ConfigError, ModelsConfig, parse_stack_config
 from components.deploy import API_RUNS_NO_JOBS
 from components.eks_service import split_image
-from components.plan import Declared, stack_file_config, summary
+from policy.plan import Declared, stack_file_config, summary
 from rag_app.settings import Settings
 from tests.support.pulumi_stacks import ROOT, of, one, record
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-db"
 DB_HOST = "db.cluster-abc.us-east-1.rds.amazonaws.com"
 API_KEYS_ARN = "arn:aws:mock:us-east-1:123456789012:api-keys"
+DATA_KEY = "arn:aws:kms:us-east-1:123456789012:key/0000aaaa-data"  # the mocks' ARN
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,7 @@ def eks_dev() -> list[Declared]:
     config = stack_file_config("eks")
     aurora = json.loads(config["rag:aurora"])
     config["rag:aurora"] = json.dumps({**aurora, "dev": True, "minCapacity": 0})
+    config["rag:dev"] = "true"
     return record("eks", config)
 
 
@@ -48,7 +50,12 @@ def test_option_2_declares_its_components_and_nothing_of_option_1(eks: list[Decl
     assert {
         "rag:components:Network",
         "rag:components:DocumentBucket",
-        "rag:components:ContainerImage",
+        "rag:components:ImageBuild",
+        "kubernetes:batch/v1:Job",
+        "kubernetes:core/v1:ConfigMap",
+        "kubernetes:eks.amazonaws.com/v1:NodeClass",
+        "kubernetes:karpenter.sh/v1:NodePool",
+        "aws:eks/addon:Addon",
         "rag:components:AuroraPgvector",
         "rag:components:EksCluster",
         "rag:components:EksService",
@@ -61,6 +68,8 @@ def test_option_2_declares_its_components_and_nothing_of_option_1(eks: list[Decl
         "kubernetes:eks.amazonaws.com/v1:IngressClassParams",
     } <= types
     assert not any(t.startswith(("aws:ecs/", "aws:s3/vectors", "aws:lb/")) for t in types)
+    addons = {a.inputs["addonName"] for a in of(eks, "aws:eks/addon:Addon")}
+    assert addons == {"metrics-server", "amazon-cloudwatch-observability"}
     endpoints = {
         e.inputs["serviceName"].split(".", 3)[-1]
         for e in of(eks, "aws:ec2/vpcEndpoint:VpcEndpoint")
@@ -85,15 +94,21 @@ def test_aurora_is_serverless_v2_encrypted_private_and_protected(eks: list[Decla
     assert db["backupRetentionPeriod"] == 7
     assert db["enabledCloudwatchLogsExports"] == ["postgresql"]
     assert db["serverlessv2ScalingConfiguration"] == {"minCapacity": 0.5, "maxCapacity": 4}
-    instance = one(eks, "aws:rds/clusterInstance:ClusterInstance").inputs
-    assert instance["instanceClass"] == "db.serverless"
-    assert instance["publiclyAccessible"] is False
+    writer, reader = (i.inputs for i in of(eks, "aws:rds/clusterInstance:ClusterInstance"))
+    assert writer["instanceClass"] == reader["instanceClass"] == "db.serverless"
+    assert writer["publiclyAccessible"] is reader["publiclyAccessible"] is False
+    assert {writer["availabilityZone"], reader["availabilityZone"]} == {"us-east-1a", "us-east-1b"}
+    cluster = one(eks, "aws:rds/cluster:Cluster")
+    assert "engineVersion" in cluster.ignore_changes  # AWS's minor upgrades are not undone
+    assert cluster.protect
+    assert cluster.retain_on_delete
+    assert db["kmsKeyId"] == DATA_KEY
     subnets = one(eks, "aws:rds/subnetGroup:SubnetGroup").inputs["subnetIds"]
     assert subnets == ["rag-private-0-id", "rag-private-1-id"]
     parameters = one(eks, "aws:rds/clusterParameterGroup:ClusterParameterGroup").inputs
     assert parameters["family"] == "aurora-postgresql16"
     assert {"name": "rds.force_ssl", "value": "1"} in parameters["parameters"]
-    logs = {g.inputs["name"]: g.inputs for g in of(eks, "aws:cloudwatch/logGroup:LogGroup")}
+    logs = {g.inputs.get("name"): g.inputs for g in of(eks, "aws:cloudwatch/logGroup:LogGroup")}
     assert logs["/aws/rds/cluster/rag-eks-db/postgresql"]["retentionInDays"] == 30
 
 
@@ -143,8 +158,13 @@ def test_cluster_is_auto_mode_api_auth_logged_encrypted(eks: list[Declared]) -> 
     assert sorted(cluster["enabledClusterLogTypes"]) == sorted(
         ["api", "audit", "authenticator", "controllerManager", "scheduler"]
     )
-    key = one(eks, "aws:kms/key:Key")
-    assert cluster["encryptionConfigKeyArn"] == f"arn:aws:mock:us-east-1:123456789012:{key.name}"
+    key = next(k for k in of(eks, "aws:kms/key:Key") if k.name == "eks-secrets")
+    assert (
+        cluster["encryptionConfigKeyArn"]
+        == "arn:aws:kms:us-east-1:123456789012:key/0000aaaa-eks-secrets"
+    )
+    assert cluster["version"] == "1.35"
+    assert cluster["upgradePolicy"] == {"supportType": "STANDARD"}
     assert key.inputs["enableKeyRotation"] is True
     assert cluster["endpointPrivateAccess"] is True
     assert cluster["publicAccessCidrs"] == ["203.0.113.10/32"]
@@ -152,25 +172,36 @@ def test_cluster_is_auto_mode_api_auth_logged_encrypted(eks: list[Declared]) -> 
     ingress_class = one(eks, "kubernetes:networking.k8s.io/v1:IngressClass").inputs
     assert ingress_class["spec"]["controller"] == "eks.amazonaws.com/alb"
     params = one(eks, "kubernetes:eks.amazonaws.com/v1:IngressClassParams").inputs
-    assert params["spec"] == {"scheme": "internet-facing"}
+    assert params["spec"]["scheme"] == "internet-facing"
+    validation = one(eks, "aws:acm/certificateValidation:CertificateValidation")
+    assert params["spec"]["certificateARNs"] == [validation.inputs["certificateArn"]]
+    assert chart_values(eks)["ingress"]["https"] is True
     assert ingress_class["spec"]["parameters"]["name"] == params["metadata"]["name"]
 
 
 def test_pod_identity_binds_the_charts_service_account_to_a_scoped_role(
     eks: list[Declared],
 ) -> None:
-    association = one(app_side(eks), "aws:eks/podIdentityAssociation:PodIdentityAssociation").inputs
+    association = next(
+        a.inputs
+        for a in of(eks, "aws:eks/podIdentityAssociation:PodIdentityAssociation")
+        if a.name == "app"
+    )
     values = chart_values(eks)
     chart = one(app_side(eks), "kubernetes:helm.sh/v4:Chart").inputs
     assert association["serviceAccount"] == values["serviceAccount"]["name"] == "rag-app"
     assert association["namespace"] == chart["namespace"] == "rag"
     assert association["clusterName"] == one(eks, "eks:index:Cluster").inputs["name"]
-    role = one(app_side(eks), "aws:iam/role:Role")
+    role = next(r for r in of(eks, "aws:iam/role:Role") if r.name == "app")
     assert association["roleArn"] == f"arn:aws:mock:us-east-1:123456789012:{role.name}"
     (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
     assert trust["Action"] == ["sts:AssumeRole", "sts:TagSession"]
-    policy = json.loads(one(app_side(eks), "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    policy = json.loads(
+        next(p for p in of(eks, "aws:iam/rolePolicy:RolePolicy") if p.name == "app").inputs[
+            "policy"
+        ]
+    )
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert set(by_sid) == {
         "Documents",
@@ -178,15 +209,29 @@ def test_pod_identity_binds_the_charts_service_account_to_a_scoped_role(
         "Models",
         "ApiKeys",
         "DocumentAnalysis",
-        "DatabaseLogin",
+        "Rerank",
+        "RerankModel",
+        "DatabaseConnect",
+        "DataKey",
     }
     assert by_sid["ApiKeys"]["Resource"] == [API_KEYS_ARN]
-    assert by_sid["DatabaseLogin"] == {
-        "Sid": "DatabaseLogin",
+    # The pods log in as the least-privilege user only; the master secret is the init
+    # Job's role's alone.
+    assert by_sid["DatabaseConnect"] == {
+        "Sid": "DatabaseConnect",
         "Effect": "Allow",
-        "Action": ["secretsmanager:GetSecretValue"],
-        "Resource": [SECRET_ARN],
+        "Action": ["rds-db:connect"],
+        "Resource": [
+            "arn:aws:rds-db:us-east-1:123456789012:dbuser:cluster-ABCDEFGHIJKL0123456789/rag_app"
+        ],
     }
+    init = json.loads(
+        next(p for p in of(eks, "aws:iam/rolePolicy:RolePolicy") if p.name == "app-init").inputs[
+            "policy"
+        ]
+    )
+    assert {s["Sid"] for s in init["Statement"]} >= {"DatabaseLogin"}
+    assert "DatabaseConnect" not in {s["Sid"] for s in init["Statement"]}
     namespace = one(app_side(eks), "kubernetes:core/v1:Namespace").inputs["metadata"]
     assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
@@ -199,7 +244,7 @@ def test_chart_values_carry_exactly_the_app_environment(
             region="us-east-1",
             documents_bucket="documents-bucket",
             api_keys_secret=API_KEYS_ARN,
-            database=DatabaseTarget(host=DB_HOST, secret_arn=SECRET_ARN),
+            database=DatabaseTarget(host=DB_HOST, secret_arn=SECRET_ARN, iam_user="rag_app"),
             queue=QueueTarget(
                 url="https://sqs.us-east-1.amazonaws.com/123456789012/ingest",
                 dead_letter_url="https://sqs.us-east-1.amazonaws.com/123456789012/ingest-dlq",
@@ -207,7 +252,7 @@ def test_chart_values_carry_exactly_the_app_environment(
                 visibility_timeout_seconds=120,
             ),
         ),
-        ModelsConfig(),
+        ModelsConfig(answer_model_id="us.amazon.nova-lite-v1:0"),
     )
     env = chart_values(eks)["env"]
     assert env == {**expected, **API_RUNS_NO_JOBS}
@@ -215,7 +260,8 @@ def test_chart_values_carry_exactly_the_app_environment(
         monkeypatch.setenv(key, value)
     settings = Settings()
     assert (settings.vector_store, settings.catalog) == ("pgvector", "postgres")
-    assert settings.database_secret_arn == SECRET_ARN
+    assert settings.database_secret_arn is None
+    assert (settings.database_iam_auth, settings.database_user) == (True, "rag_app")
     assert settings.database_url is None
     assert settings.needs_postgres
 
@@ -223,9 +269,10 @@ def test_chart_values_carry_exactly_the_app_environment(
 def test_the_chart_pulumi_deploys_is_the_one_in_the_repository(eks: list[Declared]) -> None:
     chart = one(app_side(eks), "kubernetes:helm.sh/v4:Chart").inputs
     assert (ROOT / chart["chart"] / "Chart.yaml").is_file()
+    # The pushed image by digest (the build's output), never a tag.
     assert chart_values(eks)["image"] == {
         "repository": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app",
-        "tag": "0.1.0",
+        "digest": "sha256:" + "0" * 64,
     }
 
 
@@ -245,28 +292,42 @@ def test_image_uris_split_into_chart_values() -> None:
     [
         ({"platform": "eks"}, "the rag:eks and rag:aurora sections are required"),
         (
-            {"platform": "eks", "eks": {"allowHttp": True}, "aurora": {"engineVersion": "15.10"}},
+            {"platform": "eks", "dev": True, "eks": {}, "aurora": {"engineVersion": "15.10"}},
             "rag:aurora.engineVersion: '15.10': pgvector 0.8 needs Aurora PostgreSQL 16.8",
         ),
         (
-            {"platform": "eks", "eks": {"allowHttp": True}, "aurora": {"minCapacity": 0}},
+            {"platform": "eks", "dev": True, "eks": {}, "aurora": {"minCapacity": 0}},
             "minCapacity 0 (auto-pause; about 15 s to resume) is for dev stacks",
         ),
         (
             {"platform": "eks", "eks": {}, "aurora": {}},
-            "rag:eks.certificateArn is required",
+            "rag:https needs domainName + hostedZone",
         ),
         (
             {
                 "platform": "eks",
-                "eks": {"allowHttp": True, "publicAccessCidrs": ["0.0.0.0/0"]},
+                "dev": True,
+                "eks": {"publicAccessCidrs": ["0.0.0.0/0"]},
                 "aurora": {},
             },
             "must not open the Kubernetes API to 0.0.0.0/0",
         ),
         (
-            {"platform": "eks", "eks": {"allowHttp": True}, "aurora": {"maxCapacity": 300}},
+            {"platform": "eks", "dev": True, "eks": {}, "aurora": {"maxCapacity": 300}},
             "rag:aurora.maxCapacity: Input should be less than or equal to 256",
+        ),
+        (
+            {"platform": "eks", "dev": True, "eks": {"kubernetesVersion": "1.33"}, "aurora": {}},
+            "'1.33' left EKS standard support on 2026-07-29",
+        ),
+        (
+            {
+                "platform": "eks",
+                "https": {"certificateArn": "arn:aws:acm:us-east-1:1:certificate/x"},
+                "eks": {},
+                "aurora": {"dev": True},
+            },
+            "rag:aurora.dev: true needs the whole stack marked rag:dev: true",
         ),
     ],
 )
@@ -281,4 +342,4 @@ def test_the_committed_diagrams_match_the_program(eks: list[Declared]) -> None:
     assert sorted((r["type"], r["name"]) for r in committed) == sorted(
         (r.type, r.name) for r in eks
     )
-    assert f"```mermaid\n{summary(eks)}\n```" in (ROOT / "README.md").read_text()
+    assert f"```mermaid\n{summary(eks)}\n```" in (ROOT / "docs" / "plan-eks.md").read_text()

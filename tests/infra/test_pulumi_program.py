@@ -4,6 +4,7 @@ stack's own tests are in test_pulumi_eks.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -11,13 +12,17 @@ import pytest
 
 from components.app_environment import AppTargets, QueueTarget, app_environment
 from components.config import ConfigError, ModelsConfig, parse_stack_config
-from components.plan import Declared, summary
-from components.policies import RULES, violations
+from policy.plan import Declared, summary
+from policy.rules import RULES, PolicyConfig, violations
 from rag_app.settings import Settings
-from tests.infra.test_pulumi_queue import BREAKERS as QUEUE_BREAKERS
 from tests.support.pulumi_stacks import ROOT, StackFailed, of, one, record, replace, unwrap
 
-HTTPS = {"platform": "ecs", "ecs": {"certificateArn": "arn:aws:acm:us-east-1:1:certificate/x"}}
+AUDIT_ARN = "arn:aws:s3:::audit-bucket"  # as the recording mocks name it
+HTTPS = {
+    "platform": "ecs",
+    "ecs": {},
+    "https": {"certificateArn": "arn:aws:acm:us-east-1:1:certificate/x"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +36,12 @@ def eks() -> list[Declared]:
 
 
 @pytest.fixture(scope="module")
-def ecs_https() -> list[Declared]:
-    return record("ecs", {"rag:platform": "ecs", "rag:ecs": json.dumps(HTTPS["ecs"])})
+def ecs_dev() -> list[Declared]:
+    return record("ecs-dev")
+
+
+DATA_KEY = "arn:aws:kms:us-east-1:123456789012:key/0000aaaa-data"  # the mocks' ARN
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 def named(resources: list[Declared], type_: str, name: str) -> Declared:
@@ -46,7 +55,15 @@ def test_every_component_and_resource_type_is_declared(ecs: list[Declared]) -> N
         "rag:components:Network",
         "rag:components:DocumentBucket",
         "rag:components:S3VectorIndex",
-        "rag:components:ContainerImage",
+        "rag:components:ImageBuild",
+        "rag:components:Https",
+        "rag:components:EdgeProtection",
+        "rag:components:Operations",
+        "command:local:Command",
+        "aws:codebuild/project:Project",
+        "aws:wafv2/webAcl:WebAcl",
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "aws:backup/plan:Plan",
         "rag:components:EcsService",
         "aws:ec2/vpc:Vpc",
         "aws:s3/bucket:Bucket",
@@ -93,7 +110,7 @@ def test_network_private_subnets_endpoints_and_no_nat(ecs: list[Declared]) -> No
 
 
 def test_documents_bucket_is_private_encrypted_versioned(ecs: list[Declared]) -> None:
-    block = one(ecs, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    block = named(ecs, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "documents").inputs
     assert all(
         block[k] is True
         for k in (
@@ -103,18 +120,20 @@ def test_documents_bucket_is_private_encrypted_versioned(ecs: list[Declared]) ->
             "restrictPublicBuckets",
         )
     )
-    sse = one(
+    sse = named(
         ecs,
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "documents",
     ).inputs
-    assert sse["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
-    assert (
-        one(ecs, "aws:s3/bucketVersioning:BucketVersioning").inputs["versioningConfiguration"][
-            "status"
-        ]
-        == "Enabled"
-    )
-    assert "aws:SecureTransport" in one(ecs, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"]
+    by_default = sse["rules"][0]["applyServerSideEncryptionByDefault"]
+    assert by_default == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": DATA_KEY}
+    versioning = named(ecs, "aws:s3/bucketVersioning:BucketVersioning", "documents").inputs
+    assert versioning["versioningConfiguration"]["status"] == "Enabled"
+    policy = named(ecs, "aws:s3/bucketPolicy:BucketPolicy", "documents").inputs["policy"]
+    assert "aws:SecureTransport" in policy
+    bucket = named(ecs, "aws:s3/bucket:Bucket", "documents")
+    assert bucket.protect
+    assert bucket.retain_on_delete
 
 
 def test_vector_index_matches_the_app(ecs: list[Declared]) -> None:
@@ -162,7 +181,9 @@ def test_service_tasks_are_private_hardened_and_roll_back(ecs: list[Declared]) -
     assert sorted(execution["Statement"][0]["Resource"]) == sorted(settings.values())
     cluster = one(ecs, "aws:ecs/cluster:Cluster").inputs
     assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]
-    assert one(ecs, "aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 30
+    assert named(ecs, "aws:cloudwatch/logGroup:LogGroup", "app").inputs["retentionInDays"] == 30
+    assert service["waitForSteadyState"] is True  # pulumi up ends with healthy tasks
+    assert "@sha256:" in container["image"]
     assert (
         one(ecs, "aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]["path"] == "/health/ready"
     )
@@ -172,35 +193,96 @@ def test_task_role_names_every_resource(ecs: list[Declared]) -> None:
     task = next(p for p in of(ecs, "aws:iam/rolePolicy:RolePolicy") if p.name == "app-task")
     policy = json.loads(task.inputs["policy"])
     for statement in policy["Statement"]:
-        if statement["Sid"] == "DocumentAnalysis":  # no resource-level permissions exist
+        if statement["Sid"] in ("DocumentAnalysis", "Rerank"):  # no resource-level permissions
             assert statement["Condition"] == {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
             continue
         assert statement["Resource"] != "*"
         assert "*" not in statement["Resource"]
     models = next(s for s in policy["Statement"] if s["Sid"] == "Models")
-    assert models["Resource"] == [
-        "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0",
-        "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0",
+    # us.amazon.nova-lite-v1:0 is an inference profile: its ARN plus the model in every
+    # Region it routes to.
+    assert models["Resource"] == sorted(
+        [
+            "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0",
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-lite-v1:0",
+            "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0",
+            "arn:aws:bedrock:us-east-2::foundation-model/amazon.nova-lite-v1:0",
+            "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-lite-v1:0",
+        ]
+    )
+    data_key = next(s for s in policy["Statement"] if s["Sid"] == "DataKey")
+    assert data_key["Resource"] == [DATA_KEY]
+    assert data_key["Condition"]["StringEquals"]["kms:ViaService"] == [
+        "s3.us-east-1.amazonaws.com",
+        "s3vectors.us-east-1.amazonaws.com",
+        "secretsmanager.us-east-1.amazonaws.com",
+    ]
+    rerank = next(s for s in policy["Statement"] if s["Sid"] == "RerankModel")
+    assert rerank["Action"] == ["bedrock:InvokeModel"]
+    assert rerank["Resource"] == [
+        "arn:aws:bedrock:us-east-1::foundation-model/cohere.rerank-v3-5:0"
     ]
     keys = next(s for s in policy["Statement"] if s["Sid"] == "ApiKeys")
     assert keys["Action"] == ["secretsmanager:GetSecretValue"]  # read only: operators write
 
 
-def test_https_listener_and_http_redirect_with_a_certificate(ecs_https: list[Declared]) -> None:
-    listeners = {r.inputs["protocol"]: r.inputs for r in of(ecs_https, "aws:lb/listener:Listener")}
-    assert listeners["HTTPS"]["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    assert listeners["HTTP"]["defaultActions"][0]["type"] == "redirect"
-    assert (
-        one(ecs_https, "aws:lb/loadBalancer:LoadBalancer").inputs["dropInvalidHeaderFields"] is True
-    )
+def test_https_by_default_with_a_certificate_acm_validates_in_route53(
+    ecs: list[Declared],
+) -> None:
+    listeners = {r.inputs["protocol"]: r for r in of(ecs, "aws:lb/listener:Listener")}
+    https, http = listeners["HTTPS"].inputs, listeners["HTTP"].inputs
+    assert https["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    validation = one(ecs, "aws:acm/certificateValidation:CertificateValidation")
+    assert validation.urn in listeners["HTTPS"].from_("certificateArn")
+    assert one(ecs, "aws:acm/certificate:Certificate").inputs == {
+        "domainName": "rag.example-legal.com",
+        "validationMethod": "DNS",
+    }
+    assert http["defaultActions"] == [
+        {
+            "type": "redirect",
+            "redirect": {"port": "443", "protocol": "HTTPS", "statusCode": "HTTP_301"},
+        }
+    ]
+    alias = named(ecs, "aws:route53/record:Record", "service").inputs
+    assert (alias["name"], alias["type"]) == ("rag.example-legal.com", "A")
+    assert alias["aliases"][0]["name"] == "app.elb.amazonaws.com"
+    lb = one(ecs, "aws:lb/loadBalancer:LoadBalancer")
+    assert lb.inputs["dropInvalidHeaderFields"] is True
+    assert lb.inputs["accessLogs"]["enabled"] is True
+    association = one(ecs, "aws:wafv2/webAclAssociation:WebAclAssociation")
+    assert lb.urn in association.from_("resourceArn")
+
+
+def test_a_dev_stack_serves_plain_http_and_protects_nothing(ecs_dev: list[Declared]) -> None:
+    (listener,) = of(ecs_dev, "aws:lb/listener:Listener")
+    assert listener.inputs["protocol"] == "HTTP"
+    assert listener.inputs["defaultActions"][0]["type"] == "forward"
+    assert not [r for r in ecs_dev if r.protect]
+    assert of(ecs_dev, "aws:acm/certificate:Certificate") == []
+    assert len(of(ecs_dev, "aws:ec2/natGateway:NatGateway")) == 1  # the minimal network
+    assert [
+        e.inputs["vpcEndpointType"] for e in of(ecs_dev, "aws:ec2/vpcEndpoint:VpcEndpoint")
+    ] == ["Gateway"]
 
 
 def test_the_stacks_pass_every_policy(
-    ecs: list[Declared], ecs_https: list[Declared], eks: list[Declared]
+    ecs: list[Declared], ecs_dev: list[Declared], eks: list[Declared]
 ) -> None:
     assert violations(ecs) == {}
-    assert violations(ecs_https) == {}
+    assert violations(ecs_dev) == {}
     assert violations(eks) == {}
+
+
+def test_the_dev_exemption_is_the_stacks_name_not_the_program(ecs_dev: list[Declared]) -> None:
+    # The same resources under a production stack's name fail HTTPS and data protection.
+    renamed = [
+        dataclasses.replace(r, urn=r.urn.replace("urn:pulumi:ecs-dev::", "urn:pulumi:prod::"))
+        for r in ecs_dev
+    ]
+    found = violations(renamed)
+    assert "https-everywhere" in found
+    assert "data-protected" in found
 
 
 # -- each policy rule catches a resource that breaks it ------------------------------------
@@ -224,11 +306,37 @@ BREAKERS: dict[str, Any] = {
     "no-public-ips-on-tasks": lambda r: replace(
         r, "aws:ecs/service:Service", networkConfiguration={"assignPublicIp": True}
     ),
-    "deployments-roll-back": lambda r: replace(
+    "deployments-roll-back-and-wait": lambda r: replace(
         r, "aws:ecs/service:Service", deploymentCircuitBreaker={"enable": True, "rollback": False}
     ),
+    "images-pinned-by-digest": lambda r: _container(r, image="123.dkr.ecr/app:latest"),
+    "ecr-immutable-and-scanned": lambda r: replace(
+        r, "aws:ecr/repository:Repository", imageTagMutability="MUTABLE"
+    ),
+    "data-protected": lambda r: [
+        dataclasses.replace(x, protect=False) if x.type == "aws:s3/vectorsIndex:VectorsIndex" else x
+        for x in r
+    ],
+    "backups-planned": lambda r: [x for x in r if x.type != "aws:backup/selection:Selection"],
+    "web-acl-on-every-alb": lambda r: [
+        x for x in r if x.type != "aws:wafv2/webAclAssociation:WebAclAssociation"
+    ],
+    "load-balancers-log-access": lambda r: replace(
+        r, "aws:lb/loadBalancer:LoadBalancer", accessLogs={"enabled": False}
+    ),
+    "security-group-rules-standalone": lambda r: replace(
+        r,
+        "aws:ec2/securityGroup:SecurityGroup",
+        ingress=[{"protocol": "tcp", "fromPort": 443, "toPort": 443}],
+    ),
+    "alarms-notify": lambda r: [
+        dataclasses.replace(x, property_dependencies={})
+        if x.type == "aws:cloudwatch/metricAlarm:MetricAlarm"
+        else x
+        for x in r
+    ],
     "containers-hardened": lambda r: _container(r, user="root", environment=[{"name": "A"}]),
-    "load-balancers-https": lambda r: replace(r, "aws:lb/loadBalancer:LoadBalancer", tags={}),
+    "https-everywhere": lambda r: [x for x in r if x.type != "aws:lb/listener:Listener"],
     "logs-expire": lambda r: replace(r, "aws:cloudwatch/logGroup:LogGroup", retentionInDays=0),
     "iam-resources-named": lambda r: replace(
         r,
@@ -238,7 +346,32 @@ BREAKERS: dict[str, Any] = {
     "vector-indexes-match-the-app": lambda r: replace(
         r, "aws:s3/vectorsIndex:VectorsIndex", distanceMetric="euclidean"
     ),
-    **{rule.__name__.replace("_", "-"): breaker for rule, breaker in QUEUE_BREAKERS.items()},
+    # The app's role granted deletion on the audit bucket (Option 1's Object Lock store).
+    "audit-store-append-only": lambda r: replace(
+        r,
+        "aws:iam/rolePolicy:RolePolicy",
+        policy=json.dumps(
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["s3:Delete*"],
+                        "Resource": [f"{AUDIT_ARN}/audit/*"],
+                    }
+                ]
+            }
+        ),
+    ),
+    "queues-encrypted": lambda r: replace(r, "aws:sqs/queue:Queue", sqsManagedSseEnabled=False),
+    "queues-have-dead-letters": lambda r: replace(r, "aws:sqs/queue:Queue", redrivePolicy=None),
+    "queues-tls-only": lambda r: [x for x in r if x.type != "aws:sqs/queuePolicy:QueuePolicy"],
+    "queue-permissions-least-privilege": lambda r: replace(
+        r,
+        "aws:iam/rolePolicy:RolePolicy",
+        policy=json.dumps(
+            {"Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": ["arn:aws:sqs:x"]}]}
+        ),
+    ),
 }
 
 
@@ -250,6 +383,9 @@ BREAKERS_EKS: dict[str, Any] = {
         r, "eks:index:Cluster", publicAccessCidrs=["0.0.0.0/0"]
     ),
     "kms-keys-rotate": lambda r: replace(r, "aws:kms/key:Key", enableKeyRotation=False),
+    "network-policy-enforced-and-keeps-credentials": lambda r: [
+        x for x in r if x.type != "kubernetes:core/v1:ConfigMap"
+    ],
 }
 
 
@@ -257,8 +393,8 @@ BREAKERS_EKS: dict[str, Any] = {
 def test_each_rule_catches_a_violation(ecs: list[Declared], eks: list[Declared], rule: str) -> None:
     stack = eks if rule in BREAKERS_EKS else ecs
     broken = {**BREAKERS, **BREAKERS_EKS}[rule](stack)
-    assert RULES[rule](stack) == []
-    assert RULES[rule](broken), rule
+    assert RULES[rule](stack, PolicyConfig()) == []
+    assert RULES[rule](broken, PolicyConfig()), rule
 
 
 # -- config errors ------------------------------------------------------------------------
@@ -268,7 +404,19 @@ def test_each_rule_catches_a_violation(ecs: list[Declared], eks: list[Declared],
     ("raw", "message"),
     [
         ({"platform": "gke"}, "rag:platform: Input should be 'ecs' or 'eks'"),
-        ({"platform": "ecs", "ecs": {}}, "rag:ecs.certificateArn is required"),
+        ({"platform": "ecs", "ecs": {}}, "rag:https needs domainName + hostedZone"),
+        (
+            {**HTTPS, "https": {"domainName": "rag.example.com", "hostedZone": "other.com"}},
+            "rag:https.domainName must be in rag:https.hostedZone",
+        ),
+        (
+            {**HTTPS, "ecs": {"imageUri": "123.dkr.ecr.us-east-1.amazonaws.com/app:latest"}},
+            "rag:ecs.imageUri: String should match pattern",
+        ),
+        (
+            {**HTTPS, "documents": {"createKmsKey": True, "kmsKeyArn": KEY}},
+            "set kmsKeyArn (an existing key) or createKmsKey, not both",
+        ),
         (
             {**HTTPS, "models": {"embeddingDimensions": 300}},
             "rag:models.embeddingDimensions: Input should be 256, 512 or 1024",
@@ -279,7 +427,7 @@ def test_each_rule_catches_a_violation(ecs: list[Declared], eks: list[Declared],
         ),
         ({**HTTPS, "typo": 1}, "rag:typo: Extra inputs are not permitted"),
         ({"platform": "ecs"}, "the rag:ecs section is required"),
-        ({"ecs": HTTPS["ecs"]}, "rag:platform: Field required"),
+        ({"ecs": {}, "https": HTTPS["https"]}, "rag:platform: Field required"),
     ],
 )
 def test_bad_config_names_the_key(raw: dict[str, Any], message: str) -> None:
@@ -329,7 +477,7 @@ def test_the_committed_diagrams_match_the_program(ecs: list[Declared]) -> None:
     assert sorted((r["type"], r["name"]) for r in committed) == sorted(
         (r.type, r.name) for r in ecs
     )
-    assert f"```mermaid\n{summary(ecs)}\n```" in (ROOT / "README.md").read_text()
+    assert f"```mermaid\n{summary(ecs)}\n```" in (ROOT / "docs" / "plan-ecs.md").read_text()
 
 
 def test_the_image_is_small_and_runs_as_a_user() -> None:
@@ -380,7 +528,7 @@ def test_a_one_off_task_runs_rag_app_commands_with_the_services_settings(
 
 
 def test_the_migration_source_cidr_opens_5432_to_it_only() -> None:
-    from components.plan import stack_file_config
+    from policy.plan import stack_file_config
 
     config = {
         **stack_file_config("ecs"),

@@ -1,6 +1,7 @@
 """The ingestion queue and its workers in the recorded stacks (Pulumi mocks): the SQS queue
 and its dead-letter queue, the inbox notification, Option 1's worker service and scaling,
-the IAM split between the API and the workers, and the queue's policy rules."""
+the IAM split between the API and the workers, and the queue's alarms (the queue's policy
+rules are in the mutation table, tests/infra/test_policy_mutations.py)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,8 @@ from typing import Any
 
 import pytest
 
-from components.plan import Declared
-from components.queue_rules import (
-    queue_permissions_named,
-    queues_encrypted,
-    queues_have_dead_letters,
-    queues_tls_only,
-)
-from tests.support.pulumi_stacks import of, record, replace, unwrap
+from policy.graph import Declared
+from tests.support.pulumi_stacks import of, record, unwrap
 
 
 @pytest.fixture(scope="module")
@@ -167,23 +162,17 @@ def test_workers_scale_on_backlog_per_task_from_and_to_zero(ecs: list[Declared])
     assert queries["waiting_unserved"]["expression"] == "IF(FILL(tasks, 0) == 0, visible, 0)"
 
 
-BREAKERS = {
-    queues_encrypted: lambda r: replace(r, "aws:sqs/queue:Queue", sqsManagedSseEnabled=False),
-    queues_have_dead_letters: lambda r: replace(r, "aws:sqs/queue:Queue", redrivePolicy=None),
-    queues_tls_only: lambda r: [x for x in r if x.type != "aws:sqs/queuePolicy:QueuePolicy"],
-    queue_permissions_named: lambda r: replace(
-        r,
-        "aws:iam/rolePolicy:RolePolicy",
-        policy=json.dumps(
-            {"Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": ["arn:aws:sqs:x"]}]}
-        ),
-    ),
-}
-
-
-@pytest.mark.parametrize("rule", list(BREAKERS), ids=lambda r: r.__name__)
-def test_each_queue_rule_passes_the_stack_and_catches_a_violation(
-    ecs: list[Declared], rule: Any
+def test_the_queue_has_alarms_on_its_oldest_job_and_its_dead_letters(
+    ecs: list[Declared],
 ) -> None:
-    assert rule(ecs) == []
-    assert rule(BREAKERS[rule](ecs))
+    oldest = named(ecs, "aws:cloudwatch/metricAlarm:MetricAlarm", "queue-oldest-job").inputs
+    assert (oldest["namespace"], oldest["metricName"]) == (
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+    )
+    assert oldest["dimensions"] == {"QueueName": "ingest"}
+    assert oldest["threshold"] == 3600
+    dead = named(ecs, "aws:cloudwatch/metricAlarm:MetricAlarm", "queue-dead-letters").inputs
+    assert dead["metricName"] == "ApproximateNumberOfMessagesVisible"
+    assert dead["dimensions"] == {"QueueName": "ingest-dlq"}
+    assert (dead["threshold"], dead["comparisonOperator"]) == (0, "GreaterThanThreshold")

@@ -132,8 +132,8 @@ def test_jobs_are_listed_by_status_and_bad_queries_are_refused(
         status, body = upload(client, SMALL_PDF, collection="court")
         assert status == 202
         assert wait_for_job(client, body["job_id"])["status"] == "succeeded"
-        status, broken = upload(client, CORPUS / "hostile" / "malformed-from-issue-932.pdf")
-        wait_for_job(client, broken["job_id"])
+        status, broken = upload(client, CORPUS / "hostile" / "password-example.pdf")
+        assert wait_for_job(client, broken["job_id"])["status"] == "failed"
         listed = client.get("/jobs", params={"status": "succeeded"}).json()
         assert [j["job_id"] for j in listed["items"]] == [body["job_id"]]
         every = client.get("/jobs").json()["items"]

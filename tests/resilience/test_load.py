@@ -5,7 +5,6 @@ latency is printed, never asserted (benchmarks/load_test.py runs the full form).
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 def test_concurrent_search_and_ask_on_a_real_server_make_no_errors(state_root: Path) -> None:
     with serving(state_root / "load-data", users=4, rate_limit_per_minute=1_000_000) as server:
-        report = asyncio.run(run_load(server, users=4, seconds=15))
+        report = run_load(server, users=4, seconds=15)
     print("\n" + describe(report))
     assert report.total >= 8, "the load test barely ran"
     assert report.error_rate < 0.001, report.error_examples

@@ -11,6 +11,7 @@ from rag_app.embedders.base import embed_query
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.retrieval.citations import verify_citations
 from rag_app.text.words import content_words
+from rag_app.vectorstores.base import HybridCandidates
 
 pytestmark = pytest.mark.anyio
 Asked = Callable[[str], Awaitable[Question]]
@@ -140,6 +141,17 @@ async def test_query_service_verifies_every_answerers_citations(
             collections: object = None,
         ) -> list[Hit]:
             return []
+
+        async def query_hybrid(
+            self,
+            text: str,
+            vector: object,
+            *,
+            top_k: int,
+            filters: object,
+            collections: object = None,
+        ) -> HybridCandidates:
+            return HybridCandidates([hit(LEASE, 3, 0.6)], [], depth=top_k, vector_hits_scored=True)
 
     service = QueryService(
         store=OneHitStore(),  # type: ignore[arg-type]

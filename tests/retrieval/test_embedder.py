@@ -8,14 +8,25 @@ import pytest
 from rag_app.embedders import minilm_onnx
 from rag_app.embedders.base import Embedder
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
+from rag_app.embedders.shared import SharedEmbedder
 from rag_app.errors import ConfigurationError
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_vectors_are_unit_length_and_semantic(embedder: MiniLmOnnxEmbedder) -> None:
-    assert isinstance(embedder, Embedder)
-    vectors = await embedder.embed_batch(
+@pytest.fixture(params=["minilm", "shared-queries", "shared-bulk"])
+def any_embedder(request: pytest.FixtureRequest, embedder: MiniLmOnnxEmbedder) -> Embedder:
+    """The Embedder contract holds for the model and for both views of it shared."""
+    if request.param == "minilm":
+        return embedder
+    shared = SharedEmbedder(embedder, window_seconds=0.001, max_batch=16)
+    return shared.for_queries() if request.param == "shared-queries" else shared.for_ingest()
+
+
+async def test_vectors_are_unit_length_and_semantic(any_embedder: Embedder) -> None:
+    assert isinstance(any_embedder, Embedder)
+    assert any_embedder.dimension == 384
+    vectors = await any_embedder.embed_batch(
         [
             "The court dismissed the complaint for lack of jurisdiction.",
             "The lawsuit was thrown out because the court had no authority to hear it.",
@@ -29,15 +40,15 @@ async def test_vectors_are_unit_length_and_semantic(embedder: MiniLmOnnxEmbedder
     assert sims[0, 1] > 0.5 > sims[0, 2]
 
 
-async def test_batching_and_order_do_not_change_vectors(embedder: MiniLmOnnxEmbedder) -> None:
+async def test_batching_and_order_do_not_change_vectors(any_embedder: Embedder) -> None:
     texts = [f"Clause {i}: the tenant shall pay rent on day {i}." * (i % 5 + 1) for i in range(70)]
-    together = await embedder.embed_batch(texts)
-    alone = np.stack([(await embedder.embed_batch([t]))[0] for t in texts[:5]])
+    together = await any_embedder.embed_batch(texts)
+    alone = np.stack([(await any_embedder.embed_batch([t]))[0] for t in texts[:5]])
     assert np.allclose(together[:5], alone, atol=1e-4)
 
 
-async def test_empty_batch(embedder: MiniLmOnnxEmbedder) -> None:
-    assert (await embedder.embed_batch([])).shape == (0, 384)
+async def test_empty_batch(any_embedder: Embedder) -> None:
+    assert (await any_embedder.embed_batch([])).shape == (0, 384)
 
 
 def test_a_model_file_with_the_wrong_digest_is_refused(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ pgvector term counts, and reciprocal rank fusion."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from rag_app.domain import Chunk, Hit
 from rag_app.postgres.pool import open_pool
 from rag_app.retrieval.fusion import RRF_K, blend, fuse
 from rag_app.text import bm25, words
+from rag_app.vectorstores.base import HybridCandidates
 from rag_app.vectorstores.pgvector import PgVectorStore
 from tests.conftest import keyword_index
 
@@ -126,17 +128,50 @@ def test_fusion_sums_reciprocal_ranks_and_keeps_both_scores() -> None:
     assert [h.chunk.chunk_no for h in tie] == [2, 1]
 
 
+def both(by_vector: list[Hit], by_words: list[Hit], *, scored: bool = True) -> HybridCandidates:
+    return HybridCandidates(by_vector, by_words, depth=2, vector_hits_scored=scored)
+
+
 def test_blending_weighs_similarity_against_normalised_bm25() -> None:
-    by_vector = [hit(1, 0.9), hit(2, 0.5)]
+    by_vector = [hit(1, 0.9), hit(2, 0.5, text_rank=8.0)]
     by_words = [hit(2, 0.5, text_rank=8.0), hit(3, 0.3, text_rank=4.0)]
-    blended = blend(by_vector, by_words, vector_weight=0.5)
+    blended = blend(both(by_vector, by_words), vector_weight=0.5)
     # 1: 0.45 + 0;  2: 0.25 + 0.5;  3: 0.15 + 0.25
     assert [h.chunk.chunk_no for h in blended] == [2, 1, 3]
     assert [h.score for h in blended] == pytest.approx([0.75, 0.45, 0.40])
     assert blended[0].text_rank == 8.0
-    only_vector = blend(by_vector, [], vector_weight=0.7)
-    assert [h.score for h in only_vector] == pytest.approx([0.63, 0.35])
-    assert blend(by_vector, by_words, vector_weight=1.0)[0].chunk.chunk_no == 1
+    only_vector = blend(both(by_vector[:1], []), vector_weight=0.7)
+    assert [h.score for h in only_vector] == pytest.approx([0.63])
+    assert blend(both(by_vector, by_words), vector_weight=1.0)[0].chunk.chunk_no == 1
+
+
+def test_a_vector_hit_is_blended_with_its_own_bm25_not_zero() -> None:
+    """The fusion defect: the first vector hit, with a BM25 just under the keyword list's
+    (it holds the query's words, but was not among the keyword candidates), must not fall
+    behind a chunk that only matched generic words."""
+    by_vector = [hit(1, 0.9, text_rank=3.5), hit(2, 0.2, text_rank=0.0)]
+    by_words = [hit(3, 0.3, text_rank=4.0), hit(4, 0.25, text_rank=3.8)]
+    blended = blend(both(by_vector, by_words), vector_weight=0.5)
+    assert blended[0].chunk.chunk_no == 1
+    assert blended[0].score == pytest.approx(0.45 + 0.5 * 3.5 / 4.0)
+    # Scored as 0, as before the fix, it came behind both keyword hits.
+    zero = [dataclasses.replace(h, text_rank=0.0) for h in by_vector]
+    assert next(h.chunk.chunk_no for h in blend(both(zero, by_words), vector_weight=0.5)) == 3
+
+
+def test_unscored_vector_hits_count_the_keyword_lists_floor_or_zero() -> None:
+    """A store that returns no BM25 for vector hits (S3 Vectors' text search): a full
+    keyword list bounds the missing score by its lowest; a short one means no query word."""
+    by_vector = [hit(1, 0.9), hit(3, 0.3)]
+    full = [hit(3, 0.3, text_rank=4.0), hit(4, 0.25, text_rank=2.0)]
+    candidates = both(by_vector, full, scored=False)
+    assert candidates.unscored_text_rank() == 2.0
+    blended = {h.chunk.chunk_no: h for h in blend(candidates, vector_weight=0.5)}
+    assert blended[1].text_rank == 2.0
+    assert blended[3].text_rank == 4.0  # the keyword list's copy
+    short = both(by_vector, full[:1], scored=False)
+    assert short.unscored_text_rank() == 0.0
+    assert both(by_vector, [], scored=False).unscored_text_rank() == 0.0
 
 
 async def test_on_a_large_corpus_only_selective_terms_find_keyword_candidates(

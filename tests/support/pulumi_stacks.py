@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import subprocess
@@ -9,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from components.plan import Declared
+from policy.graph import Declared
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,8 +20,19 @@ class StackFailed(Exception):
 
 
 def record(stack: str, config: dict[str, str] | None = None) -> list[Declared]:
-    """The stack's resources, from the program run under mocks in its own process."""
-    command = [sys.executable, "-m", "components.plan", stack, "--stdout"]
+    """The stack's resources, from the program run under mocks in its own process (once per
+    test session for each stack and config: a run takes seconds)."""
+    key = (stack, json.dumps(config, sort_keys=True))
+    if key not in _RECORDED:
+        _RECORDED[key] = _record(stack, config)
+    return copy.deepcopy(_RECORDED[key])
+
+
+_RECORDED: dict[tuple[str, str], list[Declared]] = {}
+
+
+def _record(stack: str, config: dict[str, str] | None) -> list[Declared]:
+    command = [sys.executable, "-m", "policy.plan", stack, "--stdout"]
     if config is not None:
         command += ["--config", json.dumps(config)]
     result = subprocess.run(

@@ -28,9 +28,17 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
+{{/* Every pod of the release (the NetworkPolicy's selector). */}}
 {{- define "rag-app.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "rag-app.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* The server's pods only: what the Deployment, Service, HPA, PDB and spread count.
+     Jobs and CronJobs carry another component, so they are never counted as replicas. */}}
+{{- define "rag-app.serverSelectorLabels" -}}
+{{ include "rag-app.selectorLabels" . }}
+app.kubernetes.io/component: server
 {{- end }}
 
 {{- define "rag-app.serviceAccountName" -}}

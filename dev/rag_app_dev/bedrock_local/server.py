@@ -2,12 +2,21 @@
 
 - ``POST /model/{id}/invoke`` (Titan Text Embeddings v2 body): a hashed bag of words of
   ``dimensions`` (256/512/1024), normalised when asked, and ``inputTextTokenCount``.
-- ``POST /model/{id}/converse``: the next scripted reply, else an answer that quotes the
-  first sentence of passage [1]; with ``usage`` and ``metrics.latencyMs``.
+- ``POST /model/{id}/converse``: the next scripted reply (``converse_replies`` first, for
+  calls such as the query rewrite, then ``replies``), else an answer that quotes the first
+  sentence of passage [1], or for a prompt with no passages its last line without its
+  label (a rewrite request then comes back as the question it ends with); with ``usage``
+  and ``metrics.latencyMs``.
 - ``POST /model/{id}/converse-stream``: the same reply as event-stream frames
   (messageStart, contentBlockDelta per word, contentBlockStop, messageStop, metadata).
+- ``POST /rerank`` (bedrock-agent-runtime ``Rerank``, inline text sources): each source's
+  index and a lexical relevance score (the share of the query's words it holds, so a test
+  can predict the order), best first, ``numberOfResults`` of them.
 
-Faults: ``throttle_ratio`` makes that share of calls answer 429 ThrottlingException;
+Faults: ``refuse(model_id, code)`` makes every call on that model answer Bedrock's error
+for ``code`` (AccessDeniedException 403, ResourceNotFoundException 404, ValidationException
+400, ServiceQuotaExceededException 400, ThrottlingException 429), with Bedrock's wording;
+``throttle_ratio`` makes that share of calls answer 429 ThrottlingException;
 ``latency_seconds`` delays every call; ``stream_delay_seconds`` paces stream frames.
 Counters record calls, throttles, embedded texts and streams the client cut short.
 """
@@ -32,6 +41,7 @@ from rag_app_dev.local_http import LocalHttpServer, send
 
 _PATH = re.compile(r"^/model/(?P<model>[^/]+)/(?P<action>invoke|converse|converse-stream)$")
 _WORD = re.compile(r"[a-z0-9]+")
+_RERANK_MODEL = re.compile(r"foundation-model/(amazon\.rerank-v1:0|cohere\.rerank-v3-5:0)$")
 _PASSAGE = re.compile(r'<passage n="1"[^>]*>\s*(?P<text>.*?)\s*</passage>', re.S)
 MAX_INPUT_CHARS = 50_000
 
@@ -51,15 +61,41 @@ def hashed_embedding(text: str, dimensions: int, normalize: bool) -> list[float]
 def default_reply(prompt: str) -> str:
     match = _PASSAGE.search(prompt)
     if not match:
+        if "<passages>" not in prompt and prompt.strip():
+            last = prompt.strip().splitlines()[-1]
+            return last.split(": ", 1)[-1] if ": " in last else last
         return "The passages do not contain the answer."
     first = re.split(r"(?<=[.!?])\s+", " ".join(match.group("text").split()))[0]
     return f'According to the first passage, {first} [1]\n\nQuotes:\n[1] "{first}"'
+
+
+# Status and message of each error Bedrock answers a refused call with.
+REFUSALS: dict[str, tuple[int, str]] = {
+    "AccessDeniedException": (
+        403,
+        "You don't have access to the model with the specified model ID.",
+    ),
+    "ResourceNotFoundException": (
+        404,
+        "Could not resolve the foundation model from the provided model identifier.",
+    ),
+    "ValidationException": (
+        400,
+        "Invocation of model ID {model} with on-demand throughput isn't supported.",
+    ),
+    "ServiceQuotaExceededException": (
+        400,
+        "Your request exceeds the service quota for your account.",
+    ),
+    "ThrottlingException": (429, "Too many requests, please wait before trying again."),
+}
 
 
 class LocalBedrock(LocalHttpServer):
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(host=host, port=port)
         self.replies: deque[str] = deque()
+        self.converse_replies: deque[str] = deque()  # non-streaming Converse calls only
         self.throttle_ratio = 0.0
         self.latency_seconds = 0.0
         self.stream_delay_seconds = 0.0
@@ -68,17 +104,27 @@ class LocalBedrock(LocalHttpServer):
         self.embedded: Counter[str] = Counter()
         self.streams_cut = 0
         self.prompts: list[dict[str, Any]] = []
+        self.refusals: dict[str, str] = {}  # model id -> error code (see REFUSALS)
         self._rng = random.Random(0)
         self._lock = threading.Lock()
 
     def reset(self) -> None:
         with self._lock:
             self.replies.clear()
+            self.converse_replies.clear()
             self.throttle_ratio = self.latency_seconds = self.stream_delay_seconds = 0.0
             self.calls.clear()
             self.embedded.clear()
             self.prompts.clear()
+            self.refusals.clear()
             self.throttled = self.streams_cut = 0
+
+    def refuse(self, model_id: str, code: str) -> None:
+        """Answer every later call on ``model_id`` with the error ``code`` (REFUSALS)."""
+        if code not in REFUSALS:
+            raise ValueError(f"{code!r} is not one of {sorted(REFUSALS)}")
+        with self._lock:
+            self.refusals[model_id] = code
 
     def _error(self, request: BaseHTTPRequestHandler, status: int, code: str, message: str) -> None:
         send(request, status, json.dumps({"message": message}).encode(), error_type=code)
@@ -86,6 +132,11 @@ class LocalBedrock(LocalHttpServer):
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b"{}"
+        if request.command == "POST" and request.path.split("?")[0] == "/rerank":
+            with self._lock:
+                self.calls["rerank"] += 1
+            self._rerank(request, json.loads(raw or b"{}"))
+            return
         match = _PATH.match(request.path.split("?")[0])
         if request.command != "POST" or match is None:
             self._error(request, 404, "UnknownOperationException", "Unknown operation")
@@ -95,6 +146,12 @@ class LocalBedrock(LocalHttpServer):
             time.sleep(self.latency_seconds)
         with self._lock:
             self.calls[action] += 1
+            refused = self.refusals.get(model)
+        if refused is not None:
+            status, message = REFUSALS[refused]
+            self._error(request, status, refused, message.format(model=model))
+            return
+        with self._lock:
             throttle = self._rng.random() < self.throttle_ratio
             if throttle:
                 self.throttled += 1
@@ -107,7 +164,11 @@ class LocalBedrock(LocalHttpServer):
             return
         with self._lock:
             self.prompts.append(body)
-            reply = self.replies.popleft() if self.replies else None
+            scripted = self.converse_replies if action == "converse" else None
+            if scripted:
+                reply: str | None = scripted.popleft()
+            else:
+                reply = self.replies.popleft() if self.replies else None
         prompt = "".join(
             part.get("text", "") for m in body.get("messages", []) for part in m["content"]
         )
@@ -127,6 +188,30 @@ class LocalBedrock(LocalHttpServer):
             send(request, 200, json.dumps(payload).encode())
         else:
             self._stream(request, text, usage)
+
+    def _rerank(self, request: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        try:
+            queries = body["queries"]
+            sources = body["sources"]
+            config = body["rerankingConfiguration"]["bedrockRerankingConfiguration"]
+            arn = config["modelConfiguration"]["modelArn"]
+            query = queries[0]["textQuery"]["text"]
+            texts = [s["inlineDocumentSource"]["textDocument"]["text"] for s in sources]
+        except (KeyError, TypeError, IndexError) as e:
+            self._error(request, 400, "ValidationException", f"malformed Rerank request: {e}")
+            return
+        if len(queries) != 1 or not 1 <= len(sources) <= 1000:
+            self._error(request, 400, "ValidationException", "one query and 1 to 1000 sources")
+            return
+        if not _RERANK_MODEL.search(arn):
+            self._error(request, 400, "ValidationException", f"{arn} is not a rerank model")
+            return
+        wanted = set(_WORD.findall(query.lower())) or {""}
+        scores = [len(wanted & set(_WORD.findall(t.lower()))) / len(wanted) for t in texts]
+        order = sorted(range(len(texts)), key=lambda i: (-scores[i], i))
+        count = int(config.get("numberOfResults") or len(texts))
+        results = [{"index": i, "relevanceScore": scores[i]} for i in order[:count]]
+        send(request, 200, json.dumps({"results": results}).encode())
 
     def _invoke(self, request: BaseHTTPRequestHandler, model: str, body: dict[str, Any]) -> None:
         text = body.get("inputText")

@@ -2,8 +2,8 @@
 record every resource it declares: the offline stand-in for `pulumi preview` that the tests
 and the policy rules read, and that renders the architecture diagram in docs/.
 
-    python -m components.plan ecs            # writes docs/plan-ecs.json and docs/plan-ecs.md
-    python -m components.plan ecs --stdout   # prints the resources as JSON
+    python -m policy.plan ecs            # writes docs/plan-ecs.json and docs/plan-ecs.md
+    python -m policy.plan ecs --stdout   # prints the resources as JSON
         [--config '{"rag:platform": "ecs", ...}']   # instead of Pulumi.ecs.yaml's config
 
 Pulumi's runtime leaves event loops and sockets behind, so callers that live on (the tests)
@@ -16,7 +16,7 @@ import argparse
 import json
 import runpy
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +24,11 @@ import pulumi
 import yaml
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 
+from policy.graph import Declared
+
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-
-
-@dataclass
-class Declared:
-    type: str
-    name: str
-    inputs: dict[str, Any]
-    custom: bool
-    urn: str = ""
-    parent: str = ""
 
 
 def stack_file_config(stack: str) -> dict[str, str]:
@@ -53,7 +45,7 @@ def _as_config(value: Any) -> str:
     return str(value)
 
 
-_OUTPUTS: dict[str, Callable[[str], dict[str, str]]] = {
+_OUTPUTS: dict[str, Callable[[str], dict[str, Any]]] = {
     "aws:s3/bucket:Bucket": lambda name: {
         "bucket": f"{name}-bucket",
         "arn": f"arn:aws:s3:::{name}-bucket",
@@ -67,7 +59,6 @@ _OUTPUTS: dict[str, Callable[[str], dict[str, str]]] = {
     "aws:ecr/repository:Repository": lambda name: {
         "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}"
     },
-    "aws:lb/loadBalancer:LoadBalancer": lambda name: {"dnsName": f"{name}.elb.amazonaws.com"},
     "aws:ecs/cluster:Cluster": lambda name: {"name": name},
     "aws:sqs/queue:Queue": lambda name: {
         "arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
@@ -78,6 +69,8 @@ _OUTPUTS: dict[str, Callable[[str], dict[str, str]]] = {
     "aws:cloudwatch/logGroup:LogGroup": lambda name: {"name": f"/rag/{name}"},
     "aws:rds/cluster:Cluster": lambda name: {
         "endpoint": f"{name}.cluster-abc.{REGION}.rds.amazonaws.com",
+        "readerEndpoint": f"{name}.cluster-ro-abc.{REGION}.rds.amazonaws.com",
+        "clusterResourceId": "cluster-ABCDEFGHIJKL0123456789",
         "masterUserSecrets": [
             {
                 "secretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!cluster-{name}",
@@ -90,8 +83,39 @@ _OUTPUTS: dict[str, Callable[[str], dict[str, str]]] = {
     "eks:index:Cluster": lambda name: {
         "kubeconfigJson": json.dumps({"apiVersion": "v1", "kind": "Config", "clusters": []}),
         "clusterSecurityGroupId": f"sg-{name}-cluster",
+        "autoModeNodeRoleName": f"{name}-auto-mode-node",
+    },
+    # The image build's runner prints the pushed digest.
+    "command:local:Command": lambda name: {"stdout": f"sha256:{MOCK_DIGEST}\n"},
+    "aws:acm/certificate:Certificate": lambda name: {
+        "domainValidationOptions": [
+            {
+                "domainName": "rag.example-legal.com",
+                "resourceRecordName": "_x1.rag.example-legal.com.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": "_x2.acm-validations.aws.",
+            }
+        ]
+    },
+    "aws:route53/record:Record": lambda name: {"fqdn": f"{name}.example-legal.com"},
+    "aws:lb/loadBalancer:LoadBalancer": lambda name: {
+        "dnsName": f"{name}.elb.amazonaws.com",
+        "zoneId": "Z35SXDOTRQ7X7K",
+        "arnSuffix": f"app/{name}/0123456789abcdef",
+    },
+    "aws:lb/targetGroup:TargetGroup": lambda name: {"arnSuffix": f"targetgroup/{name}/01234"},
+    "aws:kms/key:Key": lambda name: {
+        "arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0000aaaa-{name}",
+        "keyId": f"0000aaaa-{name}",
+    },
+    "aws:wafv2/webAcl:WebAcl": lambda name: {
+        "arn": f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/webacl/{name}/0123"
+    },
+    "kubernetes:networking.k8s.io/v1:Ingress": lambda name: {
+        "status": {"loadBalancer": {"ingress": [{"hostname": "k8s-rag.elb.amazonaws.com"}]}}
     },
 }
+MOCK_DIGEST = "0" * 64
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -119,21 +143,40 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "zoneIds": ["use1-az1", "use1-az2", "use1-az4"],
             }
         if args.token == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
-            return {"id": "pl-63a5400a", "name": args.args.get("name", "")}
+            return {
+                "id": "pl-63a5400a",
+                "name": args.args.get("name", ""),
+                "entries": [{"cidr": "3.5.0.0/19"}, {"cidr": "52.216.0.0/15"}],
+            }
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer"}
+        if args.token == "aws:route53/getZone:getZone":
+            return {"zoneId": "Z0123456789EXAMPLE", "name": args.args.get("name", "")}
         return {}
 
 
 class RecordingMonitor(MockMonitor):
-    """Also records each resource's URN and parent (registrations arrive on several threads,
-    so they are keyed by type and name, which Pulumi keeps unique)."""
+    """Also records what the engine would know of each resource beyond its inputs: URN,
+    parent, resource options and dependencies (registrations arrive on several threads, so
+    they are keyed by type and name, which Pulumi keeps unique)."""
 
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
-        self.lineage: dict[tuple[str, str], tuple[str, str]] = {}
+        self.lineage: dict[tuple[str, str], dict[str, Any]] = {}
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        self.lineage[(request.type, request.name)] = (response.urn, request.parent)
+        self.lineage[(request.type, request.name)] = {
+            "urn": response.urn,
+            "parent": request.parent,
+            "protect": bool(request.protect),
+            "retain_on_delete": bool(request.retainOnDelete),
+            "ignore_changes": sorted(request.ignoreChanges),
+            "dependencies": sorted(request.dependencies),
+            "property_dependencies": {
+                key: sorted(value.urns) for key, value in request.propertyDependencies.items()
+            },
+        }
         return response
 
 
@@ -150,7 +193,9 @@ def record(stack: str, config: dict[str, str] | None = None) -> list[Declared]:
 
     program()
     for declared in mocks.declared:
-        declared.urn, declared.parent = monitor.lineage[(declared.type, declared.name)]
+        # A resource read with .get() (the Ingress's address) is not registered.
+        for key, value in monitor.lineage.get((declared.type, declared.name), {}).items():
+            setattr(declared, key, value)
     return sorted(mocks.declared, key=lambda d: d.urn)  # registration order varies by thread
 
 
@@ -167,10 +212,6 @@ def mermaid(declared: list[Declared]) -> str:
         if d.parent in by_urn:
             lines.append(f"  {ids[d.parent]} --> {ids[d.urn]}")
     return "\n".join(lines)
-
-
-README_BEGIN = "<!-- plan:{stack}:begin (python -m components.plan {stack}) -->"
-README_END = "<!-- plan:{stack}:end -->"
 
 
 def summary(declared: list[Declared]) -> str:
@@ -190,18 +231,6 @@ def summary(declared: list[Declared]) -> str:
     return "\n".join(lines)
 
 
-def update_readme(stack: str, declared: list[Declared]) -> None:
-    readme = ROOT / "README.md"
-    text = readme.read_text()
-    begin, end = README_BEGIN.format(stack=stack), README_END.format(stack=stack)
-    if begin not in text:
-        return
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    block = f"{begin}\n```mermaid\n{summary(declared)}\n```\n{end}"
-    readme.write_text(head + block + tail)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Record a stack's resources under mocks.")
     parser.add_argument("stack")
@@ -217,12 +246,12 @@ def main(argv: list[str] | None = None) -> None:
     docs.mkdir(exist_ok=True)
     (docs / f"plan-{args.stack}.json").write_text(as_json + "\n")
     (docs / f"plan-{args.stack}.md").write_text(
-        f"# Resources of the `{args.stack}` stack\n\nGenerated by `python -m components.plan "
-        f"{args.stack}` from the Pulumi program under mocks; do not edit.\n\n```mermaid\n"
+        f"# Resources of the `{args.stack}` stack\n\nGenerated by `python -m policy.plan "
+        f"{args.stack}` from the Pulumi program under mocks; do not edit.\n\n## Components"
+        f"\n\n```mermaid\n{summary(declared)}\n```\n\n## Resources\n\n```mermaid\n"
         f"{mermaid(declared)}\n```\n"
     )
-    update_readme(args.stack, declared)
-    print(f"{len(declared)} resources; wrote docs/plan-{args.stack}.json and .md, README.md")
+    print(f"{len(declared)} resources; wrote docs/plan-{args.stack}.json and .md")
 
 
 if __name__ == "__main__":

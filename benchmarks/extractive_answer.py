@@ -1,0 +1,173 @@
+"""The extractive answer's cost and agreement: embedding every candidate sentence (before)
+against embedding only the best ``SEMANTIC_CANDIDATES`` sentences (now); the search's
+query vector is reused by both (results/extractive_answer.json was measured before that,
+when "before" also embedded the question again), on the corpus PDFs and the questions of
+benchmarks/eval/corpus-pdf.jsonl, through the service's ``ask`` in one process.
+
+The two answerers alternate question by question on the same store and embedder, so load
+on a shared machine hits both alike. Prints p50/p95 of ``ask`` (search included), texts
+embedded per ask, the ratio, and how often both answer alike (same grounded flag, same
+first cited sentence, same set of cited sentences);
+writes benchmarks/results/extractive_answer.json.
+
+    .venv/bin/python benchmarks/extractive_answer.py [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.run_record import machine, percentile
+from rag_app.answerers.base import Answerer
+from rag_app.answerers.extractive import SEMANTIC_CANDIDATES, ExtractiveAnswerer
+from rag_app.domain import Answer, JobStatus
+from rag_app.evaluation.questions import load_questions
+from rag_app.ingest.service import Upload
+from rag_app.postgres.embedded import EmbeddedPostgres
+from rag_app.retrieval import QueryService
+from rag_app.services import open_services
+from rag_app.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus" / "pdf"
+QUESTIONS = ROOT / "benchmarks" / "eval" / "corpus-pdf.jsonl"
+RESULTS = ROOT / "benchmarks" / "results"
+EVERY_SENTENCE = 1_000_000
+
+
+def _quotes(answer: Answer) -> list[str]:
+    return [" ".join(c.quote.split()) for c in answer.citations]
+
+
+async def run(root: Path, rounds: int) -> dict[str, Any]:
+    cluster = EmbeddedPostgres(root / "pg")
+    url = cluster.start().url
+    try:
+        settings = Settings(database_url=url, data_dir=root / "data", ocr="off", transcriber="off")
+        async with open_services(settings, run_jobs=False) as services:
+            for pdf in sorted(CORPUS.glob("*.pdf")):
+                submission = await services.ingestion.submit(Upload(pdf.name, pdf.read_bytes()))
+                await services.ingestion.run_job(submission.job_id)
+                job = await services.catalog.get_job(submission.job_id)
+                if job is None or job.status is not JobStatus.SUCCEEDED:
+                    print(f"  {pdf.name}: not ingested ({job and job.error}); skipped")
+            every = ExtractiveAnswerer(
+                services.embedder,
+                min_score=settings.answer_min_score,
+                max_sentences=settings.answer_max_sentences,
+                semantic_candidates=EVERY_SENTENCE,
+            )
+            few = ExtractiveAnswerer(
+                services.embedder,
+                min_score=settings.answer_min_score,
+                max_sentences=settings.answer_max_sentences,
+            )
+            answerers: dict[str, Answerer] = {
+                "before (every candidate sentence)": every,
+                f"now (query vector reused, {SEMANTIC_CANDIDATES} sentences)": few,
+            }
+            services_of = {
+                name: QueryService(
+                    store=services.store,
+                    embedder=services.embedder,
+                    answerer=answerer,
+                    max_query_chars=settings.max_query_chars,
+                    fusion=settings.hybrid_fusion,
+                    vector_weight=settings.hybrid_vector_weight,
+                )
+                for name, answerer in answerers.items()
+            }
+            questions = [q.question for q in load_questions(QUESTIONS)]
+            totals: dict[str, list[float]] = {name: [] for name in answerers}
+            embedded: dict[str, list[int]] = {name: [] for name in answerers}
+            answers: dict[str, dict[str, Answer]] = {name: {} for name in answerers}
+            counted = [0]
+            original = services.embedder.embed_batch
+
+            async def counting(texts: Any) -> Any:
+                counted[0] += len(texts)
+                return await original(texts)
+
+            services.embedder.embed_batch = counting  # type: ignore[method-assign]
+            top_k = 5
+            for _ in range(rounds):
+                for question in questions:
+                    for name, queries in services_of.items():
+                        counted[0] = 0
+                        t = time.perf_counter()
+                        answer = await queries.ask(question, top_k=top_k, filters={})
+                        totals[name].append((time.perf_counter() - t) * 1000)
+                        embedded[name].append(counted[0])
+                        answers[name][question] = answer
+    finally:
+        cluster.stop()
+    before, now = answerers
+    same_grounded = same_first = same_set = 0
+    for q in questions:
+        a, b = answers[before][q], answers[now][q]
+        same_grounded += a.grounded == b.grounded
+        same_first += _quotes(a)[:1] == _quotes(b)[:1]
+        same_set += set(_quotes(a)) == set(_quotes(b))
+
+    def stats(values: list[float]) -> dict[str, float]:
+        return {
+            "p50": round(statistics.median(values), 1),
+            "p95": round(percentile(values, 0.95), 1),
+        }
+
+    figures: dict[str, dict[str, Any]] = {
+        name: {
+            "ask_ms": stats(totals[name]),
+            "texts_embedded_per_answer_mean": round(statistics.mean(embedded[name]), 1),
+        }
+        for name in answerers
+    }
+    return {
+        "questions": len(questions),
+        "rounds": rounds,
+        "top_k": top_k,
+        "figures": figures,
+        "ratio_ask_p50_now_over_before": round(
+            figures[now]["ask_ms"]["p50"] / figures[before]["ask_ms"]["p50"], 3
+        ),
+        "agreement": {
+            "same_grounded": f"{same_grounded}/{len(questions)}",
+            "same_first_cited_sentence": f"{same_first}/{len(questions)}",
+            "same_cited_sentences": f"{same_set}/{len(questions)}",
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="rag-answer-"))
+    root.chmod(0o755)  # as root, the embedded PostgreSQL's own user must reach it
+    try:
+        found = asyncio.run(run(root, args.rounds))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    for name, f in found["figures"].items():
+        print(
+            f"{name:<45} ask p50 {f['ask_ms']['p50']:7.1f} ms  p95 {f['ask_ms']['p95']:7.1f} ms"
+            f"  texts embedded {f['texts_embedded_per_answer_mean']:6.1f}"
+        )
+    print(f"ask p50 now / before: {found['ratio_ask_p50_now_over_before']}")
+    print("agreement:", found["agreement"])
+    report = {"machine": machine(), **found}
+    out = RESULTS / "extractive_answer.json"
+    out.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"written to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

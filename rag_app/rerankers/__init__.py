@@ -1,0 +1,1 @@
+"""Reranking of fused search candidates before they are returned or answered from."""
