@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 RAG_APP = str(Path(sys.executable).parent / "rag-app")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 
 
 def free_port() -> int:
