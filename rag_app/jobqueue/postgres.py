@@ -11,9 +11,11 @@ import time
 import uuid
 from typing import Any
 
+import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from rag_app.errors import ConfigurationError
 from rag_app.jobqueue.base import DeadLetter, Delivery, QueueDepth
 
 LOCK = 0x52414702  # the schema's advisory lock, like the catalog's MIGRATION_LOCK
@@ -144,9 +146,22 @@ class PostgresJobQueue:
             return int(cursor.rowcount)
 
     async def create(self) -> None:
-        async with self._pool.connection() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK,))
-            await conn.execute(SCHEMA)
+        """Create the queue table; a role that may not (the app's role from ``rag-app
+        init-db``, which creates it as the owner) only checks that it exists."""
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK,))
+                await conn.execute(SCHEMA)
+        except psycopg.errors.InsufficientPrivilege as refused:
+            async with self._pool.connection() as conn:
+                row = await (
+                    await conn.execute("SELECT to_regclass('rag_job_queue') IS NOT NULL")
+                ).fetchone()
+            if not (row and row[0]):
+                raise ConfigurationError(
+                    f"this database role may not create the job queue table ({refused}) and "
+                    "it does not exist: run `rag-app init-db` with the owner's credentials"
+                ) from None
 
     async def send(self, job_id: str) -> None:
         await self._count(SEND, {"id": job_id, "max": self._max_attempts})
