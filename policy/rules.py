@@ -90,8 +90,12 @@ def _stack_is_dev(resources: list[Declared], config: PolicyConfig) -> bool:
 
 
 def _chart_values(resources: list[Declared]) -> list[tuple[Declared, dict[str, Any]]]:
+    """The app's charts (from this repository) and their values; a third-party chart from
+    a Helm repository (KEDA, with its own images and no Ingress) is not held to them."""
     return [
-        (c, c.inputs.get("values") or {}) for c in _of(resources, "kubernetes:helm.sh/v4:Chart")
+        (c, c.inputs.get("values") or {})
+        for c in _of(resources, "kubernetes:helm.sh/v4:Chart")
+        if not c.inputs.get("repositoryOpts")
     ]
 
 

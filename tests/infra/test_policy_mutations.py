@@ -37,7 +37,8 @@ def drop(type_: str, name: str | None = None) -> Mutate:
 
 
 def values(change: Callable[[dict[str, Any]], None]) -> Mutate:
-    return edit("kubernetes:helm.sh/v4:Chart", lambda r: change(r.inputs["values"]))
+    # The app's chart (not KEDA's, installed beside it from its Helm repository).
+    return edit("kubernetes:helm.sh/v4:Chart", lambda r: change(r.inputs["values"]), "app")
 
 
 def policy_statement(name: str, statement: dict[str, Any]) -> Mutate:
