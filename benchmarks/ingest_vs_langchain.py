@@ -128,7 +128,8 @@ async def ours_run(
     started = time.perf_counter()
     for upload in uploads:
         await services.ingestion.submit(upload)
-    await services.runner.join()
+    assert services.worker is not None  # RAG_INGEST_WORKERS: this process runs the jobs
+    await services.worker.idle()
     seconds = time.perf_counter() - started
     for doc_id, f in docs:
         document = await services.catalog.get_document(doc_id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from rag_app.domain import Document, Job
+from rag_app.domain import Document, Job, JobStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,13 @@ class Catalog(Protocol):
         record exactly one wins (claiming a job, or a state transition fenced against a
         worker that lost it). ``False``, writing nothing, for the others and for a job that
         is gone."""
+        ...
+
+    async def list_jobs(
+        self, *, status: JobStatus | None, collections: frozenset[str] | None, limit: int
+    ) -> list[Job]:
+        """Newest first, at most ``limit``, with that status (None: any) and of the given
+        collections (None: every one; an empty set: none)."""
         ...
 
     async def unfinished_jobs(self) -> list[Job]:

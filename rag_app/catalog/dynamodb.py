@@ -10,8 +10,9 @@ Items, by their one key ``pk`` (a string):
   collection. A claim whose document no longer has that content is stale, and is taken over
   with a write conditional on the stale holder;
 - ``job#{job_id}``: a job, with ``version`` (= ``updated_at``) and ``status`` for
-  conditional replaces, ``stage``, ``job_document`` for its document's jobs and
-  ``by_kind = unfinished-job`` while it is queued or running;
+  conditional replaces, ``stage``, ``job_document`` for its document's jobs, ``collection``,
+  and ``by_kind = job#{status}`` with ``order``, so jobs list by status oldest or newest
+  first (unfinished ones: the ``queued`` and ``running`` partitions);
 - ``swap#{document_id}``: a document's version-swap lease (``holder``, ``expires`` in
   epoch seconds of the writer's clock).
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
+import itertools
 import json
 import time
 from datetime import datetime
@@ -262,9 +264,25 @@ class DynamoDbCatalog:
             )
 
     async def _query(
-        self, index: str, key: str, value: str, *, want: int | None
+        self,
+        index: str,
+        key: str,
+        value: str,
+        *,
+        want: int | None,
+        newest_first: bool = False,
+        collections: frozenset[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Items of a GSI partition in ``order``, at most ``want`` (None: all)."""
+        """Items of a GSI partition in ``order`` (or its reverse), at most ``want`` (None:
+        all); with ``collections``, only items whose ``collection`` is one of them."""
+        names = {"#k": key}
+        values = {":v": _s(value)}
+        extra: dict[str, Any] = {}
+        if collections is not None:
+            wanted = {f":c{i}": _s(c) for i, c in enumerate(sorted(collections))}
+            names["#c"] = "collection"
+            values |= wanted
+            extra["FilterExpression"] = f"#c IN ({', '.join(wanted)})"
         items: list[dict[str, Any]] = []
         start: dict[str, Any] | None = None
         while want is None or len(items) < want:
@@ -272,8 +290,10 @@ class DynamoDbCatalog:
                 "query",
                 IndexName=index,
                 KeyConditionExpression="#k = :v",
-                ExpressionAttributeNames={"#k": key},
-                ExpressionAttributeValues={":v": _s(value)},
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ScanIndexForward=not newest_first,
+                **extra,
                 **({"Limit": min(1000, want - len(items))} if want is not None else {}),
                 **({"ExclusiveStartKey": start} if start else {}),
             )
@@ -342,18 +362,17 @@ class DynamoDbCatalog:
 
     @staticmethod
     def _job_item(job: Job) -> dict[str, Any]:
-        item = {
+        return {
             "pk": _s(f"job#{job.job_id}"),
             "record": _s(_encode(job)),
             "version": _s(job.updated_at.isoformat()),
             "status": _s(job.status.value),
             "stage": _s(job.stage.value),
             "job_document": _s(job.document_id),
+            "collection": _s(job.collection),
+            "by_kind": _s(f"job#{job.status.value}"),
             "order": _s(_order(job.created_at, job.job_id)),
         }
-        if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
-            item["by_kind"] = _s("unfinished-job")  # sparse: finished jobs leave the index
-        return item
 
     async def save_job(self, job: Job) -> None:
         await self._read("put_item", Item=self._job_item(job))
@@ -370,9 +389,32 @@ class DynamoDbCatalog:
             },
         )
 
+    async def list_jobs(
+        self, *, status: JobStatus | None, collections: frozenset[str] | None, limit: int
+    ) -> list[Job]:
+        if collections is not None and not collections:
+            return []
+        streams = [
+            await self._query(
+                BY_KIND,
+                "by_kind",
+                f"job#{s.value}",
+                want=limit,
+                newest_first=True,
+                collections=collections,
+            )
+            for s in (list(JobStatus) if status is None else [status])
+        ]
+        merged = heapq.merge(*streams, key=lambda item: str(item["order"]["S"]), reverse=True)
+        return [_job(i) for i in itertools.islice(merged, limit)]
+
     async def unfinished_jobs(self) -> list[Job]:
-        items = await self._query(BY_KIND, "by_kind", "unfinished-job", want=None)
-        return [_job(i) for i in items]
+        streams = [
+            await self._query(BY_KIND, "by_kind", f"job#{s.value}", want=None)
+            for s in (JobStatus.QUEUED, JobStatus.RUNNING)
+        ]
+        merged = heapq.merge(*streams, key=lambda item: str(item["order"]["S"]))
+        return [_job(i) for i in merged]
 
     # Version-swap leases
 

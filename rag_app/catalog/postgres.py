@@ -78,6 +78,12 @@ WHERE s.holder = EXCLUDED.holder OR s.expires_at < clock_timestamp()
 RETURNING holder
 """
 RELEASE_SWAP = "DELETE FROM rag_document_swaps WHERE document_id = %(id)s AND holder = %(holder)s"
+LIST_JOBS = (
+    f"SELECT {JOB_COLUMNS} FROM rag_jobs"  # noqa: S608
+    " WHERE (%(status)s::text IS NULL OR status = %(status)s)"
+    " AND (%(collections)s::text[] IS NULL OR collection = ANY(%(collections)s))"
+    " ORDER BY created_at DESC, job_id DESC LIMIT %(limit)s"
+)
 UNFINISHED_JOBS = (
     f"SELECT {JOB_COLUMNS} FROM rag_jobs"  # noqa: S608
     " WHERE status IN ('queued', 'running') ORDER BY created_at"
@@ -193,6 +199,19 @@ class PostgresCatalog:
     async def release_swap(self, document_id: str, holder: str) -> None:
         async with self._pool.connection() as conn:
             await conn.execute(RELEASE_SWAP, {"id": document_id, "holder": holder})
+
+    async def list_jobs(
+        self, *, status: JobStatus | None, collections: frozenset[str] | None, limit: int
+    ) -> list[Job]:
+        params = {
+            "status": None if status is None else status.value,
+            "collections": None if collections is None else sorted(collections),
+            "limit": limit,
+        }
+        async with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(LIST_JOBS, params)
+            return [_job(r) for r in await cursor.fetchall()]
 
     async def unfinished_jobs(self) -> list[Job]:
         async with self._pool.connection() as conn:

@@ -31,6 +31,7 @@ from tests.conftest import (
     upload,
     wait_for_job,
 )
+from tests.support.sqs_queues import create_sqs_pair
 
 pytestmark = pytest.mark.anyio
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -177,6 +178,32 @@ async def test_jobs_and_unfinished_jobs(catalog: Catalog) -> None:
     assert [j.job_id for j in await catalog.unfinished_jobs()] == ["job-d-1"]
 
 
+async def test_jobs_list_newest_first_by_status_and_collection(catalog: Catalog) -> None:
+    statuses = [JobStatus.QUEUED, JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.SUCCEEDED]
+    for n, status in enumerate(statuses, 1):
+        await catalog.save_job(
+            dataclasses.replace(job("d", n, status), collection="x" if n % 2 else "y")
+        )
+    listed = await catalog.list_jobs(status=None, collections=None, limit=10)
+    assert [j.job_id for j in listed] == ["job-d-4", "job-d-3", "job-d-2", "job-d-1"]
+    assert listed[0] == dataclasses.replace(job("d", 4, JobStatus.SUCCEEDED), collection="y")
+    done = await catalog.list_jobs(status=JobStatus.SUCCEEDED, collections=None, limit=10)
+    assert [j.job_id for j in done] == ["job-d-4", "job-d-2"]
+    assert [j.job_id for j in await catalog.list_jobs(status=None, collections=None, limit=2)] == [
+        "job-d-4",
+        "job-d-3",
+    ]
+    in_x = await catalog.list_jobs(status=None, collections=frozenset({"x"}), limit=10)
+    assert [j.job_id for j in in_x] == ["job-d-3", "job-d-1"]
+    assert await catalog.list_jobs(status=JobStatus.FAILED, collections=frozenset(), limit=10) == []
+    assert await catalog.list_jobs(status=JobStatus.RUNNING, collections=None, limit=10) == []
+    # A job that changes status moves to its new status's listing.
+    await catalog.save_job(dataclasses.replace(job("d", 1, JobStatus.RUNNING), collection="x"))
+    queued = await catalog.list_jobs(status=JobStatus.QUEUED, collections=None, limit=10)
+    assert queued == []
+    assert [j.job_id for j in await catalog.unfinished_jobs()] == ["job-d-1"]
+
+
 async def test_delete_removes_the_document_and_its_jobs(catalog: Catalog) -> None:
     await catalog.save_document(document("d-1", 1))
     await catalog.save_job(job("d-1", 1))
@@ -268,8 +295,13 @@ async def test_swap_lease_has_one_holder_until_released_or_expired(catalog: Cata
 
 
 def test_option_1_runs_with_no_database(moto_s3: Any, tmp_path: Path) -> None:
-    """S3 Vectors + DynamoDB catalog + S3 originals: nothing starts PostgreSQL."""
+    """S3 Vectors + DynamoDB catalog + S3 originals + SQS: nothing starts PostgreSQL."""
+    queues = create_sqs_pair(moto_s3.meta.endpoint_url, visibility=30, max_receives=5)
     settings = Settings(
+        queue="sqs",
+        sqs_queue_url=queues.url,
+        sqs_dead_letter_queue_url=queues.dead_letter_url,
+        queue_wait_seconds=1,
         data_dir=tmp_path,
         vector_store="s3vectors",
         s3vectors_bucket=unique_bucket(),

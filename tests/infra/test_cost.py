@@ -341,7 +341,10 @@ def test_the_defaults_match_the_recorded_ecs_plan() -> None:
 
     # The service's task definition (the one-off task's is not running).
     (task,) = [t for t in of("aws:ecs/taskDefinition:TaskDefinition") if t["family"] == "app"]
-    (service,) = of("aws:ecs/service:Service")
+    # The API's service (the ingestion workers scale from zero on the queue: not priced).
+    (service,) = [
+        r["inputs"] for r in plan if r["type"] == "aws:ecs/service:Service" and r["name"] == "app"
+    ]
     (logs,) = [
         g
         for r in plan
@@ -394,7 +397,11 @@ def test_the_defaults_match_the_recorded_eks_plan() -> None:
     def of(type_: str) -> list[dict[str, Any]]:
         return [r["inputs"] for r in plan if r["type"] == type_]
 
-    (chart,) = of("kubernetes:helm.sh/v4:Chart")
+    (chart,) = [
+        r["inputs"]
+        for r in plan
+        if r["type"] == "kubernetes:helm.sh/v4:Chart" and r["name"] == "app"
+    ]
     values = chart["values"]
     (database,) = of("aws:rds/cluster:Cluster")
     instance, *_readers = of("aws:rds/clusterInstance:ClusterInstance")
