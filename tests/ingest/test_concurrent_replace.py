@@ -24,6 +24,7 @@ from rag_app.ingest.service import Upload
 from rag_app.services import open_services
 from rag_app.settings import Settings
 from tests.conftest import dynamodb_table, unique_bucket
+from tests.support.sqs_queues import create_sqs_pair
 
 pytestmark = pytest.mark.slow
 
@@ -84,11 +85,16 @@ def test_two_processes_replacing_one_document_never_leave_two_versions(
     if stack == "pgvector":
         settings |= {"database_url": database_url}
     else:
+        queues = create_sqs_pair(moto_s3.meta.endpoint_url, visibility=30, max_receives=5)
         settings |= {
             "vector_store": "s3vectors",
             "s3vectors_bucket": unique_bucket(),
             "catalog": "dynamodb",
             "dynamodb_table": dynamodb_table(moto_s3)[1],
+            # Option 1's job queue (no database at all); the writers run their jobs inline.
+            "queue": "sqs",
+            "sqs_queue_url": queues.url,
+            "sqs_dead_letter_queue_url": queues.dead_letter_url,
         }
     spawn = multiprocessing.get_context("spawn")
     barrier = spawn.Barrier(3, timeout=300)
