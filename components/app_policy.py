@@ -27,6 +27,9 @@ class AppGrants:
     database_user_arn: pulumi.Input[str] | None = None
     kms_key_arn: pulumi.Input[str] | None = None  # a customer-managed key for the data
     audit_bucket_arn: pulumi.Input[str] | None = None  # Option 1: the Object Lock bucket
+    # Option 2: the web sign-in key the pods read (RAG_SESSION_SECRET_ID); Option 1's tasks
+    # get it from the execution role instead (components/ecs_service.py).
+    session_secret_arn: pulumi.Input[str] | None = None
 
 
 def app_policy_document(
@@ -40,6 +43,7 @@ def app_policy_document(
     database_user_arn: str | None = None,
     kms_key_arn: str | None = None,
     audit_bucket_arn: str | None = None,
+    session_secret_arn: str | None = None,
 ) -> str:
     statements: list[dict[str, Any]] = [
         {
@@ -134,6 +138,15 @@ def app_policy_document(
                 "Resource": [database_secret_arn],
             }
         )
+    if session_secret_arn is not None:
+        statements.append(
+            {
+                "Sid": "SessionSecret",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": [session_secret_arn],
+            }
+        )
     if database_user_arn is not None:
         statements.append(
             {
@@ -214,4 +227,5 @@ def app_policy(grants: AppGrants) -> pulumi.Output[str]:
         grants.database_user_arn,
         grants.kms_key_arn,
         grants.audit_bucket_arn,
+        grants.session_secret_arn,
     ).apply(lambda a: app_policy_document(*a))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -23,11 +24,12 @@ from rag_app.api.openai_compat import OpenAIController
 from rag_app.api.openapi import openapi_config
 from rag_app.api.queries import QueryController
 from rag_app.api.security import UNAUTHENTICATED, BearerAuthMiddleware, RateLimiter, caller
+from rag_app.auth.backends import stored_session_secret
 from rag_app.embedders.base import Embedder
 from rag_app.services import Services, open_services
 from rag_app.settings import Settings
 from rag_app.web.api_docs import api_docs_plugins
-from rag_app.web.pages import web_router, web_state
+from rag_app.web.pages import session_sealer, web_router, web_state
 
 MULTIPART_OVERHEAD = 1024 * 1024  # form fields and boundaries around the file
 
@@ -63,6 +65,9 @@ def create_app(
         ):
             app.state.services = services
             app.state.authenticator = services.authenticator
+            if settings.session_secret_id:
+                secret = await anyio.to_thread.run_sync(stored_session_secret, settings)
+                app.state.session_sealer = session_sealer(settings, secret)
             yield
             app.state.services = None
             app.state.authenticator = None
@@ -75,6 +80,7 @@ def create_app(
         middleware.append(
             DefineMiddleware(BearerAuthMiddleware, exclude=[f"^{p}" for p in UNAUTHENTICATED])
         )
+
     return Litestar(
         route_handlers=[
             DocumentController,

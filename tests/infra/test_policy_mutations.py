@@ -213,6 +213,15 @@ MUTATIONS: list[tuple[str, str, Mutate, str]] = [
      edit("aws:cloudwatch/logGroup:LogGroup", setter(retentionInDays=0), "app-build"),
      "logs-expire"),
     ("container runs as root", "ecs", container(user="0"), "containers-hardened"),
+    ("the session key left out of the serving task", "ecs",
+     container(secrets=[{"name": "RAG_HOST", "valueFrom": "arn:aws:ssm:p"}]),
+     "sessions-share-a-secret-key"),
+    ("the session key put in the chart's values", "eks",
+     values(lambda v: v["env"].update(RAG_SESSION_SECRET="hunter2")),
+     "sessions-share-a-secret-key"),
+    ("the pods not told where the session key is", "eks",
+     values(lambda v: v["env"].pop("RAG_SESSION_SECRET_ID")),
+     "sessions-share-a-secret-key"),
 ]  # fmt: skip
 
 
