@@ -20,6 +20,7 @@ from rag_app.api.conversations import (
 from rag_app.api.documents import DocumentController, JobController
 from rag_app.api.errors import EXCEPTION_HANDLERS
 from rag_app.api.health import HealthController
+from rag_app.api.local_origin import LocalOriginMiddleware
 from rag_app.api.openai_compat import OpenAIController
 from rag_app.api.openapi import openapi_config
 from rag_app.api.queries import QueryController
@@ -73,14 +74,15 @@ def create_app(
             app.state.authenticator = None
 
     # The audit trail is outermost, so that it records requests authentication refuses.
-    middleware = (
+    middleware: list[DefineMiddleware | LocalOriginMiddleware] = (
         [DefineMiddleware(AuditMiddleware, questions=settings.audit_questions)] if audited else []
     )
     if required:
         middleware.append(
             DefineMiddleware(BearerAuthMiddleware, exclude=[f"^{p}" for p in UNAUTHENTICATED])
         )
-
+    else:  # no credentials to check: other web pages must not act through the browser
+        middleware.append(LocalOriginMiddleware())
     return Litestar(
         route_handlers=[
             DocumentController,
