@@ -197,6 +197,7 @@ def test_in_chromium_another_pages_upload_is_refused_and_the_apps_own_works(
             browser.close()
     finally:
         server.shutdown()
+        server.server_close()
     posts = [s for s in statuses if s[0] == "POST" and s[1] == f"{local}/documents"]
     assert [s[2] for s in posts] == [403, 403, 202], statuses  # no-cors fetch, form, own page
     assert len(_stored(local)) == before

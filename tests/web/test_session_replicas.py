@@ -6,14 +6,9 @@ server) open each other's sign-in cookies; a replica with another key refuses th
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
-import signal
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -22,35 +17,10 @@ import pytest
 
 from tests.conftest import _fresh_database
 from tests.support.live_server import free_port
+from tests.support.serve_process import RAG_APP, serve_process
 from tests.web.web_server import make_keys
 
 pytestmark = pytest.mark.slow
-RAG_APP = str(Path(sys.executable).parent / "rag-app")
-
-
-@contextlib.contextmanager
-def replica(log: Path, **settings: str) -> Iterator[str]:
-    """One `rag-app serve` process with these RAG_* settings; yields its base URL."""
-    port = free_port()
-    env = {**os.environ, **settings}
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [RAG_APP, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, f"replica exited:\n{log.read_text()}"
-            assert time.monotonic() < deadline, f"not ready in 120 s:\n{log.read_text()}"
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.3)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
 
 
 def test_a_sign_in_on_one_replica_is_accepted_by_another_with_the_same_secret_only(
@@ -68,9 +38,9 @@ def test_a_sign_in_on_one_replica_is_accepted_by_another_with_the_same_secret_on
         "RAG_API_KEYS_FILE": str(keys.file),
     }
     with (
-        replica(tmp_path / "a.log", **common, RAG_SESSION_SECRET=shared_secret) as a,
-        replica(tmp_path / "b.log", **common, RAG_SESSION_SECRET_ID=stored["ARN"]) as b,
-        replica(tmp_path / "c.log", **common, RAG_SESSION_SECRET="another key") as c,
+        serve_process(tmp_path / "a.log", **common, RAG_SESSION_SECRET=shared_secret) as a,
+        serve_process(tmp_path / "b.log", **common, RAG_SESSION_SECRET_ID=stored["ARN"]) as b,
+        serve_process(tmp_path / "c.log", **common, RAG_SESSION_SECRET="another key") as c,
     ):
         signed_in = httpx.post(f"{a}/auth/session", json={"api_key": keys.faa_reader})
         assert signed_in.status_code == 200, signed_in.text
