@@ -10,13 +10,13 @@ everyone the actions that remove versions or loosen their retention. The policy 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.storage import tls_only_statement
+from components.storage import harden_bucket, tls_only_policy
 
 AUDIT_TAG = "rag:audit-trail"
 # What no one may do to the audit objects (compliance mode refuses most of it anyway).
@@ -27,6 +27,18 @@ DENIED_TO_ALL = [
     "s3:PutObjectLegalHold",
     "s3:BypassGovernanceRetention",
 ]
+
+
+def _append_only(arn: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "Sid": "AppendOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": DENIED_TO_ALL,
+            "Resource": [f"{arn}/*"],
+        }
+    ]
 
 
 @dataclass(frozen=True)
@@ -48,34 +60,8 @@ class AuditBucket(pulumi.ComponentResource):
         self.bucket = aws.s3.Bucket(
             name, object_lock_enabled=True, tags={AUDIT_TAG: "true"}, opts=child
         )
-        aws.s3.BucketPublicAccessBlock(
-            name,
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            name,
-            bucket=self.bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
-        )
-        sse = (
-            {"sse_algorithm": "aws:kms", "kms_master_key_id": args.kms_key_arn}
-            if args.kms_key_arn
-            else {"sse_algorithm": "AES256"}
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            name,
-            bucket=self.bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": sse}],
-            opts=child,
-        )
-        aws.s3.BucketVersioning(
-            name, bucket=self.bucket.id, versioning_configuration={"status": "Enabled"}, opts=child
+        harden_bucket(
+            name, self.bucket, kms_key_arn=args.kms_key_arn, parent=self, bucket_key=False
         )
         aws.s3.BucketObjectLockConfiguration(
             name,
@@ -84,26 +70,5 @@ class AuditBucket(pulumi.ComponentResource):
             rule={"default_retention": {"mode": "COMPLIANCE", "days": args.retention_days}},
             opts=child,
         )
-        aws.s3.BucketPolicy(
-            name,
-            bucket=self.bucket.id,
-            policy=self.bucket.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            tls_only_statement(arn),
-                            {
-                                "Sid": "AppendOnly",
-                                "Effect": "Deny",
-                                "Principal": "*",
-                                "Action": DENIED_TO_ALL,
-                                "Resource": [f"{arn}/*"],
-                            },
-                        ],
-                    }
-                )
-            ),
-            opts=child,
-        )
+        tls_only_policy(name, self.bucket, parent=self, more=_append_only)
         self.register_outputs({"bucket": self.bucket.bucket, "arn": self.bucket.arn})

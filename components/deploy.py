@@ -361,7 +361,7 @@ def deploy_eks(config: StackConfig) -> None:
             init_environment={
                 **app_environment(master, config.models),
                 # init-db creates (or renews) this least-privilege user, granted rds_iam.
-                "RAG_DATABASE_APP_USER": config.aurora.app_user,
+                "RAG_DATABASE_USER": config.aurora.app_user,
             },
             vpc_cidr=config.network.cidr_block,
             https_cidrs=https_cidrs,

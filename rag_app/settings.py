@@ -5,14 +5,17 @@ Over 400 lines on purpose: one field per setting, each with its description (fro
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rag_app.domain import SearchMode
+
+log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -51,10 +54,13 @@ class Settings(BaseSettings):
         description="log in to RAG_DATABASE_HOST as RAG_DATABASE_USER with an RDS IAM auth "
         "token (boto3 rds generate_db_auth_token), renewed before it expires",
     )
-    database_user: str | None = Field(
-        default=None,
+    database_user: str = Field(
+        default="rag_app",
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
-        description="the database user RAG_DATABASE_IAM_AUTH logs in as (granted rds_iam)",
+        description="The application's least-privilege PostgreSQL role: the one `rag-app "
+        "init-db` (run with the owner's credentials) creates, with DML on the service's "
+        "tables and only INSERT and SELECT on the audit table, and the one "
+        "RAG_DATABASE_IAM_AUTH logs in as (granted rds_iam).",
     )
     database_host: str | None = Field(
         default=None,
@@ -405,12 +411,10 @@ class Settings(BaseSettings):
         description="claim listing read:<collection> / write:<collection> grants",
     )
     rate_limit_per_minute: int = Field(default=600, ge=1, description="per caller, per process")
-    database_app_user: str = Field(
-        default="rag_app",
-        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
-        description="The application's least-privilege PostgreSQL role, which `rag-app "
-        "init-db` (run with the owner's credentials) creates: DML on the service's tables, "
-        "INSERT and SELECT only on the audit table.",
+    database_app_user: str | None = Field(
+        default=None,
+        description="Deprecated: the old name of RAG_DATABASE_USER (the same role), still "
+        "accepted with a warning; set RAG_DATABASE_USER instead.",
     )
     # Conversations and the audit trail (docs/conversations-and-audit.md).
     conversation_retention_days: int = Field(
@@ -503,6 +507,25 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _database_user_once(cls, data: Any) -> Any:
+        """RAG_DATABASE_APP_USER, the old name of RAG_DATABASE_USER, moves to the new one
+        (with a warning); both set to different roles is refused."""
+        if not isinstance(data, dict) or data.get("database_app_user") is None:
+            return data
+        old, new = data["database_app_user"], data.get("database_user")
+        if new is not None and new != old:
+            raise ValueError(
+                f"RAG_DATABASE_APP_USER ({old}) is the old name of RAG_DATABASE_USER ({new}), "
+                "and they differ: set only RAG_DATABASE_USER"
+            )
+        log.warning(
+            "RAG_DATABASE_APP_USER is deprecated: it is the old name of RAG_DATABASE_USER "
+            "(the app's role, created by init-db and used by IAM auth); set that instead"
+        )
+        return {**data, "database_user": old, "database_app_user": None}
+
     @model_validator(mode="after")
     def _one_database(self) -> Settings:
         if self.database_secret_arn is not None:
@@ -519,10 +542,8 @@ class Settings(BaseSettings):
                     "RAG_DATABASE_IAM_AUTH logs in with a token: set neither RAG_DATABASE_URL "
                     "nor RAG_DATABASE_SECRET_ARN with it"
                 )
-            if not (self.database_host and self.database_user):
-                raise ValueError(
-                    "RAG_DATABASE_IAM_AUTH needs RAG_DATABASE_HOST and RAG_DATABASE_USER"
-                )
+            if not self.database_host:
+                raise ValueError("RAG_DATABASE_IAM_AUTH needs RAG_DATABASE_HOST")
             if self.database_sslmode in ("disable", "prefer"):
                 raise ValueError(
                     "RAG_DATABASE_IAM_AUTH sends a token as the password: it needs "

@@ -136,7 +136,7 @@ def postgres_url(state_root: Path) -> Iterator[str]:
     cluster = EmbeddedPostgres(state_root / "postgres")
     running = cluster.start()
     yield running.url
-    cluster.stop()
+    cluster.stop(discard=True)  # state_root is deleted next: no shutdown checkpoint
 
 
 def _fresh_database(server_url: str) -> str:

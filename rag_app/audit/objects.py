@@ -26,27 +26,14 @@ import anyio.to_thread
 from botocore.exceptions import ClientError
 
 from rag_app.audit.events import AuditEvent, AuditQuery
+from rag_app.audit.formats import event_values
 from rag_app.aws.calls import error_code
 
 MAX_DAYS_LISTED = 3700  # a query's time range past ten years lists the whole prefix
 
 
 def _line(event: AuditEvent) -> str:
-    return json.dumps(
-        {
-            "event_id": event.event_id,
-            "at": event.at.isoformat(),
-            "principal": event.principal,
-            "action": event.action,
-            "collections": list(event.collections),
-            "documents": list(event.documents),
-            "request_id": event.request_id,
-            "status": event.status,
-            "question": event.question,
-            "detail": dict(event.detail),
-        },
-        separators=(",", ":"),
-    )
+    return json.dumps(event_values(event), separators=(",", ":"))
 
 
 def _event(values: dict[str, Any]) -> AuditEvent:

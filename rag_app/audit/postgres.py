@@ -14,6 +14,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from rag_app.audit.events import AuditEvent, AuditQuery
+from rag_app.audit.formats import event_values
 
 TABLE = "rag_audit_events"
 
@@ -66,18 +67,7 @@ COLUMNS = (
 
 
 def _values(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "event_id": event.event_id,
-        "at": event.at,
-        "principal": event.principal,
-        "action": event.action,
-        "collections": list(event.collections),
-        "documents": list(event.documents),
-        "request_id": event.request_id,
-        "status": event.status,
-        "question": event.question,
-        "detail": Jsonb(dict(event.detail)),
-    }
+    return {**event_values(event), "at": event.at, "detail": Jsonb(dict(event.detail))}
 
 
 def _event(row: tuple[Any, ...]) -> AuditEvent:

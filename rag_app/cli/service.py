@@ -35,7 +35,7 @@ def serve(host: str | None, port: int | None) -> None:
     "--app-role/--no-app-role",
     default=True,
     show_default=True,
-    help="Create (or renew the grants of) the application's role, RAG_DATABASE_APP_USER.",
+    help="Create (or renew the grants of) the application's role, RAG_DATABASE_USER.",
 )
 @click.option(
     "--app-password-env",
@@ -68,7 +68,7 @@ def init_db(app_role: bool, app_password_env: str | None, iam: bool) -> None:
         async with services.pool.connection() as conn:
             await conn.execute(AUDIT_SCHEMA)  # as the owner: the triggers and indexes too
             role = await ensure_app_role(
-                conn, name=settings.database_app_user, password=password, iam=iam
+                conn, name=settings.database_user, password=password, iam=iam
             )
         return chunks, role
 

@@ -6,7 +6,10 @@ Stages, in order (``RECOGNISING`` only when OCR or speech recognition runs):
 
     QUEUED -> PARSING -> [RECOGNISING] -> CHUNKING -> EMBEDDING -> INDEXING -> DONE
 
-Any stage may end in FAILED instead, with a reason a person can act on. The document
+The catalog records the stages a reader can see last (QUEUED, PARSING, RECOGNISING,
+EMBEDDING, DONE); CHUNKING takes milliseconds and INDEXING a fraction of EMBEDDING, so the
+job holds them in memory only (a failure there still names them). Any stage may end in
+FAILED instead, with a reason a person can act on. The document
 follows its latest job: PROCESSING while it runs, READY or FAILED after (an earlier
 indexed version keeps serving when a new one fails).
 """
@@ -148,13 +151,13 @@ class IngestionJobs:
             )
             extracted = time.perf_counter()
             job = with_found(job, extraction)
-            job = await self._advance(job, JobStage.CHUNKING)
+            job = await self._advance(job, JobStage.CHUNKING, record=False)
             chunks = self._chunk(job, extraction)
             job = await self._advance(job, JobStage.EMBEDDING)
             embedding = time.perf_counter()
             vectors = await self._embedder.embed_batch([c.text for c in chunks])
             embedded = time.perf_counter()
-            job = await self._advance(job, JobStage.INDEXING)
+            job = await self._advance(job, JobStage.INDEXING, record=False)
             indexing = time.perf_counter()
             await self._store.upsert_document(job.document_id, chunks, vectors)
             indexed = time.perf_counter()
@@ -194,16 +197,17 @@ class IngestionJobs:
             )
         return _chunks(job, spans)
 
-    async def _advance(self, job: Job, stage: JobStage) -> Job:
-        """The job, saved at ``stage`` (and running): stages only move forward, except to
-        PARSING, where a job interrupted by a stop starts over."""
+    async def _advance(self, job: Job, stage: JobStage, *, record: bool = True) -> Job:
+        """The job at ``stage`` (and running), saved unless ``record`` is False: stages only
+        move forward, except to PARSING, where a job interrupted by a stop starts over."""
         if stage is not JobStage.PARSING and STAGE_ORDER.index(stage) <= STAGE_ORDER.index(
             job.stage
         ):
             raise AssertionError(f"job {job.job_id}: {job.stage.value} -> {stage.value}")
         status = JobStatus.SUCCEEDED if stage is JobStage.DONE else JobStatus.RUNNING
         job = dataclasses.replace(job, stage=stage, status=status, updated_at=now())
-        await self._catalog.save_job(job)
+        if record:
+            await self._catalog.save_job(job)
         return job
 
     async def _latest(self, job: Job) -> Document | None:

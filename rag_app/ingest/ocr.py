@@ -21,9 +21,11 @@ class PageOcr(Protocol):
     """Recognises the text of image-only PDF pages.
 
     - ``recognise`` returns one ``PageText`` per requested page number (1-based), in the order
-      asked, each with ``ocr=True``; a page where nothing legible is found has empty text.
+      asked, each with ``ocr=True``; a page where nothing legible is found (a blank page)
+      has empty text, which is not an error.
     - It raises ``OcrUnavailableError`` when the engine cannot run at all (not installed,
-      no permission), and ``UnprocessableDocumentError`` when this file cannot be OCR'd.
+      no permission), and ``UnprocessableDocumentError`` when this file cannot be OCR'd
+      (empty, not a PDF, damaged beyond reading).
     """
 
     @property

@@ -78,12 +78,9 @@ class TextractOcr:
     def name(self) -> str:
         return "amazon-textract"
 
-    async def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        return await self._calls(operation, **kwargs)
-
     async def _blocks(self, job_id: str) -> list[dict[str, Any]] | None:
         """Every block of a finished job (None while it runs)."""
-        response = await self._call("get_document_text_detection", JobId=job_id, MaxResults=1000)
+        response = await self._calls("get_document_text_detection", JobId=job_id, MaxResults=1000)
         status = response["JobStatus"]
         if status == "IN_PROGRESS":
             return None
@@ -93,7 +90,7 @@ class TextractOcr:
             )
         blocks: list[dict[str, Any]] = list(response.get("Blocks", []))
         while token := response.get("NextToken"):
-            response = await self._call(
+            response = await self._calls(
                 "get_document_text_detection", JobId=job_id, MaxResults=1000, NextToken=token
             )
             blocks += response.get("Blocks", [])
@@ -101,7 +98,7 @@ class TextractOcr:
 
     async def recognise(self, pdf: StoredFile, pages: Sequence[int]) -> list[PageText]:
         bucket, key = self._blobs.location(pdf.key)
-        started = await self._call(
+        started = await self._calls(
             "start_document_text_detection",
             DocumentLocation={"S3Object": {"Bucket": bucket, "Name": key}},
             ClientRequestToken=hashlib.sha256(key.encode()).hexdigest()[:64],

@@ -18,8 +18,9 @@ class Transcriber(Protocol):
       of the media; ``source`` names the engine and model.
     - A file with no speech gives a transcript with no segments (not an error: the caller
       decides what an empty transcript means).
-    - It raises ``UnprocessableDocumentError`` for media it cannot decode, and
-      ``ConfigurationError`` when the engine cannot run at all (not installed, no access).
+    - It raises ``UnprocessableDocumentError`` for media it cannot decode (an empty file
+      included), and ``ConfigurationError`` when the engine cannot run at all (not
+      installed, no access).
     - It may take minutes for long media; it runs as part of an ingestion job, never in a
       request.
     """

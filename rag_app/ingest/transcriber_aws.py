@@ -94,13 +94,10 @@ class AmazonTranscribeTranscriber:
     def name(self) -> str:
         return "amazon-transcribe"
 
-    async def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        return await self._calls(operation, **kwargs)
-
     async def _start(self, job_name: str, media: StoredFile, output_key: str) -> None:
         bucket, media_key = self._blobs.location(media.key)
         try:
-            await self._call(
+            await self._calls(
                 "start_transcription_job",
                 TranscriptionJobName=job_name,
                 LanguageCode=self._language,
@@ -120,7 +117,7 @@ class AmazonTranscribeTranscriber:
             raise
 
     async def _finished(self, job_name: str) -> dict[str, Any] | None:
-        response = await self._call("get_transcription_job", TranscriptionJobName=job_name)
+        response = await self._calls("get_transcription_job", TranscriptionJobName=job_name)
         job: dict[str, Any] = response["TranscriptionJob"]
         status = job["TranscriptionJobStatus"]
         if status == "FAILED":
@@ -148,7 +145,7 @@ class AmazonTranscribeTranscriber:
             ) from None
         await self._blobs.delete(output_key)
         try:
-            await self._call("delete_transcription_job", TranscriptionJobName=job_name)
+            await self._calls("delete_transcription_job", TranscriptionJobName=job_name)
         except ClientError as e:  # the transcript is read: a leftover job only costs a name
             log.warning("could not delete Transcribe job %s: %s", job_name, e)
         segments = segments_of(result)

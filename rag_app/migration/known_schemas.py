@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from rag_app.errors import InvalidInputError
 from rag_app.migration.mapping import CollectionJoin, Columns, Mapping
-from rag_app.migration.source import READ_ONLY_OPTIONS
+from rag_app.migration.source import connect_read_only
 
 KnownSchema = Literal["langchaingo", "langchain"]
 KNOWN_SCHEMAS: tuple[KnownSchema, ...] = ("langchaingo", "langchain")
@@ -74,13 +74,7 @@ async def _columns(conn: psycopg.AsyncConnection[tuple[Any, ...]], table: str) -
 async def known_mapping(url: str, options: KnownSchemaOptions) -> Mapping:
     """The mapping for ``options.schema`` as found in the database at ``url``; an
     ``InvalidInputError`` says what is missing when the tables are not shaped as expected."""
-    try:
-        conn = await psycopg.AsyncConnection.connect(
-            url, autocommit=True, options=READ_ONLY_OPTIONS, connect_timeout=10
-        )
-    except psycopg.OperationalError as e:
-        raise InvalidInputError(f"cannot connect to the source database: {e}") from None
-    async with conn:
+    async with await connect_read_only(url) as conn:
         embedding = await _columns(conn, options.embedding_table)
         collection = await _columns(conn, options.collection_table)
     where = f"--schema {options.schema}"

@@ -237,17 +237,22 @@ class SourceTable:
         return [(r["collection"], r["document"], r["page"]) for r in rows]
 
 
-@asynccontextmanager
-async def open_source(url: str, mapping: Mapping) -> AsyncIterator[SourceTable]:
-    """Connect read-only; a missing table or column fails here, before anything else runs,
-    and an ``auto`` page base is settled from the data."""
+async def connect_read_only(url: str) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+    """A connection to the source database in which every transaction is read-only;
+    ``InvalidInputError`` saying why when it cannot connect."""
     try:
-        conn = await psycopg.AsyncConnection.connect(
+        return await psycopg.AsyncConnection.connect(
             url, autocommit=True, options=READ_ONLY_OPTIONS, connect_timeout=10
         )
     except psycopg.OperationalError as e:
         raise InvalidInputError(f"cannot connect to the source database: {e}") from None
-    async with conn:
+
+
+@asynccontextmanager
+async def open_source(url: str, mapping: Mapping) -> AsyncIterator[SourceTable]:
+    """Connect read-only; a missing table or column fails here, before anything else runs,
+    and an ``auto`` page base is settled from the data."""
+    async with await connect_read_only(url) as conn:
         source = SourceTable(conn, mapping)
         try:
             await source.probe()

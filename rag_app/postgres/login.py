@@ -26,9 +26,7 @@ async def database_login(
     """The connection string and, for Aurora, the rotating credentials; an embedded
     PostgreSQL is started here and stopped with ``stack``."""
     if settings.database_iam_auth:
-        # The settings validator makes both present.
-        assert settings.database_host is not None
-        assert settings.database_user is not None
+        assert settings.database_host is not None  # the settings validator requires it
         conninfo = make_conninfo(
             host=settings.database_host,
             port=settings.database_port,

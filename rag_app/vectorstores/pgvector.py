@@ -110,16 +110,17 @@ SELECT term, count(*) FROM {table}, unnest(tsv) AS u(term) GROUP BY term
 ON CONFLICT (term) DO NOTHING
 """
 
-# BM25 over the chunks holding a selective query term, found through the GIN index:
-# one in at most 2% of the chunks (or 1,000 chunks, so a corpus of up to 50,000 chunks is
-# ranked exactly), or the query's rarest term when it has no such term. A chunk holding
-# only the query's common words ("license" in a licence corpus) is not a candidate: its
-# score would come from low-idf terms alone, and taking every such chunk made a query over
-# 100,000 chunks take 0.4 s. The candidate query is built from the lexemes themselves,
-# quoted (chr(39)); a lexeme holding a quote or a backslash (chr(92)) only counts in the
-# score. No user text reaches the tsquery parser.
-QUERY_TEXT = """
-WITH corpus AS (
+# The BM25 weights of the query's terms, shared by the keyword and hybrid statements: the
+# corpus's size and average chunk length, each query term's idf, and ``selective``, the
+# tsquery of the terms that pick the candidates. A selective term is one in at most 2% of
+# the chunks (or 1,000 chunks, so a corpus of up to 50,000 chunks is ranked exactly), or
+# the query's rarest term when it has no such term. A chunk holding only the query's common
+# words ("license" in a licence corpus) is not a candidate: its score would come from
+# low-idf terms alone, and taking every such chunk made a query over 100,000 chunks take
+# 0.4 s. The candidate query is built from the lexemes themselves, quoted (chr(39)); a
+# lexeme holding a quote or a backslash (chr(92)) only counts in the score. No user text
+# reaches the tsquery parser.
+BM25_WEIGHTS = """corpus AS (
     SELECT greatest(chunks, 1)::float8 AS n,
            greatest(length::float8 / greatest(chunks, 1), 1) AS average_length
     FROM {terms} WHERE term = ''
@@ -136,12 +137,17 @@ selective AS (
     WHERE (w.chunks <= greatest(%(selective_share)s * c.n, %(selective_floor)s)
            OR w.chunks = (SELECT min(chunks) FROM weights))
       AND strpos(w.term, chr(39)) = 0 AND strpos(w.term, chr(92)) = 0
-),
-scored AS (
-    SELECT m.chunk_id,
-           sum(w.idf * cardinality(u.positions) * (%(k1)s + 1)
+)"""
+
+# A chunk's BM25 score: the sum over its terms in ``weights``; {tsv} is its tsvector.
+BM25_SUM = """sum(w.idf * cardinality(u.positions) * (%(k1)s + 1)
                / (cardinality(u.positions)
-                  + %(k1)s * (1 - %(b)s + %(b)s * length(m.tsv) / c.average_length))) AS rank
+                  + %(k1)s * (1 - %(b)s + %(b)s * length({tsv}) / c.average_length)))"""
+
+# The keyword candidates: the chunks holding a selective term, found through the GIN
+# index, ranked by BM25 ({bm25} is BM25_SUM over ``m.tsv``).
+KEYWORD_RANKED = """SELECT m.chunk_id,
+           {bm25} AS rank
     FROM {table} m
     CROSS JOIN corpus c
     CROSS JOIN LATERAL unnest(m.tsv) AS u(term, positions, weights)
@@ -149,7 +155,13 @@ scored AS (
     WHERE m.tsv @@ (SELECT query FROM selective) AND {conditions}
     GROUP BY m.chunk_id
     ORDER BY rank DESC, m.chunk_id
-    LIMIT %(top_k)s
+    LIMIT %(top_k)s"""
+
+# BM25 over the keyword candidates (``_keyword_statement`` fills in the parts above).
+QUERY_TEXT = """
+WITH {weights},
+scored AS (
+    {keyword}
 )
 SELECT t.document_id, t.chunk_no, t.collection, t.title, t.page, t.char_start, t.char_end,
        t.text, t.metadata, t.ocr, t.start_s, t.end_s,
@@ -164,24 +176,7 @@ ORDER BY s.rank DESC, t.chunk_id
 # (a nearest chunk without any query word scores 0). ``list`` says which list a row is of;
 # a chunk in both lists comes once per list.
 QUERY_HYBRID = """
-WITH corpus AS (
-    SELECT greatest(chunks, 1)::float8 AS n,
-           greatest(length::float8 / greatest(chunks, 1), 1) AS average_length
-    FROM {terms} WHERE term = ''
-),
-weights AS (
-    SELECT t.term, t.chunks, ln(1 + (c.n - t.chunks + 0.5) / (t.chunks + 0.5)) AS idf
-    FROM {terms} t, corpus c
-    WHERE t.term = ANY(tsvector_to_array(to_tsvector('english'::regconfig, %(text)s)))
-      AND t.term <> '' AND t.chunks > 0
-),
-selective AS (
-    SELECT string_agg(chr(39) || w.term || chr(39), ' | ')::tsquery AS query
-    FROM weights w, corpus c
-    WHERE (w.chunks <= greatest(%(selective_share)s * c.n, %(selective_floor)s)
-           OR w.chunks = (SELECT min(chunks) FROM weights))
-      AND strpos(w.term, chr(39)) = 0 AND strpos(w.term, chr(92)) = 0
-),
+WITH {weights},
 nearest AS (
     SELECT m.chunk_id, m.tsv
     FROM {table} m
@@ -191,9 +186,7 @@ nearest AS (
 ),
 nearest_scored AS (
     SELECT n.chunk_id,
-           coalesce(sum(w.idf * cardinality(u.positions) * (%(k1)s + 1)
-               / (cardinality(u.positions)
-                  + %(k1)s * (1 - %(b)s + %(b)s * length(n.tsv) / c.average_length))), 0)
+           coalesce({bm25_nearest}, 0)
                AS rank
     FROM nearest n
     CROSS JOIN corpus c
@@ -202,18 +195,7 @@ nearest_scored AS (
     GROUP BY n.chunk_id
 ),
 keyword AS (
-    SELECT m.chunk_id,
-           sum(w.idf * cardinality(u.positions) * (%(k1)s + 1)
-               / (cardinality(u.positions)
-                  + %(k1)s * (1 - %(b)s + %(b)s * length(m.tsv) / c.average_length))) AS rank
-    FROM {table} m
-    CROSS JOIN corpus c
-    CROSS JOIN LATERAL unnest(m.tsv) AS u(term, positions, weights)
-    JOIN weights w ON w.term = u.term
-    WHERE m.tsv @@ (SELECT query FROM selective) AND {conditions}
-    GROUP BY m.chunk_id
-    ORDER BY rank DESC, m.chunk_id
-    LIMIT %(top_k)s
+    {keyword}
 ),
 listed AS (
     SELECT 'vector' AS list, chunk_id, rank FROM nearest_scored
@@ -292,6 +274,27 @@ def _where(
         conditions.append(sql.SQL("{} @> %(user_metadata)s").format(column("metadata")))
         params["user_metadata"] = Jsonb(user)
     return sql.SQL(" AND ").join(conditions), params
+
+
+def _keyword_statement(
+    template: str, table: sql.Identifier, terms: sql.Identifier, conditions: sql.Composable
+) -> sql.Composed:
+    """``QUERY_TEXT`` or ``QUERY_HYBRID`` with the BM25 parts filled in: composed by
+    psycopg.sql from the constants above, never from strings."""
+
+    def bm25_of(tsv: str) -> sql.Composed:
+        return sql.SQL(BM25_SUM).format(tsv=sql.SQL(tsv))
+
+    keyword = sql.SQL(KEYWORD_RANKED).format(
+        bm25=bm25_of("m.tsv"), table=table, conditions=conditions
+    )
+    return sql.SQL(template).format(
+        weights=sql.SQL(BM25_WEIGHTS).format(terms=terms),
+        keyword=keyword,
+        bm25_nearest=bm25_of("n.tsv"),
+        table=table,
+        conditions=conditions,
+    )
 
 
 def _chunk(row: Mapping[str, Any]) -> Chunk:
@@ -507,6 +510,21 @@ class PgVectorStore:
             for row in rows
         ]
 
+    def _keyword_params(
+        self, params: dict[str, Any], text: str, vector: NDArray[np.float32], top_k: int
+    ) -> dict[str, Any]:
+        """The bound values of ``QUERY_TEXT`` and ``QUERY_HYBRID``."""
+        return {
+            **params,
+            "text": text,
+            "selective_share": self._selective[0],
+            "selective_floor": self._selective[1],
+            "k1": bm25.K1,
+            "b": bm25.B,
+            "vector": vector,
+            "top_k": top_k,
+        }
+
     async def query_text(
         self,
         text: str,
@@ -523,23 +541,10 @@ class PgVectorStore:
         if not words:
             return []
         conditions, params = _where(filters, collections, alias="m")
-        statement = sql.SQL(QUERY_TEXT).format(
-            table=self._table, terms=self._terms, conditions=conditions
-        )
+        statement = _keyword_statement(QUERY_TEXT, self._table, self._terms, conditions)
         async with self._pool.connection() as conn:
             rows = await _in_one_round_trip(
-                conn,
-                statement,
-                {
-                    **params,
-                    "text": text,
-                    "selective_share": self._selective[0],
-                    "selective_floor": self._selective[1],
-                    "k1": bm25.K1,
-                    "b": bm25.B,
-                    "vector": vector,
-                    "top_k": top_k,
-                },
+                conn, statement, self._keyword_params(params, text, vector, top_k)
             )
         return [
             Hit(
@@ -571,23 +576,12 @@ class PgVectorStore:
             )
             return HybridCandidates(by_vector, [], depth=top_k, vector_hits_scored=True)
         conditions, params = _where(filters, collections, alias="m")
-        statement = sql.SQL(QUERY_HYBRID).format(
-            table=self._table, terms=self._terms, conditions=conditions
-        )
+        statement = _keyword_statement(QUERY_HYBRID, self._table, self._terms, conditions)
         async with self._pool.connection() as conn:
             rows = await _in_one_round_trip(
                 conn,
                 statement,
-                {
-                    **params,
-                    "text": text,
-                    "selective_share": self._selective[0],
-                    "selective_floor": self._selective[1],
-                    "k1": bm25.K1,
-                    "b": bm25.B,
-                    "vector": vector,
-                    "top_k": top_k,
-                },
+                self._keyword_params(params, text, vector, top_k),
                 ef_search=max(self._ef_search, top_k),
             )
         lists: dict[str, list[Hit]] = {"vector": [], "words": []}

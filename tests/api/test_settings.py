@@ -35,3 +35,21 @@ def test_bad_values_are_refused_naming_the_setting(
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_the_old_name_of_the_database_user_is_accepted_with_a_warning(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAG_DATABASE_APP_USER", "legal_app")
+    with caplog.at_level("WARNING", logger="rag_app.settings"):
+        settings = Settings()
+    assert settings.database_user == "legal_app"
+    assert "RAG_DATABASE_APP_USER is deprecated" in caplog.text
+    assert "set that instead" in caplog.text
+    monkeypatch.setenv("RAG_DATABASE_USER", "other_app")
+    with pytest.raises(ValueError, match="they differ: set only RAG_DATABASE_USER"):
+        Settings()
+    monkeypatch.setenv("RAG_DATABASE_APP_USER", "Robert'); DROP")
+    monkeypatch.delenv("RAG_DATABASE_USER")
+    with pytest.raises(ValueError, match="database_user"):
+        Settings()

@@ -137,7 +137,7 @@ def app_role(database_url: str, tmp_path: Path) -> str:
         env={
             "RAG_DATABASE_URL": database_url,
             "RAG_DATA_DIR": str(tmp_path / "data"),
-            "RAG_DATABASE_APP_USER": role,
+            "RAG_DATABASE_USER": role,
             "TEST_APP_PASSWORD": password,
         },
     )

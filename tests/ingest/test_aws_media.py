@@ -9,10 +9,8 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
@@ -27,9 +25,9 @@ from rag_app.ingest.ocr_textract import TextractOcr
 from rag_app.ingest.transcriber_aws import AmazonTranscribeTranscriber
 from rag_app.settings import Settings
 from tests.conftest import CORPUS
+from tests.support.aws_stubs import NOW, stubbed, transcription_job
 from tests.support.scans import scanned_pdf, text_then_scan
 
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 SCOTUS_PDF = CORPUS / "pdf" / "scotus-transcript-p1.pdf"
 
 
@@ -38,21 +36,14 @@ def blobs(moto_s3: Any) -> S3BlobStore:
     return S3BlobStore(moto_s3, bucket="documents", prefix=f"t-{uuid.uuid4().hex[:8]}")
 
 
-def _stubbed(service: str) -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client(service, region_name="us-east-1")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
-
-
 @pytest.fixture
 def transcribe() -> Iterator[tuple[Any, Stubber]]:
-    yield from _stubbed("transcribe")
+    yield from stubbed("transcribe")
 
 
 @pytest.fixture
 def textract() -> Iterator[tuple[Any, Stubber]]:
-    yield from _stubbed("textract")
+    yield from stubbed("textract")
 
 
 def _word(content: str, start: float, end: float, speaker: str) -> dict[str, Any]:
@@ -93,20 +84,6 @@ TRANSCRIPT_JSON = {
 }
 
 
-def _job(name: str, status: str, media_uri: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "TranscriptionJob": {
-            "TranscriptionJobName": name,
-            "TranscriptionJobStatus": status,
-            "LanguageCode": "en-US",
-            "Media": {"MediaFileUri": media_uri},
-            "CreationTime": NOW,
-            "StartTime": NOW,
-            **extra,
-        }
-    }
-
-
 async def _put_media(blobs: S3BlobStore) -> tuple[StoredFile, str, str]:
     key = f"documents/d1/{uuid.uuid4().hex}.mp4"
     await blobs.put(key, b"\x00\x00\x00\x18ftypmp42 recording", content_type="video/mp4")
@@ -134,7 +111,7 @@ async def test_transcribe_job_is_started_on_the_bucket_polled_and_parsed_into_tu
     )
     stubber.add_response(
         "start_transcription_job",
-        _job(name, "IN_PROGRESS", uri),
+        transcription_job(name, "IN_PROGRESS", uri),
         {
             "TranscriptionJobName": name,
             "LanguageCode": "en-US",
@@ -145,11 +122,13 @@ async def test_transcribe_job_is_started_on_the_bucket_polled_and_parsed_into_tu
         },
     )
     stubber.add_response(
-        "get_transcription_job", _job(name, "IN_PROGRESS", uri), {"TranscriptionJobName": name}
+        "get_transcription_job",
+        transcription_job(name, "IN_PROGRESS", uri),
+        {"TranscriptionJobName": name},
     )
     stubber.add_response(
         "get_transcription_job",
-        _job(
+        transcription_job(
             name,
             "COMPLETED",
             uri,
@@ -190,7 +169,9 @@ async def test_a_transcribe_job_left_by_a_restart_is_waited_for_not_started_agai
     )
     stubber.add_response(
         "get_transcription_job",
-        _job(name, "COMPLETED", uri, Transcript={"TranscriptFileUri": "https://example/x.json"}),
+        transcription_job(
+            name, "COMPLETED", uri, Transcript={"TranscriptFileUri": "https://example/x.json"}
+        ),
     )
     stubber.add_response("delete_transcription_job", {})
     transcript = await _transcriber(client, blobs).transcribe(media)
@@ -203,10 +184,10 @@ async def test_a_failed_transcribe_job_fails_with_its_reason(
 ) -> None:
     client, stubber = transcribe
     media, uri, name = await _put_media(blobs)
-    stubber.add_response("start_transcription_job", _job(name, "IN_PROGRESS", uri))
+    stubber.add_response("start_transcription_job", transcription_job(name, "IN_PROGRESS", uri))
     stubber.add_response(
         "get_transcription_job",
-        _job(
+        transcription_job(
             name,
             "FAILED",
             uri,

@@ -19,7 +19,7 @@ from rag_app.cli import main
 from rag_app.domain import UNPAGED, DocumentStatus
 from rag_app.services import open_services
 from rag_app.settings import Settings
-from tests.conftest import AOA_QUESTION, STORES, _fresh_database, store_settings
+from tests.conftest import AOA_QUESTION, _fresh_database, store_settings
 from tests.support.langchain_sources import (
     MIGRATED,
     NOT_MIGRATED,
@@ -78,7 +78,13 @@ def expected(source: LangChainSource) -> dict[str, tuple[str, list[tuple[str, in
 
 
 @pytest.mark.parametrize(
-    ("flavour", "store"), [("langchaingo", s) for s in STORES] + [("langchain", "pgvector")]
+    ("flavour", "store"),
+    [
+        ("langchaingo", "pgvector"),
+        # The S3 Vectors target is guarded by test_migrate_from_postgres and migrate copy.
+        pytest.param("langchaingo", "s3vectors", marks=pytest.mark.slow),
+        ("langchain", "pgvector"),
+    ],
 )
 def test_a_langchain_store_migrates_by_document_and_page_and_cites_the_right_page(
     flavour: Flavour, store: str, postgres_url: str, database_url: str, tmp_path: Path

@@ -40,6 +40,7 @@ def _stored_keys(server: LocalS3Vectors, bucket: str, index: str) -> list[str]:
     return [v["key"] for page in pages for v in page["vectors"]]
 
 
+@pytest.mark.slow  # the whole corpus under faults: evidence; the index race below guards
 async def test_ingest_under_30_percent_failures_stores_every_chunk_once(
     faulty_server: LocalS3Vectors, database_url: str, tmp_path: Path
 ) -> None:

@@ -114,6 +114,7 @@ async def test_the_client_side_limiter_keeps_under_the_requests_per_minute(
     assert time.monotonic() - started >= 0.4  # 41 calls need 40 intervals
 
 
+@pytest.mark.slow  # the corpus end to end; the 120-text throttling test above is the guard
 async def test_ingest_with_bedrock_under_throttling_embeds_every_chunk_once(
     bedrock: LocalBedrock, database_url: str, tmp_path: Path
 ) -> None:

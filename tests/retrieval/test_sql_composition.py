@@ -143,7 +143,7 @@ class _Module:
     def safe_statement(self, node: ast.expr, function: ast.AST | None, depth: int = 0) -> bool:
         """Whether ``node``, as the statement given to execute, is a literal, a constant,
         or a psycopg.sql composition of those."""
-        if depth > 4:
+        if depth > 8:
             return False
         if isinstance(node, ast.Constant):
             return isinstance(node.value, str | bytes)
@@ -188,6 +188,8 @@ class _Module:
         """``sql.X(...)`` possibly followed by ``.format(...)``/``.join(...)``: the template
         given to ``sql.SQL`` must itself be safe; the other parts are sql objects."""
         func = node.func
+        if isinstance(func, ast.Name) and func.id in self.functions:
+            return self._safe_builder(self.functions[func.id], depth)
         if not isinstance(func, ast.Attribute):
             return False
         if isinstance(func.value, ast.Name) and func.value.id == "sql":
@@ -197,6 +199,20 @@ class _Module:
         if func.attr in {"format", "join"} and isinstance(func.value, ast.Call):
             return self._safe_composition(func.value, function, depth)
         return False
+
+    def _safe_builder(self, function: ast.FunctionDef | ast.AsyncFunctionDef, depth: int) -> bool:
+        """A function of this module that composes a statement: every value it returns is
+        safe (its parameters are checked against what its callers hand it)."""
+        returned = [
+            n.value
+            for n in ast.walk(function)
+            if isinstance(n, ast.Return)
+            and n.value is not None
+            and self.enclosing_function(n) is function
+        ]
+        return bool(returned) and all(
+            self.safe_statement(value, function, depth + 1) for value in returned
+        )
 
 
 def sql_problems(source: str, filename: str = "<string>") -> list[str]:
@@ -239,6 +255,20 @@ def test_no_string_built_sql_reaches_the_database() -> None:
 
 
 PLANTED = {
+    "a function that composes the caller's text": """
+from psycopg import sql
+def _statement(template):
+    return sql.SQL(template)
+def find(cursor, text):
+    cursor.execute(_statement(text))
+find(None, input())
+""",
+    "a function that returns a built string": """
+def _statement(table):
+    return "SELECT * FROM " + table
+def find(cursor, table):
+    cursor.execute(_statement(table))
+""",
     "f-string with a value": """
 async def find(conn, name):
     await conn.execute(f"SELECT * FROM rag_documents WHERE title = '{name}'")
@@ -281,6 +311,15 @@ run(None, input())
 }
 
 SAFE = {
+    "a function that composes constants": """
+from psycopg import sql
+PART = "count(*)"
+QUERY = "SELECT {part} FROM {table}"
+def _statement(template, table):
+    return sql.SQL(template).format(part=sql.SQL(PART), table=table)
+def find(cursor, name):
+    cursor.execute(_statement(QUERY, sql.Identifier(name)))
+""",
     "constants and bound parameters": """
 COLUMNS = "a, b"
 QUERY = f"SELECT {COLUMNS} FROM t WHERE a = %(a)s"
