@@ -9,6 +9,9 @@
   with different texts is dropped.
 - ``corpus-pdf``: benchmarks/eval/corpus-pdf.jsonl, hand-written questions with pages over
   ../shared/corpus/pdf/.
+- ``paraphrase-pdf``: benchmarks/eval/paraphrase-pdf.jsonl, questions over the same PDFs
+  that paraphrase a passage without its distinctive words (at most one content word
+  shared with its span); run alone, written to retrieval_paraphrase.json.
 
 Each set is ingested through the service into its own fresh database on embedded
 PostgreSQL + pgvector, then copied with ``rag-app migrate copy``'s code into a bucket of the
@@ -65,6 +68,8 @@ from rag_app_dev.s3vectors_local import LocalS3Vectors
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "pdf"
 CORPUS_QUESTIONS = ROOT / "benchmarks" / "eval" / "corpus-pdf.jsonl"
+# Questions that paraphrase a passage without its distinctive words, over the same PDFs.
+PARAPHRASE_QUESTIONS = ROOT / "benchmarks" / "eval" / "paraphrase-pdf.jsonl"
 CACHE = ROOT / "benchmarks" / ".cache"
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -73,7 +78,7 @@ SPDX_PACKAGE = "spdx-license-list@6.12.0"
 SPDX_INTEGRITY = "sha512-+nUYqm3aZMSHbjsthK+i/HHI2okTElCvqwUd4k8QcSk+FTGgjq+fsdFj2wZOaX6XmR2JdWhf/NeflNnvKOjcnQ=="  # noqa: E501
 QUICK_LICENCES = 60
 QUICK_MAX_CHARS = 2500
-SETS = ("spdx", "corpus-pdf")
+SETS = ("spdx", "corpus-pdf", "paraphrase-pdf")
 STORES = ("pgvector", "s3vectors")
 SWEEP_SIZES = (500, 800, 1000, 1500)
 SWEEP_OVERLAPS = (0, 150)
@@ -192,17 +197,19 @@ def spdx_set(quick: bool) -> EvalSet:
     )
 
 
-def corpus_set() -> EvalSet:
-    questions = load_questions(CORPUS_QUESTIONS)
+def corpus_set(name: str = "corpus-pdf") -> EvalSet:
+    """A hand-written set over ../shared/corpus/pdf: ``corpus-pdf`` or ``paraphrase-pdf``."""
+    path = PARAPHRASE_QUESTIONS if name == "paraphrase-pdf" else CORPUS_QUESTIONS
+    questions = load_questions(path)
     files = [File(p.name, p.name, p.read_bytes()) for p in sorted(CORPUS.glob("*.pdf"))]
     return EvalSet(
-        "corpus-pdf",
+        name,
         files,
         questions,
         {
             "questions": len(questions),
             "documents": len(files),
-            "file": "benchmarks/eval/corpus-pdf.jsonl",
+            "file": str(path.relative_to(ROOT)),
         },
     )
 
@@ -383,7 +390,7 @@ def main() -> None:
             )
         ]
     t = time.perf_counter()
-    sets = [spdx_set(args.quick) if name == "spdx" else corpus_set() for name in sets_named]
+    sets = [spdx_set(args.quick) if name == "spdx" else corpus_set(name) for name in sets_named]
     root = Path(tempfile.mkdtemp(prefix="rag-eval-"))
     root.chmod(0o755)  # as root, the embedded PostgreSQL's own user must reach it
     try:
@@ -422,7 +429,10 @@ def main() -> None:
     }
     out_dir = RESULTS / "quick" if args.quick else RESULTS
     out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / ("retrieval_sweep.json" if args.sweep else "retrieval_quality.json")
+    name = "retrieval_sweep" if args.sweep else "retrieval_quality"
+    if sets_named == ["paraphrase-pdf"]:  # its own file: the full run's stays whole
+        name = "retrieval_paraphrase"
+    out = out_dir / f"{name}.json"
     out.write_text(json.dumps(report, indent=1) + "\n")
     print(f"\nwritten to {out.relative_to(ROOT)} in {report['seconds']} s")
 

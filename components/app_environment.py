@@ -25,12 +25,23 @@ class DatabaseTarget:
 
 
 @dataclass(frozen=True)
+class QueueTarget:
+    """The ingestion job queue on SQS and its dead-letter queue (components/ingest_queue.py)."""
+
+    url: pulumi.Input[str]
+    dead_letter_url: pulumi.Input[str]
+    max_receive_count: int
+    visibility_timeout_seconds: int
+
+
+@dataclass(frozen=True)
 class AppTargets:
     region: str
     documents_bucket: pulumi.Input[str]
     api_keys_secret: pulumi.Input[str]  # the secret's ARN: the deployed API needs credentials
     vector_bucket: pulumi.Input[str] | None = None  # Option 1: S3 Vectors
     database: DatabaseTarget | None = None  # Option 2: Aurora PostgreSQL + pgvector
+    queue: QueueTarget | None = None  # ingestion jobs; None: the database's queue table
     audit_bucket: pulumi.Input[str] | None = None  # Option 1: the Object Lock audit bucket
     port: int = 8000
 
@@ -80,4 +91,12 @@ def app_environment(targets: AppTargets, models: ModelsConfig) -> dict[str, pulu
             env |= {"RAG_DATABASE_IAM_AUTH": "true", "RAG_DATABASE_USER": targets.database.iam_user}
         else:
             env["RAG_DATABASE_SECRET_ARN"] = targets.database.secret_arn
+    if targets.queue is not None:
+        env |= {
+            "RAG_QUEUE": "sqs",
+            "RAG_SQS_QUEUE_URL": targets.queue.url,
+            "RAG_SQS_DEAD_LETTER_QUEUE_URL": targets.queue.dead_letter_url,
+            "RAG_QUEUE_MAX_ATTEMPTS": str(targets.queue.max_receive_count),
+            "RAG_QUEUE_LEASE_SECONDS": str(targets.queue.visibility_timeout_seconds),
+        }
     return env

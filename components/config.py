@@ -256,6 +256,22 @@ class AuthConfig(_Section):
     cognito: CognitoConfig | None = None
 
 
+class WorkersConfig(_Section):
+    """Ingestion workers and their SQS queue (components/ingest_queue.py, worker_service.py,
+    the chart's worker Deployment)."""
+
+    max_receive_count: int = Field(default=5, ge=1, le=1000)  # then the job is dead
+    visibility_timeout_seconds: int = Field(default=120, ge=30, le=43_200)
+    max_workers: int = Field(default=4, ge=1, le=100)
+    backlog_per_worker: int = Field(default=5, ge=1, le=1000)  # scale-out target
+    concurrency: int = Field(default=1, ge=1, le=8)  # jobs per worker at once
+    # ECS task size (Fargate cpu units, MiB) and Kubernetes requests/limits.
+    ecs_cpu: Literal[1024, 2048, 4096, 8192, 16384] = 2048
+    ecs_memory: int = Field(default=8192, ge=2048, le=122_880)
+    k8s_cpu: str = Field(default="1", pattern=r"^\d+m?$")
+    k8s_memory: str = Field(default="4Gi", pattern=r"^\d+(Mi|Gi)$")
+
+
 class StackConfig(_Section):
     platform: Literal["ecs", "eks"]
     # A dev stack may serve plain HTTP, skip data protection and be destroyed; the policy
@@ -271,6 +287,7 @@ class StackConfig(_Section):
     eks: EksConfig | None = None
     aurora: AuroraConfig | None = None
     migration: MigrationConfig = MigrationConfig()
+    workers: WorkersConfig = WorkersConfig()
     audit: AuditConfig = AuditConfig()
     auth: AuthConfig = AuthConfig()
 

@@ -18,14 +18,17 @@ from components.config import ConfigError, StackConfig
 from components.ecs_service import EcsService, EcsServiceArgs
 from components.eks_cluster import EksCluster, EksClusterArgs
 from components.eks_service import RELEASE, EksService, EksServiceArgs
+from components.eks_workers import EksWorkers, EksWorkersArgs
 from components.https import Https, HttpsArgs
 from components.image_build import ImageBuild, ImageBuildArgs
+from components.ingest_queue import IngestQueue, IngestQueueArgs, queue_alarms
 from components.kms import DataKey
 from components.network import COMMON_ENDPOINTS, Network, NetworkArgs
 from components.operations import Alarm, Operations, OperationsArgs, flow_logs
 from components.session_secret import SessionSecret, SessionSecretArgs
 from components.storage import DocumentBucket, DocumentBucketArgs, S3VectorIndex, S3VectorIndexArgs
 from components.waf import EdgeProtection, EdgeProtectionArgs
+from components.worker_service import WorkerService, WorkerServiceArgs, api_queue_policy_document
 
 
 def _model_arns(region: str, account: str, config: StackConfig) -> list[str]:
@@ -155,6 +158,22 @@ def _export_common(shared: Shared, image: ImageBuild, operations: Operations) ->
         pulumi.export("service_url", f"https://{shared.https.domain_name}")
 
 
+def _ingest_queue(config: StackConfig, documents: DocumentBucket) -> IngestQueue:
+    return IngestQueue(
+        "ingest",
+        IngestQueueArgs(
+            documents_bucket_id=documents.bucket.id,
+            documents_bucket_arn=documents.bucket.arn,
+            max_receive_count=config.workers.max_receive_count,
+            visibility_timeout_seconds=config.workers.visibility_timeout_seconds,
+        ),
+    )
+
+
+# The API runs no ingestion: separate workers take every job from the queue.
+API_RUNS_NO_JOBS = {"RAG_INGEST_WORKERS": "0"}
+
+
 def deploy_ecs(config: StackConfig) -> None:
     assert config.ecs is not None  # validated: platform ecs has its section
     shared = _shared(config, ECS_ENDPOINTS, load_balanced=True)
@@ -183,6 +202,7 @@ def deploy_ecs(config: StackConfig) -> None:
             image_uri=config.ecs.image_uri,
         ),
     )
+    queue = _ingest_queue(config, shared.documents)
     environment = (
         app_environment(
             AppTargets(
@@ -191,6 +211,7 @@ def deploy_ecs(config: StackConfig) -> None:
                 api_keys_secret=shared.api_keys.arn,
                 vector_bucket=vectors.bucket.vector_bucket_name,
                 audit_bucket=audit.bucket.bucket,
+                queue=queue.target(),
             ),
             config.models,
         )
@@ -208,28 +229,53 @@ def deploy_ecs(config: StackConfig) -> None:
     )
     if shared.protect:
         operations_logs.add_backup([shared.documents.bucket.arn])
+    grants = AppGrants(
+        region=shared.region,
+        documents_bucket_arn=shared.documents.bucket.arn,
+        model_arns=shared.model_arns,
+        api_keys_secret_arn=shared.api_keys.arn,
+        vector_bucket_arn=vectors.bucket.vector_bucket_arn,
+        vector_index_arn=vectors.index.index_arn,
+        audit_bucket_arn=audit.bucket.arn,
+        kms_key_arn=shared.kms_key_arn,
+    )
     service = EcsService(
         "app",
         EcsServiceArgs(
             config=config.ecs,
             network=shared.network,
             image_uri=image.image_uri,
-            environment=environment,
+            environment={**environment, **API_RUNS_NO_JOBS},
             migration_source_cidr=config.migration.source_cidr,
             certificate_arn=shared.https.certificate_arn if shared.https else None,
             access_log_bucket=operations_logs.access_logs.bucket.bucket,
             deletion_protection=shared.protect,
             session_secret_arn=shared.session_secret.arn,
-            grants=AppGrants(
-                region=shared.region,
-                documents_bucket_arn=shared.documents.bucket.arn,
-                model_arns=shared.model_arns,
-                api_keys_secret_arn=shared.api_keys.arn,
-                vector_bucket_arn=vectors.bucket.vector_bucket_arn,
-                vector_index_arn=vectors.index.index_arn,
-                audit_bucket_arn=audit.bucket.arn,
-                kms_key_arn=shared.kms_key_arn,
-            ),
+            grants=grants,
+        ),
+    )
+    aws.iam.RolePolicy(
+        "app-task-queue",
+        role=service.task_role.id,
+        policy=queue.queue.arn.apply(api_queue_policy_document),
+        opts=pulumi.ResourceOptions(parent=service),
+    )
+    workers = WorkerService(
+        "worker",
+        WorkerServiceArgs(
+            cluster=service.cluster,
+            network=shared.network,
+            image_uri=image.image_uri,  # the app's image: `rag-app worker`
+            environment=environment,
+            grants=grants,
+            queue=queue,
+            log_group_name=service.log_group.name,
+            cpu=config.workers.ecs_cpu,
+            memory=config.workers.ecs_memory,
+            cpu_architecture=config.ecs.cpu_architecture,
+            max_tasks=config.workers.max_workers,
+            backlog_per_task=config.workers.backlog_per_worker,
+            concurrency=config.workers.concurrency,
         ),
     )
     shared.edge.protect("edge-alb", service.load_balancer.arn)
@@ -252,6 +298,7 @@ def deploy_ecs(config: StackConfig) -> None:
                   evaluation_periods=3, description="tasks above 85% CPU for 15 minutes"),
             Alarm("ecs-memory", "AWS/ECS", "MemoryUtilization", ecs, 85, statistic="Average",
                   evaluation_periods=3, description="tasks above 85% memory for 15 minutes"),
+            *queue_alarms(queue),
         ]
     )  # fmt: skip
     _export_common(shared, image, operations_logs)
@@ -260,6 +307,9 @@ def deploy_ecs(config: StackConfig) -> None:
     pulumi.export("audit_bucket", audit.bucket.bucket)
     pulumi.export("image_uri", image.image_uri)
     pulumi.export("log_group", service.log_group.name)
+    pulumi.export("ingest_queue_url", queue.queue.url)
+    pulumi.export("ingest_dead_letter_queue_url", queue.dead_letters.url)
+    pulumi.export("worker_service", workers.service.name)
     # For `aws ecs run-task` of the one-off task (docs/deploy.md, Migrating).
     pulumi.export("cluster", service.cluster.name)
     pulumi.export("one_off_task", service.one_off_task.family)
@@ -313,6 +363,7 @@ def deploy_eks(config: StackConfig) -> None:
     )
     if shared.protect:
         operations_logs.add_backup([database.cluster.arn, shared.documents.bucket.arn])
+    queue = _ingest_queue(config, shared.documents)
     targets = AppTargets(
         region=shared.region,
         documents_bucket=shared.documents.bucket.bucket,
@@ -322,6 +373,7 @@ def deploy_eks(config: StackConfig) -> None:
             secret_arn=database.secret_arn,
             iam_user=config.aurora.app_user,
         ),
+        queue=queue.target(),
     )
     grants = AppGrants(
         region=shared.region,
@@ -346,14 +398,28 @@ def deploy_eks(config: StackConfig) -> None:
         if config.network.uses_nat
         else s3_ranges.apply(lambda cidrs: [config.network.cidr_block, *cidrs])
     )
+    workers = EksWorkers(
+        "worker",
+        EksWorkersArgs(
+            config=config.eks,
+            workers=config.workers,
+            cluster=cluster,
+            grants=grants,
+            queue=queue,
+            region=shared.region,
+        ),
+    )
     service = EksService(
         "app",
         EksServiceArgs(
             config=config.eks,
             cluster=cluster,
             image_uri=image.image_uri,
+            # The ConfigMap is shared by the API and the workers; the worker Deployment
+            # sets its own concurrency and shutdown deadline.
             environment={
                 **app_environment(targets, config.models),
+                **API_RUNS_NO_JOBS,
                 **shared.sso_environment(),
                 # The pods read the web sign-in key as they read the database login.
                 "RAG_SESSION_SECRET_ID": shared.session_secret.arn,
@@ -378,7 +444,15 @@ def deploy_eks(config: StackConfig) -> None:
                 database_secret_arn=database.secret_arn,
                 kms_key_arn=shared.kms_key_arn,
             ),
+            extra_values=workers.values.apply(lambda worker: {"worker": worker}),
+            depends_on=(workers.keda,),
         ),
+    )
+    aws.iam.RolePolicy(
+        "app-queue",
+        role=service.role.id,
+        policy=queue.queue.arn.apply(api_queue_policy_document),
+        opts=pulumi.ResourceOptions(parent=service),
     )
     if shared.https is not None:
         shared.https.cname("service", service.load_balancer_hostname)
@@ -403,6 +477,7 @@ def deploy_eks(config: StackConfig) -> None:
             Alarm("pod-memory", "ContainerInsights", "pod_memory_utilization", pods, 85,
                   statistic="Average", evaluation_periods=3,
                   description="the app's pods above 85% memory for 15 minutes"),
+            *queue_alarms(queue),
         ]
     )  # fmt: skip
     _export_common(shared, image, operations_logs)
@@ -413,3 +488,5 @@ def deploy_eks(config: StackConfig) -> None:
     pulumi.export("database_endpoint", database.endpoint)
     pulumi.export("database_secret_arn", database.secret_arn)
     pulumi.export("init_job", service.init_job.metadata.name)
+    pulumi.export("ingest_queue_url", queue.queue.url)
+    pulumi.export("ingest_dead_letter_queue_url", queue.dead_letters.url)

@@ -114,6 +114,9 @@ class EksServiceArgs:
     web_acl_arn: pulumi.Input[str] = ""
     host: str = ""
     migration_source_cidr: str | None = None
+    # Extra chart values (the workers'), and what the chart must wait for (KEDA's CRDs).
+    extra_values: pulumi.Input[dict[str, Any]] | None = None
+    depends_on: tuple[pulumi.Resource, ...] = ()
 
 
 class EksService(pulumi.ComponentResource):
@@ -141,24 +144,28 @@ class EksService(pulumi.ComponentResource):
         self.init_job = self._init_job(name, args, namespace, init_role)
         keys = sorted(args.environment)
         values = pulumi.Output.all(
+            args.extra_values or {},
             args.image_uri,
             args.https_cidrs,
             args.web_acl_arn,
             *[args.environment[k] for k in keys],
         ).apply(
-            lambda resolved: chart_values(
-                cfg,
-                ChartInputs(
-                    image_uri=resolved[0],
-                    environment=dict(zip(keys, resolved[3:], strict=True)),
-                    vpc_cidr=args.vpc_cidr,
-                    https_cidrs=list(resolved[1]),
-                    https=args.https,
-                    web_acl_arn=resolved[2] or "",
-                    host=args.host,
-                    migration_source_cidr=args.migration_source_cidr,
+            lambda resolved: {
+                **chart_values(
+                    cfg,
+                    ChartInputs(
+                        image_uri=resolved[1],
+                        environment=dict(zip(keys, resolved[4:], strict=True)),
+                        vpc_cidr=args.vpc_cidr,
+                        https_cidrs=list(resolved[2]),
+                        https=args.https,
+                        web_acl_arn=resolved[3] or "",
+                        host=args.host,
+                        migration_source_cidr=args.migration_source_cidr,
+                    ),
                 ),
-            )
+                **resolved[0],
+            }
         )
         self.chart = k8s.helm.v4.Chart(
             name,
@@ -175,6 +182,7 @@ class EksService(pulumi.ComponentResource):
                     args.cluster.node_pool,
                     args.cluster.metrics_server,
                     self.init_job,
+                    *args.depends_on,
                 ],
             ),
         )

@@ -60,6 +60,11 @@ _OUTPUTS: dict[str, Callable[[str], dict[str, Any]]] = {
         "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}"
     },
     "aws:ecs/cluster:Cluster": lambda name: {"name": name},
+    "aws:sqs/queue:Queue": lambda name: {
+        "arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
+        "url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}",
+        "name": name,
+    },
     "aws:ecs/service:Service": lambda name: {"name": name},
     "aws:cloudwatch/logGroup:LogGroup": lambda name: {"name": f"/rag/{name}"},
     "aws:rds/cluster:Cluster": lambda name: {

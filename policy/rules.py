@@ -90,8 +90,12 @@ def _stack_is_dev(resources: list[Declared], config: PolicyConfig) -> bool:
 
 
 def _chart_values(resources: list[Declared]) -> list[tuple[Declared, dict[str, Any]]]:
+    """The app's charts (from this repository) and their values; a third-party chart from
+    a Helm repository (KEDA, with its own images and no Ingress) is not held to them."""
     return [
-        (c, c.inputs.get("values") or {}) for c in _of(resources, "kubernetes:helm.sh/v4:Chart")
+        (c, c.inputs.get("values") or {})
+        for c in _of(resources, "kubernetes:helm.sh/v4:Chart")
+        if not c.inputs.get("repositoryOpts")
     ]
 
 
@@ -590,13 +594,16 @@ def kubernetes_clusters_hardened(resources: list[Declared], config: PolicyConfig
 
 
 def alarms_notify(resources: list[Declared], _: PolicyConfig) -> list[Finding]:
-    """Alarms on the app's own metrics exist, and every alarm notifies an SNS topic."""
+    """Alarms on the app's own metrics exist, and every alarm notifies an SNS topic (or, for
+    a scaling alarm, acts on a scaling policy)."""
     alarms = _of(resources, "aws:cloudwatch/metricAlarm:MetricAlarm")
     topics = {t.urn for t in _of(resources, "aws:sns/topic:Topic")}
+    scaling = {p.urn for p in _of(resources, "aws:appautoscaling/policy:Policy")}
     found = [
         Finding(f"alarm {a.name}: notifies no SNS topic", a.urn)
         for a in alarms
-        if not topics & set(a.from_("alarmActions"))
+        # An alarm whose only action is a scaling policy starts capacity, not people.
+        if not (topics | scaling) & set(a.from_("alarmActions"))
     ]
     watched = {a.inputs.get("metricName") for a in alarms}
     found += [Finding(f"no alarm on {m}") for m in APP_METRICS if m not in watched]
@@ -719,6 +726,105 @@ def sessions_share_a_secret_key(resources: list[Declared], _: PolicyConfig) -> l
     return found
 
 
+# -- queues -------------------------------------------------------------------------------
+
+QUEUE = "aws:sqs/queue:Queue"
+
+
+def _redrive(queue: Declared) -> dict[str, Any] | None:
+    raw = queue.inputs.get("redrivePolicy")
+    try:
+        parsed = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _dead_letter_queues(resources: list[Declared]) -> set[str]:
+    """URNs of the queues another queue redrives to (by dependency, or by name in the ARN)."""
+    queues = _of(resources, QUEUE)
+    targets = {str((_redrive(q) or {}).get("deadLetterTargetArn", "")) for q in queues}
+    return {
+        d.urn
+        for d in queues
+        if any(d.urn in q.from_("redrivePolicy") for q in queues)
+        or any(t.endswith(f":{d.name}") for t in targets)
+    }
+
+
+def queues_encrypted(resources: list[Declared], _: PolicyConfig) -> list[Finding]:
+    """Every SQS queue encrypts at rest (SSE-SQS or a KMS key)."""
+    return [
+        Finding(f"SQS queue {q.name}: no server-side encryption", q.urn)
+        for q in _of(resources, QUEUE)
+        if q.inputs.get("sqsManagedSseEnabled") is not True and not q.inputs.get("kmsMasterKeyId")
+    ]
+
+
+def queues_have_dead_letters(resources: list[Declared], _: PolicyConfig) -> list[Finding]:
+    """Every queue that is not itself a dead-letter queue redrives to one after a bounded
+    number of receipts, so a job that fails every time stops being retried."""
+    dead_letters = _dead_letter_queues(resources)
+    found = []
+    for queue in _of(resources, QUEUE):
+        if queue.urn in dead_letters:
+            continue
+        redrive = _redrive(queue)
+        if redrive is None or not 1 <= int(redrive.get("maxReceiveCount") or 0) <= 1000:
+            found.append(
+                Finding(f"SQS queue {queue.name}: no dead-letter queue (redrive policy)", queue.urn)
+            )
+    return found
+
+
+def queues_tls_only(resources: list[Declared], _: PolicyConfig) -> list[Finding]:
+    """Every queue's policy denies requests without TLS."""
+    return [
+        Finding(f"SQS queue {q.name}: no TLS-only queue policy", q.urn)
+        for q in _of(resources, QUEUE)
+        if not any(
+            "aws:SecureTransport" in str(p.inputs.get("policy"))
+            for p in _on(resources, "aws:sqs/queuePolicy:QueuePolicy", q, "queueUrl")
+        )
+    ]
+
+
+def queue_permissions_least_privilege(resources: list[Declared], _: PolicyConfig) -> list[Finding]:
+    """SQS actions granted one by one on named queues (never ``sqs:*`` or a wildcard
+    resource), and the split holds: a role that may receive jobs is a worker's, and no role
+    that sends jobs without receiving them (the API's) may delete or redrive them."""
+    found = []
+    for policy in _of(resources, "aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"):
+        for statement in _statements(policy.inputs.get("policy", "{}")):
+            actions = [str(a) for a in _listify(statement.get("Action", []))]
+            if statement.get("Effect") != "Allow" or not any(
+                a.lower().startswith("sqs:") for a in actions
+            ):
+                continue
+            targets = [str(t) for t in _listify(statement.get("Resource", []))]
+            if any("*" in a for a in actions) or any(
+                "*" in t or not t.startswith("arn:aws:sqs:") for t in targets
+            ):
+                found.append(
+                    Finding(
+                        f"IAM policy {policy.name}: SQS access not limited to named queues",
+                        policy.urn,
+                    )
+                )
+            if (
+                "sqs:SendMessage" in actions
+                and "sqs:ReceiveMessage" not in actions
+                and ({"sqs:DeleteMessage", "sqs:ChangeMessageVisibility"} & set(actions))
+            ):
+                found.append(
+                    Finding(
+                        f"IAM policy {policy.name}: a sender may delete or hide jobs",
+                        policy.urn,
+                    )
+                )
+    return found
+
+
 RULES: dict[str, Rule] = {
     "buckets-block-public-access": buckets_block_public_access,
     "buckets-encrypted-and-tls-only": buckets_encrypted_and_tls_only,
@@ -743,6 +849,10 @@ RULES: dict[str, Rule] = {
     "alarms-notify": alarms_notify,
     "audit-store-append-only": audit_store_append_only,
     "sessions-share-a-secret-key": sessions_share_a_secret_key,
+    "queues-encrypted": queues_encrypted,
+    "queues-have-dead-letters": queues_have_dead_letters,
+    "queues-tls-only": queues_tls_only,
+    "queue-permissions-least-privilege": queue_permissions_least_privilege,
 }
 
 

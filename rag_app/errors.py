@@ -29,6 +29,11 @@ class UnprocessableDocumentError(RagError):
     """A file of a supported type that cannot be read (malformed, encrypted, no text)."""
 
 
+class ReaderCrashedError(UnprocessableDocumentError):
+    """The file's reader died of a signal (a native crash, or killed from outside): it may
+    be the file or the moment (memory pressure), so a queue worker tries it again."""
+
+
 class ConfigurationError(RagError):
     """Settings that cannot work together, or a missing optional dependency."""
 

@@ -33,12 +33,17 @@ from rag_app.documents import DocumentService
 from rag_app.embedders import backends as embedders
 from rag_app.embedders.base import Embedder
 from rag_app.embedders.bedrock_titan import BedrockTitanEmbedder
+from rag_app.embedders.metered import MeteredEmbedder
 from rag_app.embedders.shared import SharedEmbedderView
 from rag_app.errors import ConfigurationError
 from rag_app.ingest import backends as extractors
 from rag_app.ingest.chunking import ChunkLimits
-from rag_app.ingest.jobs import IngestionJobs, JobRunner
+from rag_app.ingest.jobs import IngestionJobs
 from rag_app.ingest.service import IngestionService, IngestLimits
+from rag_app.jobqueue import backends as jobqueues
+from rag_app.jobqueue.base import JobQueue
+from rag_app.jobqueue.metrics import MetricsLog
+from rag_app.jobqueue.worker import Worker
 from rag_app.model_access import ModelAccess, Probe
 from rag_app.postgres.login import database_login
 from rag_app.postgres.pool import UNAVAILABLE, Database
@@ -64,7 +69,8 @@ class Services:
     ingestion: IngestionService
     documents: DocumentService  # what the API and the CLI call: ingestion under a Principal
     queries: QueryService
-    runner: JobRunner
+    queue: JobQueue
+    worker: Worker | None  # None: this process runs no jobs
     conversations: ConversationService  # asks in conversations, turns, feedback, retention
     audit: AuditWriter  # one event per API request, appended in batches
     pool: Any | None = None  # the PostgreSQL pool, when the settings use one (init-db)
@@ -128,17 +134,22 @@ async def open_services(
     settings: Settings,
     *,
     run_jobs: bool = True,
+    workers: int | None = None,
     wait_for_database: bool = True,
     embedder: Embedder | None = None,
+    emit_metrics: bool = True,
 ) -> AsyncIterator[Services]:
     """Start everything ``settings`` asks for and stop it on exit.
 
-    With ``run_jobs``, a background runner executes ingestion jobs, starting with any that
-    a previous process left unfinished; without it, jobs wait for ``ingestion.run_job``.
+    New jobs always go to the job queue (``RAG_QUEUE``). With ``run_jobs``, this process
+    also runs ``workers`` of them at once (default ``settings.ingest_workers``; 0: none),
+    taken from the queue like any other worker's; without it, jobs wait for another
+    process (or ``ingestion.run_job``).
     A database that cannot be reached at start raises, unless ``wait_for_database`` is
     off (the API): then the services start not ready (``Services.ready`` unset), keep
     retrying with backoff, and become ready when the database answers.
 
+    ``emit_metrics`` off: no queue metrics on stdout (one-off CLI commands).
     ``embedder``, when given, replaces the one ``settings`` name (its ``model_id`` and
     ``dimension`` pick the index): the search benchmark serves precomputed query vectors.
     """
@@ -164,6 +175,7 @@ async def open_services(
         )
         blobs = blobstores.build(settings, aws)
         catalog = catalogs.build(settings, pool=pool, blobs=blobs)
+        metrics = MetricsLog(service="api" if workers is None else "worker", enabled=emit_metrics)
         audit = AuditWriter(
             audits.build(settings, aws, pool=pool), flush_seconds=settings.audit_flush_seconds
         )
@@ -174,10 +186,13 @@ async def open_services(
             blobs=blobs,
             store=store,
             # A shared local model: ingestion queues behind queries, never ahead of them.
-            embedder=(
+            # Ingestion's embedder reports what it embeds (TextsEmbedded): with separate
+            # workers, the API's count stays 0.
+            embedder=MeteredEmbedder(
                 embedder.shared.for_ingest()
                 if isinstance(embedder, SharedEmbedderView)
-                else embedder
+                else embedder,
+                metrics,
             ),
             extractor=extractors.build(settings, aws, blobs),
             chunking=ChunkLimits(
@@ -187,29 +202,37 @@ async def open_services(
             ),
             max_chunks=settings.max_chunks_per_document,
         )
-        runner = JobRunner(jobs.run, concurrency=settings.ingest_concurrency)
+        queue = jobqueues.build(settings, aws, pool=pool)
         ingestion = IngestionService(
             catalog=catalog,
             blobs=blobs,
             store=store,
             jobs=jobs,
-            queue=runner if run_jobs else None,
+            queue=queue,
             limits=IngestLimits(
                 max_upload_bytes=settings.max_upload_bytes,
                 max_media_bytes=settings.max_media_bytes,
             ),
         )
+        concurrency = (settings.ingest_workers if workers is None else workers) if run_jobs else 0
+        worker = None
+        if concurrency > 0:
+            worker = jobqueues.build_worker(
+                settings, aws, queue, ingestion, catalog, concurrency=concurrency, metrics=metrics
+            )
         ready = asyncio.Event()
 
         async def prepare() -> None:
             if database is not None:
                 await database.prepare()
             await _create_store(store)
-            if run_jobs:
-                runner.start(job.job_id for job in await catalog.unfinished_jobs())
+            await queue.create()
+            if worker is not None:
+                worker.start()
             ready.set()
 
-        stack.push_async_callback(runner.stop)
+        if worker is not None:
+            stack.push_async_callback(worker.stop)
         try:
             await prepare()
         except UNAVAILABLE as e:
@@ -256,7 +279,8 @@ async def open_services(
             ingestion=ingestion,
             documents=DocumentService(catalog=catalog, ingestion=ingestion),
             queries=queries,
-            runner=runner,
+            queue=queue,
+            worker=worker,
             conversations=conversations_service,
             audit=audit,
             pool=pool,

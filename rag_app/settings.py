@@ -264,6 +264,13 @@ class Settings(BaseSettings):
         le=10,
         description="Sentences in an extractive answer",
     )
+    answer_sentence_cache: int = Field(
+        default=20_000,
+        ge=0,
+        le=1_000_000,
+        description="Candidate-sentence vectors the extractive answerer keeps per process "
+        "(about 2 KB each with MiniLM; 0: embed them on every ask)",
+    )
 
     # Limits.
     max_upload_bytes: int = Field(
@@ -278,7 +285,9 @@ class Settings(BaseSettings):
         description="Chunks per document (a job over it fails, nothing indexed)",
     )
     max_query_chars: int = Field(default=2000, ge=1, description="Query and question length")
-    ingest_concurrency: int = Field(default=1, ge=1, le=8, description="Ingestion jobs run at once")
+    ingest_concurrency: int = Field(
+        default=1, ge=1, le=8, description="Jobs one `rag-app worker` process runs at once"
+    )
     # Parsers of uploaded files (PDFium, PyAV) run in a child process with these caps, so
     # a decompression bomb or a parser crash fails that one job and nothing else.
     parse_memory_mb: int = Field(
@@ -364,6 +373,48 @@ class Settings(BaseSettings):
     max_media_seconds: float = Field(default=4 * 3600, gt=0, description="audio and video length")
     media_chunk_seconds: float = Field(
         default=30, ge=5, le=3600, description="longest stretch of speech in one chunk"
+    )
+
+    # The job queue and its workers (docs/queue.md).
+    queue: Literal["postgres", "sqs"] = Field(
+        default="postgres",
+        description="where ingestion jobs wait: a table in the service's PostgreSQL (local "
+        "mode), or Amazon SQS with a dead-letter queue (RAG_SQS_QUEUE_URL)",
+    )
+    sqs_queue_url: str | None = Field(default=None, description="the job queue (queue=sqs)")
+    sqs_dead_letter_queue_url: str | None = Field(
+        default=None, description="its dead-letter queue (the redrive policy's target)"
+    )
+    queue_lease_seconds: float = Field(
+        default=120.0,
+        ge=1.0,
+        le=43_200.0,
+        description="how long a received job stays invisible to other workers (SQS: the "
+        "visibility timeout of each receive); renewed every third of it while the job runs",
+    )
+    queue_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="receipts before a job is dead and marked failed (PostgreSQL; SQS uses "
+        "its redrive policy's maxReceiveCount)",
+    )
+    queue_wait_seconds: float = Field(
+        default=20.0, ge=0.0, le=20.0, description="long poll of an idle worker"
+    )
+    ingest_workers: int = Field(
+        default=1,
+        ge=0,
+        le=8,
+        description="jobs `rag-app serve` runs itself at once; 0: none (separate "
+        "`rag-app worker` processes run them)",
+    )
+    worker_shutdown_seconds: float = Field(
+        default=30.0,
+        ge=0.0,
+        le=3600.0,
+        description="on SIGTERM, how long running jobs may take to finish before they are "
+        "stopped and handed back to the queue",
     )
 
     # HTTP.
@@ -596,8 +647,20 @@ class Settings(BaseSettings):
 
     @property
     def needs_postgres(self) -> bool:
-        """Option 1 (S3 Vectors + an S3 catalog) runs with no database at all."""
-        return self.vector_store == "pgvector" or self.catalog == "postgres"
+        """Option 1 (S3 Vectors, an S3 catalog, SQS) runs with no database at all."""
+        return (
+            self.vector_store == "pgvector"
+            or self.catalog == "postgres"
+            or self.queue == "postgres"
+        )
+
+    @model_validator(mode="after")
+    def _sqs_needs_its_queues(self) -> Settings:
+        if self.queue == "sqs" and not (self.sqs_queue_url and self.sqs_dead_letter_queue_url):
+            raise ValueError(
+                "RAG_QUEUE=sqs needs RAG_SQS_QUEUE_URL and RAG_SQS_DEAD_LETTER_QUEUE_URL"
+            )
+        return self
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

@@ -80,6 +80,7 @@ def _aws_points_at_local_doubles(
         patch.setenv("AWS_ENDPOINT_URL_S3", moto_s3.meta.endpoint_url)
         # moto's server answers every service on one port; Secrets Manager is faithful there.
         patch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_s3.meta.endpoint_url)
+        patch.setenv("AWS_ENDPOINT_URL_SQS", moto_s3.meta.endpoint_url)
         patch.setenv("AWS_ACCESS_KEY_ID", "test")
         patch.setenv("AWS_SECRET_ACCESS_KEY", "test")
         patch.setenv("AWS_DEFAULT_REGION", "us-east-1")

@@ -9,10 +9,13 @@ from rag_app.answerers.bedrock import BedrockAnswerer
 from rag_app.answerers.extractive import ExtractiveAnswerer
 from rag_app.aws.clients import AwsClients
 from rag_app.embedders.base import Embedder
+from rag_app.embedders.memo import MemoEmbedder
 from rag_app.settings import Settings
 
 
 def _extractive(settings: Settings, aws: AwsClients, embedder: Embedder) -> Answerer:
+    if settings.answer_sentence_cache:
+        embedder = MemoEmbedder(embedder, capacity=settings.answer_sentence_cache)
     return ExtractiveAnswerer(
         embedder, min_score=settings.answer_min_score, max_sentences=settings.answer_max_sentences
     )

@@ -128,7 +128,8 @@ class ExtractiveAnswerer:
         # Stable: equal scores keep passage order.
         kept = np.argsort(-lexical, kind="stable")[: self._semantic_candidates]
         candidates = [candidates[i] for i in kept]
-        vectors = await self._embedder.embed_batch([c.quote for c in candidates])
+        # Whitespace-normalised: the same sentence from overlapping chunks is one text.
+        vectors = await self._embedder.embed_batch([" ".join(c.quote.split()) for c in candidates])
         scores = vectors @ question.vector + lexical[kept]
         order = np.argsort(-scores)
         best = float(scores[order[0]])

@@ -13,9 +13,17 @@ from rag_app.api.audit_trail import note
 from rag_app.api.byte_ranges import ranged_response
 from rag_app.api.errors import problem_responses
 from rag_app.api.openapi import SECURITY, binary, operation_with
-from rag_app.api.schemas import DocumentListOut, DocumentOut, JobOut, SubmissionOut, UploadForm
+from rag_app.api.schemas import (
+    DocumentListOut,
+    DocumentOut,
+    JobListOut,
+    JobOut,
+    SubmissionOut,
+    UploadForm,
+)
 from rag_app.auth.principal import Principal
 from rag_app.documents import MAX_OFFSET, STORED_MEDIA_TYPES, Upload, parse_metadata
+from rag_app.domain import JobStatus
 from rag_app.services import Services
 
 # First among the download's declared types: generated clients read the first type they
@@ -187,6 +195,23 @@ class JobController(Controller):
     path = "/jobs"
     tags = ("documents",)
     security = SECURITY
+
+    @get("/", operation_id="listJobs", responses=problem_responses())
+    async def list_jobs(
+        self,
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
+        status: FromQuery[JobStatus | None] = None,
+        collection: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    ) -> JobListOut:
+        """Ingestion jobs of the collections the caller may read, newest first: all, or
+        those ``queued`` (waiting, or back in the queue after a failed attempt, with its
+        reason), ``running``, ``succeeded`` or ``failed`` (with why)."""
+        jobs = await services.documents.jobs(
+            principal, status=status, collection=collection, limit=limit
+        )
+        return JobListOut(items=[JobOut.of(j) for j in jobs], limit=limit)
 
     @get("/{job_id:str}", operation_id="getJob", responses=problem_responses(404))
     async def get_job(

@@ -52,6 +52,7 @@ class HealthController(Controller):
         try:
             await services.catalog.check()
             await services.store.check()
+            await services.queue.check()
         except Exception as e:
             return problem(503, f"not ready: {type(e).__name__}: {e}")
         if services.model_access is not None and (refused := await services.model_access.check()):

@@ -75,6 +75,11 @@ class JobOut(msgspec.Struct):
         )
 
 
+class JobListOut(msgspec.Struct):
+    items: list[JobOut]
+    limit: int
+
+
 class DocumentOut(msgspec.Struct):
     document_id: str
     title: str

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from rag_app.domain import Document, Job
+from rag_app.domain import Document, Job, JobStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,13 @@ class Catalog(Protocol):
     async def get_job(self, job_id: str) -> Job | None: ...
 
     async def save_job(self, job: Job) -> None: ...
+
+    async def list_jobs(
+        self, *, status: JobStatus | None, collections: frozenset[str] | None, limit: int
+    ) -> list[Job]:
+        """Newest first, at most ``limit``, with that status (None: any) and of the given
+        collections (None: every one; an empty set: none)."""
+        ...
 
     async def unfinished_jobs(self) -> list[Job]:
         """Jobs still queued or running, oldest first (to resume after a restart)."""

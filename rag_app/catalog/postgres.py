@@ -52,6 +52,12 @@ COUNT_DOCUMENTS = (
 DELETE_DOCUMENT = "DELETE FROM rag_documents WHERE document_id = %(id)s"
 DELETE_JOBS = "DELETE FROM rag_jobs WHERE document_id = %(id)s"
 GET_JOB = f"SELECT {JOB_COLUMNS} FROM rag_jobs WHERE job_id = %(id)s"  # noqa: S608
+LIST_JOBS = (
+    f"SELECT {JOB_COLUMNS} FROM rag_jobs"  # noqa: S608
+    " WHERE (%(status)s::text IS NULL OR status = %(status)s)"
+    " AND (%(collections)s::text[] IS NULL OR collection = ANY(%(collections)s))"
+    " ORDER BY created_at DESC, job_id DESC LIMIT %(limit)s"
+)
 UNFINISHED_JOBS = (
     f"SELECT {JOB_COLUMNS} FROM rag_jobs"  # noqa: S608
     " WHERE status IN ('queued', 'running') ORDER BY created_at"
@@ -126,6 +132,19 @@ class PostgresCatalog:
     async def save_job(self, job: Job) -> None:
         async with self._pool.connection() as conn:
             await conn.execute(SAVE_JOB, _params(job))
+
+    async def list_jobs(
+        self, *, status: JobStatus | None, collections: frozenset[str] | None, limit: int
+    ) -> list[Job]:
+        params = {
+            "status": None if status is None else status.value,
+            "collections": None if collections is None else sorted(collections),
+            "limit": limit,
+        }
+        async with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(LIST_JOBS, params)
+            return [_job(r) for r in await cursor.fetchall()]
 
     async def unfinished_jobs(self) -> list[Job]:
         async with self._pool.connection() as conn:

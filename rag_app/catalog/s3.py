@@ -171,6 +171,21 @@ class S3Catalog:
         else:
             await self._objects.delete(self._unfinished_key(job))
 
+    async def list_jobs(
+        self, *, status: JobStatus | None, collections: frozenset[str] | None, limit: int
+    ) -> list[Job]:
+        # Reads every job record: O(jobs), like listing documents here (the DynamoDB
+        # catalog replaces this one).
+        jobs = []
+        for key in await self._objects.list_keys("catalog/jobs/"):
+            job = await self.get_job(key.rsplit("/", 1)[-1].removesuffix(".json"))
+            if job is None or (status is not None and job.status is not status):
+                continue
+            if collections is None or job.collection in collections:
+                jobs.append(job)
+        jobs.sort(key=lambda j: (j.created_at, j.job_id), reverse=True)
+        return jobs[:limit]
+
     async def unfinished_jobs(self) -> list[Job]:
         jobs = []
         for key in sorted(await self._objects.list_keys("catalog/unfinished/")):

@@ -19,7 +19,7 @@ from rag_app.cli.documents import documents, ingest, jobs
 from rag_app.cli.keys import keys
 from rag_app.cli.migrate import migrate
 from rag_app.cli.queries import ask, eval_command, search
-from rag_app.cli.service import init_db, reindex, serve
+from rag_app.cli.service import init_db, reindex, serve, worker
 
 
 @click.group()
@@ -35,6 +35,7 @@ def main(verbose: bool) -> None:
 
 for command in (
     serve,
+    worker,
     init_db,
     reindex,
     keys,

@@ -4,6 +4,7 @@ local operator, who may read and write every collection."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from rag_app.errors import RagError
 from rag_app.ingest.files import FILE_TYPES
 from rag_app.ingest.service import DEFAULT_COLLECTION, Upload
 from rag_app.ingest.validation import parse_metadata
+from rag_app.jobqueue.base import QueueDepth
 from rag_app.services import Services
 
 # What a folder is searched for: every kind of file the API accepts.
@@ -57,7 +59,10 @@ def ingest(
     """Ingest files (PDF; Word .docx; e-mail .eml and Outlook .msg, whose attachments
     become documents of their own; MP4, MOV, M4A, MP3, WAV; WebVTT or SubRip
     transcripts), or every such file under the given folders. The file's type is told by
-    its content."""
+    its content.
+
+    Jobs go through the job queue: this process runs RAG_INGEST_WORKERS of them at once
+    beside any `rag-app worker` (0: the workers alone), and waits until each has ended."""
     files = _files(paths)
     if not files:
         raise click.ClickException(
@@ -72,6 +77,7 @@ def ingest(
 
     async def action(services: Services) -> list[tuple[Path, str, str]]:
         results: list[tuple[Path, str, str]] = []
+        waiting: dict[str, tuple[Path, str]] = {}
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),
@@ -79,7 +85,7 @@ def ingest(
             TimeElapsedColumn(),
         )
         with Progress(*columns, console=console) as progress:
-            task = progress.add_task("ingesting", total=len(files))
+            task = progress.add_task("queueing", total=len(files))
             for file in files:
                 progress.update(task, description=file.name[:40])
                 upload = Upload(
@@ -91,20 +97,30 @@ def ingest(
                 )
                 try:
                     submission = await services.documents.submit(LOCAL_OPERATOR, upload)
-                    if submission.duplicate:
-                        results.append((file, "unchanged", submission.document_id))
-                    else:
-                        await services.ingestion.run_job(submission.job_id)
-                        job = await services.documents.job(LOCAL_OPERATOR, submission.job_id)
-                        ok = job.status is JobStatus.SUCCEEDED
-                        detail = submission.document_id if ok else job.error or "?"
-                        results.append((file, "ingested" if ok else "failed", detail))
                 except RagError as e:
                     results.append((file, "rejected", str(e)))
-                progress.advance(task)
+                    progress.advance(task)
+                    continue
+                if submission.duplicate:
+                    results.append((file, "unchanged", submission.document_id))
+                    progress.advance(task)
+                else:
+                    waiting[submission.job_id] = (file, submission.document_id)
+            progress.update(task, description="ingesting")
+            while waiting:
+                for job_id, (file, document_id) in list(waiting.items()):
+                    job = await services.catalog.get_job(job_id)
+                    if job is None or job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+                        ok = job is not None and job.status is JobStatus.SUCCEEDED
+                        detail = document_id if ok else (job and job.error) or "deleted"
+                        results.append((file, "ingested" if ok else "failed", detail))
+                        del waiting[job_id]
+                        progress.advance(task)
+                if waiting:
+                    await asyncio.sleep(0.2)
         return results
 
-    results = run(load_settings(), action)
+    results = run(load_settings(), action, run_jobs=True)
     for file, outcome, detail in results:
         click.echo(f"{outcome:9} {file}  {detail}")
     if any(outcome in ("failed", "rejected") for _, outcome, _ in results):
@@ -152,7 +168,8 @@ def documents_delete(document_id: str) -> None:
 
 @click.group()
 def jobs() -> None:
-    """Ingestion jobs: list the unfinished ones, show one."""
+    """Ingestion jobs: list them (with the queue's depth), show one, retry a failed one,
+    cancel a queued one."""
 
 
 def _job_line(job: Job) -> str:
@@ -163,16 +180,68 @@ def _job_line(job: Job) -> str:
 
 
 @jobs.command("list")
-def jobs_list() -> None:
-    """Jobs still queued or running, oldest first."""
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in JobStatus]),
+    default=None,
+    help="Jobs in this state, newest first (default: the unfinished ones, oldest first).",
+)
+@click.option("--collection", default=None, help="Only this collection (with --status).")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+def jobs_list(status: str | None, collection: str | None, limit: int) -> None:
+    """Jobs still queued or running (or in ``--status``), with any error; then the job
+    queue's depth."""
 
-    async def action(services: Services) -> list[Job]:
-        return await services.documents.unfinished_jobs(LOCAL_OPERATOR)
+    async def action(services: Services) -> tuple[list[Job], QueueDepth]:
+        if status is None and collection is None:
+            found = await services.documents.unfinished_jobs(LOCAL_OPERATOR)
+        else:
+            found = await services.documents.jobs(
+                LOCAL_OPERATOR,
+                status=None if status is None else JobStatus(status),
+                collection=collection,
+                limit=limit,
+            )
+        return found, await services.queue.depth()
 
-    found = run(load_settings(), action)
+    found, depth = run(load_settings(), action)
     for job in found:
-        click.echo(_job_line(job))
-    click.echo(f"{len(found)} unfinished job(s)", err=True)
+        click.echo(_job_line(job) + (f"  {job.error}" if job.error else ""))
+    what = "unfinished" if status is None and collection is None else "listed"
+    click.echo(f"{len(found)} {what} job(s)", err=True)
+    oldest = (
+        "" if depth.oldest_age_seconds is None else f", oldest {depth.oldest_age_seconds:.0f} s"
+    )
+    click.echo(
+        f"queue: {depth.waiting} waiting, {depth.running} running, {depth.dead} dead{oldest}",
+        err=True,
+    )
+
+
+@jobs.command("retry")
+@click.argument("job_id")
+def jobs_retry(job_id: str) -> None:
+    """Queue a failed job again (its document's latest upload)."""
+    job = run(load_settings(), lambda services: services.ingestion.retry(job_id))
+    click.echo(f"queued {job.job_id} again (document {job.document_id})")
+
+
+@jobs.command("cancel")
+@click.argument("job_id")
+def jobs_cancel(job_id: str) -> None:
+    """Mark a queued job failed ("cancelled"): no worker runs it. A running job is not
+    stopped (delete its document instead)."""
+
+    async def action(services: Services) -> None:
+        job = await services.documents.job(LOCAL_OPERATOR, job_id)
+        if job.status is not JobStatus.QUEUED:
+            raise click.ClickException(
+                f"job {job_id} is {job.status.value}; only a queued job can be cancelled"
+            )
+        await services.ingestion.abandon(job_id, "cancelled by an operator")
+
+    run(load_settings(), action)
+    click.echo(f"cancelled {job_id}")
 
 
 @jobs.command("show")

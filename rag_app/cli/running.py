@@ -29,12 +29,15 @@ def load_settings(**overrides: Any) -> Settings:
         raise click.ClickException(f"invalid settings:\n{e}") from None
 
 
-def run(settings: Settings, action: Callable[[Services], Awaitable[T]]) -> T:
-    """Open the services (no background job runner: commands run their own jobs), run
-    ``action`` on them, and turn the project's errors into a one-line message."""
+def run(
+    settings: Settings, action: Callable[[Services], Awaitable[T]], *, run_jobs: bool = False
+) -> T:
+    """Open the services (``run_jobs``: with RAG_INGEST_WORKERS workers taking jobs from the
+    queue in this process), run ``action`` on them, and turn the project's errors into a
+    one-line message."""
 
     async def main() -> T:
-        async with open_services(settings, run_jobs=False) as services:
+        async with open_services(settings, run_jobs=run_jobs, emit_metrics=False) as services:
             return await action(services)
 
     try:

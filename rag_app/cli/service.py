@@ -1,18 +1,23 @@
-"""``serve``, ``init-db`` and ``reindex``: running the service and looking after its database."""
+"""``serve``, ``worker``, ``init-db`` and ``reindex``: running the service and its ingestion
+workers, and looking after its database."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import signal
 import time
 
 import click
 
 from rag_app.audit.postgres import SCHEMA as AUDIT_SCHEMA
-from rag_app.cli.running import load_settings, run
+from rag_app.cli.running import console, load_settings, run
+from rag_app.errors import RagError
 from rag_app.postgres.app_role import AppRole, ensure_app_role
 from rag_app.postgres.index_build import BuildPlan
-from rag_app.services import Services
+from rag_app.postgres.pool import UNAVAILABLE
+from rag_app.services import Services, open_services
 from rag_app.vectorstores.pgvector import PgVectorStore
 
 
@@ -28,6 +33,42 @@ def serve(host: str | None, port: int | None) -> None:
     settings = load_settings(host=host, port=port)
     logging.getLogger().setLevel(logging.INFO)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@click.command()
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 8),
+    default=None,
+    help="Jobs at once (default RAG_INGEST_CONCURRENCY).",
+)
+def worker(concurrency: int | None) -> None:
+    """Run ingestion jobs from the job queue (RAG_QUEUE) until SIGTERM or Ctrl-C.
+
+    On SIGTERM it takes no new job, lets running ones finish within
+    RAG_WORKER_SHUTDOWN_SECONDS, then stops them and hands them back to the queue.
+    Metrics are CloudWatch embedded-metric JSON lines on stdout.
+    """
+    settings = load_settings()
+    logging.getLogger().setLevel(logging.INFO)
+    workers = concurrency or settings.ingest_concurrency
+
+    async def work() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signal_number, stop.set)
+        async with open_services(settings, workers=workers):
+            console.print(f"worker: {workers} job(s) at a time from the {settings.queue} queue")
+            await stop.wait()
+            console.print("worker: stopping (finishing or handing back running jobs)")
+
+    try:
+        asyncio.run(work())
+    except RagError as e:
+        raise click.ClickException(str(e)) from None
+    except UNAVAILABLE as e:
+        raise click.ClickException(f"the database is unavailable: {e}") from None
 
 
 @click.command("init-db")

@@ -115,7 +115,21 @@ def _shared(scenario: Scenario, prices: RegionPrices, work: Workload) -> list[Li
     """Lines both options pay the same: documents, registry, models, transcription."""
     usage, ops = scenario.usage, scenario.operations
     embed = scenario.indexing.embedding_model
+    rerank = (
+        [
+            line(
+                prices,
+                f"bedrock.{usage.rerank_model}.query",
+                "Bedrock Rerank",
+                work.queries / 1000,
+                "one Rerank call per question (up to 100 passages a call)",
+            )
+        ]
+        if usage.reranker == "bedrock"
+        else []
+    )
     return [
+        *rerank,
         line(
             prices,
             "s3.storage",

@@ -73,6 +73,9 @@ class Usage(_Section):
     question_tokens: int = Field(default=30, ge=1, le=2_000)
     answer_model: str = _app_default("bedrock_answer_model_id")
     output_tokens: int = Field(default=500, ge=0)
+    # RAG_RERANKER / RAG_BEDROCK_RERANK_MODEL_ID: bedrock adds one Rerank call per question.
+    reranker: Literal["none", "bedrock"] = _app_default("reranker")
+    rerank_model: str = _app_default("bedrock_rerank_model_id")
 
 
 class Network(_Section):

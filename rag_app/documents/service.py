@@ -14,7 +14,7 @@ import builtins
 
 from rag_app.auth.principal import Principal
 from rag_app.catalog.base import Catalog, DocumentPage
-from rag_app.domain import Document, Job
+from rag_app.domain import Document, Job, JobStatus
 from rag_app.errors import ForbiddenError, NotFoundError
 from rag_app.ingest.service import IngestionService, Submission, Upload
 from rag_app.ingest.validation import ID_PATTERN, check_collection
@@ -94,6 +94,17 @@ class DocumentService:
         if job is None or not principal.can_read(job.collection):
             raise NotFoundError(f"no job {job_id!r}")
         return job
+
+    async def jobs(
+        self, principal: Principal, *, status: JobStatus | None, collection: str | None, limit: int
+    ) -> builtins.list[Job]:
+        """Jobs of the collections ``principal`` may read (and ``collection``, if given),
+        newest first, with that status (None: any)."""
+        wanted = None if collection is None else frozenset({check_collection(collection)})
+        allowed = principal.readable
+        if allowed is not None:
+            wanted = allowed if wanted is None else wanted & allowed
+        return await self._catalog.list_jobs(status=status, collections=wanted, limit=limit)
 
     async def unfinished_jobs(self, principal: Principal) -> builtins.list[Job]:
         """Queued and running jobs of the collections ``principal`` may read, oldest first."""

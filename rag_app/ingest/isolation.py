@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from rag_app.errors import RagError, UnprocessableDocumentError
+from rag_app.errors import RagError, ReaderCrashedError, UnprocessableDocumentError
 
 T = TypeVar("T")
 MIB = 1024 * 1024
@@ -89,7 +89,9 @@ def run_isolated(function: Callable[..., T], *args: Any, limits: ProcessLimits) 
                 f"the file took longer than {limits.wall_seconds:.0f} s to read; it was stopped"
             ) from None
     if not output:  # the child died without a word: a signal (CPU limit, crash)
-        raise UnprocessableDocumentError(_death(process.returncode, limits))
+        code = process.returncode
+        crashed = code is not None and code < 0 and -code not in (signal.SIGXCPU, signal.SIGKILL)
+        raise (ReaderCrashedError if crashed else UnprocessableDocumentError)(_death(code, limits))
     outcome, value = pickle.loads(output)  # noqa: S301 - our own child's answer
     if outcome == "ok":
         return value  # type: ignore[no-any-return]

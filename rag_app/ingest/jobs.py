@@ -1,6 +1,6 @@
 """Ingestion jobs: the state machine that takes one job from queued to done or failed
-(``IngestionJobs.run``), and the background runner that executes queued jobs
-(``JobRunner``). Job state lives in the catalog, never only here.
+(``IngestionJobs.run``); the job queue's workers (``rag_app/jobqueue/worker.py``) call it.
+Job state lives in the catalog, never only here.
 
 Stages, in order (``RECOGNISING`` only when OCR or speech recognition runs):
 
@@ -16,11 +16,11 @@ indexed version keeps serving when a new one fails).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +29,12 @@ from rag_app.blobstores.base import BlobStore
 from rag_app.catalog.base import Catalog
 from rag_app.domain import Chunk, Document, DocumentStatus, Job, JobStage, JobStatus
 from rag_app.embedders.base import Embedder
-from rag_app.errors import PayloadTooLargeError, RagError, UnprocessableDocumentError
+from rag_app.errors import (
+    PayloadTooLargeError,
+    RagError,
+    ReaderCrashedError,
+    UnprocessableDocumentError,
+)
 from rag_app.ingest.chunking import ChunkLimits, ChunkSpan, chunk_content
 from rag_app.ingest.email_messages import Attachment
 from rag_app.ingest.extraction import Extraction, Extractor
@@ -38,6 +43,20 @@ from rag_app.ingest.originals import delete_version
 from rag_app.vectorstores.base import VectorStore
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A job attempt failed in a way another attempt may not (a crash, an outage): the job
+    went back to ``queued`` with ``reason`` as its error, for the queue to offer again."""
+
+    reason: str
+
+
+def _retryable(error: Exception) -> bool:
+    # Our own errors are verdicts on the file (malformed, too large): the same every time.
+    return not isinstance(error, RagError) or isinstance(error, ReaderCrashedError)
+
 
 STAGE_ORDER = tuple(JobStage)  # QUEUED ... DONE, in the order a job goes through them
 
@@ -124,13 +143,15 @@ class IngestionJobs:
         before the job ends, so a client that sees it succeed finds them submitted."""
         self._attachments = handler
 
-    async def run(self, job_id: str) -> None:
+    async def run(self, job_id: str, *, may_retry: bool = False) -> Job | Retry | None:
         """Parse, chunk, embed and index one job's file. Failures are recorded on the job
-        (and the document) with a readable reason; they are not raised. A job already
-        finished is left as it is (a runner may be handed it twice after a restart)."""
+        (and the document) with a readable reason; they are not raised. With
+        ``may_retry``, a failure another attempt may not repeat (``_retryable``) puts the
+        job back to ``queued`` with the reason and returns ``Retry``. A job already
+        finished (or cancelled, or deleted) is left as it is (a queue may deliver it twice)."""
         found = await self._catalog.get_job(job_id)
         if found is None or found.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
-            return
+            return None
         job = await self._advance(found, JobStage.PARSING)
         try:
             await self._set_document_status(job, DocumentStatus.PROCESSING, error=None)
@@ -163,7 +184,7 @@ class IngestionJobs:
             indexed = time.perf_counter()
             if extraction.attachments and self._attachments is not None:
                 await self._attachments(job, extraction.attachments)
-            await self._finish(job, extraction, chunks=len(chunks))
+            job = await self._finish(job, extraction, chunks=len(chunks))
             # Where a job's time goes; the ingest benchmark reads ``stage_seconds``.
             seconds = {
                 "extract": extracted - started,
@@ -183,6 +204,28 @@ class IngestionJobs:
             else:
                 log.exception("ingestion job %s failed", job_id)
                 reason = f"internal error while {job.stage.value}: {type(e).__name__}: {e}"
+            if may_retry and _retryable(e):
+                # The reason stays on the job through the next attempt: if that worker
+                # dies, it is the last failure anyone saw.
+                await self._catalog.save_job(
+                    dataclasses.replace(
+                        job,
+                        stage=JobStage.QUEUED,
+                        status=JobStatus.QUEUED,
+                        error=reason,
+                        updated_at=now(),
+                    )
+                )
+                return Retry(reason)
+            metrics.emit(metrics.INGESTION_FAILURES, Stage=job.stage.value)
+            return await self._fail(job, reason)
+        return job
+
+    async def abandon(self, job_id: str, reason: str) -> None:
+        """Mark an unfinished job failed with ``reason`` (it ran out of attempts, could not
+        be queued, or an operator cancelled it); a finished or unknown job is left alone."""
+        job = await self._catalog.get_job(job_id)
+        if job is not None and job.status not in (JobStatus.SUCCEEDED, JobStatus.FAILED):
             metrics.emit(metrics.INGESTION_FAILURES, Stage=job.stage.value)
             await self._fail(job, reason)
 
@@ -205,7 +248,8 @@ class IngestionJobs:
         ):
             raise AssertionError(f"job {job.job_id}: {job.stage.value} -> {stage.value}")
         status = JobStatus.SUCCEEDED if stage is JobStage.DONE else JobStatus.RUNNING
-        job = dataclasses.replace(job, stage=stage, status=status, updated_at=now())
+        error = None if stage is JobStage.DONE else job.error  # an earlier attempt's, until done
+        job = dataclasses.replace(job, stage=stage, status=status, error=error, updated_at=now())
         if record:
             await self._catalog.save_job(job)
         return job
@@ -226,7 +270,7 @@ class IngestionJobs:
                 dataclasses.replace(document, status=status, error=error, updated_at=now())
             )
 
-    async def _finish(self, job: Job, extraction: Extraction, *, chunks: int) -> None:
+    async def _finish(self, job: Job, extraction: Extraction, *, chunks: int) -> Job:
         document = await self._catalog.get_document(job.document_id)
         if document is None:  # deleted while the job ran: leave nothing behind
             await self._store.delete_document(job.document_id)
@@ -251,9 +295,9 @@ class IngestionJobs:
             )
             if previous[1] != job.content_sha256:
                 await delete_version(self._blobs, *previous)
-        await self._advance(job, JobStage.DONE)
+        return await self._advance(job, JobStage.DONE)
 
-    async def _fail(self, job: Job, reason: str) -> None:
+    async def _fail(self, job: Job, reason: str) -> Job:
         # The document first, the job last (as in _finish): a client that sees the job
         # end then finds the document in its final state.
         document = await self._latest(job)
@@ -269,54 +313,6 @@ class IngestionJobs:
             await self._catalog.save_document(
                 dataclasses.replace(document, status=status, error=error, updated_at=now())
             )
-        await self._catalog.save_job(
-            dataclasses.replace(job, status=JobStatus.FAILED, error=reason, updated_at=now())
-        )
-
-
-class JobRunner:
-    """Runs ingestion jobs in the background, ``concurrency`` at a time, in submission order
-    (the ``JobQueue`` an ``IngestionService`` submits to).
-
-    Job state lives in the catalog, not here: a job interrupted by a stop stays queued or
-    running there and is submitted again at the next start.
-    """
-
-    def __init__(self, run: Callable[[str], Awaitable[None]], *, concurrency: int) -> None:
-        self._run = run
-        self._concurrency = concurrency
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
-        self._workers: list[asyncio.Task[None]] = []
-
-    def start(self, pending: Iterable[str] = ()) -> None:
-        for job_id in pending:
-            self.submit(job_id)
-        self._workers = [
-            asyncio.create_task(self._work(), name=f"ingest-worker-{i}")
-            for i in range(self._concurrency)
-        ]
-
-    def submit(self, job_id: str) -> None:
-        self._queue.put_nowait(job_id)
-
-    async def join(self) -> None:
-        """Wait until every job submitted so far has run (returns at once when none wait).
-        Needs ``start``: without workers nothing drains the queue."""
-        await self._queue.join()
-
-    async def stop(self) -> None:
-        for worker in self._workers:
-            worker.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
-        self._workers = []
-
-    async def _work(self) -> None:
-        while True:
-            job_id = await self._queue.get()
-            try:
-                await self._run(job_id)
-            except Exception:
-                # run() records failures on the job itself; this is a bug in that path.
-                log.exception("ingestion job %s crashed", job_id)
-            finally:
-                self._queue.task_done()
+        failed = dataclasses.replace(job, status=JobStatus.FAILED, error=reason, updated_at=now())
+        await self._catalog.save_job(failed)
+        return failed

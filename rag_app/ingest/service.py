@@ -9,7 +9,6 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from rag_app.blobstores.base import BlobStore
 from rag_app.catalog.base import Catalog
@@ -30,7 +29,7 @@ from rag_app.errors import (
 )
 from rag_app.ingest.email_messages import Attachment
 from rag_app.ingest.files import FileKind, FileType, file_type
-from rag_app.ingest.jobs import IngestionJobs, now, version_of
+from rag_app.ingest.jobs import IngestionJobs, Retry, now, version_of
 from rag_app.ingest.originals import blob_key, delete_version, ocr_layer_key, transcript_keys
 from rag_app.ingest.transcripts import parse_transcript
 from rag_app.ingest.validation import (
@@ -40,6 +39,7 @@ from rag_app.ingest.validation import (
     check_metadata,
     check_title,
 )
+from rag_app.jobqueue.base import JobQueue
 from rag_app.vectorstores.base import VectorStore
 from rag_app.vectorstores.records import check_filterable_budget
 
@@ -65,12 +65,6 @@ class Submission:
     job_id: str
     status: JobStatus
     duplicate: bool
-
-
-class JobQueue(Protocol):
-    """Where submitted jobs wait to run (``JobRunner``)."""
-
-    def submit(self, job_id: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +95,9 @@ class IngestionService:
         queue: JobQueue | None,
         limits: IngestLimits,
     ) -> None:
-        """``queue``: where new jobs go (the background runner); None: they wait for
-        ``run_job``."""
+        """``queue``: where new jobs go (the job queue's ``send``); None: they wait for
+        ``run_job``. If sending fails, the job (and a new document) is marked failed, so
+        an upload of the same file starts afresh, and the error propagates."""
         self._catalog = catalog
         self._blobs = blobs
         self._store = store
@@ -228,7 +223,11 @@ class IngestionService:
             )
         await self._catalog.save_document(document)
         if self._queue is not None:
-            self._queue.submit(job.job_id)
+            try:
+                await self._queue.send(job.job_id)
+            except Exception:
+                await self._jobs.abandon(job.job_id, "the job could not be queued; upload again")
+                raise
         return Submission(document_id, job.job_id, JobStatus.QUEUED, duplicate=False)
 
     async def _submit_attachments(self, job: Job, attachments: Sequence[Attachment]) -> None:
@@ -253,10 +252,45 @@ class IngestionService:
             if self._queue is None and not submission.duplicate:
                 await self.run_job(submission.job_id)
 
-    async def run_job(self, job_id: str) -> None:
-        """Run one job now, in this task (see ``IngestionJobs.run``): what a caller without
-        a background runner (the CLI, tests) does after ``submit``."""
-        await self._jobs.run(job_id)
+    async def run_job(self, job_id: str, *, may_retry: bool = False) -> Job | Retry | None:
+        """Run one job now, in this task (see ``IngestionJobs.run``): what a worker does
+        with a job it took from the queue, and a caller without workers (tests) after
+        ``submit``."""
+        return await self._jobs.run(job_id, may_retry=may_retry)
+
+    async def abandon(self, job_id: str, reason: str) -> None:
+        """See ``IngestionJobs.abandon``."""
+        await self._jobs.abandon(job_id, reason)
+
+    async def retry(self, job_id: str) -> Job:
+        """Queue a failed job again (its document's latest upload). Unknown ids raise
+        NotFoundError; a job that is not failed, or whose document has a newer upload or
+        is deleted, raises InvalidInputError."""
+        job = await self._catalog.get_job(job_id)
+        if job is None:
+            raise NotFoundError(f"no job {job_id!r}")
+        if job.status is not JobStatus.FAILED:
+            raise InvalidInputError(
+                f"job {job_id} is {job.status.value}; only a failed job retries"
+            )
+        document = await self._catalog.get_document(job.document_id)
+        if document is None or document.latest_job_id != job.job_id:
+            raise InvalidInputError(
+                f"job {job_id} is not its document's latest upload (replaced or deleted)"
+            )
+        job = dataclasses.replace(
+            job, status=JobStatus.QUEUED, stage=JobStage.QUEUED, error=None, updated_at=now()
+        )
+        await self._catalog.save_job(job)
+        if document.chunks == 0:  # else the indexed version keeps serving meanwhile
+            await self._catalog.save_document(
+                dataclasses.replace(
+                    document, status=DocumentStatus.QUEUED, error=None, updated_at=now()
+                )
+            )
+        if self._queue is not None:
+            await self._queue.send(job.job_id)
+        return job
 
     async def ocr_layer(self, document: Document) -> bytes | None:
         """The OCR'd copy of ``document``'s indexed PDF (its scanned pages with their words

@@ -94,11 +94,11 @@ COUNT_TERMS = """
 INSERT INTO {terms} (term, chunks, length)
 SELECT term, {sign} * count(*), 0
 FROM {table}, unnest(tsv) AS u(term)
-WHERE document_id = %(document_id)s
+WHERE document_id = ANY(%(document_ids)s)
 GROUP BY term
 UNION ALL
 SELECT '', {sign} * count(*), {sign} * coalesce(sum(length(tsv)), 0)
-FROM {table} WHERE document_id = %(document_id)s
+FROM {table} WHERE document_id = ANY(%(document_ids)s)
 ORDER BY 1
 ON CONFLICT (term) DO UPDATE
 SET chunks = {terms}.chunks + EXCLUDED.chunks, length = {terms}.length + EXCLUDED.length
@@ -228,7 +228,7 @@ WHERE document_id = %(document_id)s
 ORDER BY chunk_no
 """
 
-DELETE_DOCUMENT = "DELETE FROM {table} WHERE document_id = %(document_id)s"
+DELETE_DOCUMENTS = "DELETE FROM {table} WHERE document_id = ANY(%(document_ids)s)"
 
 QUERY = """
 SELECT document_id, chunk_no, collection, title, page, char_start, char_end, text, metadata,
@@ -425,49 +425,65 @@ class PgVectorStore:
             "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"rag-terms:{self._table_name}",)
         )
 
-    async def _remove(self, conn: AsyncConnection[Any], document_id: str) -> int:
+    async def _remove(self, conn: AsyncConnection[Any], document_ids: list[str]) -> int:
         removed = sql.SQL(COUNT_TERMS).format(
             table=self._table, terms=self._terms, sign=sql.SQL("-1")
         )
-        await conn.execute(removed, {"document_id": document_id})
+        await conn.execute(removed, {"document_ids": document_ids})
         cursor = await conn.execute(
-            sql.SQL(DELETE_DOCUMENT).format(table=self._table), {"document_id": document_id}
+            sql.SQL(DELETE_DOCUMENTS).format(table=self._table), {"document_ids": document_ids}
         )
         return cursor.rowcount
 
     async def upsert_document(
         self, document_id: str, chunks: Sequence[Chunk], vectors: NDArray[np.float32]
     ) -> None:
-        check_upsert(document_id, chunks, vectors, self._dimension)
+        await self.upsert_documents([(document_id, chunks, vectors)])
+
+    async def upsert_documents(
+        self, documents: Sequence[tuple[str, Sequence[Chunk], NDArray[np.float32]]]
+    ) -> None:
+        """The bulk path (large loads, migrations): ``upsert_document`` for each of
+        ``documents`` in one transaction and one binary COPY. Each document's earlier chunks
+        are replaced by its new ones, and all documents are written or none (a bad one fails
+        the call before anything is written). A document id given twice is refused."""
+        ids = [document_id for document_id, _, _ in documents]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a document id is given more than once")
+        for document_id, chunks, vectors in documents:
+            check_upsert(document_id, chunks, vectors, self._dimension)
+        if not documents:
+            return
         async with self._pool.connection() as conn, conn.transaction():
             await self._lock(conn)
-            await self._remove(conn, document_id)
+            await self._remove(conn, ids)
             async with conn.cursor().copy(sql.SQL(COPY_ROWS).format(table=self._table)) as copy:
                 copy.set_types(COPY_TYPES)
-                for chunk, vector in zip(chunks, vectors, strict=True):
-                    await copy.write_row(
-                        (
-                            chunk.chunk_id,
-                            chunk.document_id,
-                            chunk.chunk_no,
-                            chunk.collection,
-                            chunk.title,
-                            chunk.page,
-                            chunk.char_start,
-                            chunk.char_end,
-                            chunk.text,
-                            Jsonb(dict(chunk.metadata)),
-                            vector,
-                            chunk.ocr,
-                            chunk.start_s,
-                            chunk.end_s,
+                for _, chunks, vectors in documents:
+                    for chunk, vector in zip(chunks, vectors, strict=True):
+                        await copy.write_row(
+                            (
+                                chunk.chunk_id,
+                                chunk.document_id,
+                                chunk.chunk_no,
+                                chunk.collection,
+                                chunk.title,
+                                chunk.page,
+                                chunk.char_start,
+                                chunk.char_end,
+                                chunk.text,
+                                Jsonb(dict(chunk.metadata)),
+                                vector,
+                                chunk.ocr,
+                                chunk.start_s,
+                                chunk.end_s,
+                            )
                         )
-                    )
             await conn.execute(
                 sql.SQL(COUNT_TERMS).format(
                     table=self._table, terms=self._terms, sign=sql.SQL("1")
                 ),
-                {"document_id": document_id},
+                {"document_ids": ids},
             )
 
     async def read_document(self, document_id: str) -> tuple[list[Chunk], NDArray[np.float32]]:
@@ -483,7 +499,7 @@ class PgVectorStore:
     async def delete_document(self, document_id: str) -> int:
         async with self._pool.connection() as conn, conn.transaction():
             await self._lock(conn)
-            return await self._remove(conn, document_id)
+            return await self._remove(conn, [document_id])
 
     async def query(
         self,

@@ -211,4 +211,7 @@ def test_traversal_document_ids_are_refused_or_not_found(service: dict[str, Any]
         if response.headers.get("content-type", "").startswith("text/html"):
             assert response.status_code == 200, name  # '..' collapsed the path to '/'
             continue
+        if response.status_code == 200:  # '.' collapsed the path to the job list
+            assert response.json()["items"] == [], name
+            continue
         assert response.status_code in (400, 404, 405), (name, response.text)

@@ -84,7 +84,7 @@ def _ingest(client: TestClient[Any], counts: Counts, **fields: str) -> dict[str,
     data = PDF.read_bytes() + (b"\n% replaced\n" if fields else b"")
     response = client.post("/documents", files={"file": (PDF.name, data)}, data=fields)
     assert response.status_code == 202, response.text
-    client.blocking_portal.call(client.app.state.services.runner.join)
+    client.blocking_portal.call(client.app.state.services.worker.idle)
     job = client.get(f"/jobs/{response.json()['job_id']}").json()
     assert job["status"] == "succeeded", job
     return {"document_id": response.json()["document_id"], **_catalog(counts, less_reads=1)}

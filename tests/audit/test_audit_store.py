@@ -257,8 +257,10 @@ def test_option_1_keeps_conversations_in_the_bucket_and_audits_to_object_lock(
     moto_s3: Any, tmp_path: Path
 ) -> None:
     from tests.conftest import unique_bucket
+    from tests.support.sqs_queues import create_sqs_pair
 
     bucket = lock_bucket(moto_s3)
+    queues = create_sqs_pair(moto_s3.meta.endpoint_url, visibility=30, max_receives=5)
     settings = Settings(
         data_dir=tmp_path / "data",
         vector_store="s3vectors",
@@ -269,6 +271,9 @@ def test_option_1_keeps_conversations_in_the_bucket_and_audits_to_object_lock(
         catalog="s3",
         audit_bucket=bucket,
         audit_questions="hash",
+        queue="sqs",  # Option 1's job queue: no database at all
+        sqs_queue_url=queues.url,
+        sqs_dead_letter_queue_url=queues.dead_letter_url,
     )
     assert not settings.needs_postgres
     with TestClient(create_app(settings)) as client:

@@ -47,6 +47,7 @@ def test_the_ingest_benchmark_reports_both_pipelines_and_the_store_write() -> No
     ratios = result["ratios"]
     assert ratios["ours_vs_langchain_chunks_per_second"] > 0
     assert ratios["store_write_vs_raw_copy"] > 0
+    assert ratios["bulk_store_write_vs_raw_copy"] > 0
     assert len(result["runs"]) == 2  # one round of each
 
 

@@ -67,3 +67,15 @@ def test_filtered_search_quick_run_returns_the_full_top_k_on_both_stores() -> No
             assert row["recall_at_10"] > 0.9, row
             assert 0 < row["p50_ms"] <= row["p95_ms"], row
     assert set(data["plans"]) == {"none", "share_1pct", "share_5pct", "share_10pct"}
+
+
+def test_recall_sweep_quick_run_reports_recall_and_latency_per_build_and_ef_search() -> None:
+    data = run_quick("recall_sweep.py", "recall_sweep.json")
+    assert data["chunks"] == 2000
+    builds = [(b["m"], b["ef_construction"]) for b in data["builds"]]
+    assert builds[0] == (data["defaults"]["m"], data["defaults"]["ef_construction"])
+    for build in data["builds"]:
+        assert build["build_seconds"] > 0
+        for row in build["sweep"]:
+            assert 0.5 < row["recall_at_10"] <= 1.0, (build["m"], row)
+            assert 0 < row["raw_p50_ms"] <= row["raw_p95_ms"]

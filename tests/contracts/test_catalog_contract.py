@@ -22,6 +22,7 @@ from rag_app.domain import Document, DocumentStatus, Job, JobStage, JobStatus
 from rag_app.postgres.pool import open_pool
 from rag_app.settings import Settings
 from tests.conftest import AOA_QUESTION, FAA_PDF, unique_bucket, upload, wait_for_job
+from tests.support.sqs_queues import create_sqs_pair
 
 pytestmark = pytest.mark.anyio
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -179,8 +180,13 @@ async def test_delete_removes_the_document_and_its_jobs(catalog: Catalog) -> Non
 
 
 def test_option_1_runs_with_no_database(moto_s3: Any, tmp_path: Path) -> None:
-    """S3 Vectors + S3 catalog + S3 originals: nothing starts PostgreSQL."""
+    """S3 Vectors + S3 catalog + S3 originals + SQS: nothing starts PostgreSQL."""
+    queues = create_sqs_pair(moto_s3.meta.endpoint_url, visibility=30, max_receives=5)
     settings = Settings(
+        queue="sqs",
+        sqs_queue_url=queues.url,
+        sqs_dead_letter_queue_url=queues.dead_letter_url,
+        queue_wait_seconds=1,
         data_dir=tmp_path,
         vector_store="s3vectors",
         s3vectors_bucket=unique_bucket(),

@@ -273,6 +273,23 @@ def test_more_questions_cost_more_only_per_question(table: PriceTable) -> None:
     assert busy.one_off_usd == base.one_off_usd
 
 
+def test_bedrock_rerank_costs_one_query_per_question_only_when_chosen(table: PriceTable) -> None:
+    base = options(Scenario(), table)["1"]
+    assert not [x for x in base.monthly if x.item == "Bedrock Rerank"]  # RAG_RERANKER=none
+    for model, per_thousand in (("cohere.rerank-v3-5:0", "2.00"), ("amazon.rerank-v1:0", "1.00")):
+        scenario = load_scenario(
+            overrides=["usage.reranker=bedrock", f"usage.rerank_model={model}"]
+        )
+        reranked = options(scenario, table)["1"]
+        (rerank,) = [x for x in reranked.monthly if x.item == "Bedrock Rerank"]
+        assert rerank.quantity == Decimal("4.4")  # 4,400 questions a month, per 1,000
+        assert rerank.unit_usd == Decimal(per_thousand)
+        assert rerank.basis == "recalled"
+        assert reranked.monthly_usd - base.monthly_usd == cents(Decimal("4.4") * rerank.unit_usd)
+    with pytest.raises(InvalidInputError, match="reranker"):
+        load_scenario(overrides=["usage.reranker=local"])
+
+
 def test_an_empty_corpus_costs_only_what_runs_all_month(table: PriceTable) -> None:
     empty = load_scenario(
         overrides=[
@@ -324,7 +341,10 @@ def test_the_defaults_match_the_recorded_ecs_plan() -> None:
 
     # The service's task definition (the one-off task's is not running).
     (task,) = [t for t in of("aws:ecs/taskDefinition:TaskDefinition") if t["family"] == "app"]
-    (service,) = of("aws:ecs/service:Service")
+    # The API's service (the ingestion workers scale from zero on the queue: not priced).
+    (service,) = [
+        r["inputs"] for r in plan if r["type"] == "aws:ecs/service:Service" and r["name"] == "app"
+    ]
     (logs,) = [
         g
         for r in plan
@@ -377,7 +397,11 @@ def test_the_defaults_match_the_recorded_eks_plan() -> None:
     def of(type_: str) -> list[dict[str, Any]]:
         return [r["inputs"] for r in plan if r["type"] == type_]
 
-    (chart,) = of("kubernetes:helm.sh/v4:Chart")
+    (chart,) = [
+        r["inputs"]
+        for r in plan
+        if r["type"] == "kubernetes:helm.sh/v4:Chart" and r["name"] == "app"
+    ]
     values = chart["values"]
     (database,) = of("aws:rds/cluster:Cluster")
     instance, *_readers = of("aws:rds/clusterInstance:ClusterInstance")

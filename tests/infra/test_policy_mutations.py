@@ -37,7 +37,8 @@ def drop(type_: str, name: str | None = None) -> Mutate:
 
 
 def values(change: Callable[[dict[str, Any]], None]) -> Mutate:
-    return edit("kubernetes:helm.sh/v4:Chart", lambda r: change(r.inputs["values"]))
+    # The app's chart (not KEDA's, installed beside it from its Helm repository).
+    return edit("kubernetes:helm.sh/v4:Chart", lambda r: change(r.inputs["values"]), "app")
 
 
 def policy_statement(name: str, statement: dict[str, Any]) -> Mutate:
@@ -222,6 +223,21 @@ MUTATIONS: list[tuple[str, str, Mutate, str]] = [
     ("the pods not told where the session key is", "eks",
      values(lambda v: v["env"].pop("RAG_SESSION_SECRET_ID")),
      "sessions-share-a-secret-key"),
+    ("job queue unencrypted", "ecs",
+     edit("aws:sqs/queue:Queue", setter(sqsManagedSseEnabled=False), "ingest"),
+     "queues-encrypted"),
+    ("job queue without its dead-letter queue", "eks",
+     edit("aws:sqs/queue:Queue", setter(redrivePolicy=None), "ingest"),
+     "queues-have-dead-letters"),
+    ("dead-letter queue policy without TLS-only", "ecs",
+     drop("aws:sqs/queuePolicy:QueuePolicy", "ingest-dlq"), "queues-tls-only"),
+    ("the API may delete jobs", "ecs",
+     policy_statement("app-task-queue", {"Effect": "Allow", "Resource": ["arn:aws:sqs:x:1:q"],
+                                         "Action": ["sqs:SendMessage", "sqs:DeleteMessage"]}),
+     "queue-permissions-least-privilege"),
+    ("workers may do anything to any queue", "eks",
+     policy_statement("worker", {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}),
+     "queue-permissions-least-privilege"),
 ]  # fmt: skip
 
 

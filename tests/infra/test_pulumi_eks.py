@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from components.app_environment import AppTargets, DatabaseTarget, app_environment
+from components.app_environment import AppTargets, DatabaseTarget, QueueTarget, app_environment
 from components.config import ConfigError, ModelsConfig, parse_stack_config
+from components.deploy import API_RUNS_NO_JOBS
 from components.eks_service import split_image
 from policy.plan import Declared, stack_file_config, summary
 from rag_app.settings import Settings
@@ -35,8 +36,13 @@ def eks_dev() -> list[Declared]:
     return record("eks", config)
 
 
+def app_side(resources: list[Declared]) -> list[Declared]:
+    """Without the ingestion workers' resources (KEDA, their roles: test_pulumi_queue.py)."""
+    return [r for r in resources if not r.name.startswith("worker") and r.name != "app-queue"]
+
+
 def chart_values(resources: list[Declared]) -> dict[str, Any]:
-    return dict(one(resources, "kubernetes:helm.sh/v4:Chart").inputs["values"])
+    return dict(one(app_side(resources), "kubernetes:helm.sh/v4:Chart").inputs["values"])
 
 
 def test_option_2_declares_its_components_and_nothing_of_option_1(eks: list[Declared]) -> None:
@@ -182,7 +188,7 @@ def test_pod_identity_binds_the_charts_service_account_to_a_scoped_role(
         if a.name == "app"
     )
     values = chart_values(eks)
-    chart = one(eks, "kubernetes:helm.sh/v4:Chart").inputs
+    chart = one(app_side(eks), "kubernetes:helm.sh/v4:Chart").inputs
     assert association["serviceAccount"] == values["serviceAccount"]["name"] == "rag-app"
     assert association["namespace"] == chart["namespace"] == "rag"
     assert association["clusterName"] == one(eks, "eks:index:Cluster").inputs["name"]
@@ -227,7 +233,7 @@ def test_pod_identity_binds_the_charts_service_account_to_a_scoped_role(
     )
     assert {s["Sid"] for s in init["Statement"]} >= {"DatabaseLogin"}
     assert "DatabaseConnect" not in {s["Sid"] for s in init["Statement"]}
-    namespace = one(eks, "kubernetes:core/v1:Namespace").inputs["metadata"]
+    namespace = one(app_side(eks), "kubernetes:core/v1:Namespace").inputs["metadata"]
     assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
@@ -240,6 +246,12 @@ def test_chart_values_carry_exactly_the_app_environment(
             documents_bucket="documents-bucket",
             api_keys_secret=API_KEYS_ARN,
             database=DatabaseTarget(host=DB_HOST, secret_arn=SECRET_ARN, iam_user="rag_app"),
+            queue=QueueTarget(
+                url="https://sqs.us-east-1.amazonaws.com/123456789012/ingest",
+                dead_letter_url="https://sqs.us-east-1.amazonaws.com/123456789012/ingest-dlq",
+                max_receive_count=5,
+                visibility_timeout_seconds=120,
+            ),
         ),
         ModelsConfig(answer_model_id="us.amazon.nova-lite-v1:0"),
     )
@@ -249,6 +261,7 @@ def test_chart_values_carry_exactly_the_app_environment(
     # Plus where the pods find the web sign-in key every replica shares.
     assert env == {
         **expected,
+        **API_RUNS_NO_JOBS,
         "RAG_SESSION_SECRET_ID": "arn:aws:mock:us-east-1:123456789012:session",
     }
     for key, value in env.items():
@@ -262,7 +275,7 @@ def test_chart_values_carry_exactly_the_app_environment(
 
 
 def test_the_chart_pulumi_deploys_is_the_one_in_the_repository(eks: list[Declared]) -> None:
-    chart = one(eks, "kubernetes:helm.sh/v4:Chart").inputs
+    chart = one(app_side(eks), "kubernetes:helm.sh/v4:Chart").inputs
     assert (ROOT / chart["chart"] / "Chart.yaml").is_file()
     # The pushed image by digest (the build's output), never a tag.
     assert chart_values(eks)["image"] == {

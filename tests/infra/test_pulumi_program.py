@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from components.app_environment import AppTargets, app_environment
+from components.app_environment import AppTargets, QueueTarget, app_environment
 from components.config import ConfigError, ModelsConfig, parse_stack_config
 from policy.plan import Declared, summary
 from policy.rules import RULES, PolicyConfig, violations
@@ -147,7 +147,7 @@ def test_vector_index_matches_the_app(ecs: list[Declared]) -> None:
 
 
 def test_service_tasks_are_private_hardened_and_roll_back(ecs: list[Declared]) -> None:
-    service = one(ecs, "aws:ecs/service:Service").inputs
+    service = named(ecs, "aws:ecs/service:Service", "app").inputs
     assert service["networkConfiguration"]["assignPublicIp"] is False
     assert service["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
     (container,) = json.loads(
@@ -157,7 +157,9 @@ def test_service_tasks_are_private_hardened_and_roll_back(ecs: list[Declared]) -
     assert container["user"] == "10001:10001"
     assert "environment" not in container  # settings come from SSM, as container secrets
     parameters = {
-        p.inputs["name"].rsplit("/", 1)[-1]: p for p in of(ecs, "aws:ssm/parameter:Parameter")
+        p.inputs["name"].rsplit("/", 1)[-1]: p
+        for p in of(ecs, "aws:ssm/parameter:Parameter")
+        if p.inputs["name"].split("/")[-2] == "app"  # the workers': test_pulumi_queue.py
     }
     settings = {s["name"]: s["valueFrom"] for s in container["secrets"]}
     assert settings.pop("RAG_SESSION_SECRET") == "arn:aws:mock:us-east-1:123456789012:session"
@@ -371,6 +373,16 @@ BREAKERS: dict[str, Any] = {
             }
         ),
     ),
+    "queues-encrypted": lambda r: replace(r, "aws:sqs/queue:Queue", sqsManagedSseEnabled=False),
+    "queues-have-dead-letters": lambda r: replace(r, "aws:sqs/queue:Queue", redrivePolicy=None),
+    "queues-tls-only": lambda r: [x for x in r if x.type != "aws:sqs/queuePolicy:QueuePolicy"],
+    "queue-permissions-least-privilege": lambda r: replace(
+        r,
+        "aws:iam/rolePolicy:RolePolicy",
+        policy=json.dumps(
+            {"Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": ["arn:aws:sqs:x"]}]}
+        ),
+    ),
 }
 
 
@@ -449,6 +461,12 @@ def test_the_app_environment_is_valid_app_settings(monkeypatch: pytest.MonkeyPat
             documents_bucket="docs",
             api_keys_secret="arn:aws:secretsmanager:eu-west-1:1:secret:keys",
             vector_bucket="vectors",
+            queue=QueueTarget(
+                url="https://sqs.eu-west-1.amazonaws.com/1/ingest",
+                dead_letter_url="https://sqs.eu-west-1.amazonaws.com/1/ingest-dlq",
+                max_receive_count=5,
+                visibility_timeout_seconds=120,
+            ),
         ),
         ModelsConfig(),
     )

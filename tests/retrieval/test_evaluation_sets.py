@@ -67,3 +67,29 @@ def test_every_expected_page_holds_the_answer() -> None:
         if normalise(evidence) not in pages.get((q.document, q.page or 0), "")
     ]
     assert wrong == []
+
+
+PARAPHRASES = load_questions(ROOT / "benchmarks" / "eval" / "paraphrase-pdf.jsonl")
+
+
+def test_every_paraphrased_question_has_its_span_on_its_page_in_other_words() -> None:
+    """The paraphrase set: each span is on the expected page, and a question shares at most
+    one content word with its span (it asks in other words)."""
+    from rag_app.text.words import content_words
+
+    pages = {
+        (path.name, p.number): normalise(p.text)
+        for path in (CORPUS / "pdf").glob("*.pdf")
+        for p in extract_pages(path.read_bytes(), max_pages=100)
+    }
+    assert len(PARAPHRASES) >= 20
+    missing = [
+        (q.line, q.span)
+        for q in PARAPHRASES
+        if q.span is None or normalise(q.span) not in pages.get((q.document, q.page or 0), "")
+    ]
+    assert missing == []
+    shared = {
+        q.line: sorted(content_words(q.question) & content_words(q.span or "")) for q in PARAPHRASES
+    }
+    assert {line: words for line, words in shared.items() if len(words) > 1} == {}

@@ -77,3 +77,21 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end }}
+
+{{/* The ingestion workers: their own name, so the API's Service, PDB and HPA never select them. */}}
+{{- define "rag-app.workerName" -}}
+{{- printf "%s-worker" (include "rag-app.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "rag-app.workerSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "rag-app.name" . }}-worker
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: worker
+{{- end }}
+
+{{- define "rag-app.workerLabels" -}}
+helm.sh/chart: {{ include "rag-app.chart" . }}
+{{ include "rag-app.workerSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
