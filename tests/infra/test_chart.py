@@ -327,8 +327,8 @@ def test_every_replica_reads_the_one_session_secret(
     secret_id = config_map["data"]["RAG_SESSION_SECRET_ID"]
     assert secret_id == "arn:aws:mock:us-east-1:123456789012:session"
     assert "RAG_SESSION_SECRET" not in config_map["data"]
-    (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
-    (autoscaler,) = [o for o in objects if o["kind"] == "HorizontalPodAutoscaler"]
+    kinds = by_kind(objects)  # the API's Deployment; the workers serve no browser
+    deployment, autoscaler = kinds["Deployment"], kinds["HorizontalPodAutoscaler"]
     assert autoscaler["spec"]["minReplicas"] >= 2
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     sources = [s["configMapRef"]["name"] for s in container["envFrom"]]

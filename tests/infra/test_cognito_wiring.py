@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from components.config import ConfigError, parse_stack_config
+from components.eks_service import CHART
 from policy.graph import Declared
 from policy.plan import stack_file_config
 from policy.rules import violations
@@ -36,7 +37,8 @@ def _ecs_settings(resources: list[Declared]) -> dict[str, Any]:
 
 
 def _eks_settings(resources: list[Declared]) -> dict[str, Any]:
-    return dict(one(resources, "kubernetes:helm.sh/v4:Chart").inputs["values"]["env"])
+    (app,) = [c for c in of(resources, "kubernetes:helm.sh/v4:Chart") if c.inputs["chart"] == CHART]
+    return dict(app.inputs["values"]["env"])
 
 
 @pytest.mark.parametrize(("stack", "settings_of"), [("ecs", _ecs_settings), ("eks", _eks_settings)])
