@@ -28,6 +28,9 @@ class AppGrants:
     kms_key_arn: pulumi.Input[str] | None = None  # a customer-managed key for the data
     audit_bucket_arn: pulumi.Input[str] | None = None  # Option 1: the Object Lock bucket
     catalog_table_arn: pulumi.Input[str] | None = None  # Option 1: the DynamoDB catalog
+    # Option 2: the web sign-in key the pods read (RAG_SESSION_SECRET_ID); Option 1's tasks
+    # get it from the execution role instead (components/ecs_service.py).
+    session_secret_arn: pulumi.Input[str] | None = None
 
 
 # What DynamoDbCatalog calls (rag_app/catalog/dynamodb.py): single-item reads and
@@ -47,6 +50,7 @@ def app_policy_document(
     kms_key_arn: str | None = None,
     audit_bucket_arn: str | None = None,
     catalog_table_arn: str | None = None,
+    session_secret_arn: str | None = None,
 ) -> str:
     statements: list[dict[str, Any]] = [
         {
@@ -145,6 +149,15 @@ def app_policy_document(
                 "Resource": [database_secret_arn],
             }
         )
+    if session_secret_arn is not None:
+        statements.append(
+            {
+                "Sid": "SessionSecret",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": [session_secret_arn],
+            }
+        )
     if database_user_arn is not None:
         statements.append(
             {
@@ -236,4 +249,5 @@ def app_policy(grants: AppGrants) -> pulumi.Output[str]:
         grants.kms_key_arn,
         grants.audit_bucket_arn,
         grants.catalog_table_arn,
+        grants.session_secret_arn,
     ).apply(lambda a: app_policy_document(*a))

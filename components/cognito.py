@@ -96,6 +96,7 @@ class CognitoSignIn(pulumi.ComponentResource):
             lambda pool_id: f"https://cognito-idp.{args.region}.amazonaws.com/{pool_id}"
         )
         self.client_id: pulumi.Output[str] = self.client.id
+        self.callback_url = args.callback_url
         self.authorization_url = f"{hosted}/oauth2/authorize"
         self.token_url = f"{hosted}/oauth2/token"
         self.register_outputs(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any, Literal
 
 import pulumi
@@ -218,6 +219,43 @@ class EcsConfig(_Section):
         return self
 
 
+class CognitoConfig(_Section):
+    """SSO for the web app through a Cognito user pool the stack creates (components/
+    cognito.py): its hosted sign-in domain is ``<domainPrefix>.auth.<region>.amazoncognito.com``."""
+
+    # Cognito: lower-case letters, digits and hyphens, no "aws", "amazon" or "cognito".
+    domain_prefix: str = Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+    # The grant groups to create (users get collections by joining them).
+    groups: tuple[str, ...] = Field(
+        default=(), max_length=100, description="read:<collection> / write:<collection>"
+    )
+    # The service's public base URL; default https://<rag:https.domainName>. Cognito takes
+    # https callback URLs only (http for localhost).
+    public_url: str | None = Field(default=None, pattern=r"^https://[a-z0-9.-]+(:[0-9]{1,5})?$")
+
+    @field_validator("domain_prefix")
+    @classmethod
+    def _no_reserved_words(cls, value: str) -> str:
+        for word in ("aws", "amazon", "cognito"):
+            if word in value:
+                raise ValueError(f"a Cognito domain prefix may not contain {word!r}")
+        return value
+
+    @field_validator("groups")
+    @classmethod
+    def _grant_groups(cls, groups: tuple[str, ...]) -> tuple[str, ...]:
+        for group in groups:
+            if not re.fullmatch(r"(read|write):([A-Za-z0-9._-]{1,64}|\*)", group):
+                raise ValueError(f"group {group!r} is not read:<collection> or write:<collection>")
+        if len(set(groups)) != len(groups):
+            raise ValueError("groups repeat")
+        return groups
+
+
+class AuthConfig(_Section):
+    cognito: CognitoConfig | None = None
+
+
 class WorkersConfig(_Section):
     """Ingestion workers and their SQS queue (components/ingest_queue.py, worker_service.py,
     the chart's worker Deployment)."""
@@ -251,6 +289,15 @@ class StackConfig(_Section):
     migration: MigrationConfig = MigrationConfig()
     workers: WorkersConfig = WorkersConfig()
     audit: AuditConfig = AuditConfig()
+    auth: AuthConfig = AuthConfig()
+
+    @property
+    def public_url(self) -> str | None:
+        """The service's public base URL, when the stack knows it."""
+        cognito = self.auth.cognito
+        if cognito is not None and cognito.public_url:
+            return cognito.public_url
+        return f"https://{self.https.domain_name}" if self.https.domain_name else None
 
     @model_validator(mode="after")
     def _platform_section(self) -> StackConfig:
@@ -269,6 +316,11 @@ class StackConfig(_Section):
         if self.documents.kms_key_arn and self.documents.create_kms_key:
             raise ValueError(
                 "rag:documents: set kmsKeyArn (an existing key) or createKmsKey, not both"
+            )
+        if self.auth.cognito is not None and self.public_url is None:
+            raise ValueError(
+                "rag:auth.cognito needs the service's public URL for its callback: "
+                "rag:https.domainName, or rag:auth.cognito.publicUrl"
             )
         if self.aurora is not None and self.aurora.dev and not self.dev:
             raise ValueError("rag:aurora.dev: true needs the whole stack marked rag:dev: true")

@@ -14,6 +14,7 @@ from components.audit_store import AuditBucket, AuditBucketArgs
 from components.aurora import AuroraPgvector, AuroraPgvectorArgs
 from components.bedrock_models import UnsupportedModelId, model_resource_arns
 from components.catalog_table import CatalogReach, CatalogTable, CatalogTableArgs
+from components.cognito import CognitoSignIn, CognitoSignInArgs
 from components.config import ConfigError, StackConfig
 from components.ecs_service import EcsService, EcsServiceArgs
 from components.eks_cluster import EksCluster, EksClusterArgs
@@ -25,6 +26,7 @@ from components.ingest_queue import IngestQueue, IngestQueueArgs, queue_alarms
 from components.kms import DataKey
 from components.network import COMMON_ENDPOINTS, Network, NetworkArgs
 from components.operations import Alarm, Operations, OperationsArgs, flow_logs
+from components.session_secret import SessionSecret, SessionSecretArgs
 from components.storage import DocumentBucket, DocumentBucketArgs, S3VectorIndex, S3VectorIndexArgs
 from components.waf import EdgeProtection, EdgeProtectionArgs
 from components.worker_service import WorkerService, WorkerServiceArgs, api_queue_policy_document
@@ -71,6 +73,14 @@ class Shared:
     https: Https | None
     edge: EdgeProtection
     model_arns: list[str]
+    session_secret: SessionSecret
+    sign_in: CognitoSignIn | None = None  # rag:auth.cognito
+
+    def sso_environment(self) -> dict[str, pulumi.Input[str]]:
+        """The app's RAG_OIDC_* settings for the stack's user pool; none without one."""
+        if self.sign_in is None:
+            return {}
+        return self.sign_in.app_environment(self.sign_in.callback_url)
 
 
 def _shared(config: StackConfig, endpoints: tuple[str, ...], *, load_balanced: bool) -> Shared:
@@ -107,8 +117,34 @@ def _shared(config: StackConfig, endpoints: tuple[str, ...], *, load_balanced: b
     api_keys = ApiKeysSecret("api-keys", ApiKeysSecretArgs(kms_key_arn=key))
     https = Https("service", HttpsArgs(config.https)) if config.https.configured else None
     edge = EdgeProtection("edge", EdgeProtectionArgs(config.waf))
+    session_secret = SessionSecret("session", SessionSecretArgs(kms_key_arn=key))
+    sign_in = None
+    if config.auth.cognito is not None:
+        public_url = config.public_url
+        assert public_url is not None  # validated: rag:auth.cognito has its URL
+        sign_in = CognitoSignIn(
+            "sso",
+            CognitoSignInArgs(
+                region=region,
+                domain_prefix=config.auth.cognito.domain_prefix,
+                callback_url=f"{public_url}/auth/oidc/callback",
+                sign_out_url=f"{public_url}/app/sign-in",
+                groups=config.auth.cognito.groups,
+            ),
+        )
     return Shared(
-        region, account, protect, key, network, documents, api_keys, https, edge, model_arns
+        region,
+        account,
+        protect,
+        key,
+        network,
+        documents,
+        api_keys,
+        https,
+        edge,
+        model_arns,
+        session_secret,
+        sign_in,
     )
 
 
@@ -181,17 +217,20 @@ def deploy_ecs(config: StackConfig) -> None:
         ),
     )
     queue = _ingest_queue(config, shared.documents)
-    environment = app_environment(
-        AppTargets(
-            region=shared.region,
-            documents_bucket=shared.documents.bucket.bucket,
-            api_keys_secret=shared.api_keys.arn,
-            vector_bucket=vectors.bucket.vector_bucket_name,
-            catalog_table=catalog.table.name,
-            audit_bucket=audit.bucket.bucket,
-            queue=queue.target(),
-        ),
-        config.models,
+    environment = (
+        app_environment(
+            AppTargets(
+                region=shared.region,
+                documents_bucket=shared.documents.bucket.bucket,
+                api_keys_secret=shared.api_keys.arn,
+                vector_bucket=vectors.bucket.vector_bucket_name,
+                catalog_table=catalog.table.name,
+                audit_bucket=audit.bucket.bucket,
+                queue=queue.target(),
+            ),
+            config.models,
+        )
+        | shared.sso_environment()
     )
     operations_logs = Operations(
         "ops",
@@ -227,6 +266,7 @@ def deploy_ecs(config: StackConfig) -> None:
             certificate_arn=shared.https.certificate_arn if shared.https else None,
             access_log_bucket=operations_logs.access_logs.bucket.bucket,
             deletion_protection=shared.protect,
+            session_secret_arn=shared.session_secret.arn,
             grants=grants,
         ),
     )
@@ -359,6 +399,7 @@ def deploy_eks(config: StackConfig) -> None:
         api_keys_secret_arn=shared.api_keys.arn,
         database_user_arn=database.user_arn(shared.region, shared.account, config.aurora.app_user),
         kms_key_arn=shared.kms_key_arn,
+        session_secret_arn=shared.session_secret.arn,
     )
     master = AppTargets(
         region=targets.region,
@@ -393,7 +434,13 @@ def deploy_eks(config: StackConfig) -> None:
             image_uri=image.image_uri,
             # The ConfigMap is shared by the API and the workers; the worker Deployment
             # sets its own concurrency and shutdown deadline.
-            environment={**app_environment(targets, config.models), **API_RUNS_NO_JOBS},
+            environment={
+                **app_environment(targets, config.models),
+                **API_RUNS_NO_JOBS,
+                **shared.sso_environment(),
+                # The pods read the web sign-in key as they read the database login.
+                "RAG_SESSION_SECRET_ID": shared.session_secret.arn,
+            },
             init_environment={
                 **app_environment(master, config.models),
                 # init-db creates (or renews) this least-privilege user, granted rds_iam.

@@ -14,6 +14,7 @@ from components.app_policy import AppGrants, allow, app_policy, assume_role_poli
 from components.config import EcsConfig
 from components.https import TLS_POLICY
 from components.network import Network
+from components.session_secret import SESSION_SECRET_VARIABLE
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class EcsServiceArgs:
     access_log_bucket: pulumi.Input[str] | None = None
     deletion_protection: bool = False
     port: int = 8000
+    # The web sign-in key's secret (components/session_secret.py): the service's tasks get
+    # it as RAG_SESSION_SECRET, through the execution role.
+    session_secret_arn: pulumi.Input[str] | None = None
 
 
 class EcsService(pulumi.ComponentResource):
@@ -152,7 +156,10 @@ class EcsService(pulumi.ComponentResource):
                 opts=child,
             )
 
-        self.task_definition = task_definition(name, settings, one_off=False)
+        service_secrets: pulumi.Output[Any] = settings
+        if args.session_secret_arn is not None:
+            service_secrets = self._session_secret(name, execution_role, args, settings)
+        self.task_definition = task_definition(name, service_secrets, one_off=False)
         # A one-off task (migration from the on-prem database, init-db): the service's
         # image, settings and role, no port, plus the source database URL from a secret
         # the operator fills in (`aws secretsmanager put-secret-value`).
@@ -300,3 +307,49 @@ class EcsService(pulumi.ComponentResource):
         scheme = "https" if args.certificate_arn is not None else "http"
         self.url = pulumi.Output.concat(scheme, "://", self.load_balancer.dns_name)
         self.register_outputs({"url": self.url, "log_group": self.log_group.name})
+
+    def _session_secret(
+        self,
+        name: str,
+        execution_role: aws.iam.Role,
+        args: EcsServiceArgs,
+        settings: pulumi.Output[Any],
+    ) -> pulumi.Output[Any]:
+        """The settings plus RAG_SESSION_SECRET from its secret, which the execution role may
+        read (and decrypt with the data key, through Secrets Manager only) and nothing else."""
+        secret_arn = pulumi.Output.from_input(args.session_secret_arn)
+        aws.iam.RolePolicy(
+            f"{name}-execution-session-secret",
+            role=execution_role.id,
+            policy=pulumi.Output.all(secret_arn, args.grants.kms_key_arn, args.grants.region).apply(
+                lambda a: session_secret_policy(a[0], a[1], a[2])
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return pulumi.Output.all(settings, secret_arn).apply(
+            lambda a: [*a[0], {"name": SESSION_SECRET_VARIABLE, "valueFrom": a[1]}]
+        )
+
+
+def session_secret_policy(secret_arn: str, kms_key_arn: str | None, region: str) -> str:
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "SessionSecret",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [secret_arn],
+        }
+    ]
+    if kms_key_arn is not None:
+        statements.append(
+            {
+                "Sid": "SessionSecretKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt"],
+                "Resource": [kms_key_arn],
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}
+                },
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})

@@ -736,6 +736,42 @@ def audit_store_append_only(resources: list[Declared], _: PolicyConfig) -> list[
     return findings
 
 
+SESSION_SECRET = "RAG_SESSION_SECRET"  # noqa: S105 - the variable's name (session_secret.py)
+
+
+def sessions_share_a_secret_key(resources: list[Declared], _: PolicyConfig) -> list[Finding]:
+    """Every replica seals web sign-ins with one key from Secrets Manager: the serving ECS
+    task gets RAG_SESSION_SECRET as a secret (never a plain value or a String parameter),
+    the chart's pods name the secret (RAG_SESSION_SECRET_ID) and never carry the value."""
+    found = []
+    for parameter in _of(resources, "aws:ssm/parameter:Parameter"):
+        if str(parameter.inputs.get("name", "")).endswith(f"/{SESSION_SECRET}"):
+            found.append(Finding(f"parameter {parameter.name}: the session key in clear"))
+    for task in _of(resources, "aws:ecs/taskDefinition:TaskDefinition"):
+        for container in json.loads(task.inputs.get("containerDefinitions") or "[]"):
+            if not container.get("portMappings"):
+                continue  # a one-off task serves no browser
+            where = f"task {task.name} container {container.get('name')}"
+            if any(e.get("name") == SESSION_SECRET for e in container.get("environment") or []):
+                found.append(Finding(f"{where}: the session key as a plain value", task.urn))
+            sources = [
+                str(s.get("valueFrom", ""))
+                for s in container.get("secrets") or []
+                if s.get("name") == SESSION_SECRET
+            ]
+            if not sources or any(":ssm:" in v or ":parameter/" in v for v in sources):
+                found.append(
+                    Finding(f"{where}: no {SESSION_SECRET} from Secrets Manager", task.urn)
+                )
+    for chart, values in _chart_values(resources):
+        env = values.get("env") or {}
+        if SESSION_SECRET in env:
+            found.append(Finding(f"chart {chart.name}: the session key as a value", chart.urn))
+        if not env.get(f"{SESSION_SECRET}_ID"):
+            found.append(Finding(f"chart {chart.name}: no {SESSION_SECRET}_ID", chart.urn))
+    return found
+
+
 # -- queues -------------------------------------------------------------------------------
 
 QUEUE = "aws:sqs/queue:Queue"
@@ -859,6 +895,7 @@ RULES: dict[str, Rule] = {
     "alarms-notify": alarms_notify,
     "audit-store-append-only": audit_store_append_only,
     "catalog-tables-protected": catalog_tables_protected,
+    "sessions-share-a-secret-key": sessions_share_a_secret_key,
     "queues-encrypted": queues_encrypted,
     "queues-have-dead-letters": queues_have_dead_letters,
     "queues-tls-only": queues_tls_only,

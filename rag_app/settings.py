@@ -524,6 +524,11 @@ class Settings(BaseSettings):
         description="key sealing web sign-in cookies (share it across replicas); unset: a "
         "random key per process, so sign-ins end when it restarts",
     )
+    session_secret_id: str | None = Field(
+        default=None,
+        description="Secrets Manager secret (ARN or name) holding that key, read at start "
+        "(the EKS stack; ECS injects RAG_SESSION_SECRET from the same kind of secret)",
+    )
     session_hours: float = Field(default=8.0, gt=0, le=168, description="web sign-in lifetime")
     oidc_client_id: str | None = Field(
         default=None, description="app client for 'Sign in with SSO' (e.g. a Cognito app client)"
@@ -630,6 +635,8 @@ class Settings(BaseSettings):
                 "RAG_AUTH=required needs a credential source: RAG_API_KEYS_FILE, "
                 "RAG_API_KEYS_SECRET_ID, or RAG_OIDC_ISSUER with RAG_OIDC_AUDIENCE"
             )
+        if self.session_secret is not None and self.session_secret_id:
+            raise ValueError("set RAG_SESSION_SECRET or RAG_SESSION_SECRET_ID, not both")
         if self.oidc_issuer and not self.oidc_audience:
             raise ValueError("RAG_OIDC_ISSUER needs RAG_OIDC_AUDIENCE")
         if self.auth == "none" and self.host not in LOOPBACK:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -19,6 +20,7 @@ from rag_app.api.conversations import (
 from rag_app.api.documents import DocumentController, JobController
 from rag_app.api.errors import EXCEPTION_HANDLERS
 from rag_app.api.health import HealthController
+from rag_app.api.local_origin import LocalOriginMiddleware
 from rag_app.api.openai_compat import OpenAIController
 from rag_app.api.openapi import openapi_config
 from rag_app.api.queries import QueryController
@@ -30,11 +32,12 @@ from rag_app.api.security import (
     RateLimiter,
     caller,
 )
+from rag_app.auth.backends import stored_session_secret
 from rag_app.embedders.base import Embedder
 from rag_app.services import Services, open_services
 from rag_app.settings import Settings
 from rag_app.web.api_docs import api_docs_plugins
-from rag_app.web.pages import web_router, web_state
+from rag_app.web.pages import session_sealer, web_router, web_state
 
 MULTIPART_OVERHEAD = 1024 * 1024  # form fields and boundaries around the file
 
@@ -70,18 +73,23 @@ def create_app(
         ):
             app.state.services = services
             app.state.authenticator = services.authenticator
+            if settings.session_secret_id:
+                secret = await anyio.to_thread.run_sync(stored_session_secret, settings)
+                app.state.session_sealer = session_sealer(settings, secret)
             yield
             app.state.services = None
             app.state.authenticator = None
 
     # The audit trail is outermost, so that it records requests authentication refuses.
-    middleware = (
+    middleware: list[DefineMiddleware | LocalOriginMiddleware] = (
         [DefineMiddleware(AuditMiddleware, questions=settings.audit_questions)] if audited else []
     )
     if required:
         middleware.append(
             DefineMiddleware(BearerAuthMiddleware, exclude=[f"^{p}" for p in UNAUTHENTICATED])
         )
+    else:  # no credentials to check: other web pages must not act through the browser
+        middleware.append(LocalOriginMiddleware())
     return Litestar(
         route_handlers=[
             DocumentController,

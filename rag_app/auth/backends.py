@@ -21,6 +21,21 @@ def build_key_store(settings: Settings, aws: AwsClients | None = None) -> KeySto
     raise ConfigurationError("no key store: set RAG_API_KEYS_FILE or RAG_API_KEYS_SECRET_ID")
 
 
+def stored_session_secret(settings: Settings, aws: AwsClients | None = None) -> str:
+    """The web sign-in key the secret ``RAG_SESSION_SECRET_ID`` names, read once (blocking:
+    call it from a worker thread at start). A missing or empty secret stops the start: a
+    per-process key would sign browsers out on every other request behind a load balancer."""
+    if not settings.session_secret_id:
+        raise ConfigurationError("RAG_SESSION_SECRET_ID is not set")
+    client = (aws or AwsClients(settings)).client("secretsmanager")
+    value = client.get_secret_value(SecretId=settings.session_secret_id).get("SecretString")
+    if not value:
+        raise ConfigurationError(
+            f"the session secret {settings.session_secret_id} holds no string value"
+        )
+    return str(value)
+
+
 def build(settings: Settings, aws: AwsClients) -> Authenticator | None:
     """The authenticator ``settings.auth`` asks for; None: no authentication (loopback)."""
     if settings.auth == "none":

@@ -315,7 +315,7 @@ def option_1(
             scenario.operations.kms_keys,
             "your own keys",
             ecs.secrets,
-            "the API keys",
+            "the API keys, the migration source, the web sign-in key",
         ),
     ]
     initial_put = work.vectors * work.shape.logical_bytes / s3vectors.GB
@@ -329,7 +329,8 @@ def option_1(
         f"Fargate: {ecs.tasks} task(s) of {vcpu} vCPU / {memory_gb} GB ({arch}) running all "
         "month (the stack's minimum; scale-out hours are extra). The catalog lives in S3; "
         f"settings are SSM standard parameters (free); {ecs.secrets} Secrets Manager "
-        "secret: the API keys (`rag-app keys` writes them).",
+        "secrets: the API keys (`rag-app keys` writes them), the migration source URL and the "
+        "web sign-in key.",
         f"S3 Vectors: one index; a vector is {shape.logical_bytes:,} logical bytes "
         f"(4 x {shape.dimension} + key {shape.key_bytes} + filterable metadata "
         f"{shape.filterable_bytes} + non-filterable {shape.non_filterable_bytes}, measured "
@@ -453,7 +454,7 @@ def option_2(
             eks.kms_keys + ops.kms_keys,
             "the EKS secrets key" + (" and your own keys" if ops.kms_keys else ""),
             eks.secrets,
-            "the database login (RDS-managed) and the API keys",
+            "the database login (RDS-managed), the API keys and the web sign-in key",
         ),
     ]
     pause = (
@@ -501,7 +502,7 @@ def option_2(
         "CloudWatch (it installs no log agent), so Option 1's app log has no "
         "counterpart here.",
         f"{eks.secrets} Secrets Manager secrets: the database login RDS creates and rotates "
-        "(billed as any secret), and the API keys; "
+        "(billed as any secret), the API keys and the web sign-in key; "
         f"{eks.kms_keys} KMS key for Kubernetes secrets.",
     ]
     return OptionEstimate(

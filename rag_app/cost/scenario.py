@@ -98,7 +98,7 @@ class Ecs(_Section):
     # ECS_ENDPOINTS in components/deploy.py: bedrock-runtime, secretsmanager, ecr.api,
     # ecr.dkr, logs, sts, textract, transcribe, s3vectors, ssm.
     interface_endpoints: int = Field(default=10, ge=0)
-    secrets: int = Field(default=2, ge=0)  # the API keys, the migration source URL
+    secrets: int = Field(default=3, ge=0)  # the API keys, the migration source, web sign-in
 
 
 _CPU = r"^\d+m?$"  # Kubernetes quantities as the stack config takes them: 500m, 2
@@ -129,7 +129,7 @@ class Eks(_Section):
     kms_keys: int = Field(default=1, ge=0)  # Kubernetes secrets encryption
     # A version past its standard support bills the extended rate (components/eks_versions).
     extended_support: bool = False
-    secrets: int = Field(default=2, ge=0)  # the database login (RDS-managed), the API keys
+    secrets: int = Field(default=3, ge=0)  # the database login, the API keys, web sign-in
 
     @field_validator("pod_cpu", "pod_memory", mode="before")
     @classmethod

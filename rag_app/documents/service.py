@@ -77,6 +77,11 @@ class DocumentService:
         await self._find(principal, document_id)
         return await self._ingestion.original(document_id)
 
+    async def ocr_layer(self, principal: Principal, document_id: str) -> bytes | None:
+        """The OCR'd copy of a scanned PDF (see ``IngestionService.ocr_layer``), or None."""
+        document = await self._find(principal, document_id)
+        return await self._ingestion.ocr_layer(document)
+
     async def delete(self, principal: Principal, document_id: str) -> None:
         """Delete the document, its chunks and its files (write grant on its collection)."""
         document = await self._find(principal, document_id)

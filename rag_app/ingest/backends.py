@@ -38,7 +38,9 @@ TRANSCRIBERS: dict[str, Callable[[Settings, AwsClients, BlobStore], Transcriber]
 
 OCRS: dict[str, Callable[[Settings, AwsClients, BlobStore], PageOcr]] = {
     "ocrmypdf": lambda settings, aws, blobs: OcrmypdfOcr(
-        language=settings.ocr_language, timeout_seconds=settings.ocr_timeout_seconds
+        language=settings.ocr_language,
+        timeout_seconds=settings.ocr_timeout_seconds,
+        blobs=blobs,
     ),
     "textract": lambda settings, aws, blobs: TextractOcr(
         aws.client("textract"), _s3(blobs), timeout_seconds=settings.aws_job_timeout_seconds

@@ -2,6 +2,10 @@
 ``tesseract-ocr`` on the scanned pages only, and the text layer it adds is read back with
 the same PDF reader as every other page, so OCR'd text is normalised the same way.
 
+With a blob store, the OCR'd PDF itself is kept next to the original
+(``originals.ocr_layer_key``): its invisible text layer puts each recognised word where it
+stands on the scan, which is what the viewer's quote highlight reads.
+
 Pages are rasterised with PDFium (``--rasterizer pypdfium``), so Ghostscript is not needed
 for this; ``--force-ocr`` on just the requested pages replaces the stray characters a scan
 may carry (a Bates stamp) with the text of the whole page image.
@@ -20,10 +24,12 @@ from pathlib import Path
 
 import anyio.to_thread
 
+from rag_app.blobstores.base import BlobStore
 from rag_app.domain import PageText
 from rag_app.errors import UnprocessableDocumentError
 from rag_app.ingest.files import StoredFile
 from rag_app.ingest.ocr import OcrUnavailableError
+from rag_app.ingest.originals import ocr_layer_key
 from rag_app.ingest.pdf import extract_pages
 
 MISSING_DEPENDENCY = 3  # ocrmypdf's exit codes
@@ -44,15 +50,22 @@ def _check_installed(language: str) -> None:
 
 
 class OcrmypdfOcr:
-    def __init__(self, *, language: str = "eng", timeout_seconds: float = 1800) -> None:
+    def __init__(
+        self,
+        *,
+        language: str = "eng",
+        timeout_seconds: float = 1800,
+        blobs: BlobStore | None = None,
+    ) -> None:
         self._language = language
         self._timeout = timeout_seconds
+        self._blobs = blobs
 
     @property
     def name(self) -> str:
         return "ocrmypdf"
 
-    def _run(self, data: bytes, pages: Sequence[int]) -> list[PageText]:
+    def _run(self, data: bytes, pages: Sequence[int]) -> tuple[list[PageText], bytes]:
         _check_installed(self._language)
         with tempfile.TemporaryDirectory(prefix="rag-ocr-") as folder:
             source, target = Path(folder) / "in.pdf", Path(folder) / "out.pdf"
@@ -82,8 +95,12 @@ class OcrmypdfOcr:
                 raise UnprocessableDocumentError(
                     f"OCR failed (ocrmypdf exit {result.returncode}): {reason}"
                 )
-            recognised = extract_pages(target.read_bytes(), max_pages=sys.maxsize)
-        return [PageText(n, recognised[n - 1].text, ocr=True) for n in pages]
+            layer = target.read_bytes()
+            recognised = extract_pages(layer, max_pages=sys.maxsize)
+        return [PageText(n, recognised[n - 1].text, ocr=True) for n in pages], layer
 
     async def recognise(self, pdf: StoredFile, pages: Sequence[int]) -> list[PageText]:
-        return await anyio.to_thread.run_sync(self._run, pdf.data, pages)
+        recognised, layer = await anyio.to_thread.run_sync(self._run, pdf.data, pages)
+        if self._blobs is not None:
+            await self._blobs.put(ocr_layer_key(pdf.key), layer, content_type="application/pdf")
+        return recognised

@@ -1,5 +1,6 @@
-"""Where a document's uploaded versions live in the blob store: the original, and a
-transcript uploaded with media, keyed by document and content digest."""
+"""Where a document's uploaded versions live in the blob store: the original, a transcript
+uploaded with media, and the text layer OCR added to a scanned PDF, keyed by document and
+content digest."""
 
 from __future__ import annotations
 
@@ -16,8 +17,17 @@ def transcript_keys(document_id: str, sha256: str) -> dict[str, str]:
     return {ext: f"documents/{document_id}/{sha256}.transcript.{ext}" for ext in ("vtt", "srt")}
 
 
+def ocr_layer_key(original_key: str) -> str:
+    """Where the OCR'd copy of the PDF at ``original_key`` is kept: the same pages with the
+    recognised words as an invisible text layer, whose character boxes the viewer highlights
+    (a scan's original has none)."""
+    return original_key.removesuffix(".pdf") + ".ocr-layer.pdf"
+
+
 async def delete_version(blobs: BlobStore, document_id: str, sha256: str, media_type: str) -> None:
-    """A version's original and any transcript that came with it (missing keys are fine)."""
+    """A version's original and any transcript or OCR layer that came with it (missing keys
+    are fine)."""
     await blobs.delete(blob_key(document_id, sha256, media_type))
+    await blobs.delete(ocr_layer_key(blob_key(document_id, sha256, media_type)))
     for key in transcript_keys(document_id, sha256).values():
         await blobs.delete(key)

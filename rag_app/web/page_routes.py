@@ -42,7 +42,7 @@ class QuoteBoxesOut(msgspec.Struct):
     pages: int
     width_pt: float
     height_pt: float
-    found: bool  # false: the page's text layer does not hold the quote (e.g. an OCR'd page)
+    found: bool  # false: neither the page's text layer nor its OCR layer holds the quote
     boxes: list[BoxOut]
 
 
@@ -113,11 +113,15 @@ class PageController(Controller):
         text: Annotated[str, QueryParameter(min_length=1, max_length=MAX_QUOTE_CHARS)],
     ) -> QuoteBoxesOut:
         """Where ``text`` (a citation's quote) first occurs on the page: one box per line it
-        spans, from PDFium's character positions. ``found: false`` when the page's text
-        layer does not hold it."""
+        spans, from PDFium's character positions in the original's text layer or, for a
+        scanned page, in the layer OCR added. ``found: false`` when neither holds it."""
         await _pdf_page(services, principal, document_id, page)
         _, data = await services.documents.original(principal, document_id)
         found = await quote_boxes(data, page, text)
+        if not found.boxes and (
+            layer := await services.documents.ocr_layer(principal, document_id)
+        ):
+            found = await quote_boxes(layer, page, text)
         return QuoteBoxesOut(
             page=found.page,
             pages=found.pages,

@@ -73,14 +73,18 @@ def web_router() -> Router:
     )
 
 
+def session_sealer(settings: Settings, secret: str | None) -> SessionSealer:
+    return SessionSealer(key_from_secret(secret), lifetime_s=settings.session_hours * 3600)
+
+
 def web_state(settings: Settings) -> dict[str, Any]:
-    """The app state the web routes read: settings, the cookie sealer, the page cache."""
+    """The app state the web routes read: settings, the cookie sealer (with
+    ``RAG_SESSION_SECRET_ID``, replaced at start by one keyed by that secret), the page cache."""
     secret = settings.session_secret
     return {
         "settings": settings,
-        "session_sealer": SessionSealer(
-            key_from_secret(None if secret is None else secret.get_secret_value()),
-            lifetime_s=settings.session_hours * 3600,
+        "session_sealer": session_sealer(
+            settings, None if secret is None else secret.get_secret_value()
         ),
         "page_images": PageImageCache(settings.page_image_cache_mb * 1024 * 1024),
         "oidc_endpoints": None,

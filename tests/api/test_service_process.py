@@ -7,53 +7,21 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import AOA_QUESTION, FAA_PDF
+from tests.support.serve_process import RAG_APP, serve_process
 
 pytestmark = pytest.mark.slow
-RAG_APP = str(Path(sys.executable).parent / "rag-app")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def running_server(data_dir: Path, log: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "RAG_DATA_DIR": str(data_dir)}
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [RAG_APP, "serve", "--port", str(port)], env=env, stdout=out, stderr=out
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, f"server exited:\n{log.read_text()}"
-            assert time.monotonic() < deadline, f"not ready in 90 s:\n{log.read_text()}"
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.3)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        # uvicorn shuts down gracefully, then re-raises the signal it got.
-        assert process.wait(timeout=60) in (0, -signal.SIGTERM), log.read_text()
-        assert "Application shutdown complete" in log.read_text()
+def running_server(data_dir: Path, log: Path) -> contextlib.AbstractContextManager[str]:
+    return serve_process(log, RAG_DATA_DIR=str(data_dir))
 
 
 def _wait(client: httpx.Client, job_id: str) -> dict[str, object]:

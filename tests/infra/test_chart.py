@@ -208,6 +208,10 @@ def test_the_optional_migration_job_is_a_hardened_pre_install_hook(chart: Any) -
         ({**IMAGE, "env": {"RAG_DATABASE_PASSWORD": "x"}}, "invalid propertyName"),
         ({**IMAGE, "env": {"DATABASE_URL": "postgresql://u:p@h/db"}}, "invalid propertyName"),
         ({**IMAGE, "env": {"RAG_PORT": 8000}}, "got number, want string"),
+        # The web sign-in key: the pods read it from Secrets Manager (RAG_SESSION_SECRET_ID).
+        ({**IMAGE, "env": {"RAG_SESSION_SECRET": "x"}}, "invalid propertyName"),
+        ({**IMAGE, "env": {"RAG_OIDC_CLIENT_SECRET": "x"}}, "invalid propertyName"),
+        ({**IMAGE, "env": {"RAG_GITHUB_TOKEN": "x"}}, "invalid propertyName"),
     ],
 )
 def test_the_values_schema_refuses_unknown_and_secret_keys(
@@ -311,3 +315,21 @@ def test_jobs_are_not_counted_as_the_servers_replicas(
     # The NetworkPolicy still covers every pod of the release, jobs included.
     policy = kinds["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"]
     assert "app.kubernetes.io/component" not in policy
+
+
+def test_every_replica_reads_the_one_session_secret(
+    chart: Any, stack_values: dict[str, Any]
+) -> None:
+    """All pods get the same RAG_SESSION_SECRET_ID (from the ConfigMap every replica mounts),
+    so a sign-in sealed by one pod opens on the next; the key itself is never in a value."""
+    objects = render(chart, stack_values)
+    (config_map,) = [o for o in objects if o["kind"] == "ConfigMap" and "data" in o]
+    secret_id = config_map["data"]["RAG_SESSION_SECRET_ID"]
+    assert secret_id == "arn:aws:mock:us-east-1:123456789012:session"
+    assert "RAG_SESSION_SECRET" not in config_map["data"]
+    kinds = by_kind(objects)  # the API's Deployment; the workers serve no browser
+    deployment, autoscaler = kinds["Deployment"], kinds["HorizontalPodAutoscaler"]
+    assert autoscaler["spec"]["minReplicas"] >= 2
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    sources = [s["configMapRef"]["name"] for s in container["envFrom"]]
+    assert config_map["metadata"]["name"] in sources

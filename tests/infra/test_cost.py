@@ -207,10 +207,10 @@ def test_option_2_fixed_extras_by_hand(table: PriceTable) -> None:
     assert line_usd(option_2, "CloudWatch Logs ingestion, EKS control plane") == D("6.00")
     assert line_usd(option_2, "CloudWatch Logs storage, EKS control plane") == D("0.36")
     assert line_usd(option_2, "KMS keys") == D("1.00")
-    # The RDS-managed database login and the API keys: 2 x $0.40; Option 1 holds two too
-    # (the API keys and the one-off migration's source URL).
-    assert line_usd(option_2, "Secrets Manager") == D("0.80")
-    assert line_usd(options(Scenario(), table)["1"], "Secrets Manager") == D("0.80")
+    # The RDS-managed database login, the API keys and the web sign-in key: 3 x $0.40;
+    # Option 1 holds three too (the API keys, the one-off migration's source URL, sign-in).
+    assert line_usd(option_2, "Secrets Manager") == D("1.20")
+    assert line_usd(options(Scenario(), table)["1"], "Secrets Manager") == D("1.20")
     # Auto Mode's fee: 730 h x $0.00918 = $6.7014; the 80 GB node volume: $6.40.
     assert line_usd(option_2, "EKS Auto Mode management") == D("6.70")
     assert line_usd(option_2, "Node volumes (gp3)") == D("6.40")
@@ -648,11 +648,11 @@ IDLE = [
 @pytest.mark.parametrize(
     ("overrides", "option", "quoted"),
     [
-        (NAT_INSTEAD_OF_ENDPOINTS, "1", "$108.54"),
-        (NAT_INSTEAD_OF_ENDPOINTS, "2", "$272.46"),
-        (["eks.aurora_min_acu=1"], "2", "$454.74"),
-        (IDLE, "1", "$213.99"),
-        (IDLE, "2", "$407.13"),
+        (NAT_INSTEAD_OF_ENDPOINTS, "1", "$108.94"),
+        (NAT_INSTEAD_OF_ENDPOINTS, "2", "$272.86"),
+        (["eks.aurora_min_acu=1"], "2", "$455.14"),
+        (IDLE, "1", "$214.39"),
+        (IDLE, "2", "$407.53"),
     ],
 )
 def test_the_readmes_variants_are_the_commands_figures(

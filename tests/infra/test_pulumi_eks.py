@@ -213,6 +213,7 @@ def test_pod_identity_binds_the_charts_service_account_to_a_scoped_role(
         "RerankModel",
         "DatabaseConnect",
         "DataKey",
+        "SessionSecret",
     }
     assert by_sid["ApiKeys"]["Resource"] == [API_KEYS_ARN]
     # The pods log in as the least-privilege user only; the master secret is the init
@@ -255,7 +256,14 @@ def test_chart_values_carry_exactly_the_app_environment(
         ModelsConfig(answer_model_id="us.amazon.nova-lite-v1:0"),
     )
     env = chart_values(eks)["env"]
-    assert env == {**expected, **API_RUNS_NO_JOBS}
+    # SSO through the stack's Cognito pool: tests/infra/test_cognito_wiring.py.
+    env = {k: v for k, v in env.items() if not k.startswith("RAG_OIDC_")}
+    # Plus where the pods find the web sign-in key every replica shares.
+    assert env == {
+        **expected,
+        **API_RUNS_NO_JOBS,
+        "RAG_SESSION_SECRET_ID": "arn:aws:mock:us-east-1:123456789012:session",
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     settings = Settings()

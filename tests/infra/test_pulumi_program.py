@@ -193,6 +193,7 @@ def test_service_tasks_are_private_hardened_and_roll_back(ecs: list[Declared]) -
         if p.inputs["name"].split("/")[-2] == "app"  # the workers': test_pulumi_queue.py
     }
     settings = {s["name"]: s["valueFrom"] for s in container["secrets"]}
+    assert settings.pop("RAG_SESSION_SECRET") == "arn:aws:mock:us-east-1:123456789012:session"
     assert set(settings) == set(parameters)
     value = {k: unwrap(p.inputs["value"]) for k, p in parameters.items()}
     assert value["RAG_VECTOR_STORE"] == "s3vectors"
@@ -202,7 +203,7 @@ def test_service_tasks_are_private_hardened_and_roll_back(ecs: list[Declared]) -
     assert value["RAG_AUTH"] == "required"
     secret = named(ecs, "aws:secretsmanager/secret:Secret", "api-keys")
     assert value["RAG_API_KEYS_SECRET_ID"] == f"arn:aws:mock:us-east-1:123456789012:{secret.name}"
-    version = one(ecs, "aws:secretsmanager/secretVersion:SecretVersion").inputs
+    version = named(ecs, "aws:secretsmanager/secretVersion:SecretVersion", "api-keys").inputs
     assert unwrap(version["secretString"]) == "[]"  # created empty; keys come from rag-app keys
     execution = json.loads(
         next(
@@ -373,6 +374,16 @@ BREAKERS: dict[str, Any] = {
         for x in r
     ],
     "containers-hardened": lambda r: _container(r, user="root", environment=[{"name": "A"}]),
+    # The session key as a plain String parameter, as every other setting is.
+    "sessions-share-a-secret-key": lambda r: [
+        *r,
+        Declared(
+            "aws:ssm/parameter:Parameter",
+            "app-rag-session-secret",
+            {"name": "/ecs/app/RAG_SESSION_SECRET", "type": "String", "value": "k"},
+            True,
+        ),
+    ],
     "https-everywhere": lambda r: [x for x in r if x.type != "aws:lb/listener:Listener"],
     "logs-expire": lambda r: replace(r, "aws:cloudwatch/logGroup:LogGroup", retentionInDays=0),
     "iam-resources-named": lambda r: replace(
@@ -544,7 +555,7 @@ def test_a_one_off_task_runs_rag_app_commands_with_the_services_settings(
     source = next(s for s in of(ecs, "aws:secretsmanager/secret:Secret") if "migration" in s.name)
     source_arn = f"arn:aws:mock:us-east-1:123456789012:{source.name}"
     assert task["secrets"] == [
-        *service["secrets"],
+        *(s for s in service["secrets"] if s["name"] != "RAG_SESSION_SECRET"),  # serves nobody
         {"name": "MIGRATE_SOURCE_URL", "valueFrom": source_arn},
     ]
     grants = [
@@ -585,3 +596,46 @@ def test_the_migration_source_cidr_opens_5432_to_it_only() -> None:
     assert [(r["cidrIpv4"], r["fromPort"], r["toPort"]) for r in rules] == [
         ("192.168.0.0/16", 5432, 5432)
     ]
+
+
+def test_every_task_reads_the_one_session_secret_through_the_execution_role(
+    ecs: list[Declared],
+) -> None:
+    """The web sign-in key: one generated secret, encrypted with the data key, that the
+    serving tasks get as RAG_SESSION_SECRET; only the execution role may read it."""
+    secret = named(ecs, "aws:secretsmanager/secret:Secret", "session").inputs
+    assert (
+        secret["kmsKeyId"]
+        == named(ecs, "aws:secretsmanager/secret:Secret", "api-keys").inputs["kmsKeyId"]
+    )
+    assert secret["kmsKeyId"].startswith("arn:aws:kms:")
+    version = named(ecs, "aws:secretsmanager/secretVersion:SecretVersion", "session")
+    assert len(unwrap(version.inputs["secretString"])) == 64  # GetRandomPassword's
+    assert version.ignore_changes == ["secretString"]  # pulumi up never signs everyone out
+    arn = "arn:aws:mock:us-east-1:123456789012:session"
+    containers = {
+        name: json.loads(
+            named(ecs, "aws:ecs/taskDefinition:TaskDefinition", name).inputs["containerDefinitions"]
+        )[0]
+        for name in ("app", "app-task")
+    }
+    assert {"name": "RAG_SESSION_SECRET", "valueFrom": arn} in containers["app"]["secrets"]
+    assert "RAG_SESSION_SECRET" not in {s["name"] for s in containers["app-task"]["secrets"]}
+    policies = {
+        p.name: json.loads(p.inputs["policy"]) for p in of(ecs, "aws:iam/rolePolicy:RolePolicy")
+    }
+    readers = sorted(
+        name
+        for name, policy in policies.items()
+        for statement in policy["Statement"]
+        if arn in statement["Resource"]
+    )
+    assert readers == ["app-execution-session-secret"]
+    (read, decrypt) = policies["app-execution-session-secret"]["Statement"]
+    assert read["Action"] == ["secretsmanager:GetSecretValue"]
+    assert read["Resource"] == [arn]
+    assert decrypt["Action"] == ["kms:Decrypt"]
+    assert decrypt["Resource"] == [secret["kmsKeyId"]]
+    assert decrypt["Condition"] == {
+        "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
+    }

@@ -6,6 +6,7 @@ isolation, hostile content, CSP, same-origin requests, axe-core, screenshots."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -531,3 +532,101 @@ def test_first_load_bytes_first_token_and_page_render_times(browser: Browser, si
             }
         )
     )
+
+
+def test_conversations_reopen_follow_up_rate_and_export_by_keyboard(
+    watched: Watched, site: Site, axe_js: Path
+) -> None:
+    """History, follow-ups, feedback and export: ask, rate the answer, reload, reopen the
+    conversation from the history list with the keyboard, follow up in it, and download
+    both exports; what the page shows is what the API recorded."""
+    page = watched.page
+    sign_in(page, site.keys.writer)
+    page.get_by_label("Collection").select_option("faa")
+    page.get_by_label("Question").fill(AOA_QUESTION)
+    page.get_by_label("Question").press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    first = page.locator(".exchange").first
+    expect(first.locator(".answer")).to_have_attribute("aria-busy", "false", timeout=60_000)
+    expect(page).to_have_url(re.compile(r"/app/ask\?conversation=[^&]+$"))
+    conversation_id = page.url.rsplit("=", 1)[1]
+
+    # Thumbs up, with the keyboard: the button says it is pressed, and the API has it.
+    helpful = first.get_by_role("button", name="Helpful", exact=True)
+    helpful.focus()
+    page.keyboard.press("Enter")
+    expect(helpful).to_have_attribute("aria-pressed", "true")
+    turns = page.request.get(f"/conversations/{conversation_id}").json()["turns"]
+    assert [t["feedback"]["rating"] if t["feedback"] else None for t in turns] == ["up"]
+    first.get_by_role("button", name="Not helpful").click()
+    expect(helpful).to_have_attribute("aria-pressed", "false")
+    answer_id = turns[0]["answer_id"]
+    rating = page.request.get(f"/answers/{answer_id}").json()["feedback"]["rating"]
+    assert rating == "down"
+
+    # A fresh page: the history lists the conversation; open it by keyboard, follow up.
+    page.goto("/app/ask")
+    page.wait_for_selector("body[data-ready]")
+    entry = page.locator(f'#history a[data-id="{conversation_id}"]')
+    expect(entry).to_have_text(re.compile("work-hours|AOA", re.I))
+    entry.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/app/ask?conversation={conversation_id}")
+    page.wait_for_selector("body[data-ready]")
+    expect(page.locator(".exchange")).to_have_count(1)
+    expect(page.locator(".exchange .question")).to_have_text(AOA_QUESTION)
+    expect(page.locator(".exchange button[aria-pressed='true']")).to_have_text(
+        re.compile("Not helpful")
+    )
+    expect(entry).to_have_attribute("aria-current", "true")
+    page.get_by_label("Question").fill("and what does each test cost?")
+    page.get_by_role("button", name="Ask").press("Enter")
+    expect(page.locator(".exchange")).to_have_count(2, timeout=60_000)
+    expect(page.locator(".exchange .answer").first).to_have_attribute(
+        "aria-busy", "false", timeout=60_000
+    )
+    assert page.url.endswith(f"conversation={conversation_id}")  # the same conversation
+    turns = page.request.get(f"/conversations/{conversation_id}").json()["turns"]
+    assert [t["question"] for t in turns] == [AOA_QUESTION, "and what does each test cost?"]
+
+    # Exports: the conversation's and one answer's, in each format the API offers.
+    with page.expect_download() as markdown:
+        page.locator("#export-md").click()
+    text = Path(markdown.value.path()).read_text()
+    assert AOA_QUESTION in text
+    assert "and what does each test cost?" in text
+    with page.expect_download() as word:
+        page.locator("#export-docx").click()
+    assert Path(word.value.path()).read_bytes()[:2] == b"PK"  # a .docx is a zip
+    with page.expect_download() as one_answer:
+        page.locator(".exchange").nth(1).get_by_role(
+            "link", name="Export answer (Markdown)"
+        ).click()
+    single = Path(one_answer.value.path()).read_text()
+    assert AOA_QUESTION in single
+    assert "and what does each test cost?" not in single
+
+    # Another caller's conversation is not shown to this one.
+    other = page.context.browser.new_context(base_url=site.url)  # type: ignore[union-attr]
+    intruder = other.new_page()
+    sign_in(intruder, site.keys.faa_reader)
+    intruder.goto(f"/app/ask?conversation={conversation_id}")
+    intruder.wait_for_selector("body[data-ready]")
+    expect(intruder.locator("[role=alert]")).to_contain_text("Could not open the conversation")
+    expect(intruder.locator(".exchange")).to_have_count(0)
+    expect(intruder.locator(f'#history a[data-id="{conversation_id}"]')).to_have_count(0)
+    other.close()
+    assert watched.errors == []
+
+    # axe on the reopened conversation (history, answers, feedback and export controls);
+    # axe is injected as a script the page's own CSP rightly refuses, so only here is it lifted.
+    checker = page.context.browser.new_context(base_url=site.url, bypass_csp=True)  # type: ignore[union-attr]
+    audited = checker.new_page()
+    sign_in(audited, site.keys.writer)
+    audited.goto(f"/app/ask?conversation={conversation_id}")
+    audited.wait_for_selector("body[data-ready]")
+    expect(audited.locator(".exchange")).to_have_count(2)
+    assert axe_violations(audited) == []
+    checker.close()

@@ -52,7 +52,7 @@ async function showPage(doc, page) {
     sheet.querySelector(".highlight").scrollIntoView({ block: "center" });
   } else {
     status.textContent = params.get("ocr")
-      ? "This page was read by OCR: its word positions are not kept, so the passage is shown below instead of highlighted."
+      ? "This page was read by OCR and the passage could not be located among its recognised words; it is shown below."
       : "The passage could not be located on the page image; it is shown below.";
   }
 }
