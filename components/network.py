@@ -21,6 +21,7 @@ COMMON_ENDPOINTS = (
     "sts",
     "textract",  # OCR of scanned pages
     "transcribe",  # speech to text for audio and video
+    "sqs",  # the ingestion queue: the API sends, workers (and KEDA on Option 2) receive
 )
 
 

@@ -96,8 +96,8 @@ class Ecs(_Section):
     tasks: Decimal = Field(default=Decimal(1), gt=0)  # average running tasks
     cpu_architecture: Literal["ARM64", "X86_64"] = "ARM64"
     # ECS_ENDPOINTS in components/deploy.py: bedrock-runtime, secretsmanager, ecr.api,
-    # ecr.dkr, logs, sts, textract, transcribe, s3vectors, ssm.
-    interface_endpoints: int = Field(default=10, ge=0)
+    # ecr.dkr, logs, sts, textract, transcribe, sqs, s3vectors, ssm.
+    interface_endpoints: int = Field(default=11, ge=0)
     secrets: int = Field(default=3, ge=0)  # the API keys, the migration source, web sign-in
 
 
@@ -106,9 +106,9 @@ _MEMORY = r"^\d+(Mi|Gi)$"  # 512Mi, 1Gi
 
 
 class Eks(_Section):
-    # EKS_ENDPOINTS in components/deploy.py: the ten of Option 1 without s3vectors and
+    # EKS_ENDPOINTS in components/deploy.py: the eleven of Option 1 without s3vectors and
     # ssm, plus eks, eks-auth, ec2 and elasticloadbalancing for the Auto Mode nodes.
-    interface_endpoints: int = Field(default=12, ge=0)
+    interface_endpoints: int = Field(default=13, ge=0)
     replicas: int = Field(default=2, ge=1)  # the chart's replicaCount (rag:eks.replicas)
     pod_cpu: str = Field(default="500m", pattern=_CPU)  # requests (rag:eks.cpu)
     pod_memory: str = Field(default="1Gi", pattern=_MEMORY)  # requests (rag:eks.memory)

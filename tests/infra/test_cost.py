@@ -191,14 +191,14 @@ def test_aurora_serverless_v2_line_by_hand(table: PriceTable) -> None:
 
 def test_fixed_lines_by_hand(table: PriceTable) -> None:
     both = options(Scenario(), table)
-    # 10 interface endpoints x 2 AZs x 730 h x $0.01 = $146.00; EKS 730 x $0.10 = $73.00;
+    # 11 interface endpoints x 2 AZs x 730 h x $0.01 = $160.60; EKS 730 x $0.10 = $73.00;
     # c6a.large 730 x $0.0765 = $55.845 -> $55.85; ALB 730 x $0.0225 = $16.425 -> $16.43.
-    assert line_usd(both["1"], "VPC interface endpoints") == D("146.00")
+    assert line_usd(both["1"], "VPC interface endpoints") == D("160.60")
     assert line_usd(both["2"], "EKS control plane") == D("73.00")
     assert line_usd(both["2"], "EC2 nodes") == D("55.85")
     assert line_usd(both["1"], "Load balancer (ALB)") == D("16.43")
-    # Option 2's 12 endpoints: 12 x 2 x 730 x $0.01 = $175.20.
-    assert line_usd(both["2"], "VPC interface endpoints") == D("175.20")
+    # Option 2's 13 endpoints: 13 x 2 x 730 x $0.01 = $189.80.
+    assert line_usd(both["2"], "VPC interface endpoints") == D("189.80")
 
 
 def test_option_2_fixed_extras_by_hand(table: PriceTable) -> None:
@@ -650,9 +650,9 @@ IDLE = [
     [
         (NAT_INSTEAD_OF_ENDPOINTS, "1", "$108.94"),
         (NAT_INSTEAD_OF_ENDPOINTS, "2", "$272.86"),
-        (["eks.aurora_min_acu=1"], "2", "$455.14"),
-        (IDLE, "1", "$214.39"),
-        (IDLE, "2", "$407.53"),
+        (["eks.aurora_min_acu=1"], "2", "$469.74"),
+        (IDLE, "1", "$228.99"),
+        (IDLE, "2", "$422.13"),
     ],
 )
 def test_the_readmes_variants_are_the_commands_figures(

@@ -45,11 +45,11 @@ def test_extended_support_adds_365_dollars_a_month() -> None:
 def test_the_minimal_network_trades_endpoints_for_one_nat_gateway() -> None:
     full = _lines(Scenario(), 1)
     minimal = _lines(Scenario.model_validate({"network": {"endpoints": "minimal"}}), 1)
-    assert full["VPC interface endpoints"] == Decimal("146.00")  # 10 x 2 AZs x 730 h x $0.01
+    assert full["VPC interface endpoints"] == Decimal("160.60")  # 11 x 2 AZs x 730 h x $0.01
     assert "NAT gateway" not in full
     assert minimal["VPC interface endpoints"] == Decimal("0.00")
     assert minimal["NAT gateway"] == Decimal("32.85")  # 730 h x $0.045
     # The NAT gateway's public address: 3 instead of 2 x 730 h x $0.005.
     assert minimal["Public IPv4 addresses"] - full["Public IPv4 addresses"] == Decimal("3.65")
     eks_full = _lines(Scenario(), 2)["VPC interface endpoints"]
-    assert eks_full == Decimal("175.20")  # 12 x 2 AZs x 730 h x $0.01
+    assert eks_full == Decimal("189.80")  # 13 x 2 AZs x 730 h x $0.01

@@ -108,6 +108,7 @@ def test_network_private_subnets_endpoints_and_no_nat(ecs: list[Declared]) -> No
         "sts": "Interface",
         "textract": "Interface",
         "transcribe": "Interface",
+        "sqs": "Interface",  # the ingestion queue
     }
     assert of(ecs, "aws:ec2/natGateway:NatGateway") == []
 
