@@ -55,6 +55,7 @@ from rag_app.vectorstores.pgvector import (
     QUERY_HYBRID,
     SELECTIVE_FLOOR,
     SELECTIVE_SHARE,
+    keyword_statement,
 )
 
 TOP_K = 10
@@ -172,10 +173,11 @@ def peer_sql(table: str) -> sql.Composed:
 
 def peer_text_sql(table: str) -> sql.Composed:
     """The store's own hybrid query (both candidate lists, both signals), unfiltered."""
-    return sql.SQL(QUERY_HYBRID).format(
-        table=sql.Identifier(table),
-        terms=sql.Identifier(f"{table[:57]}_terms"),
-        conditions=sql.SQL("TRUE"),
+    return keyword_statement(
+        QUERY_HYBRID,
+        sql.Identifier(table),
+        sql.Identifier(f"{table[:57]}_terms"),
+        sql.SQL("TRUE"),
     )
 
 

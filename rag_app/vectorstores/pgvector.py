@@ -157,7 +157,7 @@ KEYWORD_RANKED = """SELECT m.chunk_id,
     ORDER BY rank DESC, m.chunk_id
     LIMIT %(top_k)s"""
 
-# BM25 over the keyword candidates (``_keyword_statement`` fills in the parts above).
+# BM25 over the keyword candidates (``keyword_statement`` fills in the parts above).
 QUERY_TEXT = """
 WITH {weights},
 scored AS (
@@ -276,7 +276,7 @@ def _where(
     return sql.SQL(" AND ").join(conditions), params
 
 
-def _keyword_statement(
+def keyword_statement(
     template: str, table: sql.Identifier, terms: sql.Identifier, conditions: sql.Composable
 ) -> sql.Composed:
     """``QUERY_TEXT`` or ``QUERY_HYBRID`` with the BM25 parts filled in: composed by
@@ -557,7 +557,7 @@ class PgVectorStore:
         if not words:
             return []
         conditions, params = _where(filters, collections, alias="m")
-        statement = _keyword_statement(QUERY_TEXT, self._table, self._terms, conditions)
+        statement = keyword_statement(QUERY_TEXT, self._table, self._terms, conditions)
         async with self._pool.connection() as conn:
             rows = await _in_one_round_trip(
                 conn, statement, self._keyword_params(params, text, vector, top_k)
@@ -592,7 +592,7 @@ class PgVectorStore:
             )
             return HybridCandidates(by_vector, [], depth=top_k, vector_hits_scored=True)
         conditions, params = _where(filters, collections, alias="m")
-        statement = _keyword_statement(QUERY_HYBRID, self._table, self._terms, conditions)
+        statement = keyword_statement(QUERY_HYBRID, self._table, self._terms, conditions)
         async with self._pool.connection() as conn:
             rows = await _in_one_round_trip(
                 conn,
