@@ -10,8 +10,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.app_policy import AppGrants, allow, app_policy, assume_role_policy
+from components.app_policy import AppGrants, allow, app_policy
 from components.config import EcsConfig
+from components.ecs_task_roles import ecs_task_roles
 from components.https import TLS_POLICY
 from components.network import Network
 from components.session_secret import SESSION_SECRET_VARIABLE
@@ -47,54 +48,12 @@ class EcsService(pulumi.ComponentResource):
         self.log_group = aws.cloudwatch.LogGroup(
             name, retention_in_days=cfg.log_retention_days, opts=child
         )
-        execution_role = aws.iam.Role(
-            f"{name}-execution",
-            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
-            opts=child,
+        roles = ecs_task_roles(
+            name, task_policy=app_policy(args.grants), environment=args.environment, parent=self
         )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-execution",
-            role=execution_role.name,
-            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
-            opts=child,
-        )
-        self.task_role = aws.iam.Role(
-            f"{name}-task",
-            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-task",
-            role=self.task_role.id,
-            policy=app_policy(args.grants),
-            opts=child,
-        )
+        execution_role, self.task_role = roles.execution_role, roles.task_role
+        settings = roles.settings
         region = aws.get_region_output().region
-        # Settings live in SSM Parameter Store and reach the container as `secrets`, never as
-        # plain environment values in the task definition.
-        parameters = {
-            key: aws.ssm.Parameter(
-                f"{name}-{key.lower().replace('_', '-')}",
-                name=f"/{pulumi.get_stack()}/{name}/{key}",
-                type="String",
-                value=value,
-                opts=child,
-            )
-            for key, value in sorted(args.environment.items())
-        }
-        aws.iam.RolePolicy(
-            f"{name}-execution",
-            role=execution_role.id,
-            policy=pulumi.Output.all(*[p.arn for p in parameters.values()]).apply(
-                lambda arns: allow("Settings", ["ssm:GetParameters"], list(arns))
-            ),
-            opts=child,
-        )
-        settings = pulumi.Output.all(*[p.arn for p in parameters.values()]).apply(
-            lambda arns: [
-                {"name": key, "valueFrom": arn} for key, arn in zip(parameters, arns, strict=True)
-            ]
-        )
 
         def container(values: list[Any], *, one_off: bool = False) -> str:
             image, secrets, log_group, region_name = values

@@ -24,7 +24,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.app_policy import AppGrants, allow, app_policy, assume_role_policy
+from components.app_policy import AppGrants, app_policy
+from components.ecs_task_roles import ecs_task_roles
 from components.ingest_queue import IngestQueue, sender_statements, worker_statements
 from components.network import Network
 
@@ -75,28 +76,6 @@ class WorkerService(pulumi.ComponentResource):
         super().__init__("rag:components:WorkerService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         queue = args.queue
-        execution_role = aws.iam.Role(
-            f"{name}-execution",
-            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
-            opts=child,
-        )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-execution",
-            role=execution_role.name,
-            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
-            opts=child,
-        )
-        self.task_role = aws.iam.Role(
-            f"{name}-task",
-            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-task",
-            role=self.task_role.id,
-            policy=worker_policy(args.grants, queue),
-            opts=child,
-        )
         environment = {
             **args.environment,
             "RAG_INGEST_CONCURRENCY": str(args.concurrency),
@@ -104,29 +83,17 @@ class WorkerService(pulumi.ComponentResource):
         }
         environment.pop("RAG_PORT", None)
         environment.pop("RAG_HOST", None)
-        parameters = {
-            key: aws.ssm.Parameter(
-                f"{name}-{key.lower().replace('_', '-')}",
-                name=f"/{pulumi.get_stack()}/{name}/{key}",
-                type="String",
-                value=value,
-                opts=child,
-            )
-            for key, value in sorted(environment.items())
-        }
-        aws.iam.RolePolicy(
-            f"{name}-execution",
-            role=execution_role.id,
-            policy=pulumi.Output.all(*[p.arn for p in parameters.values()]).apply(
-                lambda arns: allow("Settings", ["ssm:GetParameters"], list(arns))
-            ),
-            opts=child,
+        roles = ecs_task_roles(
+            name,
+            task_policy=worker_policy(args.grants, queue),
+            environment=environment,
+            parent=self,
         )
+        self.task_role = roles.task_role
         region = aws.get_region_output().region
 
         def container(values: list[Any]) -> str:
-            image, arns, log_group, region_name = values
-            secrets = [{"name": k, "valueFrom": a} for k, a in zip(parameters, arns, strict=True)]
+            image, secrets, log_group, region_name = values
             return json.dumps(
                 [
                     {
@@ -164,7 +131,7 @@ class WorkerService(pulumi.ComponentResource):
             memory=str(args.memory),
             network_mode="awsvpc",
             requires_compatibilities=["FARGATE"],
-            execution_role_arn=execution_role.arn,
+            execution_role_arn=roles.execution_role.arn,
             task_role_arn=self.task_role.arn,
             runtime_platform={
                 "cpu_architecture": args.cpu_architecture,
@@ -172,10 +139,7 @@ class WorkerService(pulumi.ComponentResource):
             },
             volumes=[{"name": "tmp"}],
             container_definitions=pulumi.Output.all(
-                args.image_uri,
-                pulumi.Output.all(*[p.arn for p in parameters.values()]),
-                args.log_group_name,
-                region,
+                args.image_uri, roles.settings, args.log_group_name, region
             ).apply(container),
             opts=child,
         )
