@@ -74,6 +74,8 @@ class Shared:
     edge: EdgeProtection
     model_arns: list[str]
     session_secret: SessionSecret
+    # The alarm topic, dashboard, access-log bucket and backups (components/operations.py).
+    operations: Operations
     sign_in: CognitoSignIn | None = None  # rag:auth.cognito
 
     def sso_environment(self) -> dict[str, pulumi.Input[str]]:
@@ -118,6 +120,16 @@ def _shared(config: StackConfig, endpoints: tuple[str, ...], *, load_balanced: b
     https = Https("service", HttpsArgs(config.https)) if config.https.configured else None
     edge = EdgeProtection("edge", EdgeProtectionArgs(config.waf))
     session_secret = SessionSecret("session", SessionSecretArgs(kms_key_arn=key))
+    operations = Operations(
+        "ops",
+        OperationsArgs(
+            config=config.operations,
+            region=region,
+            account=account,
+            protect=protect,
+            kms_key_arn=key,
+        ),
+    )
     sign_in = None
     if config.auth.cognito is not None:
         public_url = config.public_url
@@ -144,16 +156,17 @@ def _shared(config: StackConfig, endpoints: tuple[str, ...], *, load_balanced: b
         edge,
         model_arns,
         session_secret,
+        operations,
         sign_in,
     )
 
 
-def _export_common(shared: Shared, image: ImageBuild, operations: Operations) -> None:
+def _export_common(shared: Shared, image: ImageBuild) -> None:
     pulumi.export("documents_bucket", shared.documents.bucket.bucket)
     pulumi.export("api_keys_secret", shared.api_keys.arn)
     pulumi.export("image_uri", image.image_uri)
-    pulumi.export("alarm_topic", operations.topic.arn)
-    pulumi.export("dashboard", operations.dashboard.dashboard_name)
+    pulumi.export("alarm_topic", shared.operations.topic.arn)
+    pulumi.export("dashboard", shared.operations.dashboard.dashboard_name)
     pulumi.export("web_acl", shared.edge.arn)
     if shared.https is not None and shared.https.domain_name:
         pulumi.export("service_url", f"https://{shared.https.domain_name}")
@@ -232,18 +245,8 @@ def deploy_ecs(config: StackConfig) -> None:
         )
         | shared.sso_environment()
     )
-    operations_logs = Operations(
-        "ops",
-        OperationsArgs(
-            config=config.operations,
-            region=shared.region,
-            account=shared.account,
-            protect=shared.protect,
-            kms_key_arn=shared.kms_key_arn,
-        ),
-    )
     if shared.protect:
-        operations_logs.add_backup([shared.documents.bucket.arn, catalog.table.arn])
+        shared.operations.add_backup([shared.documents.bucket.arn, catalog.table.arn])
     grants = AppGrants(
         region=shared.region,
         documents_bucket_arn=shared.documents.bucket.arn,
@@ -264,7 +267,7 @@ def deploy_ecs(config: StackConfig) -> None:
             environment={**environment, **API_RUNS_NO_JOBS},
             migration_source_cidr=config.migration.source_cidr,
             certificate_arn=shared.https.certificate_arn if shared.https else None,
-            access_log_bucket=operations_logs.access_logs.bucket.bucket,
+            access_log_bucket=shared.operations.access_logs.bucket.bucket,
             deletion_protection=shared.protect,
             session_secret_arn=shared.session_secret.arn,
             grants=grants,
@@ -299,7 +302,7 @@ def deploy_ecs(config: StackConfig) -> None:
         shared.https.alias("service", service.load_balancer.dns_name, service.load_balancer.zone_id)
     lb = {"LoadBalancer": service.load_balancer.arn_suffix}
     ecs = {"ClusterName": service.cluster.name, "ServiceName": service.service.name}
-    operations_logs.add_alarms(
+    shared.operations.add_alarms(
         [
             Alarm("alb-5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", lb, 10,
                   description="the app answered 5xx more than 10 times in 5 minutes"),
@@ -317,7 +320,7 @@ def deploy_ecs(config: StackConfig) -> None:
             *queue_alarms(queue),
         ]
     )  # fmt: skip
-    _export_common(shared, image, operations_logs)
+    _export_common(shared, image)
     pulumi.export("load_balancer_url", service.url)
     pulumi.export("catalog_table", catalog.table.name)
     pulumi.export("vector_index_arn", vectors.index.index_arn)
@@ -339,16 +342,6 @@ def deploy_eks(config: StackConfig) -> None:
     assert config.eks is not None  # validated: platform eks has its sections
     assert config.aurora is not None
     shared = _shared(config, EKS_ENDPOINTS, load_balanced=False)
-    operations_logs = Operations(
-        "ops",
-        OperationsArgs(
-            config=config.operations,
-            region=shared.region,
-            account=shared.account,
-            protect=shared.protect,
-            kms_key_arn=shared.kms_key_arn,
-        ),
-    )
     image = ImageBuild(
         "app",
         ImageBuildArgs(
@@ -364,7 +357,7 @@ def deploy_eks(config: StackConfig) -> None:
             config=config.eks,
             network=shared.network,
             certificate_arn=shared.https.certificate_arn if shared.https else None,
-            access_log_bucket=operations_logs.access_logs.bucket.bucket,
+            access_log_bucket=shared.operations.access_logs.bucket.bucket,
         ),
     )
     database = AuroraPgvector(
@@ -379,7 +372,7 @@ def deploy_eks(config: StackConfig) -> None:
         ),
     )
     if shared.protect:
-        operations_logs.add_backup([database.cluster.arn, shared.documents.bucket.arn])
+        shared.operations.add_backup([database.cluster.arn, shared.documents.bucket.arn])
     queue = _ingest_queue(config, shared.documents)
     targets = AppTargets(
         region=shared.region,
@@ -479,7 +472,7 @@ def deploy_eks(config: StackConfig) -> None:
         "Namespace": config.eks.namespace,
         "PodName": RELEASE,
     }
-    operations_logs.add_alarms(
+    shared.operations.add_alarms(
         [
             Alarm("aurora-acu", "AWS/RDS", "ServerlessDatabaseCapacity", db,
                   config.aurora.max_capacity * 0.9, statistic="Average",
@@ -497,7 +490,7 @@ def deploy_eks(config: StackConfig) -> None:
             *queue_alarms(queue),
         ]
     )  # fmt: skip
-    _export_common(shared, image, operations_logs)
+    _export_common(shared, image)
     pulumi.export("cluster_name", cluster.cluster_name)
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("load_balancer_hostname", service.load_balancer_hostname)
