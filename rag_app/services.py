@@ -42,8 +42,8 @@ from rag_app.ingest.jobs import IngestionJobs
 from rag_app.ingest.service import IngestionService, IngestLimits
 from rag_app.jobqueue import backends as jobqueues
 from rag_app.jobqueue.base import JobQueue
-from rag_app.jobqueue.metrics import MetricsLog
 from rag_app.jobqueue.worker import Worker
+from rag_app.metrics import MetricsLog
 from rag_app.model_access import ModelAccess, Probe
 from rag_app.postgres.login import database_login
 from rag_app.postgres.pool import UNAVAILABLE, Database

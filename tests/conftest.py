@@ -19,6 +19,7 @@ from botocore.config import Config
 from litestar.testing import TestClient
 from moto.server import ThreadedMotoServer
 
+from rag_app import metrics
 from rag_app.api import create_app
 from rag_app.domain import Document, JobStatus
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
@@ -83,6 +84,16 @@ def _aws_points_at_local_doubles(
         patch.setenv("AWS_SECRET_ACCESS_KEY", "test")
         patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
         patch.delenv("AWS_PROFILE", raising=False)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _metrics_to_a_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The EMF lines of in-process services (servers in threads outlive a test's capture)
+    go to a file rather than the terminal; a test that reads them redirects them itself.
+    Started processes (``rag-app serve``, workers) still print theirs on stdout."""
+    path = tmp_path_factory.mktemp("metrics") / "emf.jsonl"
+    with path.open("a", encoding="utf-8") as sink, metrics.redirected(sink):
         yield
 
 

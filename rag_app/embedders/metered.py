@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rag_app.embedders.base import Embedder
-from rag_app.jobqueue.metrics import MetricsLog
+from rag_app.metrics import MetricsLog
 
 
 class MeteredEmbedder:

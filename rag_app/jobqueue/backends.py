@@ -10,10 +10,10 @@ from rag_app.catalog.base import Catalog
 from rag_app.ingest.service import IngestionService
 from rag_app.jobqueue.base import JobQueue
 from rag_app.jobqueue.inbox import InboxReader
-from rag_app.jobqueue.metrics import MetricsLog
 from rag_app.jobqueue.postgres import PostgresJobQueue
 from rag_app.jobqueue.sqs import SqsJobQueue
 from rag_app.jobqueue.worker import Worker
+from rag_app.metrics import MetricsLog
 from rag_app.settings import Settings
 
 

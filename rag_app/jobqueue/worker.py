@@ -26,7 +26,7 @@ from rag_app.ingest.jobs import Retry
 from rag_app.ingest.service import IngestionService
 from rag_app.jobqueue.base import DeadLetter, Delivery, JobQueue
 from rag_app.jobqueue.inbox import InboxReader
-from rag_app.jobqueue.metrics import MetricsLog
+from rag_app.metrics import MetricsLog
 
 log = logging.getLogger(__name__)
 

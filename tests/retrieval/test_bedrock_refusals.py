@@ -202,7 +202,7 @@ def test_readiness_is_ready_when_every_model_answers(
 
 @pytest.mark.anyio
 async def test_throttles_and_refusals_are_emitted_as_embedded_metrics(
-    bedrock: LocalBedrock, capsys: pytest.CaptureFixture[str]
+    bedrock: LocalBedrock,
 ) -> None:
     bedrock.throttle_ratio = 1.0
     embedder = BedrockTitanEmbedder(
@@ -210,16 +210,17 @@ async def test_throttles_and_refusals_are_emitted_as_embedded_metrics(
         model_id=EMBEDDING,
         dimensions=256,
     )
-    with pytest.raises(ModelThrottledError):
+    with metrics.redirected(io.StringIO()) as out, pytest.raises(ModelThrottledError):
         await embedder.embed_batch(["a clause"])
     assert bedrock.throttled == 3  # botocore's attempts, then the refusal
-    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    records = [json.loads(line) for line in out.getvalue().splitlines() if "_aws" in line]
     throttles = [r for r in records if metrics.BEDROCK_THROTTLES in r]
     assert len(throttles) == 1
     spec = throttles[0]["_aws"]["CloudWatchMetrics"][0]
     assert spec == {
         "Namespace": "RagApp",
-        "Dimensions": [["Model"]],
+        # Without dimensions for the stacks' alarm, and by model.
+        "Dimensions": [[], ["Model"]],
         "Metrics": [{"Name": metrics.BEDROCK_THROTTLES, "Unit": "Count"}],
     }
     assert throttles[0]["Model"] == EMBEDDING
