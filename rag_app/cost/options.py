@@ -13,7 +13,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from rag_app.cost import s3vectors
+from rag_app.cost import ingestion, s3vectors
+from rag_app.cost import requests as per
 from rag_app.cost.lines import Line, OptionEstimate, line
 from rag_app.cost.prices import PriceTable, RegionPrices
 from rag_app.cost.scenario import Scenario
@@ -111,8 +112,11 @@ def _edge_and_operations(
     ]
 
 
-def _shared(scenario: Scenario, prices: RegionPrices, work: Workload) -> list[Line]:
-    """Lines both options pay the same: documents, registry, models, transcription."""
+def _shared(
+    scenario: Scenario, prices: RegionPrices, work: Workload, *, s3_writes_per_question: int = 0
+) -> list[Line]:
+    """Lines both options pay alike: documents, registry, models, transcription, the
+    queue and the user pool."""
     usage, ops = scenario.usage, scenario.operations
     embed = scenario.indexing.embedding_model
     rerank = (
@@ -137,13 +141,7 @@ def _shared(scenario: Scenario, prices: RegionPrices, work: Workload) -> list[Li
             work.stored_document_gb,
             "originals and media",
         ),
-        line(
-            prices,
-            "s3.put_requests",
-            "S3 requests",
-            work.documents_added_per_month * 10 / 1000,
-            "~10 writes per added document: original and catalog records",
-        ),
+        ingestion.s3_request_lines(prices, work, per_question=s3_writes_per_question),
         line(
             prices,
             "ecr.storage",
@@ -173,6 +171,7 @@ def _shared(scenario: Scenario, prices: RegionPrices, work: Workload) -> list[Li
             work.media_minutes_per_month,
             "audio minutes",
         ),
+        *ingestion.cognito_lines(scenario, prices),
     ]
 
 
@@ -225,6 +224,7 @@ def _tokens(
 
 
 def _one_off(scenario: Scenario, prices: RegionPrices, work: Workload) -> list[Line]:
+    documents = Decimal(scenario.corpus.documents)
     return [
         _tokens(
             prices,
@@ -244,14 +244,27 @@ def _one_off(scenario: Scenario, prices: RegionPrices, work: Workload) -> list[L
             prices,
             "s3.put_requests",
             "S3 uploads",
-            Decimal(scenario.corpus.documents) * 10 / 1000,
-            "~10 writes per document",
+            documents * per.S3_WRITES_PER_DOCUMENT / 1000,
+            f"{per.S3_WRITES_PER_DOCUMENT} requests per document (the original, a listing)",
         ),
     ]
 
 
+def _corpus_worker_hours(scenario: Scenario) -> Decimal:
+    """The first ingestion: every document's job, in one burst."""
+    return ingestion.worker_hours(scenario.workers, Decimal(scenario.corpus.documents), Decimal(1))
+
+
+def _monthly_worker_hours(scenario: Scenario) -> Decimal:
+    w = scenario.workers
+    return ingestion.worker_hours(
+        w, Decimal(scenario.corpus.documents_added_per_month), Decimal(w.bursts_per_month)
+    )
+
+
 def _common_assumptions(scenario: Scenario, work: Workload, hours: Decimal) -> list[str]:
     c, ix, u = scenario.corpus, scenario.indexing, scenario.usage
+    w, a = scenario.workers, scenario.auth
     return [
         f"Corpus: {c.documents:,} PDFs x {c.pages_per_document} pages x {c.tokens_per_page} "
         f"tokens, plus {c.media_hours} h of media ({c.transcript_tokens_per_hour:,} transcript "
@@ -267,10 +280,29 @@ def _common_assumptions(scenario: Scenario, work: Workload, hours: Decimal) -> l
         f"{u.output_tokens} output tokens.",
         f"Always-on resources run {hours} h a month. Media is transcribed with Amazon "
         "Transcribe (video ingestion is not built yet).",
+        f"Ingestion workers start from zero when jobs wait: {w.minutes_per_document} "
+        f"minutes a document, then {w.idle_minutes_per_burst} minutes until scale-in after "
+        f"each of {w.bursts_per_month} bursts a month (the first ingestion is one burst). "
+        f"A worker task is {Decimal(w.ecs_cpu) / 1024} vCPU / {Decimal(w.ecs_memory) / 1024} "
+        f"GB on Fargate; a worker pod ({w.pod_cpu} CPU / {w.pod_memory}) does not fit beside "
+        f"the API's pods, so Auto Mode adds a {w.node_instance_type} while it runs. Media "
+        "jobs wait on Transcribe: their worker time is not counted.",
+        f"SQS: {per.SQS_REQUESTS_PER_DOCUMENT} requests a job (send, receive, delete) and a "
+        "lease renewal every 40 s it runs; a running worker long-polls (20 s), checks the "
+        "dead-letter queue every 2 s and reads the queue depth twice a minute "
+        f"({per.SQS_REQUESTS_PER_WORKER_HOUR:,} requests an hour); on Option 2 KEDA reads "
+        f"the queue every 15 s all month. SQS's free million requests a month is not deducted.",
+        (
+            f"Sign-in: a Cognito user pool (rag:auth.cognito) on the Essentials plan, "
+            f"{a.monthly_active_users} monthly active users, within its free allowance of "
+            "10,000."
+            if a.cognito
+            else "Sign-in: no Cognito user pool (rag:auth.cognito off)."
+        ),
         "Not priced: data transfer out (the first 100 GB a month are free), CloudWatch "
         "metrics and Container Insights, endpoint and ALB data processing at this volume, "
-        "Secrets Manager and KMS API calls, taxes, support plans, free tiers and savings "
-        "plans.",
+        "Secrets Manager and KMS API calls, S3 GET requests, taxes, support plans, free "
+        "tiers (but Cognito's) and savings plans.",
     ]
 
 
@@ -288,7 +320,7 @@ def option_1(
         indexes=1,
         vectors_per_index=work.vectors + work.vectors_added_per_month,
         vectors_put=work.vectors_added_per_month,
-        queries=work.queries,
+        queries=work.queries * per.S3VECTORS_QUERIES_PER_QUESTION,
     )
     monthly = [
         line(
@@ -308,7 +340,17 @@ def option_1(
         *_network(scenario, prices, hours, ecs.interface_endpoints),
         *_edge_and_operations(scenario, prices, scenario.operations.alarms_option_1, "backup.s3"),
         *s3vectors.storage_and_query_lines(prices, usage),
-        *_shared(scenario, prices, work),
+        *ingestion.fargate_worker_lines(scenario, prices, _monthly_worker_hours(scenario), ""),
+        ingestion.sqs_lines(scenario, prices, work.documents_added_per_month, hours, keda=False),
+        *ingestion.catalog_lines(
+            prices,
+            work.documents_added_per_month,
+            work.queries,
+            Decimal(scenario.corpus.documents) + work.documents_added_per_month,
+        ),
+        *_shared(
+            scenario, prices, work, s3_writes_per_question=per.S3_WRITES_PER_QUESTION_OPTION_1
+        ),
         *_log_group(scenario, prices, "the app", scenario.operations.log_gigabytes_per_month),
         *_keys_and_secrets(
             prices,
@@ -319,15 +361,25 @@ def option_1(
         ),
     ]
     initial_put = work.vectors * work.shape.logical_bytes / s3vectors.GB
+    corpus = Decimal(scenario.corpus.documents)
     one_off = [
         *_one_off(scenario, prices, work),
         s3vectors.put_line(prices, initial_put, "the whole corpus, once"),
+        *ingestion.fargate_worker_lines(
+            scenario, prices, _corpus_worker_hours(scenario), ", whole corpus"
+        ),
+        *ingestion.catalog_lines(prices, corpus, Decimal(0), Decimal(0))[:2],
     ]
     shape = work.shape
     assumptions = [
         *_common_assumptions(scenario, work, hours),
         f"Fargate: {ecs.tasks} task(s) of {vcpu} vCPU / {memory_gb} GB ({arch}) running all "
-        "month (the stack's minimum; scale-out hours are extra). The catalog lives in S3; "
+        "month (the stack's minimum; scale-out hours are extra). The catalog is a DynamoDB "
+        f"table on demand ({per.CATALOG_WRITES_PER_DOCUMENT} writes and "
+        f"{per.CATALOG_READS_PER_DOCUMENT} strongly consistent reads per document ingested, "
+        "none per question, as counted on the app's path; each item under 1 KB is one "
+        "request unit; its indexes' writes and the 25 GB free storage are not counted); "
+        "conversations are S3 objects (3 PUTs per question); "
         f"settings are SSM standard parameters (free); {ecs.secrets} Secrets Manager "
         "secrets: the API keys (`rag-app keys` writes them), the migration source URL and the "
         "web sign-in key.",
@@ -444,6 +496,8 @@ def option_2(
             backup_gb,
             f"{eks.aurora_backup_retention_days} days kept; GB written in that window",
         ),
+        *ingestion.eks_worker_lines(scenario, prices, _monthly_worker_hours(scenario), ""),
+        ingestion.sqs_lines(scenario, prices, work.documents_added_per_month, hours, keda=True),
         *_shared(scenario, prices, work),
         *_log_group(
             scenario, prices, "EKS control plane", eks.control_plane_log_gigabytes_per_month
@@ -509,6 +563,11 @@ def option_2(
         "2",
         "EKS Auto Mode + Aurora Serverless v2 (pgvector) + Bedrock",
         monthly,
-        _one_off(scenario, prices, work),
+        [
+            *_one_off(scenario, prices, work),
+            *ingestion.eks_worker_lines(
+                scenario, prices, _corpus_worker_hours(scenario), ", whole corpus"
+            ),
+        ],
         assumptions,
     )

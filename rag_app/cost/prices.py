@@ -31,6 +31,9 @@ class Price(_Frozen):
     up_to_vectors: int | None = Field(default=None, ge=1)  # the end of a query-processing tier
     vcpu: int | None = Field(default=None, ge=1)  # an EC2 instance type's size
     memory_gib: Decimal | None = Field(default=None, gt=0)
+    # A monthly allowance billed at nothing (a free tier that does not expire): only the
+    # quantity beyond it is charged, where the estimate applies it (Cognito's MAUs).
+    free_per_month: int | None = Field(default=None, ge=1)
 
 
 class RegionPrices(_Frozen):

@@ -188,10 +188,41 @@ class Operations(_Section):
     waf_rules: int = Field(default=5, ge=0)
     waf_requests_millions_per_month: Decimal = Field(default=Decimal("0.1"), ge=0)
     backup_gigabytes: Decimal = Field(default=Decimal(1), ge=0)  # documents (and Aurora)
-    # CloudWatch alarms each stack declares (components/deploy.py): the option's plus the
-    # app's three (ingestion failures, Bedrock throttling and refusals).
-    alarms_option_1: int = Field(default=9, ge=0)
-    alarms_option_2: int = Field(default=8, ge=0)
+    # CloudWatch alarms each stack declares (components/deploy.py): the option's, the
+    # queue's two, the app's three (ingestion failures, Bedrock throttling and refusals) and,
+    # on Option 1, the workers' first-task alarm.
+    alarms_option_1: int = Field(default=12, ge=0)
+    alarms_option_2: int = Field(default=10, ge=0)
+
+
+class Workers(_Section):
+    """The ingestion workers (rag:workers): Fargate tasks on Option 1, KEDA-scaled pods on
+    Option 2, both from zero while the queue is empty. A worker runs while jobs wait or run,
+    then until the scale-in lets it go."""
+
+    ecs_cpu: Literal[1024, 2048, 4096, 8192, 16384] = 2048  # rag:workers.ecsCpu
+    ecs_memory: int = Field(default=8192, ge=2048, le=122_880)  # MiB, rag:workers.ecsMemory
+    pod_cpu: str = Field(default="1", pattern=_CPU)  # rag:workers.k8sCpu
+    pod_memory: str = Field(default="4Gi", pattern=_MEMORY)  # rag:workers.k8sMemory
+    # The node Auto Mode adds for a worker pod: 4 GiB requested does not fit beside the API
+    # pods on the default c6a.large, so each running worker brings a node of its own.
+    node_instance_type: str = "m6a.large"
+    minutes_per_document: Decimal = Field(default=Decimal(2), ge=0)  # a job's run time
+    # After the queue empties a worker stays until scale-in: ECS target tracking scales in
+    # after 15 minutes below target; KEDA after its cooldown (the chart's 300 s) and poll.
+    idle_minutes_per_burst: Decimal = Field(default=Decimal(15), ge=0)
+    bursts_per_month: int = Field(default=20, ge=0)  # times the queue fills from empty
+
+    @field_validator("pod_cpu", "pod_memory", mode="before")
+    @classmethod
+    def _quantity_as_text(cls, value: Any) -> Any:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return str(value) if number else value
+
+
+class Auth(_Section):
+    cognito: bool = True  # rag:auth.cognito: the stacks' files turn the user pool on
+    monthly_active_users: int = Field(default=20, ge=0)  # users who sign in in a month
 
 
 class Scenario(_Section):
@@ -203,6 +234,8 @@ class Scenario(_Section):
     ecs: Ecs = Ecs()
     eks: Eks = Eks()
     operations: Operations = Operations()
+    workers: Workers = Workers()
+    auth: Auth = Auth()
 
 
 def _override_value(raw: str) -> Any:

@@ -268,6 +268,7 @@ def test_more_questions_cost_more_only_per_question(table: PriceTable) -> None:
         "Bedrock embeddings",
         "Bedrock answers, input",
         "Bedrock answers, output",
+        "S3 requests",  # each question's conversation records (Option 1 keeps them in S3)
     }
     assert busy.monthly_usd > base.monthly_usd
     assert busy.one_off_usd == base.one_off_usd
@@ -381,6 +382,14 @@ def test_the_defaults_match_the_recorded_ecs_plan() -> None:
     # The stack calls the model through its us. inference profile, priced as the model.
     assert s.usage.answer_model == parameter("app-rag-bedrock-answer-model-id").removeprefix("us.")
     assert s.usage.passages_per_answer == AskIn(question="q").top_k
+    # The ingestion workers' task size, the catalog table, the user pool and the alarms.
+    (worker,) = [t for t in of("aws:ecs/taskDefinition:TaskDefinition") if t["family"] == "worker"]
+    assert (str(s.workers.ecs_cpu), str(s.workers.ecs_memory)) == (worker["cpu"], worker["memory"])
+    assert worker["runtimePlatform"]["cpuArchitecture"] == s.ecs.cpu_architecture
+    (table,) = of("aws:dynamodb/table:Table")
+    assert table["billingMode"] == "PAY_PER_REQUEST"
+    assert s.auth.cognito is bool(of("aws:cognito/userPool:UserPool"))
+    assert s.operations.alarms_option_1 == len(of("aws:cloudwatch/metricAlarm:MetricAlarm"))
 
 
 def cpu_quantity(value: str) -> Decimal:
@@ -445,6 +454,11 @@ def test_the_defaults_match_the_recorded_eks_plan() -> None:
     assert eks.kms_keys + 1 == len(of("aws:kms/key:Key"))
     api_keys = of("aws:secretsmanager/secret:Secret")
     assert eks.secrets == len(api_keys) + database["manageMasterUserPassword"]
+    # The worker pods' requests, the user pool and the alarms.
+    requests = values["worker"]["resources"]["requests"]
+    assert (s.workers.pod_cpu, s.workers.pod_memory) == (requests["cpu"], requests["memory"])
+    assert s.auth.cognito is bool(of("aws:cognito/userPool:UserPool"))
+    assert s.operations.alarms_option_2 == len(of("aws:cloudwatch/metricAlarm:MetricAlarm"))
 
 
 # --- Bad input: a clear error naming what is wrong, nothing guessed.
@@ -648,11 +662,11 @@ IDLE = [
 @pytest.mark.parametrize(
     ("overrides", "option", "quoted"),
     [
-        (NAT_INSTEAD_OF_ENDPOINTS, "1", "$108.94"),
-        (NAT_INSTEAD_OF_ENDPOINTS, "2", "$272.86"),
-        (["eks.aurora_min_acu=1"], "2", "$469.74"),
-        (IDLE, "1", "$228.99"),
-        (IDLE, "2", "$422.13"),
+        (NAT_INSTEAD_OF_ENDPOINTS, "1", "$109.86"),
+        (NAT_INSTEAD_OF_ENDPOINTS, "2", "$273.68"),
+        (["eks.aurora_min_acu=1"], "2", "$470.56"),
+        (IDLE, "1", "$229.29"),
+        (IDLE, "2", "$422.40"),
     ],
 )
 def test_the_readmes_variants_are_the_commands_figures(

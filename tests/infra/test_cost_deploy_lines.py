@@ -10,6 +10,7 @@ import pytest
 from rag_app.cost import estimate, load_prices
 from rag_app.cost.lines import OptionEstimate, cents
 from rag_app.cost.scenario import Scenario
+from rag_app.errors import InvalidInputError
 
 
 def _lines(scenario: Scenario, option: int) -> dict[str, Decimal]:
@@ -26,8 +27,8 @@ def test_waf_is_the_web_acl_its_five_rules_and_its_requests(option: int) -> None
 
 def test_alarms_and_backup_per_option() -> None:
     one, two = _lines(Scenario(), 1), _lines(Scenario(), 2)
-    assert one["CloudWatch alarms"] == Decimal("0.90")  # 9 x $0.10
-    assert two["CloudWatch alarms"] == Decimal("0.80")  # 8 x $0.10
+    assert one["CloudWatch alarms"] == Decimal("1.20")  # 12 x $0.10
+    assert two["CloudWatch alarms"] == Decimal("1.00")  # 10 x $0.10
     assert one["AWS Backup"] == Decimal("0.05")  # 1 GB of S3 backup x $0.05
     assert two["AWS Backup"] == Decimal("0.02")  # 1 GB of Aurora snapshot x $0.021
 
@@ -53,3 +54,44 @@ def test_the_minimal_network_trades_endpoints_for_one_nat_gateway() -> None:
     assert minimal["Public IPv4 addresses"] - full["Public IPv4 addresses"] == Decimal("3.65")
     eks_full = _lines(Scenario(), 2)["VPC interface endpoints"]
     assert eks_full == Decimal("189.80")  # 13 x 2 AZs x 730 h x $0.01
+
+
+def test_cognito_bills_only_users_beyond_the_free_allowance() -> None:
+    few = _lines(Scenario(), 1)
+    assert few["Cognito user pool (Essentials)"] == Decimal("0.00")  # 20 MAU of 10,000 free
+    many = _lines(Scenario.model_validate({"auth": {"monthly_active_users": 12_000}}), 2)
+    assert many["Cognito user pool (Essentials)"] == Decimal("30.00")  # 2,000 x $0.015
+    off = _lines(Scenario.model_validate({"auth": {"cognito": False}}), 1)
+    assert "Cognito user pool (Essentials)" not in off
+
+
+def test_workers_are_paid_for_the_hours_jobs_keep_them_running() -> None:
+    one, two = _lines(Scenario(), 1), _lines(Scenario(), 2)
+    # 20 documents x 2 min + 20 bursts x 15 min = 340 min = 5.667 h of a 2 vCPU / 8 GB task:
+    # 11.33 vCPU-h x $0.03238 = $0.37 and 45.33 GB-h x $0.00356 = $0.16 (ARM64).
+    assert one["Ingestion workers' vCPU"] == Decimal("0.37")
+    assert one["Ingestion workers' memory"] == Decimal("0.16")
+    # The same hours of an m6a.large ($0.0864) and its Auto Mode fee ($0.010368).
+    assert two["Ingestion worker nodes"] == Decimal("0.49")
+    assert two["Ingestion worker nodes' Auto Mode fee"] == Decimal("0.06")
+    none = _lines(Scenario.model_validate({"corpus": {"documents_added_per_month": 0}}), 1)
+    assert none["Ingestion workers' vCPU"] == Decimal("0.00")
+
+
+def test_sqs_counts_jobs_worker_hours_and_kedas_polls() -> None:
+    one = estimate(Scenario(), load_prices())[0]
+    two = estimate(Scenario(), load_prices())[1]
+    (sqs1,) = [x for x in one.monthly if x.item == "SQS requests"]
+    (sqs2,) = [x for x in two.monthly if x.item == "SQS requests"]
+    # 20 jobs x (3 + 3 renewals in 2 min) + 5.667 h x 2,100 = 12,020 requests;
+    # Option 2 adds KEDA's 240 an hour x 730 h = 175,200.
+    assert sqs1.quantity * 1_000_000 == Decimal(12_020)
+    assert sqs2.quantity * 1_000_000 == Decimal(12_020 + 175_200)
+
+
+def test_a_worker_pod_that_fits_no_node_is_refused() -> None:
+    big = Scenario.model_validate(
+        {"workers": {"pod_memory": "8Gi", "node_instance_type": "m6a.large"}}
+    )
+    with pytest.raises(InvalidInputError, match="does not fit"):
+        estimate(big, load_prices())
