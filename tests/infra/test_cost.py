@@ -337,12 +337,13 @@ def test_an_inference_profile_is_priced_as_its_model(table: PriceTable) -> None:
 def test_the_defaults_match_the_recorded_ecs_plan() -> None:
     plan = json.loads((ROOT / "docs" / "plan-ecs.json").read_text())
 
-    def of(type_: str) -> list[dict[str, object]]:
+    def of(type_: str) -> list[dict[str, Any]]:
         return [r["inputs"] for r in plan if r["type"] == type_]
 
     # The service's task definition (the one-off task's is not running).
     (task,) = [t for t in of("aws:ecs/taskDefinition:TaskDefinition") if t["family"] == "app"]
-    # The API's service (the ingestion workers scale from zero on the queue: not priced).
+    # The API's service (the ingestion workers scale from zero on the queue: priced by the
+    # hours their jobs keep them running).
     (service,) = [
         r["inputs"] for r in plan if r["type"] == "aws:ecs/service:Service" and r["name"] == "app"
     ]
