@@ -15,7 +15,6 @@ from rag_app.api.errors import problem_responses
 from rag_app.api.openapi import ASK_EVENTS_DESCRIPTION, SECURITY, event_stream, operation_with
 from rag_app.api.schemas import AskDelta, AskIn, AskOut, Done, HitOut, SearchIn, SearchOut
 from rag_app.auth.principal import Principal
-from rag_app.conversations.records import Turn
 from rag_app.conversations.service import PendingTurn
 from rag_app.domain import AnswerDelta
 from rag_app.services import Services
@@ -46,13 +45,6 @@ async def _events(pending: PendingTurn) -> AsyncIterator[ServerSentEventMessage]
 
 
 ASK_EVENTS = {"delta": AskDelta, "answer": AskOut, "done": Done}
-
-
-async def _final(pending: PendingTurn) -> Turn:
-    async for event in pending.events:
-        if isinstance(event, Turn):
-            return event
-    raise RuntimeError("the answer stream ended without an answer")
 
 
 class QueryController(Controller):
@@ -138,6 +130,6 @@ class QueryController(Controller):
         note(conversation_id=pending.conversation_id, answer_id=pending.answer_id)
         if EVENT_STREAM in request.headers.get("accept", ""):
             return ServerSentEvent(_events(pending))
-        turn = await _final(pending)
+        turn = await pending.final()
         note_answer(turn)
         return Response(AskOut.of(turn))

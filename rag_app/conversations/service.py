@@ -62,6 +62,13 @@ class PendingTurn:
     rewritten_query: str
     events: AsyncIterator[AnswerDelta | Turn]
 
+    async def final(self) -> Turn:
+        """The stored turn, the text deltas skipped (for callers that do not stream)."""
+        async for event in self.events:
+            if isinstance(event, Turn):
+                return event
+        raise RuntimeError("the answer stream ended without an answer")
+
 
 @dataclass(frozen=True, slots=True)
 class VisibleCitations:

@@ -94,6 +94,11 @@ class AskResult(BaseModel):
     answer: str = Field(description="the answer, with [n] citation markers")
     grounded: bool = Field(description="false when no passage supports an answer")
     citations: list[CitationOut]
+    conversation_id: str = Field(description="pass it back to ask a follow-up")
+    answer_id: str
+    rewritten_query: str = Field(
+        description="what was searched: the question, or a follow-up's standalone form"
+    )
 
 
 class DocumentOut(BaseModel):
@@ -121,6 +126,7 @@ class PassageResult(BaseModel):
 Query = Annotated[str, Field(min_length=1, max_length=100_000)]
 TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K)]
 Mode = Literal["hybrid", "vector", "keyword"] | None
+ConversationId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 def _filters(collection: str | None) -> dict[str, str]:
@@ -171,20 +177,29 @@ def build_tools(caller_of: CallerOf, *, stateless_http: bool, local_only: bool) 
         ctx: Context[Any, Any, Any],
         collection: str | None = None,
         top_k: TopK = 5,
+        conversation_id: ConversationId | None = None,
     ) -> AskResult:
         """An answer from the documents you may read, with [n] markers; each citation's
-        quote is checked to be on the page (or in the time range) it cites."""
+        quote is checked to be on the page (or in the time range) it cites. Every answer
+        belongs to a conversation, as on the HTTP API's /ask: give ``conversation_id`` (from
+        an earlier answer) to ask a follow-up, which is rewritten into a standalone query
+        with the earlier turns in mind; a conversation that is not yours is not found."""
         services, principal = await caller_of(ctx)
-        answer = await services.queries.ask(
+        pending = await services.conversations.ask(
+            principal,
             question,
+            conversation_id=conversation_id,
             top_k=top_k,
             filters=_filters(collection),
-            collections=principal.readable,
         )
+        turn = await pending.final()
         return AskResult(
-            answer=answer.text,
-            grounded=answer.grounded,
-            citations=[CitationOut.of(n, c) for n, c in enumerate(answer.citations, 1)],
+            answer=turn.answer,
+            grounded=turn.grounded,
+            citations=[CitationOut.of(n, c.citation) for n, c in enumerate(turn.citations, 1)],
+            conversation_id=turn.conversation_id,
+            answer_id=turn.answer_id,
+            rewritten_query=turn.rewritten_query,
         )
 
     @server.tool(structured_output=True)

@@ -200,3 +200,46 @@ def test_stdio_refuses_to_start_without_a_valid_key(
     assert result.returncode != 0
     assert message in result.stderr
     assert result.stdout == ""  # nothing on the protocol's channel
+
+
+async def test_http_ask_continues_a_conversation_as_the_http_api_does(
+    secured_live_server: SecuredServer,
+) -> None:
+    server = secured_live_server
+    async with http_session(server, server.faa_key) as session:
+        first = await call(session, "ask", question=AOA_QUESTION)
+        assert first["conversation_id"].startswith("c_")
+        assert first["rewritten_query"] == AOA_QUESTION  # a first question is its own query
+        follow_up = await call(
+            session,
+            "ask",
+            question="and at what labor rate?",
+            conversation_id=first["conversation_id"],
+        )
+        assert follow_up["conversation_id"] == first["conversation_id"]
+        assert follow_up["answer_id"] != first["answer_id"]
+        # A new question without the id starts a conversation of its own.
+        other = await call(session, "ask", question=AOA_QUESTION)
+        assert other["conversation_id"] != first["conversation_id"]
+        # Unknown, malformed, empty and oversized ids: refused, nothing stored.
+        assert "no conversation" in await refused(
+            session, "ask", question=AOA_QUESTION, conversation_id="c_" + "0" * 24
+        )
+        assert "no conversation" in await refused(
+            session, "ask", question=AOA_QUESTION, conversation_id="../../etc/passwd"
+        )
+        assert await refused(session, "ask", question=AOA_QUESTION, conversation_id="")
+        assert await refused(session, "ask", question=AOA_QUESTION, conversation_id="c" * 65)
+    # The same conversation through the HTTP API, with the same key: both turns, in order.
+    headers = {"Authorization": f"Bearer {server.faa_key}"}
+    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=60) as client:
+        shown = (await client.get(f"/conversations/{first['conversation_id']}")).json()
+        assert [t["answer_id"] for t in shown["turns"]] == [
+            first["answer_id"],
+            follow_up["answer_id"],
+        ]
+    # Another caller cannot continue (or learn of) it.
+    async with http_session(server, server.bulletins_key) as session:
+        assert "no conversation" in await refused(
+            session, "ask", question=AOA_QUESTION, conversation_id=first["conversation_id"]
+        )
