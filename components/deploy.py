@@ -43,6 +43,19 @@ def _model_arns(region: str, account: str, config: StackConfig) -> list[str]:
     return sorted(set(arns))
 
 
+def load_balancer_alarms(lb: dict[str, pulumi.Input[str]]) -> list[Alarm]:
+    """The ALB's 5xx and latency alarms, the same on both options (Option 2's ALB is the one
+    Auto Mode makes for the Ingress, found by its fixed name)."""
+    return [
+        Alarm("alb-5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", lb, 10,
+              description="the app answered 5xx more than 10 times in 5 minutes"),
+        Alarm("alb-elb-5xx", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", lb, 10,
+              description="the load balancer answered 5xx (no healthy target?)"),
+        Alarm("alb-p95-latency", "AWS/ApplicationELB", "TargetResponseTime", lb, 20,
+              extended_statistic="p95", description="p95 response time over 20 s"),
+    ]  # fmt: skip
+
+
 def deploy(config: StackConfig) -> None:
     match config.platform:
         case "ecs":
@@ -304,12 +317,7 @@ def deploy_ecs(config: StackConfig) -> None:
     ecs = {"ClusterName": service.cluster.name, "ServiceName": service.service.name}
     shared.operations.add_alarms(
         [
-            Alarm("alb-5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", lb, 10,
-                  description="the app answered 5xx more than 10 times in 5 minutes"),
-            Alarm("alb-elb-5xx", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", lb, 10,
-                  description="the load balancer answered 5xx (no healthy target?)"),
-            Alarm("alb-p95-latency", "AWS/ApplicationELB", "TargetResponseTime", lb, 20,
-                  extended_statistic="p95", description="p95 response time over 20 s"),
+            *load_balancer_alarms(lb),
             Alarm("alb-unhealthy-targets", "AWS/ApplicationELB", "UnHealthyHostCount",
                   {**lb, "TargetGroup": service.target_group.arn_suffix}, 0,
                   statistic="Maximum", description="a task fails /health/ready"),
@@ -467,6 +475,7 @@ def deploy_eks(config: StackConfig) -> None:
     if shared.https is not None:
         shared.https.cname("service", service.load_balancer_hostname)
     db = {"DBClusterIdentifier": database.identifier}
+    lb = {"LoadBalancer": service.load_balancer_arn_suffix}
     pods = {
         "ClusterName": cluster.cluster_name,
         "Namespace": config.eks.namespace,
@@ -474,6 +483,7 @@ def deploy_eks(config: StackConfig) -> None:
     }
     shared.operations.add_alarms(
         [
+            *load_balancer_alarms(lb),
             Alarm("aurora-acu", "AWS/RDS", "ServerlessDatabaseCapacity", db,
                   config.aurora.max_capacity * 0.9, statistic="Average",
                   description="Aurora near its maximum ACUs"),

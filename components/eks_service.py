@@ -15,6 +15,7 @@ Ingress's ALB address) can be awaited, within `rag:eks.awaitTimeoutSeconds`."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,19 @@ class ChartInputs:
     web_acl_arn: str = ""
     host: str = ""
     migration_source_cidr: str | None = None
+    load_balancer_name: str = ""  # fixes the ALB's name: the stack's alarms look it up
+
+
+# Auto Mode's load balancer controller names the ALB after this annotation (it does not
+# take group.name on an Ingress); the name, unlike the ARN, is known before the ALB exists.
+LOAD_BALANCER_NAME = "alb.ingress.kubernetes.io/load-balancer-name"
+
+
+def load_balancer_name(stack: str) -> str:
+    """The ALB's name for ``stack``: at most 32 letters, digits and hyphens, no hyphen at
+    either end (Elastic Load Balancing's rule)."""
+    name = re.sub(r"[^A-Za-z0-9-]+", "-", f"rag-{stack}-app")
+    return name[:32].strip("-")
 
 
 def chart_values(config: EksConfig, inputs: ChartInputs) -> dict[str, Any]:
@@ -81,6 +95,9 @@ def chart_values(config: EksConfig, inputs: ChartInputs) -> dict[str, Any]:
             "https": inputs.https,
             "host": inputs.host,
             "webAclArn": inputs.web_acl_arn,
+            "annotations": (
+                {LOAD_BALANCER_NAME: inputs.load_balancer_name} if inputs.load_balancer_name else {}
+            ),
         },
         "deploy": {"awaitTimeoutSeconds": config.await_timeout_seconds},
         "networkPolicy": {
@@ -162,6 +179,7 @@ class EksService(pulumi.ComponentResource):
                         web_acl_arn=resolved[3] or "",
                         host=args.host,
                         migration_source_cidr=args.migration_source_cidr,
+                        load_balancer_name=load_balancer_name(pulumi.get_stack()),
                     ),
                 ),
                 **resolved[0],
@@ -206,6 +224,12 @@ class EksService(pulumi.ComponentResource):
                 else ""
             )
         )
+        # Its CloudWatch dimension (app/<name>/<id>): looked up by the fixed name once the
+        # Ingress has an address, so the ALB exists by then.
+        balancer = aws.lb.get_load_balancer_output(
+            name=self.load_balancer_hostname.apply(lambda _: load_balancer_name(pulumi.get_stack()))
+        )
+        self.load_balancer_arn_suffix: pulumi.Output[str] = balancer.arn_suffix
         self.register_outputs({"namespace": cfg.namespace, "role_arn": self.role.arn})
 
     def _pod_role(

@@ -154,6 +154,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
             # Fixed, so the recorded plan is stable (the real one comes from AWS).
             length = int(args.args.get("passwordLength", 32))
             return {"randomPassword": "mock" * (length // 4), "id": REGION}
+        if args.token == "aws:lb/getLoadBalancer:getLoadBalancer":
+            name = args.args.get("name", "")
+            return {"name": name, "arnSuffix": f"app/{name}/0123456789abcdef", "id": name}
         if args.token == "aws:route53/getZone:getZone":
             return {"zoneId": "Z0123456789EXAMPLE", "name": args.args.get("name", "")}
         return {}

@@ -189,10 +189,10 @@ class Operations(_Section):
     waf_requests_millions_per_month: Decimal = Field(default=Decimal("0.1"), ge=0)
     backup_gigabytes: Decimal = Field(default=Decimal(1), ge=0)  # documents (and Aurora)
     # CloudWatch alarms each stack declares (components/deploy.py): the option's, the
-    # queue's two, the app's three (ingestion failures, Bedrock throttling and refusals) and,
-    # on Option 1, the workers' first-task alarm.
+    # queue's two, the app's three (ingestion failures, Bedrock throttling and refusals), the
+    # ALB's (both options) and, on Option 1, the workers' first-task alarm.
     alarms_option_1: int = Field(default=12, ge=0)
-    alarms_option_2: int = Field(default=10, ge=0)
+    alarms_option_2: int = Field(default=13, ge=0)
 
 
 class Workers(_Section):

@@ -664,10 +664,10 @@ IDLE = [
     ("overrides", "option", "quoted"),
     [
         (NAT_INSTEAD_OF_ENDPOINTS, "1", "$109.86"),
-        (NAT_INSTEAD_OF_ENDPOINTS, "2", "$273.68"),
-        (["eks.aurora_min_acu=1"], "2", "$470.56"),
+        (NAT_INSTEAD_OF_ENDPOINTS, "2", "$273.98"),
+        (["eks.aurora_min_acu=1"], "2", "$470.86"),
         (IDLE, "1", "$229.29"),
-        (IDLE, "2", "$422.40"),
+        (IDLE, "2", "$422.70"),
     ],
 )
 def test_the_readmes_variants_are_the_commands_figures(

@@ -28,7 +28,7 @@ def test_waf_is_the_web_acl_its_five_rules_and_its_requests(option: int) -> None
 def test_alarms_and_backup_per_option() -> None:
     one, two = _lines(Scenario(), 1), _lines(Scenario(), 2)
     assert one["CloudWatch alarms"] == Decimal("1.20")  # 12 x $0.10
-    assert two["CloudWatch alarms"] == Decimal("1.00")  # 10 x $0.10
+    assert two["CloudWatch alarms"] == Decimal("1.30")  # 13 x $0.10
     assert one["AWS Backup"] == Decimal("0.05")  # 1 GB of S3 backup x $0.05
     assert two["AWS Backup"] == Decimal("0.02")  # 1 GB of Aurora snapshot x $0.021
 

@@ -4,6 +4,7 @@ Identity for the chart's service account, and the chart's values from app_enviro
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from components.app_environment import AppTargets, DatabaseTarget, QueueTarget, app_environment
 from components.config import ConfigError, ModelsConfig, parse_stack_config
 from components.deploy import API_RUNS_NO_JOBS
-from components.eks_service import split_image
+from components.eks_service import LOAD_BALANCER_NAME, load_balancer_name, split_image
 from policy.plan import Declared, stack_file_config, summary
 from rag_app.settings import Settings
 from tests.support.pulumi_stacks import ROOT, of, one, record
@@ -351,3 +352,36 @@ def test_the_committed_diagrams_match_the_program(eks: list[Declared]) -> None:
         (r.type, r.name) for r in eks
     )
     assert f"```mermaid\n{summary(eks)}\n```" in (ROOT / "docs" / "plan-eks.md").read_text()
+
+
+def test_the_ingress_alb_has_the_5xx_and_latency_alarms_on_its_fixed_name(
+    eks: list[Declared],
+) -> None:
+    annotations = chart_values(eks)["ingress"]["annotations"]
+    assert annotations == {LOAD_BALANCER_NAME: "rag-eks-app"}
+    alarms = {a.name: a for a in of(eks, "aws:cloudwatch/metricAlarm:MetricAlarm")}
+    assert {"alb-5xx", "alb-elb-5xx", "alb-p95-latency"} <= set(alarms)
+    for name in ("alb-5xx", "alb-elb-5xx", "alb-p95-latency"):
+        alarm = alarms[name]
+        assert alarm.inputs["namespace"] == "AWS/ApplicationELB"
+        # The controller's ALB, looked up by that name once the Ingress has an address.
+        assert alarm.inputs["dimensions"] == {"LoadBalancer": "app/rag-eks-app/0123456789abcdef"}
+        assert any(d.endswith("Ingress::app-ingress") for d in alarm.dependencies)
+        assert alarm.inputs["alarmActions"]  # operational: they notify the topic
+    assert alarms["alb-p95-latency"].inputs["extendedStatistic"] == "p95"
+
+
+@pytest.mark.parametrize(
+    ("stack", "name"),
+    [
+        ("eks", "rag-eks-app"),
+        ("prod_eu.1", "rag-prod-eu-1-app"),
+        ("a-very-long-stack-name-for-the-legal-team", "rag-a-very-long-stack-name-for-t"),
+        ("x" * 40, "rag-" + "x" * 28),
+    ],
+)
+def test_load_balancer_names_follow_elbs_rule(stack: str, name: str) -> None:
+    made = load_balancer_name(stack)
+    assert made == name
+    assert len(made) <= 32
+    assert re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?", made)
