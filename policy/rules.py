@@ -597,20 +597,56 @@ def kubernetes_clusters_hardened(resources: list[Declared], config: PolicyConfig
 
 
 def alarms_notify(resources: list[Declared], _: PolicyConfig) -> list[Finding]:
-    """Alarms on the app's own metrics exist, and every alarm notifies an SNS topic (or, for
-    a scaling alarm, acts on a scaling policy)."""
+    """Alarms on the app's own metrics exist, and every alarm acts, only on the stack's own
+    SNS topics and scaling policies. An alarm may leave the topic out only when it drives
+    scaling alone: each of its actions is a scaling policy of a service whose metrics the
+    alarm watches (the workers' first task: no worker runs while jobs wait). Any other alarm
+    is operational and notifies a topic, and so does every alarm on the app's metrics."""
     alarms = _of(resources, "aws:cloudwatch/metricAlarm:MetricAlarm")
     topics = {t.urn for t in _of(resources, "aws:sns/topic:Topic")}
-    scaling = {p.urn for p in _of(resources, "aws:appautoscaling/policy:Policy")}
-    found = [
-        Finding(f"alarm {a.name}: notifies no SNS topic", a.urn)
-        for a in alarms
-        # An alarm whose only action is a scaling policy starts capacity, not people.
-        if not (topics | scaling) & set(a.from_("alarmActions"))
-    ]
-    watched = {a.inputs.get("metricName") for a in alarms}
-    found += [Finding(f"no alarm on {m}") for m in APP_METRICS if m not in watched]
+    policies = {p.urn: p for p in _of(resources, "aws:appautoscaling/policy:Policy")}
+    by_urn = {r.urn: r for r in resources}
+    found = []
+    for a in alarms:
+        actions = set(a.from_("alarmActions"))
+        if actions - topics - set(policies):
+            found.append(
+                Finding(
+                    f"alarm {a.name}: acts on a resource that is neither the "
+                    "stack's SNS topic nor a scaling policy",
+                    a.urn,
+                )
+            )
+        if actions & topics:
+            continue
+        scaling = [policies[u] for u in actions if u in policies]
+        watched = set(a.from_("metricQueries")) | set(a.from_("dimensions"))
+        drives_what_it_watches = bool(scaling) and all(
+            _scaled_services(p, by_urn) and _scaled_services(p, by_urn) <= watched for p in scaling
+        )
+        if not drives_what_it_watches or _metrics_of(a) & set(APP_METRICS):
+            found.append(Finding(f"alarm {a.name}: notifies no SNS topic", a.urn))
+    watched_metrics = set().union(*(_metrics_of(a) for a in alarms)) if alarms else set()
+    found += [Finding(f"no alarm on {m}") for m in APP_METRICS if m not in watched_metrics]
     return found
+
+
+def _scaled_services(policy: Declared, by_urn: dict[str, Declared]) -> set[str]:
+    """The ECS services a scaling policy scales: through its scalable target's resource id
+    (``service/<cluster>/<service>``), from the inputs' dependencies (known at preview)."""
+    urns: set[str] = set()
+    for target_urn in policy.from_("resourceId"):
+        target = by_urn.get(target_urn)
+        urns |= set(target.from_("resourceId")) if target else {target_urn}
+    return {u for u in urns if "aws:ecs/service:Service::" in u}
+
+
+def _metrics_of(alarm: Declared) -> set[str]:
+    """The metric names an alarm reads: its own, or its metric queries'."""
+    names = {alarm.inputs.get("metricName")}
+    for query in alarm.inputs.get("metricQueries") or []:
+        names.add(((query.get("metric") or {}).get("metricName")))
+    return {n for n in names if isinstance(n, str)}
 
 
 def catalog_tables_protected(resources: list[Declared], config: PolicyConfig) -> list[Finding]:

@@ -107,6 +107,35 @@ def _alarm_without_topic(r: Declared) -> None:
     r.property_dependencies = {}
 
 
+FIRST_TASK = (
+    "urn:pulumi:ecs::rag-app::rag:components:WorkerService"
+    "$aws:appautoscaling/policy:Policy::worker-first-task"
+)
+API_SERVICE = "urn:pulumi:ecs::rag-app::rag:components:EcsService$aws:ecs/service:Service::app"
+WORKER_SERVICE = (
+    "urn:pulumi:ecs::rag-app::rag:components:WorkerService$aws:ecs/service:Service::worker"
+)
+
+
+def _scales_instead_of_notifying(r: Declared) -> None:
+    """An operational alarm whose only action is now the workers' scaling policy."""
+    r.property_dependencies["alarmActions"] = [FIRST_TASK]
+
+
+def _scales_a_service_it_does_not_watch(r: Declared) -> None:
+    """The first-task alarm watching the API's service instead of the workers'."""
+    r.property_dependencies["metricQueries"] = [
+        API_SERVICE if u == WORKER_SERVICE else u for u in r.from_("metricQueries")
+    ]
+
+
+def _acts_on_an_unknown_resource(r: Declared) -> None:
+    r.property_dependencies["alarmActions"] = [
+        *r.from_("alarmActions"),
+        "urn:pulumi:ecs::rag-app::aws:lambda/function:Function::remediate",
+    ]
+
+
 def _no_certificate(r: Declared) -> None:
     r.inputs["spec"].pop("certificateARNs")
 
@@ -191,6 +220,20 @@ MUTATIONS: list[tuple[str, str, Mutate, str]] = [
      "load-balancers-log-access"),
     ("alarm notifies nobody", "ecs",
      edit("aws:cloudwatch/metricAlarm:MetricAlarm", _alarm_without_topic, "bedrock-throttling"),
+     "alarms-notify"),
+    ("operational alarm drives scaling instead of notifying", "ecs",
+     edit("aws:cloudwatch/metricAlarm:MetricAlarm", _scales_instead_of_notifying, "alb-5xx"),
+     "alarms-notify"),
+    ("app-metric alarm drives scaling instead of notifying", "ecs",
+     edit("aws:cloudwatch/metricAlarm:MetricAlarm", _scales_instead_of_notifying,
+          "ingestion-failures"),
+     "alarms-notify"),
+    ("scaling alarm watches another service than it scales", "ecs",
+     edit("aws:cloudwatch/metricAlarm:MetricAlarm", _scales_a_service_it_does_not_watch,
+          "worker-jobs-without-workers"),
+     "alarms-notify"),
+    ("alarm acts on a resource outside topics and scaling", "ecs",
+     edit("aws:cloudwatch/metricAlarm:MetricAlarm", _acts_on_an_unknown_resource, "alb-5xx"),
      "alarms-notify"),
     ("no alarm on the app's ingestion failures", "eks",
      drop("aws:cloudwatch/metricAlarm:MetricAlarm", "ingestion-failures"), "alarms-notify"),
@@ -312,3 +355,26 @@ def test_the_table_mutates_copies_not_the_recording(stacks: dict[str, list[Decla
         if stack == "ecs":
             mutate(stacks["ecs"])
     assert [dataclasses.asdict(r) for r in stacks["ecs"]] == before
+
+
+def test_a_scaling_only_alarm_passes_and_an_operational_one_must_notify(
+    stacks: dict[str, list[Declared]],
+) -> None:
+    """The planted good cases beside the table's bad ones: the workers' first-task alarm
+    (its only action scales the service it watches) passes, and so does an operational
+    alarm that both notifies and scales."""
+    config = PolicyConfig()
+    ecs = stacks["ecs"]
+    (first,) = [r for r in ecs if r.name == "worker-jobs-without-workers"]
+    assert first.from_("alarmActions") == [FIRST_TASK]
+    assert "alarms-notify" not in violations(ecs, config)
+
+    def both(r: Declared) -> None:
+        r.property_dependencies["alarmActions"] = [*r.from_("alarmActions"), FIRST_TASK]
+
+    notifies_and_scales = edit("aws:cloudwatch/metricAlarm:MetricAlarm", both, "alb-5xx")(ecs)
+    assert "alarms-notify" not in violations(notifies_and_scales, config)
+    bad = edit("aws:cloudwatch/metricAlarm:MetricAlarm", _scales_instead_of_notifying, "alb-5xx")(
+        ecs
+    )
+    assert violations(bad, config)["alarms-notify"] == ["alarm alb-5xx: notifies no SNS topic"]
