@@ -645,7 +645,7 @@ def _metrics_of(alarm: Declared) -> set[str]:
     """The metric names an alarm reads: its own, or its metric queries'."""
     names = {alarm.inputs.get("metricName")}
     for query in alarm.inputs.get("metricQueries") or []:
-        names.add(((query.get("metric") or {}).get("metricName")))
+        names.add((query.get("metric") or {}).get("metricName"))
     return {n for n in names if isinstance(n, str)}
 
 
