@@ -79,21 +79,12 @@ def eks_worker_lines(
     """A node of ``workers.node_instance_type`` per running worker pod (with Auto Mode's
     fee); InvalidInputError if the table lacks the type or the pod does not fit it."""
     w = scenario.workers
-    node = prices.prices.get(f"ec2.{w.node_instance_type}")
-    if node is None or node.vcpu is None or node.memory_gib is None:
-        known = ", ".join(prices.options("ec2."))
-        raise InvalidInputError(
-            f"the price table has no EC2 price for workers.node_instance_type "
-            f"{w.node_instance_type!r}; priced: {known}"
-        )
-    pod_vcpu = Decimal(w.pod_cpu[:-1]) / 1000 if w.pod_cpu.endswith("m") else Decimal(w.pod_cpu)
-    number = Decimal(w.pod_memory[:-2])
-    pod_gib = number if w.pod_memory.endswith("Gi") else number / 1024
-    if pod_vcpu > node.vcpu or pod_gib >= node.memory_gib:
+    vcpu, memory = prices.instance_type(w.node_instance_type)
+    if w.pod_vcpu > vcpu or w.pod_memory_gib >= memory:
         raise InvalidInputError(
             f"a worker pod of {w.pod_cpu} CPU / {w.pod_memory} does not fit a "
-            f"{w.node_instance_type} ({node.vcpu} vCPU, {node.memory_gib} GiB, less the "
-            "kubelet's reservation): pick a larger workers.node_instance_type"
+            f"{w.node_instance_type} ({vcpu} vCPU, {memory} GiB, less the kubelet's "
+            "reservation): pick a larger workers.node_instance_type"
         )
     return [
         line(

@@ -399,14 +399,7 @@ def _nodes_hold_the_pods(scenario: Scenario, prices: RegionPrices) -> tuple[Deci
     nodes' whole capacity cannot hold the pods' requests (the kubelet's reservation, a few
     percent of CPU and 0.5-1.5 GiB a node, comes off that, so a near fit is not enough)."""
     eks = scenario.eks
-    node = prices.prices.get(f"ec2.{eks.node_instance_type}")
-    if node is None or node.vcpu is None or node.memory_gib is None:
-        known = ", ".join(prices.options("ec2."))
-        raise InvalidInputError(
-            f"the price table has no EC2 price for {eks.node_instance_type!r} in "
-            f"{prices.region}; priced: {known}"
-        )
-    vcpu, memory = Decimal(node.vcpu), node.memory_gib
+    vcpu, memory = prices.instance_type(eks.node_instance_type)
     need_vcpu, need_memory = eks.replicas * eks.pod_vcpu, eks.replicas * eks.pod_memory_gib
     if need_vcpu > eks.nodes * vcpu or need_memory > eks.nodes * memory:
         raise InvalidInputError(

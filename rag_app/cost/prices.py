@@ -59,6 +59,17 @@ class RegionPrices(_Frozen):
             if name.startswith(prefix) and name.endswith(suffix)
         )
 
+    def instance_type(self, name: str) -> tuple[Decimal, Decimal]:
+        """An EC2 instance type's vCPUs and GiB; InvalidInputError listing the priced types
+        if the table lacks it (or its size)."""
+        node = self.prices.get(f"ec2.{name}")
+        if node is None or node.vcpu is None or node.memory_gib is None:
+            known = ", ".join(self.options("ec2."))
+            raise InvalidInputError(
+                f"the price table has no EC2 price for {name!r} in {self.region}; priced: {known}"
+            )
+        return Decimal(node.vcpu), node.memory_gib
+
     def model_price(self, model_id: str, direction: Literal["input", "output"]) -> Price:
         """A Bedrock model's per-million-token price; an inference profile id is priced as
         its model. InvalidInputError listing the priced models if the table lacks it."""

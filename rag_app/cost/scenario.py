@@ -105,13 +105,45 @@ _CPU = r"^\d+m?$"  # Kubernetes quantities as the stack config takes them: 500m,
 _MEMORY = r"^\d+(Mi|Gi)$"  # 512Mi, 1Gi
 
 
-class Eks(_Section):
+def _quantity_as_text(value: Any) -> Any:
+    # `--set eks.pod_cpu=2` arrives as the number 2 (and 0.5, refused, as 0.5).
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return str(value) if number else value
+
+
+def cpu_quantity(value: str) -> Decimal:
+    """A Kubernetes CPU quantity (``500m``, ``2``) in vCPUs."""
+    return Decimal(value[:-1]) / 1000 if value.endswith("m") else Decimal(value)
+
+
+def memory_gib(value: str) -> Decimal:
+    """A Kubernetes memory quantity (``512Mi``, ``1Gi``) in GiB."""
+    number = Decimal(value[:-2])
+    return number if value.endswith("Gi") else number / 1024
+
+
+class _Pods(_Section):
+    """Kubernetes requests for one pod, as the stack config takes them (defaults: the API's
+    pods, rag:eks.cpu and rag:eks.memory)."""
+
+    pod_cpu: str = Field(default="500m", pattern=_CPU)
+    pod_memory: str = Field(default="1Gi", pattern=_MEMORY)
+    _quantities = field_validator("pod_cpu", "pod_memory", mode="before")(_quantity_as_text)
+
+    @property
+    def pod_vcpu(self) -> Decimal:
+        return cpu_quantity(self.pod_cpu)
+
+    @property
+    def pod_memory_gib(self) -> Decimal:
+        return memory_gib(self.pod_memory)
+
+
+class Eks(_Pods):
     # EKS_ENDPOINTS in components/deploy.py: the eleven of Option 1 without s3vectors and
     # ssm, plus eks, eks-auth, ec2 and elasticloadbalancing for the Auto Mode nodes.
     interface_endpoints: int = Field(default=13, ge=0)
     replicas: int = Field(default=2, ge=1)  # the chart's replicaCount (rag:eks.replicas)
-    pod_cpu: str = Field(default="500m", pattern=_CPU)  # requests (rag:eks.cpu)
-    pod_memory: str = Field(default="1Gi", pattern=_MEMORY)  # requests (rag:eks.memory)
     # What Auto Mode's general-purpose NodePool launches for the pods: see option_2.
     node_instance_type: str = "c6a.large"
     nodes: int = Field(default=1, ge=1)
@@ -130,24 +162,6 @@ class Eks(_Section):
     # A version past its standard support bills the extended rate (components/eks_versions).
     extended_support: bool = False
     secrets: int = Field(default=3, ge=0)  # the database login, the API keys, web sign-in
-
-    @field_validator("pod_cpu", "pod_memory", mode="before")
-    @classmethod
-    def _quantity_as_text(cls, value: Any) -> Any:
-        # `--set eks.pod_cpu=2` arrives as the number 2 (and 0.5, refused, as 0.5).
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        return str(value) if number else value
-
-    @property
-    def pod_vcpu(self) -> Decimal:
-        if self.pod_cpu.endswith("m"):
-            return Decimal(self.pod_cpu[:-1]) / 1000
-        return Decimal(self.pod_cpu)
-
-    @property
-    def pod_memory_gib(self) -> Decimal:
-        number = Decimal(self.pod_memory[:-2])
-        return number if self.pod_memory.endswith("Gi") else number / 1024
 
     @model_validator(mode="after")
     def _acu_range(self) -> Eks:
@@ -195,7 +209,7 @@ class Operations(_Section):
     alarms_option_2: int = Field(default=13, ge=0)
 
 
-class Workers(_Section):
+class Workers(_Pods):
     """The ingestion workers (rag:workers): Fargate tasks on Option 1, KEDA-scaled pods on
     Option 2, both from zero while the queue is empty. A worker runs while jobs wait or run,
     then until the scale-in lets it go."""
@@ -212,12 +226,6 @@ class Workers(_Section):
     # after 15 minutes below target; KEDA after its cooldown (the chart's 300 s) and poll.
     idle_minutes_per_burst: Decimal = Field(default=Decimal(15), ge=0)
     bursts_per_month: int = Field(default=20, ge=0)  # times the queue fills from empty
-
-    @field_validator("pod_cpu", "pod_memory", mode="before")
-    @classmethod
-    def _quantity_as_text(cls, value: Any) -> Any:
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        return str(value) if number else value
 
 
 class Auth(_Section):

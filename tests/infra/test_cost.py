@@ -20,7 +20,7 @@ from rag_app.cost import estimate, load_prices, load_scenario, markdown
 from rag_app.cost.lines import OptionEstimate, cents
 from rag_app.cost.prices import PriceTable, RegionPrices
 from rag_app.cost.s3vectors import VectorShape, monthly_usage, storage_and_query_lines
-from rag_app.cost.scenario import Indexing, Scenario
+from rag_app.cost.scenario import Indexing, Scenario, cpu_quantity, memory_gib
 from rag_app.cost.workload import chunks_of, embedded_characters, workload
 from rag_app.errors import InvalidInputError
 
@@ -391,14 +391,6 @@ def test_the_defaults_match_the_recorded_ecs_plan() -> None:
     assert table["billingMode"] == "PAY_PER_REQUEST"
     assert s.auth.cognito is bool(of("aws:cognito/userPool:UserPool"))
     assert s.operations.alarms_option_1 == len(of("aws:cloudwatch/metricAlarm:MetricAlarm"))
-
-
-def cpu_quantity(value: str) -> Decimal:
-    return D(value[:-1]) / 1000 if value.endswith("m") else D(value)
-
-
-def memory_gib(value: str) -> Decimal:
-    return D(value[:-2]) / (1 if value.endswith("Gi") else 1024)
 
 
 def test_the_defaults_match_the_recorded_eks_plan() -> None:
