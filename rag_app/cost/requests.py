@@ -5,7 +5,7 @@ follow from the worker's and KEDA's polling intervals, named here with their sou
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 # Option 1's DynamoDB catalog (rag_app/catalog/dynamodb.py), one new document: conditional
 # and plain puts and deletes (content claim, document, job stages, the swap lease) and
