@@ -40,6 +40,4 @@ S3VECTORS_QUERIES_PER_QUESTION = 2
 def heartbeats(job_seconds: Decimal, visibility_seconds: int) -> Decimal:
     """ChangeMessageVisibility calls a job of ``job_seconds`` makes: one per third of the
     visibility timeout it runs (worker.py ``_heartbeat``)."""
-    return (job_seconds / (Decimal(visibility_seconds) / 3)).to_integral_value(
-        rounding="ROUND_FLOOR"
-    )
+    return (job_seconds / (Decimal(visibility_seconds) / 3)).to_integral_value(rounding=ROUND_FLOOR)
