@@ -82,6 +82,12 @@ class DocumentService:
         document = await self._find(principal, document_id)
         return await self._ingestion.ocr_layer(document)
 
+    async def ocr_words(self, principal: Principal, document_id: str) -> bytes | None:
+        """The words Amazon Textract read on a scanned PDF with their boxes (see
+        ``IngestionService.ocr_words``), or None."""
+        document = await self._find(principal, document_id)
+        return await self._ingestion.ocr_words(document)
+
     async def delete(self, principal: Principal, document_id: str) -> None:
         """Delete the document, its chunks and its files (write grant on its collection)."""
         document = await self._find(principal, document_id)

@@ -31,7 +31,13 @@ from rag_app.errors import (
 from rag_app.ingest.email_messages import Attachment
 from rag_app.ingest.files import FileKind, FileType, file_type
 from rag_app.ingest.jobs import IngestionJobs, Retry, now, version_of
-from rag_app.ingest.originals import blob_key, delete_version, ocr_layer_key, transcript_keys
+from rag_app.ingest.originals import (
+    blob_key,
+    delete_version,
+    ocr_layer_key,
+    transcript_keys,
+    word_layer_key,
+)
 from rag_app.ingest.transcripts import parse_transcript
 from rag_app.ingest.validation import (
     check_collection,
@@ -336,6 +342,17 @@ class IngestionService:
         """The OCR'd copy of ``document``'s indexed PDF (its scanned pages with their words
         as a text layer), or None when no page of it was OCR'd by ocrmypdf."""
         key = ocr_layer_key(
+            blob_key(document.document_id, document.content_sha256, document.media_type)
+        )
+        try:
+            return await self._blobs.get(key)
+        except KeyError:
+            return None
+
+    async def ocr_words(self, document: Document) -> bytes | None:
+        """The words Amazon Textract read on ``document``'s indexed PDF with their boxes
+        (``rag_app.ingest.word_layer``), or None when no page of it was OCR'd by Textract."""
+        key = word_layer_key(
             blob_key(document.document_id, document.content_sha256, document.media_type)
         )
         try:
