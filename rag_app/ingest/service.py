@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag_app.blobstores.base import BlobStore
+from rag_app.blobstores.base import BlobStore, SignsUrls
 from rag_app.catalog.base import Catalog
 from rag_app.domain import (
     Document,
@@ -348,6 +348,23 @@ class IngestionService:
             return await self._blobs.get(key)
         except KeyError:
             return None
+
+    async def signed_original_url(
+        self, document: Document, *, seconds: int, content_type: str, disposition: str
+    ) -> str | None:
+        """A short-lived URL from which a browser fetches ``document``'s indexed original
+        itself (with Range), served as ``content_type`` and ``disposition``; None when the
+        blob store cannot sign URLs (the local one). The caller has checked access."""
+        if not isinstance(self._blobs, SignsUrls):
+            return None
+        key = blob_key(document.document_id, document.content_sha256, document.media_type)
+        return await self._blobs.signed_get(
+            key, seconds=seconds, content_type=content_type, disposition=disposition
+        )
+
+    def signed_url_origin(self) -> str | None:
+        """The origin of ``signed_original_url``'s URLs, or None (see there)."""
+        return self._blobs.origin() if isinstance(self._blobs, SignsUrls) else None
 
     async def ocr_words(self, document: Document) -> bytes | None:
         """The words Amazon Textract read on ``document``'s indexed PDF with their boxes
