@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import shutil
 import socket
 import struct
@@ -31,6 +32,15 @@ from rag_app.settings import Settings
 CHROMIUM = "/usr/bin/chromium"
 AXE_JS = Path(__file__).parent / "web_axe" / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Set to 1 to write the screenshots over docs/screenshots (docs/testing.md); otherwise they
+# go to the test's temporary folder and the tree stays clean.
+UPDATE_SCREENSHOTS = "RAG_UPDATE_SCREENSHOTS"
+
+
+def screenshots_dir(scratch: Path) -> Path:
+    """Where the page tests save their screenshots: docs/screenshots when
+    ``RAG_UPDATE_SCREENSHOTS=1``, else ``scratch``."""
+    return SHOTS if os.environ.get(UPDATE_SCREENSHOTS) == "1" else scratch
 
 
 def need_chromium() -> str:
