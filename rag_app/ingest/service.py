@@ -338,16 +338,21 @@ class IngestionService:
             await self._queue.send(job.job_id)
         return job
 
+    async def _beside_original(
+        self, document: Document, key_of: Callable[[str], str]
+    ) -> bytes | None:
+        """The blob ``key_of`` names beside ``document``'s indexed original, or None."""
+        try:
+            return await self._blobs.get(
+                key_of(blob_key(document.document_id, document.content_sha256, document.media_type))
+            )
+        except KeyError:
+            return None
+
     async def ocr_layer(self, document: Document) -> bytes | None:
         """The OCR'd copy of ``document``'s indexed PDF (its scanned pages with their words
         as a text layer), or None when no page of it was OCR'd by ocrmypdf."""
-        key = ocr_layer_key(
-            blob_key(document.document_id, document.content_sha256, document.media_type)
-        )
-        try:
-            return await self._blobs.get(key)
-        except KeyError:
-            return None
+        return await self._beside_original(document, ocr_layer_key)
 
     async def signed_original_url(
         self, document: Document, *, seconds: int, content_type: str, disposition: str
@@ -369,13 +374,7 @@ class IngestionService:
     async def ocr_words(self, document: Document) -> bytes | None:
         """The words Amazon Textract read on ``document``'s indexed PDF with their boxes
         (``rag_app.ingest.word_layer``), or None when no page of it was OCR'd by Textract."""
-        key = word_layer_key(
-            blob_key(document.document_id, document.content_sha256, document.media_type)
-        )
-        try:
-            return await self._blobs.get(key)
-        except KeyError:
-            return None
+        return await self._beside_original(document, word_layer_key)
 
     async def original(self, document_id: str) -> tuple[Document, bytes]:
         """The document and the bytes of its indexed (or, before that, uploaded) version.

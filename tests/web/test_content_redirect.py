@@ -20,27 +20,10 @@ from pydantic import ValidationError
 
 from rag_app.api import create_app
 from rag_app.settings import Settings
-from tests.conftest import CORPUS, wait_for_job
-from tests.web.web_server import Keys, make_keys, pdf_with_text
+from tests.conftest import CORPUS, _fresh_database
+from tests.web.web_server import Keys, bearer, make_keys, pdf_with_text, upload_and_wait
 
 BULLETIN = CORPUS / "pdf" / "la-precinct-bulletin-2014-p1.pdf"
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def _upload(client: TestClient[Any], key: str, name: str, data: bytes, collection: str) -> str:
-    response = client.post(
-        "/documents", files={"file": (name, data)}, data={"collection": collection},
-        headers=bearer(key),
-    )  # fmt: skip
-    assert response.status_code == 202, response.text
-    client.headers.update(bearer(key))
-    job = wait_for_job(client, response.json()["job_id"])
-    client.headers.pop("Authorization")
-    assert job["status"] == "succeeded", job
-    return str(response.json()["document_id"])
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +56,6 @@ def _settings(database_url: str, root: Path, bucket: str, keys: Keys, redirect: 
 def app(
     postgres_url: str, tmp_path_factory: pytest.TempPathFactory, bucket: str, keys: Keys
 ) -> Iterator[dict[str, Any]]:
-    from tests.conftest import _fresh_database
-
     database = _fresh_database(postgres_url)
     root = tmp_path_factory.mktemp("redirect")
     settings = _settings(database, root, bucket, keys, redirect=True)
@@ -83,9 +64,15 @@ def app(
             "client": client,
             "database": database,
             "root": root,
-            "faa": _upload(client, keys.writer, 'bulletin é".pdf', BULLETIN.read_bytes(), "faa"),
-            "court": _upload(
-                client, keys.writer, "minutes.pdf", pdf_with_text("Sealed minutes"), "court"
+            "faa": upload_and_wait(
+                client, keys.writer, 'bulletin é".pdf', BULLETIN.read_bytes(), collection="faa"
+            ),
+            "court": upload_and_wait(
+                client,
+                keys.writer,
+                "minutes.pdf",
+                pdf_with_text("Sealed minutes"),
+                collection="court",
             ),
         }
 

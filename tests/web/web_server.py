@@ -24,10 +24,12 @@ import anyio
 import httpx
 import pytest
 import uvicorn
+from litestar.testing import TestClient
 
 from rag_app.api import create_app
 from rag_app.auth.api_keys import FileKeyStore, new_key
 from rag_app.settings import Settings
+from tests.conftest import wait_for_job
 
 CHROMIUM = "/usr/bin/chromium"
 AXE_JS = Path(__file__).parent / "web_axe" / "node_modules" / "axe-core" / "axe.min.js"
@@ -186,3 +188,24 @@ def recording(cues: list[Cue]) -> Recording:
         f"{stamp(c.start_s)} --> {stamp(c.end_s)}\n{c.text}" for c in cues
     )
     return Recording(out.getvalue(), vtt.encode(), cues)
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def upload_and_wait(
+    client: TestClient[Any], key: str, name: str, data: bytes, **fields: Any
+) -> str:
+    """Upload through an in-process client as ``key`` (a ``transcript`` field goes as a
+    file), wait for the job to succeed; the document's id."""
+    files: dict[str, Any] = {"file": (name, data)}
+    if "transcript" in fields:
+        files["transcript"] = fields.pop("transcript")
+    response = client.post("/documents", files=files, data=fields, headers=bearer(key))
+    assert response.status_code == 202, response.text
+    client.headers.update(bearer(key))
+    job = wait_for_job(client, response.json()["job_id"])
+    client.headers.pop("Authorization")
+    assert job["status"] == "succeeded", job
+    return str(response.json()["document_id"])
