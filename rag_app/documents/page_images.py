@@ -8,6 +8,7 @@ the canonical text that chunks and citations quote."""
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from rag_app.ingest.pdf import PDF_MEDIA_TYPE, PDFIUM_LOCK
 from rag_app.ingest.word_layer import PlacedWord, decode
 
 MAX_QUOTE_CHARS = 4000
+log = logging.getLogger(__name__)
 __all__ = [
     "MAX_QUOTE_CHARS",
     "PDF_MEDIA_TYPE",
@@ -172,7 +174,12 @@ def quote_boxes_in_words_sync(data: bytes, layer: bytes, page: int, quote: str) 
             handle.close()
         finally:
             pdf.close()
-    return QuoteBoxes(page, pages, width, height, quote_in_words(decode(layer, page), quote))
+    try:
+        words = decode(layer, page)
+    except ValueError as e:  # a damaged layer: no boxes, the viewer shows the quote alone
+        log.warning("word layer unreadable, page %d: %s", page, e)
+        words = []
+    return QuoteBoxes(page, pages, width, height, quote_in_words(words, quote))
 
 
 def render_png_sync(data: bytes, page: int, width_px: int) -> bytes:

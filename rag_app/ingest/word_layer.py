@@ -48,13 +48,16 @@ def encode(pages: Mapping[int, Iterable[PlacedWord]]) -> bytes:
 def decode(data: bytes, page: int) -> list[PlacedWord]:
     """The words of ``page`` (1-based) in a stored layer; none for a page it does not hold.
     A layer that is not this format raises ValueError."""
-    document: Any = json.loads(data)
-    if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
-        raise ValueError("not a word layer of this version")
-    return [
-        PlacedWord(str(text), int(line), float(x), float(y), float(w), float(h))
-        for text, line, x, y, w, h in document["pages"].get(str(page), [])
-    ]
+    try:
+        document: Any = json.loads(data)
+        if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
+            raise ValueError("not version 1")
+        return [
+            PlacedWord(str(text), int(line), float(x), float(y), float(w), float(h))
+            for text, line, x, y, w, h in document["pages"].get(str(page), [])
+        ]
+    except (KeyError, TypeError, AttributeError, ValueError) as e:  # JSON errors too
+        raise ValueError(f"not a word layer: {e}") from None
 
 
 def textract_words(blocks: Iterable[Mapping[str, Any]]) -> dict[int, list[PlacedWord]]:
