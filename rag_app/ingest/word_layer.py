@@ -50,14 +50,16 @@ def decode(data: bytes, page: int) -> list[PlacedWord]:
     A layer that is not this format raises ValueError."""
     try:
         document: Any = json.loads(data)
-        if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
-            raise ValueError("not version 1")
-        return [
+        version = document.get("version") if isinstance(document, dict) else None
+        words = [
             PlacedWord(str(text), int(line), float(x), float(y), float(w), float(h))
             for text, line, x, y, w, h in document["pages"].get(str(page), [])
         ]
     except (KeyError, TypeError, AttributeError, ValueError) as e:  # JSON errors too
         raise ValueError(f"not a word layer: {e}") from None
+    if version != FORMAT_VERSION:
+        raise ValueError(f"not a word layer of version {FORMAT_VERSION}: {version!r}")
+    return words
 
 
 def textract_words(blocks: Iterable[Mapping[str, Any]]) -> dict[int, list[PlacedWord]]:
