@@ -67,6 +67,10 @@ def app_environment(targets: AppTargets, models: ModelsConfig) -> dict[str, pulu
         # the image, no minutes of task CPU per scanned exhibit (README, Audio and video).
         "RAG_OCR": "textract",
         "RAG_TRANSCRIBER": "transcribe",
+        # The viewer's media and downloads come straight from S3 (a 307 to a presigned URL,
+        # Range served by S3): no whole file read into the task's memory and sent through
+        # the load balancer per seek. The task role already reads the bucket and its key.
+        "RAG_CONTENT_REDIRECT": "true",
         "RAG_API_KEYS_SECRET_ID": targets.api_keys_secret,
         # A first deploy whose models are not enabled says so on /health/ready.
         "RAG_BEDROCK_MODEL_CHECK": "true",

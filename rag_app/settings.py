@@ -550,6 +550,17 @@ class Settings(BaseSettings):
     page_image_cache_mb: int = Field(
         default=64, ge=0, le=4096, description="rendered PDF pages kept in memory (viewer)"
     )
+    content_redirect: bool = Field(
+        default=False,
+        description="GET /documents/{id}/content answers 307 to a presigned S3 GET URL "
+        "instead of streaming the file through the service (blob_store=s3; the stacks set it)",
+    )
+    content_redirect_seconds: int = Field(
+        default=300,
+        ge=10,
+        le=3600,
+        description="how long a presigned content URL stays valid (content_redirect)",
+    )
 
     @model_validator(mode="after")
     def _no_unknown_variables(self) -> Settings:
@@ -568,6 +579,8 @@ class Settings(BaseSettings):
     def _s3_needs_a_bucket(self) -> Settings:
         if self.blob_store == "s3" and not self.documents_bucket:
             raise ValueError("RAG_BLOB_STORE=s3 needs RAG_DOCUMENTS_BUCKET")
+        if self.content_redirect and self.blob_store != "s3":
+            raise ValueError("RAG_CONTENT_REDIRECT needs RAG_BLOB_STORE=s3")
         if self.catalog == "dynamodb" and not self.dynamodb_table:
             raise ValueError("RAG_CATALOG=dynamodb needs RAG_DYNAMODB_TABLE")
         return self

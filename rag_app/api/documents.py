@@ -7,7 +7,12 @@ from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_202_ACCEPTED,
+    HTTP_204_NO_CONTENT,
+    HTTP_307_TEMPORARY_REDIRECT,
+)
 
 from rag_app.api.audit_trail import note
 from rag_app.api.byte_ranges import ranged_response
@@ -22,13 +27,17 @@ from rag_app.api.schemas import (
     UploadForm,
 )
 from rag_app.auth.principal import Principal
-from rag_app.documents import MAX_OFFSET, STORED_MEDIA_TYPES, Upload, parse_metadata
+from rag_app.documents import (
+    MAX_OFFSET,
+    OCTET_STREAM,
+    STORED_MEDIA_TYPES,
+    Upload,
+    inline_disposition,
+    parse_metadata,
+)
 from rag_app.domain import JobStatus
 from rag_app.services import Services
-
-# First among the download's declared types: generated clients read the first type they
-# know, and read bytes for this one whatever type the file has.
-OCTET_STREAM = "application/octet-stream"
+from rag_app.settings import Settings
 
 
 class DocumentController(Controller):
@@ -140,7 +149,14 @@ class DocumentController(Controller):
         "/{document_id:str}/content",
         operation_id="getDocumentContent",
         response_description="The original file, in its own media type",
-        responses=problem_responses(404),
+        responses={
+            **problem_responses(404),
+            HTTP_307_TEMPORARY_REDIRECT: ResponseSpec(
+                data_container=None,
+                description="With RAG_CONTENT_REDIRECT (S3 only): the same file from a "
+                "short-lived presigned S3 URL in `Location` (Range works there too)",
+            ),
+        },
         operation_class=operation_with(
             HTTP_200_OK, binary([OCTET_STREAM, *STORED_MEDIA_TYPES]), replace=True
         ),
@@ -155,21 +171,34 @@ class DocumentController(Controller):
         """The indexed original, as uploaded: what hit and citation links point into
         (``#page=<n>`` for PDFs, ``#t=<seconds>`` for audio and video), in its own media
         type, or as ``application/octet-stream`` when the request accepts only that. One
-        ``Range: bytes=`` range is answered with 206 and that slice (players seek with it)."""
+        ``Range: bytes=`` range is answered with 206 and that slice (players seek with it).
+        With ``RAG_CONTENT_REDIRECT`` (S3), a 307 to a presigned S3 URL valid
+        ``RAG_CONTENT_REDIRECT_SECONDS`` instead, after the same access check."""
         note(documents={document_id})
+        generic = request.headers.get("accept", "").strip() == OCTET_STREAM
+        settings: Settings = request.app.state.settings
+        if settings.content_redirect and (
+            signed := await services.documents.signed_content_url(
+                principal,
+                document_id,
+                seconds=settings.content_redirect_seconds,
+                octet_stream=generic,
+            )
+        ):
+            document, url = signed
+            note(collections={document.collection})
+            return Response(
+                b"",
+                status_code=HTTP_307_TEMPORARY_REDIRECT,
+                headers={"location": url, "cache-control": "no-store"},
+            )
         document, data = await services.documents.original(principal, document_id)
         note(collections={document.collection})
-        # Printable ASCII only: a header value can carry neither line breaks nor quotes.
-        name = "".join(
-            c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
-            for c in document.filename
-        )
-        generic = request.headers.get("accept", "").strip() == OCTET_STREAM
         return ranged_response(
             data,
             range_header=request.headers.get("range"),
             media_type=OCTET_STREAM if generic else document.media_type,
-            headers={"content-disposition": f'inline; filename="{name}"'},
+            headers={"content-disposition": inline_disposition(document.filename)},
         )
 
     @delete(

@@ -27,12 +27,23 @@ class AwsClients:
         if service == "bedrock-runtime":
             mode = settings.bedrock_retry_mode
             pool = max(10, 2 * settings.bedrock_embedding_concurrency)
-        return Config(
+        config = Config(
             retries={"mode": mode, "total_max_attempts": settings.aws_max_attempts},
             connect_timeout=min(10.0, settings.aws_timeout_seconds),
             read_timeout=settings.aws_timeout_seconds,
             max_pool_connections=pool,
         )
+        if service == "s3":
+            # Presigned URLs (RAG_CONTENT_REDIRECT) signed with SigV4, which objects under
+            # a KMS key need, on the bucket's regional virtual-hosted name: one origin
+            # for the pages' CSP, no redirect from the global endpoint.
+            config = config.merge(
+                Config(
+                    signature_version="s3v4",
+                    s3={"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"},
+                )
+            )
+        return config
 
     def client(self, service: str) -> Any:
         """The boto3 client of ``service`` (built on first use, then shared)."""

@@ -17,6 +17,24 @@ def check_key(key: str) -> str:
 
 
 @runtime_checkable
+class SignsUrls(Protocol):
+    """A blob store whose objects a browser can fetch directly with a short-lived signed
+    URL (S3's presigned GET).
+
+    - ``signed_get`` raises ``ValueError`` for an invalid key (``check_key``); it does not
+      check that the object exists (S3 then answers the URL with 404, or 403 when the
+      signer may not list the bucket).
+    - ``origin`` is the scheme and host every such URL starts with (for a page's CSP).
+    """
+
+    async def signed_get(
+        self, key: str, *, seconds: int, content_type: str, disposition: str
+    ) -> str: ...
+
+    def origin(self) -> str: ...
+
+
+@runtime_checkable
 class BlobStore(Protocol):
     """Stores whole objects by key, like S3.
 

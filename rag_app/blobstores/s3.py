@@ -8,7 +8,9 @@ safe to repeat; throttling and 5xx are retried by the client (``aws/calls.py``).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
+import anyio.to_thread
 from botocore.exceptions import ClientError
 
 from rag_app.aws.calls import AwsCalls, error_code
@@ -23,6 +25,7 @@ class S3BlobStore:
         self._calls = AwsCalls(client)
         self._bucket = bucket
         self._prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self._origin: str | None = None
 
     def _key(self, key: str) -> str:
         return self._prefix + check_key(key)
@@ -75,3 +78,29 @@ class S3BlobStore:
                 return False
             raise
         return True
+
+    def _presign(self, key: str, seconds: int, extra: dict[str, str]) -> str:
+        url: str = self._client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self._bucket, "Key": key, **extra},
+            ExpiresIn=seconds,
+        )
+        return url
+
+    async def signed_get(
+        self, key: str, *, seconds: int, content_type: str, disposition: str
+    ) -> str:
+        """A presigned GET of ``key`` valid ``seconds`` (signed locally with the process's
+        credentials, which must allow s3:GetObject and the bucket key's kms:Decrypt; a URL
+        from temporary credentials stops working when they expire, whichever comes first).
+        S3 answers it with ``content_type`` and ``disposition`` as the response's headers."""
+        extra = {"ResponseContentType": content_type, "ResponseContentDisposition": disposition}
+        return await anyio.to_thread.run_sync(self._presign, self._key(key), seconds, extra)
+
+    def origin(self) -> str:
+        """The scheme and host of this bucket's presigned URLs (the client's endpoint and
+        addressing style decide it), worked out once by signing a URL for a probe key."""
+        if self._origin is None:
+            parts = urlsplit(self._presign(self._key("probe"), 60, {}))
+            self._origin = f"{parts.scheme}://{parts.netloc}"
+        return self._origin

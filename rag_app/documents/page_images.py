@@ -8,6 +8,7 @@ the canonical text that chunks and citations quote."""
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -17,14 +18,17 @@ import pypdfium2 as pdfium
 
 from rag_app.errors import InvalidInputError
 from rag_app.ingest.pdf import PDF_MEDIA_TYPE, PDFIUM_LOCK
+from rag_app.ingest.word_layer import PlacedWord, decode
 
 MAX_QUOTE_CHARS = 4000
+log = logging.getLogger(__name__)
 __all__ = [
     "MAX_QUOTE_CHARS",
     "PDF_MEDIA_TYPE",
     "PageImageCache",
     "QuoteBoxes",
     "quote_boxes",
+    "quote_boxes_in_words",
     "render_png",
 ]
 _DOTS = re.compile(r"\.{2,}")
@@ -129,6 +133,55 @@ def quote_boxes_sync(data: bytes, page: int, quote: str) -> QuoteBoxes:
             pdf.close()
 
 
+def quote_in_words(words: list[PlacedWord], quote: str) -> tuple[Box, ...]:
+    """Where ``quote`` first occurs in ``words`` (a page's, in reading order): one box per
+    line it spans, the union of the boxes of the words it touches on that line."""
+    texts: list[str] = []
+    owner: list[int] = []
+    for i, word in enumerate(words):
+        squashed, _ = _squash(word.text)
+        texts.append(squashed)
+        owner += [i] * len(squashed)
+    joined, index = _squash("".join(texts))
+    needle = _needle(quote)
+    at = joined.find(needle) if needle else -1
+    if at < 0:
+        return ()
+    touched = sorted({owner[index[i]] for i in range(at, at + len(needle))})
+    lines: dict[int, list[PlacedWord]] = {}
+    for i in touched:
+        lines.setdefault(words[i].line, []).append(words[i])
+    boxes = []
+    for line in lines.values():
+        x0, y0 = min(w.x for w in line), min(w.y for w in line)
+        x1, y1 = max(w.x + w.w for w in line), max(w.y + w.h for w in line)
+        x0, y0, x1, y1 = (min(1.0, max(0.0, v)) for v in (x0, y0, x1, y1))
+        boxes.append(Box(round(x0, 5), round(y0, 5), round(x1 - x0, 5), round(y1 - y0, 5)))
+    return tuple(boxes)
+
+
+def quote_boxes_in_words_sync(data: bytes, layer: bytes, page: int, quote: str) -> QuoteBoxes:
+    """Where ``quote`` first occurs on ``page`` (1-based) of the PDF ``data``, read from the
+    word layer ``layer`` (``rag_app.ingest.word_layer``) instead of a text layer."""
+    if len(quote) > MAX_QUOTE_CHARS:
+        raise InvalidInputError(f"a quote holds at most {MAX_QUOTE_CHARS} characters")
+    with PDFIUM_LOCK:
+        pdf = pdfium.PdfDocument(data)
+        try:
+            handle = pdf[_page_index(pdf, page)]
+            width, height = handle.get_size()
+            pages = len(pdf)
+            handle.close()
+        finally:
+            pdf.close()
+    try:
+        words = decode(layer, page)
+    except ValueError as e:  # a damaged layer: no boxes, the viewer shows the quote alone
+        log.warning("word layer unreadable, page %d: %s", page, e)
+        words = []
+    return QuoteBoxes(page, pages, width, height, quote_in_words(words, quote))
+
+
 def render_png_sync(data: bytes, page: int, width_px: int) -> bytes:
     """``page`` (1-based) as a PNG ``width_px`` wide (its height follows the page's shape)."""
     with PDFIUM_LOCK:
@@ -177,3 +230,7 @@ async def render_png(data: bytes, page: int, width_px: int) -> bytes:
 
 async def quote_boxes(data: bytes, page: int, quote: str) -> QuoteBoxes:
     return await anyio.to_thread.run_sync(quote_boxes_sync, data, page, quote)
+
+
+async def quote_boxes_in_words(data: bytes, layer: bytes, page: int, quote: str) -> QuoteBoxes:
+    return await anyio.to_thread.run_sync(quote_boxes_in_words_sync, data, layer, page, quote)

@@ -19,6 +19,21 @@ from rag_app.errors import ForbiddenError, NotFoundError
 from rag_app.ingest.service import IngestionService, Submission, Upload
 from rag_app.ingest.validation import ID_PATTERN, check_collection
 
+# First among the download's declared types: generated clients read the first type they
+# know, and read bytes for this one whatever type the file has.
+OCTET_STREAM = "application/octet-stream"
+
+
+def inline_disposition(filename: str) -> str:
+    """``Content-Disposition`` showing a file inline under ``filename``, with every
+    character that is not printable ASCII, and quotes and backslashes, as ``_`` (a header
+    value carries no line breaks or quotes)."""
+    name = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    return f'inline; filename="{name}"'
+
+
 # Past any catalog's size, and within PostgreSQL's bigint (a larger OFFSET is a server error).
 MAX_OFFSET = 1_000_000_000
 
@@ -77,10 +92,36 @@ class DocumentService:
         await self._find(principal, document_id)
         return await self._ingestion.original(document_id)
 
+    async def signed_content_url(
+        self, principal: Principal, document_id: str, *, seconds: int, octet_stream: bool
+    ) -> tuple[Document, str] | None:
+        """The document and a URL valid ``seconds`` from which the caller's browser fetches
+        the indexed original itself (with Range), served inline under its own name and its
+        media type (``application/octet-stream`` with ``octet_stream``); None when the blob
+        store cannot sign URLs. The same access check as ``get`` comes first."""
+        document = await self._find(principal, document_id)
+        url = await self._ingestion.signed_original_url(
+            document,
+            seconds=seconds,
+            content_type=OCTET_STREAM if octet_stream else document.media_type,
+            disposition=inline_disposition(document.filename),
+        )
+        return None if url is None else (document, url)
+
+    def signed_content_origin(self) -> str | None:
+        """The origin of ``signed_content_url``'s URLs (for the pages' CSP), or None."""
+        return self._ingestion.signed_url_origin()
+
     async def ocr_layer(self, principal: Principal, document_id: str) -> bytes | None:
         """The OCR'd copy of a scanned PDF (see ``IngestionService.ocr_layer``), or None."""
         document = await self._find(principal, document_id)
         return await self._ingestion.ocr_layer(document)
+
+    async def ocr_words(self, principal: Principal, document_id: str) -> bytes | None:
+        """The words Amazon Textract read on a scanned PDF with their boxes (see
+        ``IngestionService.ocr_words``), or None."""
+        document = await self._find(principal, document_id)
+        return await self._ingestion.ocr_words(document)
 
     async def delete(self, principal: Principal, document_id: str) -> None:
         """Delete the document, its chunks and its files (write grant on its collection)."""

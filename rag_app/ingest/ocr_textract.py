@@ -1,8 +1,10 @@
 """Amazon Textract for the deployed stacks: an asynchronous text detection job on the PDF
 already in the documents bucket (``StartDocumentTextDetection``), polled with backoff, its
 ``LINE`` blocks read page by page. Textract reads the whole file; only the pages asked for
-are used. The client request token derives from the object key, so a job resumed after a
-restart gets the same Textract job back instead of a second one.
+are used. The ``WORD`` blocks' boxes on those pages are kept beside the original
+(``originals.word_layer_key``), so the viewer highlights quotes on them. The client
+request token derives from the object key, so a job resumed after a restart gets the same
+Textract job back instead of a second one.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from rag_app.domain import PageText
 from rag_app.errors import UnprocessableDocumentError
 from rag_app.ingest.files import StoredFile
 from rag_app.ingest.ocr import OcrUnavailableError
+from rag_app.ingest.originals import word_layer_key
 from rag_app.ingest.pdf import normalize_page_text
+from rag_app.ingest.word_layer import encode, textract_words
 
 BAD_DOCUMENT = frozenset(
     {
@@ -112,6 +116,11 @@ class TextractOcr:
             timeout_seconds=self._timeout,
         )
         text = lines_by_page(blocks)
+        words = textract_words(blocks)
+        if kept := {n: words[n] for n in pages if n in words}:
+            await self._blobs.put(
+                word_layer_key(pdf.key), encode(kept), content_type="application/json"
+            )
         return [
             PageText(n, normalize_page_text("\n".join(text.get(n, []))), ocr=True) for n in pages
         ]

@@ -1,6 +1,6 @@
 """Where a document's uploaded versions live in the blob store: the original, a transcript
-uploaded with media, and the text layer OCR added to a scanned PDF, keyed by document and
-content digest."""
+uploaded with media, and the text layer or word boxes OCR added to a scanned PDF, keyed by
+document and content digest."""
 
 from __future__ import annotations
 
@@ -24,10 +24,17 @@ def ocr_layer_key(original_key: str) -> str:
     return original_key.removesuffix(".pdf") + ".ocr-layer.pdf"
 
 
+def word_layer_key(original_key: str) -> str:
+    """Where the words Amazon Textract read on the PDF at ``original_key`` are kept with
+    their boxes (``word_layer``), for the viewer's highlight on its scanned pages."""
+    return original_key.removesuffix(".pdf") + ".ocr-words.json"
+
+
 async def delete_version(blobs: BlobStore, document_id: str, sha256: str, media_type: str) -> None:
     """A version's original and any transcript or OCR layer that came with it (missing keys
     are fine)."""
     await blobs.delete(blob_key(document_id, sha256, media_type))
     await blobs.delete(ocr_layer_key(blob_key(document_id, sha256, media_type)))
+    await blobs.delete(word_layer_key(blob_key(document_id, sha256, media_type)))
     for key in transcript_keys(document_id, sha256).values():
         await blobs.delete(key)

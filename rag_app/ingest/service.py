@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag_app.blobstores.base import BlobStore
+from rag_app.blobstores.base import BlobStore, SignsUrls
 from rag_app.catalog.base import Catalog
 from rag_app.domain import (
     Document,
@@ -31,7 +31,13 @@ from rag_app.errors import (
 from rag_app.ingest.email_messages import Attachment
 from rag_app.ingest.files import FileKind, FileType, file_type
 from rag_app.ingest.jobs import IngestionJobs, Retry, now, version_of
-from rag_app.ingest.originals import blob_key, delete_version, ocr_layer_key, transcript_keys
+from rag_app.ingest.originals import (
+    blob_key,
+    delete_version,
+    ocr_layer_key,
+    transcript_keys,
+    word_layer_key,
+)
 from rag_app.ingest.transcripts import parse_transcript
 from rag_app.ingest.validation import (
     check_collection,
@@ -332,16 +338,43 @@ class IngestionService:
             await self._queue.send(job.job_id)
         return job
 
+    async def _beside_original(
+        self, document: Document, key_of: Callable[[str], str]
+    ) -> bytes | None:
+        """The blob ``key_of`` names beside ``document``'s indexed original, or None."""
+        try:
+            return await self._blobs.get(
+                key_of(blob_key(document.document_id, document.content_sha256, document.media_type))
+            )
+        except KeyError:
+            return None
+
     async def ocr_layer(self, document: Document) -> bytes | None:
         """The OCR'd copy of ``document``'s indexed PDF (its scanned pages with their words
         as a text layer), or None when no page of it was OCR'd by ocrmypdf."""
-        key = ocr_layer_key(
-            blob_key(document.document_id, document.content_sha256, document.media_type)
-        )
-        try:
-            return await self._blobs.get(key)
-        except KeyError:
+        return await self._beside_original(document, ocr_layer_key)
+
+    async def signed_original_url(
+        self, document: Document, *, seconds: int, content_type: str, disposition: str
+    ) -> str | None:
+        """A short-lived URL from which a browser fetches ``document``'s indexed original
+        itself (with Range), served as ``content_type`` and ``disposition``; None when the
+        blob store cannot sign URLs (the local one). The caller has checked access."""
+        if not isinstance(self._blobs, SignsUrls):
             return None
+        key = blob_key(document.document_id, document.content_sha256, document.media_type)
+        return await self._blobs.signed_get(
+            key, seconds=seconds, content_type=content_type, disposition=disposition
+        )
+
+    def signed_url_origin(self) -> str | None:
+        """The origin of ``signed_original_url``'s URLs, or None (see there)."""
+        return self._blobs.origin() if isinstance(self._blobs, SignsUrls) else None
+
+    async def ocr_words(self, document: Document) -> bytes | None:
+        """The words Amazon Textract read on ``document``'s indexed PDF with their boxes
+        (``rag_app.ingest.word_layer``), or None when no page of it was OCR'd by Textract."""
+        return await self._beside_original(document, word_layer_key)
 
     async def original(self, document_id: str) -> tuple[Document, bytes]:
         """The document and the bytes of its indexed (or, before that, uploaded) version.

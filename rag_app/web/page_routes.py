@@ -19,6 +19,7 @@ from rag_app.documents.page_images import (
     PDF_MEDIA_TYPE,
     PageImageCache,
     quote_boxes,
+    quote_boxes_in_words,
     render_png,
 )
 from rag_app.domain import Document
@@ -114,7 +115,8 @@ class PageController(Controller):
     ) -> QuoteBoxesOut:
         """Where ``text`` (a citation's quote) first occurs on the page: one box per line it
         spans, from PDFium's character positions in the original's text layer or, for a
-        scanned page, in the layer OCR added. ``found: false`` when neither holds it."""
+        scanned page, in the layer ocrmypdf added, or from the word boxes Amazon Textract
+        read. ``found: false`` when none holds it."""
         await _pdf_page(services, principal, document_id, page)
         _, data = await services.documents.original(principal, document_id)
         found = await quote_boxes(data, page, text)
@@ -122,6 +124,10 @@ class PageController(Controller):
             layer := await services.documents.ocr_layer(principal, document_id)
         ):
             found = await quote_boxes(layer, page, text)
+        if not found.boxes and (
+            words := await services.documents.ocr_words(principal, document_id)
+        ):
+            found = await quote_boxes_in_words(data, words, page, text)
         return QuoteBoxesOut(
             page=found.page,
             pages=found.pages,

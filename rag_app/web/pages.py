@@ -1,13 +1,19 @@
-"""The web app's pages: static HTML under ``static/``, each loading one ES module, served with
+"""The web app's pages, each loading one ES module from ``static/``: one layout
+(``templates/layout.html``: the head, the skip link, the header) around each page's
+``<main>`` (``templates/<name>.html``), assembled once per process and served with
 a Content-Security-Policy that allows scripts, styles, images, media and connections from
-this origin only (no inline script or style anywhere)."""
+this origin only (no inline script or style anywhere); with ``RAG_CONTENT_REDIRECT``, media
+from the documents bucket's origin too (a media element follows the content route's 307 to a
+presigned S3 URL under the page's policy)."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
+from string import Template
 from typing import Any
 
-from litestar import Response, Router, get
+from litestar import Request, Response, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
@@ -22,20 +28,49 @@ from rag_app.web.page_routes import PageController
 from rag_app.web.sign_in import SessionController
 
 STATIC = Path(__file__).parent / "static"
-PAGES = frozenset({"ask", "search", "library", "viewer", "sign-in"})
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self'",
-        "media-src 'self'",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
+TEMPLATES = Path(__file__).parent / "templates"
+# Each page: its title, and its header (the main navigation, or the bare brand bar).
+PAGES = {
+    "ask": ("Ask", "nav"),
+    "search": ("Search", "nav"),
+    "library": ("Library", "nav"),
+    "viewer": ("Source", "nav"),
+    "sign-in": ("Sign in", "brand"),
+}
+
+
+@cache
+def page_html(name: str) -> bytes:
+    """Page ``name`` (a key of ``PAGES``) as sent: the layout with its title, its script
+    (``static/<name>.js``), its header and its ``<main>``. No inline script or style."""
+    title, header = PAGES[name]
+    layout = Template((TEMPLATES / "layout.html").read_text(encoding="utf-8"))
+    return layout.substitute(
+        title=title,
+        name=name,
+        header=(TEMPLATES / f"{header}.html").read_text(encoding="utf-8"),
+        main=(TEMPLATES / f"{name}.html").read_text(encoding="utf-8"),
+    ).encode()
+
+
+def content_security_policy(media_origin: str | None = None) -> str:
+    """The pages' policy; ``media_origin`` (scheme and host) is added to ``media-src`` only."""
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self'",
+            f"media-src 'self' {media_origin}" if media_origin else "media-src 'self'",
+            "connect-src 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        )
     )
-)
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 PAGE_HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-content-type-options": "nosniff",
@@ -44,18 +79,32 @@ PAGE_HEADERS = {
 }
 
 
+def page_headers(state: Any) -> dict[str, str]:
+    """``PAGE_HEADERS``, with the documents bucket's origin in ``media-src`` when the
+    content route redirects there (``RAG_CONTENT_REDIRECT``)."""
+    settings: Settings = state.settings
+    services = state.services
+    origin = services.documents.signed_content_origin() if settings.content_redirect else None
+    if origin is None:
+        return PAGE_HEADERS
+    return PAGE_HEADERS | {"content-security-policy": content_security_policy(origin)}
+
+
 @get("/", include_in_schema=False)
 async def home() -> Redirect:
     return Redirect("/app/ask")
 
 
 @get("/app/{name:str}", include_in_schema=False)
-async def page(name: FromPath[str]) -> Response[bytes]:
+async def page(name: FromPath[str], request: Request[Any, Any, Any]) -> Response[bytes]:
     """One of the app's pages (its data comes from the API, as the signed-in caller)."""
     if name not in PAGES:
         raise NotFoundException(f"no page {name!r}")
-    html = (STATIC / f"{name}.html").read_bytes()
-    return Response(html, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+    return Response(
+        page_html(name),
+        media_type="text/html; charset=utf-8",
+        headers=page_headers(request.app.state),
+    )
 
 
 def web_router() -> Router:

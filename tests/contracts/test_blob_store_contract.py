@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from rag_app.blobstores.base import BlobStore
+from rag_app.blobstores.base import BlobStore, SignsUrls
 from rag_app.blobstores.local import LocalBlobStore
 from rag_app.blobstores.s3 import S3BlobStore
 from rag_app.ingest.service import Upload
@@ -86,3 +87,29 @@ async def test_list_keys_gives_the_keys_under_a_prefix_in_order(blobs: BlobStore
         "list/a/0.json", "list/a/1.json", "list/b/2.json", "listed.txt",
     ]  # fmt: skip
     assert await blobs.list_keys("nothing/") == []
+
+
+async def test_signed_urls_where_the_store_signs_them(blobs: BlobStore) -> None:
+    """The SignsUrls contract (S3 only; the local store signs nothing)."""
+    if not isinstance(blobs, SignsUrls):
+        assert isinstance(blobs, LocalBlobStore)
+        return
+    await blobs.put("documents/d2/abc.pdf", b"%PDF-1.7 signed", content_type="application/pdf")
+    url = await blobs.signed_get(
+        "documents/d2/abc.pdf",
+        seconds=60,
+        content_type="application/pdf",
+        disposition='inline; filename="a.pdf"',
+    )
+    assert url.startswith(blobs.origin() + "/")
+    async with httpx.AsyncClient() as client:
+        response = await client.get(url)
+        assert response.content == b"%PDF-1.7 signed"
+        assert response.headers["content-disposition"] == 'inline; filename="a.pdf"'
+        missing = await blobs.signed_get(
+            "documents/none/x.pdf", seconds=60, content_type="a/b", disposition="inline"
+        )
+        # S3 answers 404, or 403 when the signer may not list the bucket (moto: 403).
+        assert (await client.get(missing)).status_code in (403, 404)
+    with pytest.raises(ValueError, match="invalid blob key"):
+        await blobs.signed_get("../x", seconds=60, content_type="a/b", disposition="inline")

@@ -2,8 +2,10 @@
 ``scotus-transcript-p1.pdf`` rendered to an image-only PDF, a blank scanned page, an empty
 and a broken file), and Amazon Textract through the real boto3 client, its responses
 stubbed by ``botocore.stub.Stubber`` (checked against the service's model) with the
-documents bucket on moto's S3, answering each case as the service does: the LINE blocks of
-the pages it reads, none for a blank page, a failed job for a file it cannot read.
+documents bucket on moto's S3, answering each case as the service does: the LINE and WORD
+blocks of the pages it reads (the scanned page's own words and boxes), none for a blank page,
+a failed job for a file it cannot read. Textract's word boxes are kept beside the original
+for the viewer's highlight.
 
 ocrmypdf's run on the scan rasterises and recognises two pages (about 15 s): slow. Its
 refusals of the empty and the broken file stay in the default suite (about 2 s each)."""
@@ -26,15 +28,16 @@ from rag_app.ingest.files import StoredFile
 from rag_app.ingest.ocr import PageOcr
 from rag_app.ingest.ocr_local import OcrmypdfOcr
 from rag_app.ingest.ocr_textract import TextractOcr
+from rag_app.ingest.originals import word_layer_key
+from rag_app.ingest.word_layer import decode
 from tests.conftest import CORPUS
 from tests.support.aws_stubs import stubbed
 from tests.support.scans import scanned_pdf
+from tests.support.textract_blocks import detection_blocks, page_words
 
 pytestmark = pytest.mark.anyio
 
 SCOTUS_PDF = CORPUS / "pdf" / "scotus-transcript-p1.pdf"
-# What the page says, as Textract's LINE blocks give it back.
-SCOTUS_LINES = ["IN THE SUPREME COURT OF THE UNITED STATES", "Washington, D.C."]
 BROKEN = b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\n" + b"\x00garbage" * 64
 
 
@@ -44,7 +47,7 @@ class LocalEngine:
     def __init__(self) -> None:
         self.ocr = OcrmypdfOcr()
 
-    async def given(self, case: str, data: bytes, lines: dict[int, list[str]]) -> StoredFile:
+    async def given(self, case: str, data: bytes) -> StoredFile:
         return StoredFile(f"documents/{case}.pdf", data, "application/pdf")
 
 
@@ -58,7 +61,8 @@ class TextractEngine:
             client, blobs, first_poll_seconds=0.01, max_poll_seconds=0.02, timeout_seconds=30
         )
 
-    async def given(self, case: str, data: bytes, lines: dict[int, list[str]]) -> StoredFile:
+    async def given(self, case: str, data: bytes) -> StoredFile:
+        """Page 1 reads as the transcript's first page; any other page is blank."""
         key = f"documents/{uuid.uuid4().hex}/{hashlib.sha256(data).hexdigest()}.pdf"
         await self.blobs.put(key, data, content_type="application/pdf")
         job = uuid.uuid4().hex * 2
@@ -72,11 +76,10 @@ class TextractEngine:
         pages = len(pypdf.PdfReader(io.BytesIO(data)).pages)
         blocks: list[dict[str, Any]] = []
         for page in range(1, pages + 1):
-            blocks.append({"BlockType": "PAGE", "Id": uuid.uuid4().hex, "Page": page})
-            blocks += [
-                {"BlockType": "LINE", "Id": uuid.uuid4().hex, "Text": text, "Page": page}
-                for text in lines.get(page, [])
-            ]
+            if page == 1:
+                blocks += detection_blocks(SCOTUS_PDF, 1)
+            else:
+                blocks.append({"BlockType": "PAGE", "Id": uuid.uuid4().hex, "Page": page})
         self.stubber.add_response(
             "get_document_text_detection",
             {"JobStatus": "SUCCEEDED", "DocumentMetadata": {"Pages": pages}, "Blocks": blocks},
@@ -119,7 +122,7 @@ def _scan_then_blank() -> bytes:
 
 
 async def _recognise(engine: Any, case: str, data: bytes, pages: Sequence[int]) -> list[Any]:
-    pdf = await engine.given(case, data, {1: SCOTUS_LINES})
+    pdf = await engine.given(case, data)
     return list(await engine.ocr.recognise(pdf, pages))
 
 
@@ -147,3 +150,26 @@ async def test_an_empty_or_broken_file_is_unprocessable(engine: Any, case: str) 
     data = b"" if case == "empty" else BROKEN
     with pytest.raises(UnprocessableDocumentError):
         await _recognise(engine, case, data, [1])
+
+
+@pytest.mark.parametrize("engine", ["amazon-textract"], indirect=True)
+async def test_textract_keeps_the_words_boxes_of_the_pages_it_read(engine: Any) -> None:
+    pdf = await engine.given("scan", _scan_then_blank())
+    await engine.ocr.recognise(pdf, [1, 2])
+    layer = await engine.blobs.get(word_layer_key(pdf.key))
+    expected = [(w, i, box) for i, line in enumerate(page_words(SCOTUS_PDF, 1)) for w, box in line]
+    kept = decode(layer, 1)
+    assert [(w.text, w.line) for w in kept] == [(w, i) for w, i, _ in expected]
+    for word, (_, _, (x0, y0, x1, y1)) in zip(kept, expected, strict=True):
+        assert (word.x, word.y, word.x + word.w, word.y + word.h) == pytest.approx(
+            (x0, y0, x1, y1), abs=1e-4
+        )
+    assert decode(layer, 2) == []  # the blank page: no words, nothing kept
+
+
+@pytest.mark.parametrize("engine", ["amazon-textract"], indirect=True)
+async def test_textract_pages_not_asked_for_keep_no_words(engine: Any) -> None:
+    pdf = await engine.given("scan", _scan_then_blank())
+    await engine.ocr.recognise(pdf, [2])
+    with pytest.raises(KeyError):  # nothing legible on the pages asked: no layer at all
+        await engine.blobs.get(word_layer_key(pdf.key))

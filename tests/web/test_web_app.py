@@ -22,7 +22,6 @@ from rag_app.settings import Settings
 from tests.conftest import AOA_QUESTION, CORPUS, FAA_PDF, _fresh_database
 from tests.web.web_server import (
     AXE_JS,
-    SHOTS,
     Cue,
     Keys,
     Recording,
@@ -31,6 +30,7 @@ from tests.web.web_server import (
     need_chromium,
     pdf_with_text,
     recording,
+    screenshots_dir,
     serving,
 )
 
@@ -106,8 +106,11 @@ def site(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for this module's tests. Module scope: Playwright's sync API keeps an event
+    loop running in the main thread while it is open, so a later ``anyio.run`` (another
+    module's fixture) would fail if it outlived the module."""
     executable = need_chromium()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
@@ -427,7 +430,7 @@ def axe_js() -> Path:
 
 
 def test_every_page_passes_axe_reflows_at_200_percent_and_is_photographed(
-    browser: Browser, site: Site, axe_js: Path
+    browser: Browser, site: Site, axe_js: Path, tmp_path: Path
 ) -> None:
     faa_quote = "AOA sensor system test"
     media_start = CUES[1].start_s
@@ -440,7 +443,8 @@ def test_every_page_passes_axe_reflows_at_200_percent_and_is_photographed(
         "viewer-media": f"/app/viewer?doc={site.hearing['document_id']}&page=1"
         f"&q={CUES[1].text}&t={media_start}&end={CUES[1].end_s}",
     }
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    shots = screenshots_dir(tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
     found: dict[str, Any] = {}
     for size_name, viewport in (
         ("desktop", DESKTOP),
@@ -454,7 +458,7 @@ def test_every_page_passes_axe_reflows_at_200_percent_and_is_photographed(
         page.wait_for_selector("body[data-ready]")
         if size_name == "desktop":
             found[f"sign-in/{size_name}"] = axe_violations(page)
-            page.screenshot(path=SHOTS / f"sign-in-{size_name}.png")
+            page.screenshot(path=shots / f"sign-in-{size_name}.png")
         sign_in(page, site.keys.writer)
         for name, path in views.items():
             if name == "sign-in":
@@ -480,7 +484,7 @@ def test_every_page_passes_axe_reflows_at_200_percent_and_is_photographed(
                 assert overflow <= 1, (name, overflow)
                 continue
             found[f"{name}/{size_name}"] = axe_violations(page)
-            page.screenshot(path=SHOTS / f"{name}-{size_name}.png")
+            page.screenshot(path=shots / f"{name}-{size_name}.png")
         context.close()
     assert {k: v for k, v in found.items() if v} == {}
 

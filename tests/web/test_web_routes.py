@@ -30,28 +30,18 @@ from rag_app.api import create_app
 from rag_app.api.byte_ranges import byte_range
 from rag_app.settings import Settings
 from rag_app_dev.local_http import LocalHttpServer
-from tests.conftest import CORPUS, _fresh_database, wait_for_job
-from tests.web.web_server import Cue, make_keys, pdf_with_text, recording
+from tests.conftest import CORPUS, _fresh_database
+from tests.web.web_server import (
+    Cue,
+    bearer,
+    make_keys,
+    pdf_with_text,
+    recording,
+    upload_and_wait,
+)
 
 BULLETIN = CORPUS / "pdf" / "la-precinct-bulletin-2014-p1.pdf"
 CLIENT_ID = "web-client"
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def _upload(client: TestClient[Any], key: str, name: str, data: bytes, **fields: Any) -> str:
-    files: dict[str, Any] = {"file": (name, data)}
-    if "transcript" in fields:
-        files["transcript"] = fields.pop("transcript")
-    response = client.post("/documents", files=files, data=fields, headers=bearer(key))
-    assert response.status_code == 202, response.text
-    client.headers.update(bearer(key))
-    job = wait_for_job(client, response.json()["job_id"])
-    client.headers.pop("Authorization")
-    assert job["status"] == "succeeded", job
-    return str(response.json()["document_id"])
 
 
 # -- a local OpenID provider: discovery, authorize, token (checks PKCE), JWKS ---------------
@@ -167,17 +157,17 @@ def web(
         yield {
             "client": client,
             "keys": keys,
-            "bulletin": _upload(
+            "bulletin": upload_and_wait(
                 client, keys.writer, BULLETIN.name, BULLETIN.read_bytes(), collection="faa"
             ),
-            "court": _upload(
+            "court": upload_and_wait(
                 client,
                 keys.writer,
                 "minutes.pdf",
                 pdf_with_text("Sealed minutes of the court"),
                 collection="court",
             ),
-            "hearing": _upload(
+            "hearing": upload_and_wait(
                 client,
                 keys.writer,
                 "hearing.wav",

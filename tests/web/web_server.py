@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import shutil
 import socket
 import struct
@@ -23,14 +24,25 @@ import anyio
 import httpx
 import pytest
 import uvicorn
+from litestar.testing import TestClient
 
 from rag_app.api import create_app
 from rag_app.auth.api_keys import FileKeyStore, new_key
 from rag_app.settings import Settings
+from tests.conftest import wait_for_job
 
 CHROMIUM = "/usr/bin/chromium"
 AXE_JS = Path(__file__).parent / "web_axe" / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Set to 1 to write the screenshots over docs/screenshots (docs/testing.md); otherwise they
+# go to the test's temporary folder and the tree stays clean.
+UPDATE_SCREENSHOTS = "RAG_UPDATE_SCREENSHOTS"
+
+
+def screenshots_dir(scratch: Path) -> Path:
+    """Where the page tests save their screenshots: docs/screenshots when
+    ``RAG_UPDATE_SCREENSHOTS=1``, else ``scratch``."""
+    return SHOTS if os.environ.get(UPDATE_SCREENSHOTS) == "1" else scratch
 
 
 def need_chromium() -> str:
@@ -176,3 +188,24 @@ def recording(cues: list[Cue]) -> Recording:
         f"{stamp(c.start_s)} --> {stamp(c.end_s)}\n{c.text}" for c in cues
     )
     return Recording(out.getvalue(), vtt.encode(), cues)
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def upload_and_wait(
+    client: TestClient[Any], key: str, name: str, data: bytes, **fields: Any
+) -> str:
+    """Upload through an in-process client as ``key`` (a ``transcript`` field goes as a
+    file), wait for the job to succeed; the document's id."""
+    files: dict[str, Any] = {"file": (name, data)}
+    if "transcript" in fields:
+        files["transcript"] = fields.pop("transcript")
+    response = client.post("/documents", files=files, data=fields, headers=bearer(key))
+    assert response.status_code == 202, response.text
+    client.headers.update(bearer(key))
+    job = wait_for_job(client, response.json()["job_id"])
+    client.headers.pop("Authorization")
+    assert job["status"] == "succeeded", job
+    return str(response.json()["document_id"])
