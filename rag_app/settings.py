@@ -436,13 +436,6 @@ class Settings(BaseSettings):
         description="Where serve binds (flags override); any address but loopback needs "
         "RAG_AUTH=required",
     )
-    serve_processes: int = Field(
-        default=1,
-        ge=1,
-        le=16,
-        description="serve: API processes on one socket, each with its share of the cores "
-        "for inference; with more than one, the per-key rate limit counts per process",
-    )
 
     # Authentication: every endpoint but /health/* then needs `Authorization: Bearer` with
     # an API key or an OIDC token. Without it the service binds only to loopback.

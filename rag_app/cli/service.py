@@ -32,10 +32,6 @@ def serve(host: str | None, port: int | None) -> None:
 
     settings = load_settings(host=host, port=port)
     logging.getLogger().setLevel(logging.INFO)
-    if settings.serve_processes > 1:
-        from rag_app.cli.serve_processes import serve_processes
-
-        raise SystemExit(serve_processes(settings))
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 

@@ -20,15 +20,6 @@ from rag_app.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def uses_embedded_postgres(settings: Settings) -> bool:
-    """Whether ``database_login`` starts (or joins) the embedded PostgreSQL."""
-    return settings.needs_postgres and not (
-        settings.database_iam_auth
-        or settings.database_secret_arn is not None
-        or settings.database_url is not None
-    )
-
-
 async def database_login(
     settings: Settings, aws: AwsClients, stack: AsyncExitStack
 ) -> tuple[str, Credentials | None]:
