@@ -91,6 +91,7 @@ class Server:
     url: str
     pid: int
     user_keys: list[str]
+    data_dir: Path | None = None  # where its embedded PostgreSQL keeps its data
 
 
 @dataclass
@@ -164,12 +165,22 @@ def question_pools() -> dict[str, list[str]]:
     return {"repeated": QUESTIONS, "distinct": distinct_questions()}
 
 
-def rss_mib(pid: int) -> float:
-    """Resident set size of the process, from /proc (Linux)."""
+def _own_rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    return 0.0  # a process that has exited (a zombie has no VmRSS)
+
+
+def rss_mib(pid: int) -> float:
+    """Resident set size of the server: the process and its descendants (the processes of
+    ``RAG_SERVE_PROCESSES``) but not its embedded PostgreSQL, from /proc (Linux)."""
+    total = 0.0
+    for current in _descendants(pid):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{current}/comm").read_text().strip() != "postgres":
+                total += _own_rss_mib(current)
+    return total
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -254,7 +265,7 @@ def serving(
         _wait_ready(url, process, log)
         for pdf in pdfs:
             _ingest(url, writer, pdf)
-        yield Server(url=url, pid=process.pid, user_keys=[k for k, _ in readers])
+        yield Server(url=url, pid=process.pid, user_keys=[k for k, _ in readers], data_dir=data_dir)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -322,20 +333,45 @@ def _process_cpu_seconds(pid: int) -> float:
     return sum(int(f) for f in fields[11:15]) / ticks
 
 
-def _tree_cpu_seconds(pid: int) -> float:
-    """CPU of ``pid`` and of every live descendant (the server's embedded PostgreSQL)."""
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every live descendant, from /proc."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError, IndexError, ValueError):
                 parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
                 children.setdefault(parent, []).append(int(entry.name))
-    total, todo = 0.0, [pid]
+    found, todo = [], [pid]
     while todo:
         current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def _postmasters(data_dir: Path) -> list[int]:
+    """PostgreSQL servers running on data under ``data_dir``: ``pg_ctl`` detaches them, so
+    they are not the serving process's descendants."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+                if argv[0].endswith(b"/postgres") and any(
+                    a.startswith(bytes(data_dir) + b"/") for a in argv
+                ):
+                    found.append(int(entry.name))
+    return found
+
+
+def _tree_cpu_seconds(pid: int, data_dir: Path | None = None) -> float:
+    """CPU of ``pid`` and of every live descendant, and of the PostgreSQL running on data
+    under ``data_dir`` (its postmaster and backends)."""
+    roots = [pid, *(_postmasters(data_dir) if data_dir is not None else [])]
+    total = 0.0
+    for current in (p for root in roots for p in _descendants(root)):
         with contextlib.suppress(OSError):
             total += _process_cpu_seconds(current)
-        todo.extend(children.get(current, []))
     return total
 
 
@@ -410,7 +446,7 @@ def run_load(
     rng = random.Random(seed + len(report.rss_mib))
     client_cpu, server_cpu, busy = (
         _client_cpu_seconds(),
-        _tree_cpu_seconds(server.pid),
+        _tree_cpu_seconds(server.pid, server.data_dir),
         _machine_busy_seconds(),
     )
     started = time.monotonic()
@@ -447,7 +483,7 @@ def run_load(
     stopped.set()
     watcher.join()
     report.client_cpu_s += _client_cpu_seconds() - client_cpu
-    report.server_cpu_s += _tree_cpu_seconds(server.pid) - server_cpu
+    report.server_cpu_s += _tree_cpu_seconds(server.pid, server.data_dir) - server_cpu
     report.machine_busy_s += _machine_busy_seconds() - busy
     report.rss_mib.append((round(elapsed, 1), round(rss_mib(server.pid), 1)))
     report.seconds += elapsed
