@@ -173,8 +173,8 @@ def _own_rss_mib(pid: int) -> float:
 
 
 def rss_mib(pid: int) -> float:
-    """Resident set size of the server: the process and its descendants (the processes of
-    ``RAG_SERVE_PROCESSES``) but not its embedded PostgreSQL, from /proc (Linux)."""
+    """Resident set size of the server: the process and any descendants but not its
+    embedded PostgreSQL, from /proc (Linux)."""
     total = 0.0
     for current in _descendants(pid):
         with contextlib.suppress(OSError):
