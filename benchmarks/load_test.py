@@ -12,7 +12,7 @@ benchmarks/results/load_test.json.
 ``--questions``: ``repeated`` draws from 10 questions about the FAA rule, so after the first
 asks every candidate sentence is in the answerer's cache and every hit's terms in the
 coverage cache; ``distinct`` draws from every question of the evaluation sets over the
-corpus PDFs (``benchmarks/eval/*.jsonl``, about 80), so more asks meet passages for the first
+corpus PDFs (``benchmarks/eval/*.jsonl``: 85 with the 10), so more asks meet passages for the first
 time; ``both`` (the default) measures each pool in turn on the same servers.
 
 ``--baseline DIR``: a checkout of another build (``git worktree add /tmp/baseline main``)
