@@ -397,7 +397,7 @@ async def measure_latency(
     one round trip as the service sends it (the fusion is not the peer's work).
 
     Next to the percentiles, the CPU each request cost: in the service process, and in
-    this process (the httpx or psycopg client): on two shared cores, at 16 clients, the
+    this process (the HTTP or psycopg client): on two shared cores, at 16 clients, the
     CPU is the queue."""
     base, pid = server
     streams = HttpConnections(base)
