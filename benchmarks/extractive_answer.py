@@ -13,7 +13,7 @@ per ask, the ratios, the load average, and how often each answers as the first d
 grounded flag, same first cited sentence, same set of cited sentences); writes
 benchmarks/results/extractive_answer.json.
 
-    .venv/bin/python benchmarks/extractive_answer.py [--rounds 3]
+    .venv/bin/python benchmarks/extractive_answer.py [--rounds 3] [--candidates 8,6]
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def _quotes(answer: Answer) -> list[str]:
     return [" ".join(c.quote.split()) for c in answer.citations]
 
 
-async def run(root: Path, rounds: int) -> dict[str, Any]:
+async def run(root: Path, rounds: int, candidate_counts: tuple[int, ...] = ()) -> dict[str, Any]:
     cluster = EmbeddedPostgres(root / "pg")
     url = cluster.start().url
     try:
@@ -74,13 +74,19 @@ async def run(root: Path, rounds: int) -> dict[str, Any]:
                     semantic_candidates=candidates,
                 )
 
-            memo = MemoEmbedder(services.embedder, capacity=settings.answer_sentence_cache)
+            def memo() -> MemoEmbedder:  # one cache per variant: each meets sentences anew
+                return MemoEmbedder(services.embedder, capacity=settings.answer_sentence_cache)
+
             answerers: dict[str, Answerer] = {
                 "every candidate sentence": extractive(services.embedder, EVERY_SENTENCE),
                 f"{SEMANTIC_CANDIDATES} sentences": extractive(
                     services.embedder, SEMANTIC_CANDIDATES
                 ),
-                CACHED: extractive(memo, SEMANTIC_CANDIDATES),
+                CACHED: extractive(memo(), SEMANTIC_CANDIDATES),
+                **{
+                    f"{n} sentences + sentence cache": extractive(memo(), n)
+                    for n in candidate_counts
+                },
             }
             services_of = {
                 name: QueryService(
@@ -162,12 +168,18 @@ async def run(root: Path, rounds: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--candidates",
+        type=lambda text: tuple(int(n) for n in text.split(",") if n),
+        default=(),
+        help="also measure these counts of embedded sentences, with the cache (e.g. 8,6)",
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="rag-answer-"))
     root.chmod(0o755)  # as root, the embedded PostgreSQL's own user must reach it
     at_start = machine()
     try:
-        found = asyncio.run(run(root, args.rounds))
+        found = asyncio.run(run(root, args.rounds, args.candidates))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     for name, f in found["figures"].items():

@@ -1,13 +1,19 @@
 """Load on real `rag-app serve` processes on the local stack (embedded PostgreSQL + pgvector,
-MiniLM, the extractive answerer), with authentication on and the FAA rule ingested: N
+MiniLM, the extractive answerer), with authentication on and the corpus PDFs ingested: N
 concurrent users, each with its own API key, send search and ask (3:1 by default, questions
-drawn at random) for a duration. Prints the error rate, p50/p95/p99 per endpoint,
+drawn at random from a pool) for a duration. Prints the error rate, p50/p95/p99 per endpoint,
 requests/s, the server's RSS growth and the load client's own CPU share; writes
 benchmarks/results/load_test.json.
 
     .venv/bin/python -m benchmarks.load_test [--users 16] [--duration 120]
     .venv/bin/python -m benchmarks.load_test --baseline /tmp/baseline   # side by side
     .venv/bin/python -m benchmarks.load_test --soak 600     # memory printed every 30 s
+
+``--questions``: ``repeated`` draws from 10 questions about the FAA rule, so after the first
+asks every candidate sentence is in the answerer's cache and every hit's terms in the
+coverage cache; ``distinct`` draws from every question of the evaluation sets over the
+corpus PDFs (``benchmarks/eval/*.jsonl``: 85 with the 10), so more asks meet passages for the first
+time; ``both`` (the default) measures each pool in turn on the same servers.
 
 ``--baseline DIR``: a checkout of another build (``git worktree add /tmp/baseline main``)
 served from its own source with this environment; both servers run for the whole test
@@ -53,7 +59,9 @@ import httpx
 from rag_app.auth.api_keys import FileKeyStore, new_key
 
 ROOT = Path(__file__).resolve().parents[1]
-FAA_PDF = ROOT.parent / "shared" / "corpus" / "pdf" / "federal-register-2020-17221.pdf"
+CORPUS = ROOT.parent / "shared" / "corpus" / "pdf"
+FAA_PDF = CORPUS / "federal-register-2020-17221.pdf"
+EVALUATION_SETS = ROOT / "benchmarks" / "eval"
 RAG_APP = str(Path(sys.executable).parent / "rag-app")
 QUESTIONS = [
     "how many work-hours does the AOA sensor system test take",
@@ -68,6 +76,9 @@ QUESTIONS = [
     "What are the required corrective actions?",
 ]
 ENDPOINTS = ("search", "ask")
+# Fields of the evaluation sets that are questions standing on their own (a conversation's
+# follow-up leans on its first turn, so it is left out).
+STANDALONE_FIELDS = ("question", "first", "standalone")
 SERVE_FROM_CHECKOUT = (
     "import sys, rag_app.cli as cli; sys.argv[0] = 'rag-app'; "
     "print('serving', cli.__file__, flush=True); cli.main()"
@@ -80,6 +91,7 @@ class Server:
     url: str
     pid: int
     user_keys: list[str]
+    data_dir: Path | None = None  # where its embedded PostgreSQL keeps its data
 
 
 @dataclass
@@ -139,12 +151,36 @@ class Report:
         return self.rss_mib[-1][1] - self.rss_mib[0][1]
 
 
-def rss_mib(pid: int) -> float:
-    """Resident set size of the process, from /proc (Linux)."""
+def distinct_questions(directory: Path = EVALUATION_SETS) -> list[str]:
+    """Every standalone question of the evaluation sets, each once, plus ``QUESTIONS``."""
+    found = dict.fromkeys(QUESTIONS)
+    for path in sorted(directory.glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            found.update(dict.fromkeys(record[f] for f in STANDALONE_FIELDS if f in record))
+    return list(found)
+
+
+def question_pools() -> dict[str, list[str]]:
+    return {"repeated": QUESTIONS, "distinct": distinct_questions()}
+
+
+def _own_rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    return 0.0  # a process that has exited (a zombie has no VmRSS)
+
+
+def rss_mib(pid: int) -> float:
+    """Resident set size of the server: the process and any descendants but not its
+    embedded PostgreSQL, from /proc (Linux)."""
+    total = 0.0
+    for current in _descendants(pid):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{current}/comm").read_text().strip() != "postgres":
+                total += _own_rss_mib(current)
+    return total
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -195,12 +231,14 @@ def serving(
     *,
     users: int,
     rate_limit_per_minute: int,
-    pdf: Path = FAA_PDF,
+    pdfs: tuple[Path, ...] = (FAA_PDF,),
     checkout: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """`rag-app serve` on embedded defaults under ``data_dir`` with authentication on, one
-    read key per user, and ``pdf`` ingested; stopped (SIGTERM) on exit. ``checkout``: serve
-    that source tree's ``rag_app`` (another build) with this environment's packages."""
+    read key per user, and ``pdfs`` ingested; stopped (SIGTERM) on exit. ``checkout``: serve
+    that source tree's ``rag_app`` (another build) with this environment's packages.
+    ``extra_env``: settings for this server only."""
     data_dir.mkdir(parents=True, exist_ok=True)
     writer, writer_record = new_key("load-test writer", read=[], write=["load"])
     readers = [new_key(f"load-test user {i}", read=["load"], write=[]) for i in range(users)]
@@ -213,6 +251,7 @@ def serving(
         "RAG_AUTH": "required",
         "RAG_API_KEYS_FILE": str(keys_file),
         "RAG_RATE_LIMIT_PER_MINUTE": str(rate_limit_per_minute),
+        **(extra_env or {}),
     }
     command = [RAG_APP, "serve", "--port", str(port)]
     if checkout is not None:
@@ -224,8 +263,9 @@ def serving(
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, process, log)
-        _ingest(url, writer, pdf)
-        yield Server(url=url, pid=process.pid, user_keys=[k for k, _ in readers])
+        for pdf in pdfs:
+            _ingest(url, writer, pdf)
+        yield Server(url=url, pid=process.pid, user_keys=[k for k, _ in readers], data_dir=data_dir)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -241,6 +281,7 @@ def _user(
     stop_at: float,
     rng: random.Random,
     ask_share: float,
+    questions: list[str],
     samples: dict[str, list[float]],
     errors: dict[str, int],
     examples: list[str],
@@ -254,7 +295,7 @@ def _user(
     try:
         while time.monotonic() < stop_at:
             endpoint = "ask" if rng.random() < ask_share else "search"
-            text = rng.choice(QUESTIONS)
+            text = rng.choice(questions)
             body = {"query": text} if endpoint == "search" else {"question": text}
             started = time.perf_counter()
             try:
@@ -292,20 +333,45 @@ def _process_cpu_seconds(pid: int) -> float:
     return sum(int(f) for f in fields[11:15]) / ticks
 
 
-def _tree_cpu_seconds(pid: int) -> float:
-    """CPU of ``pid`` and of every live descendant (the server's embedded PostgreSQL)."""
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every live descendant, from /proc."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError, IndexError, ValueError):
                 parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
                 children.setdefault(parent, []).append(int(entry.name))
-    total, todo = 0.0, [pid]
+    found, todo = [], [pid]
     while todo:
         current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def _postmasters(data_dir: Path) -> list[int]:
+    """PostgreSQL servers running on data under ``data_dir``: ``pg_ctl`` detaches them, so
+    they are not the serving process's descendants."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+                if argv[0].endswith(b"/postgres") and any(
+                    a.startswith(bytes(data_dir) + b"/") for a in argv
+                ):
+                    found.append(int(entry.name))
+    return found
+
+
+def _tree_cpu_seconds(pid: int, data_dir: Path | None = None) -> float:
+    """CPU of ``pid`` and of every live descendant, and of the PostgreSQL running on data
+    under ``data_dir`` (its postmaster and backends)."""
+    roots = [pid, *(_postmasters(data_dir) if data_dir is not None else [])]
+    total = 0.0
+    for current in (p for root in roots for p in _descendants(root)):
         with contextlib.suppress(OSError):
             total += _process_cpu_seconds(current)
-        todo.extend(children.get(current, []))
     return total
 
 
@@ -365,6 +431,7 @@ def run_load(
     users: int,
     seconds: float,
     ask_share: float = ASK_SHARE,
+    questions: list[str] = QUESTIONS,
     memory_every: float = 30.0,
     verbose: bool = False,
     seed: int = 7,
@@ -379,7 +446,7 @@ def run_load(
     rng = random.Random(seed + len(report.rss_mib))
     client_cpu, server_cpu, busy = (
         _client_cpu_seconds(),
-        _tree_cpu_seconds(server.pid),
+        _tree_cpu_seconds(server.pid, server.data_dir),
         _machine_busy_seconds(),
     )
     started = time.monotonic()
@@ -399,6 +466,7 @@ def run_load(
                 stop_at,
                 random.Random(rng.random()),
                 ask_share,
+                questions,
                 report.samples,
                 report.errors,
                 report.error_examples,
@@ -415,7 +483,7 @@ def run_load(
     stopped.set()
     watcher.join()
     report.client_cpu_s += _client_cpu_seconds() - client_cpu
-    report.server_cpu_s += _tree_cpu_seconds(server.pid) - server_cpu
+    report.server_cpu_s += _tree_cpu_seconds(server.pid, server.data_dir) - server_cpu
     report.machine_busy_s += _machine_busy_seconds() - busy
     report.rss_mib.append((round(elapsed, 1), round(rss_mib(server.pid), 1)))
     report.seconds += elapsed
@@ -480,14 +548,30 @@ def side_by_side(names: list[str], reports: list[Report]) -> str:
     return "\n".join(lines)
 
 
+def _variant(text: str) -> tuple[str, dict[str, str]]:
+    """``NAME=VALUE[,NAME=VALUE...]``: this build served again with those settings."""
+    pairs = [item.split("=", 1) for item in text.split(",") if item]
+    if not pairs or any(len(p) != 2 or not p[0].startswith("RAG_") for p in pairs):
+        raise argparse.ArgumentTypeError(f"expected RAG_NAME=VALUE[,RAG_NAME=VALUE], got {text!r}")
+    return text, {name: value for name, value in pairs}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=16)
-    parser.add_argument("--duration", type=float, default=120, help="seconds per build")
+    parser.add_argument("--duration", type=float, default=120, help="seconds per build and pool")
     parser.add_argument("--soak", type=float, default=None, help="seconds; memory every 30 s")
     parser.add_argument("--ask-share", type=float, default=ASK_SHARE, help="share of /ask")
+    parser.add_argument("--questions", choices=("both", "repeated", "distinct"), default="both")
     parser.add_argument(
         "--baseline", type=Path, default=None, help="a checkout of the build to compare with"
+    )
+    parser.add_argument(
+        "--variant",
+        type=_variant,
+        action="append",
+        default=[],
+        help="also serve this build with RAG_NAME=VALUE[,...] (repeatable)",
     )
     parser.add_argument("--rounds", type=int, default=4, help="turns per build (--baseline)")
     parser.add_argument(
@@ -499,7 +583,8 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
     seconds = args.soak or args.duration
-    builds: list[tuple[str, Path | None]] = [("this build", None)]
+    builds: list[tuple[str, Path | None, dict[str, str]]] = [("this build", None, {})]
+    builds.extend((f"this build {label}", None, env) for label, env in args.variant)
     if args.baseline is not None:
         head = subprocess.run(
             ["git", "-C", str(args.baseline), "rev-parse", "--short", "HEAD"],
@@ -507,55 +592,67 @@ def main() -> None:
             text=True,
             check=False,
         ).stdout.strip()
-        builds.insert(0, (f"baseline {head or args.baseline.name}", args.baseline.resolve()))
+        name = f"baseline {head or args.baseline.name}"
+        builds.insert(0, (name, args.baseline.resolve(), {}))
+    pools = {k: v for k, v in question_pools().items() if args.questions in ("both", k)}
     rounds = args.rounds if len(builds) > 1 else 1
     root = Path(tempfile.mkdtemp(prefix="rag-load-"))
     root.chmod(0o755)  # run as root, the embedded PostgreSQL's own user must reach it
-    reports = [Report(users=args.users, seconds=0.0) for _ in builds]
+    reports = {p: [Report(users=args.users, seconds=0.0) for _ in builds] for p in pools}
     load_before = os.getloadavg()
+    pdfs = tuple(sorted(CORPUS.glob("*.pdf")))
     try:
         with contextlib.ExitStack() as stack:
             servers = []
-            for n, (name, checkout) in enumerate(builds):
-                print(f"starting {name}: rag-app serve, ingesting {FAA_PDF.name} ...", flush=True)
+            for n, (name, checkout, env) in enumerate(builds):
+                print(f"starting {name}: rag-app serve, ingesting {len(pdfs)} PDFs ...", flush=True)
                 servers.append(
                     stack.enter_context(
                         serving(
                             root / f"data-{n}",
                             users=args.users,
                             rate_limit_per_minute=args.rate_limit,
+                            pdfs=pdfs,
                             checkout=checkout,
+                            extra_env=env,
                         )
                     )
                 )
-            print(
-                f"{args.users} users, search:ask {1 - args.ask_share:.2f}:{args.ask_share:.2f}, "
-                f"{seconds:.0f} s per build in {rounds} turn(s); load average {load_before}",
-                flush=True,
-            )
-            for turn in range(rounds):
-                for (name, _), server, report in zip(builds, servers, reports, strict=True):
-                    run_load(
-                        server,
-                        users=args.users,
-                        seconds=seconds / rounds,
-                        ask_share=args.ask_share,
-                        memory_every=30.0 if args.soak else 10.0,
-                        verbose=bool(args.soak),
-                        seed=7 + turn,
-                        report=report,
-                    )
-                    print(
-                        f"  turn {turn + 1}: {name}: {report.requests_per_second} requests/s",
-                        flush=True,
-                    )
+            for pool, questions in pools.items():
+                print(
+                    f"{pool} questions ({len(questions)}): {args.users} users, search:ask "
+                    f"{1 - args.ask_share:.2f}:{args.ask_share:.2f}, {seconds:.0f} s per build "
+                    f"in {rounds} turn(s); load average {os.getloadavg()}",
+                    flush=True,
+                )
+                for turn in range(rounds):
+                    for (name, _, _), server, report in zip(
+                        builds, servers, reports[pool], strict=True
+                    ):
+                        run_load(
+                            server,
+                            users=args.users,
+                            seconds=seconds / rounds,
+                            ask_share=args.ask_share,
+                            questions=questions,
+                            memory_every=30.0 if args.soak else 10.0,
+                            verbose=bool(args.soak),
+                            seed=7 + turn,
+                            report=report,
+                        )
+                        print(
+                            f"  turn {turn + 1}: {name}: {report.requests_per_second} requests/s"
+                            f"; load average {os.getloadavg()[0]:.1f}",
+                            flush=True,
+                        )
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    for (name, _), report in zip(builds, reports, strict=True):
-        print(f"\n{name}\n{describe(report)}")
-    names = [name for name, _ in builds]
-    if len(builds) > 1:
-        print("\n" + side_by_side(names, reports))
+    names = [name for name, _, _ in builds]
+    for pool in pools:
+        for name, report in zip(names, reports[pool], strict=True):
+            print(f"\n{name}, {pool} questions\n{describe(report)}")
+        if len(builds) > 1:
+            print(f"\n{pool} questions\n" + side_by_side(names, reports[pool]))
     result: dict[str, Any] = {
         "machine": {
             "cpu_count": os.cpu_count(),
@@ -564,7 +661,18 @@ def main() -> None:
         },
         "ask_share": args.ask_share,
         "rounds": rounds,
-        "builds": {name: report.as_json() for name, report in zip(names, reports, strict=True)},
+        "documents": [p.name for p in pdfs],
+        "builds": {name: env for name, _, env in builds},
+        "pools": {
+            pool: {
+                "questions": len(pools[pool]),
+                "builds": {
+                    name: report.as_json()
+                    for name, report in zip(names, reports[pool], strict=True)
+                },
+            }
+            for pool in pools
+        },
     }
     name = "load_soak.json" if args.soak else "load_test.json"
     output = args.output or ROOT / "benchmarks" / "results" / name

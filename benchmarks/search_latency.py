@@ -5,7 +5,8 @@ ef_search sweep. Prints a table; writes benchmarks/results/search_latency.json a
     flock /tmp/bench.lock nice -n 0 .venv/bin/python -m benchmarks.search_latency [--quick]
 
 The service runs as a real `uvicorn` process serving `create_app(settings)` on a fresh
-embedded PostgreSQL, reached over HTTP by httpx clients, in `vector` and in `hybrid` mode.
+embedded PostgreSQL, reached over HTTP (kept-alive connections on asyncio streams, or httpx
+with ``--client httpx``), in `vector` and in `hybrid` mode.
 Its embedder is replaced by PrecomputedEmbedder (query vectors made ahead with the real
 model), so what is timed is the service's own path: HTTP, validation, the store's queries,
 fusion, serialisation. The real model's per-query embedding time is measured on its own.
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -164,6 +166,64 @@ async def closed_loop(
 
     await asyncio.gather(*(worker() for _ in range(clients)))
     return samples
+
+
+class HttpConnections:
+    """Kept-alive HTTP/1.1 connections to the service on asyncio streams, one per client at
+    a time: a request is one write, a response one read of its head and Content-Length
+    bytes. The API's peer, psycopg, costs this process about 0.3 ms of CPU a query; httpx
+    cost 1.2-1.5 ms a request, so at 16 clients on two cores its own event loop queued the
+    API's requests (``--client httpx`` keeps it, for comparison)."""
+
+    def __init__(self, base: str) -> None:
+        parts = urllib.parse.urlsplit(base)
+        self._host, self._port = parts.hostname or "127.0.0.1", parts.port or 80
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def post_json(self, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
+        """``(status, body)`` of ``POST path`` with ``body`` as JSON. A kept-alive connection
+        the server closed while idle (uvicorn's keep-alive timeout) is replaced once."""
+        payload = json.dumps(body).encode()
+        request = (
+            f"POST {path} HTTP/1.1\r\nHost: {self._host}\r\nContent-Type: application/json"
+            f"\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
+            + payload
+        )
+        while self._idle:
+            reader, writer = self._idle.pop()
+            try:
+                return await self._exchange(reader, writer, request)
+            except (asyncio.IncompleteReadError, ConnectionError) as e:
+                writer.close()
+                if isinstance(e, asyncio.IncompleteReadError) and e.partial:
+                    raise  # the server sent part of an answer: not an idle close
+        reader, writer = await asyncio.open_connection(self._host, self._port)
+        return await self._exchange(reader, writer, request)
+
+    async def _exchange(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+    ) -> tuple[int, bytes]:
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        headers = {
+            name.strip().lower(): value.strip()
+            for name, _, value in (line.partition(":") for line in header_lines if line)
+        }
+        if "content-length" not in headers:  # the service sends sized JSON bodies
+            writer.close()
+            raise RuntimeError(f"no Content-Length in the response: {head[:300]!r}")
+        content = await reader.readexactly(int(headers["content-length"]))
+        if headers.get("connection", "").lower() == "close":
+            writer.close()
+        else:
+            self._idle.append((reader, writer))
+        return int(status_line.split()[1]), content
+
+    async def aclose(self) -> None:
+        for _, writer in self._idle:
+            writer.close()
+        self._idle.clear()
 
 
 def peer_sql(table: str) -> sql.Composed:
@@ -323,7 +383,13 @@ Call = Callable[[int], Awaitable[None]]
 
 
 async def measure_latency(
-    server: tuple[str, int], url: str, corpus: Corpus, ef_search: int, rounds: int, per_round: int
+    server: tuple[str, int],
+    url: str,
+    corpus: Corpus,
+    ef_search: int,
+    rounds: int,
+    per_round: int,
+    http_client: str = "streams",
 ) -> tuple[dict[str, dict[str, Any]], int]:
     """Per concurrency, rounds of each path in alternating order. Paths: the API in vector
     and in hybrid mode, and their raw-SQL peers: the vector query (LIMIT top_k, what vector
@@ -331,9 +397,10 @@ async def measure_latency(
     one round trip as the service sends it (the fusion is not the peer's work).
 
     Next to the percentiles, the CPU each request cost: in the service process, and in
-    this process (the httpx or psycopg client): on two shared cores, at 16 clients, the
+    this process (the HTTP or psycopg client): on two shared cores, at 16 clients, the
     CPU is the queue."""
     base, pid = server
+    streams = HttpConnections(base)
     queries, vectors = corpus.queries, corpus.query_vectors
     vector_sql, text_sql = peer_sql(TABLE), peer_text_sql(TABLE)
     errors: list[str] = []
@@ -345,12 +412,18 @@ async def measure_latency(
         peer_pool(url, 2 * most, ef_search) as pool,
     ):
 
+        async def post(body: dict[str, Any]) -> tuple[int, bytes]:
+            if http_client == "httpx":
+                response = await client.post("/search", json=body)
+                return response.status_code, response.content
+            return await streams.post_json("/search", body)
+
         def api(mode: str, offset: int) -> Call:
             async def call(i: int) -> None:
                 body = {"query": queries[(offset + i) % len(queries)], "top_k": TOP_K, "mode": mode}
-                response = await client.post("/search", json=body)
-                if response.status_code != 200 or len(response.json()["hits"]) != TOP_K:
-                    errors.append(f"{mode}: {response.status_code} {response.text[:200]}")
+                status, content = await post(body)
+                if status != 200 or len(json.loads(content)["hits"]) != TOP_K:
+                    errors.append(f"{mode}: {status} {content[:200]!r}")
 
             return call
 
@@ -405,6 +478,7 @@ async def measure_latency(
                 for name, s in samples.items()
             }
             print(f"  {clients:2} clients: {results[str(clients)]}", flush=True)
+    await streams.aclose()
     if errors:
         print(f"  {len(errors)} errors, e.g. {errors[:3]}")
     return results, len(errors)
@@ -456,7 +530,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         print("latency, alternating API and raw-SQL rounds:", flush=True)
         with serving(root, url, corpus, args.ef_search) as server:
             latency, errors = await measure_latency(
-                server, url, corpus, args.ef_search, args.rounds, args.per_round
+                server, url, corpus, args.ef_search, args.rounds, args.per_round, args.client
             )
     finally:
         cluster.stop()
@@ -491,6 +565,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             "requests_per_round": args.per_round,
             "embedder": f"{MODEL_ID}, stubbed in the timed path (PrecomputedEmbedder)",
             "server": "uvicorn process serving create_app(settings), embedded PostgreSQL",
+            "api_client": args.client,
             "peer": "psycopg pool, one connection per client and list, autocommit, ef_search "
             "set per session, the store's own SELECTs (vector; for hybrid, vector + BM25)",
         },
@@ -574,6 +649,13 @@ def main() -> None:
     parser.add_argument(
         "--ef-search", type=int, default=Settings.model_fields["hnsw_ef_search"].default
     )
+    parser.add_argument(
+        "--client",
+        choices=("streams", "httpx"),
+        default="streams",
+        help="the API's client: kept-alive connections on asyncio streams, or httpx",
+    )
+    parser.add_argument("--per-round", type=int, default=None, help="requests per round")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -582,7 +664,7 @@ def main() -> None:
     args.chunks = 2_000 if args.quick else 100_000
     args.queries = 30 if args.quick else 400
     args.rounds = 2
-    args.per_round = 30 if args.quick else 200
+    args.per_round = args.per_round or (30 if args.quick else 200)
     root = Path(tempfile.mkdtemp(prefix="rag-bench-search-"))
     root.chmod(0o755)  # as root, the embedded PostgreSQL's own user must reach it
     try:
