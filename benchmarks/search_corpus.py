@@ -148,6 +148,44 @@ def _queries(licence_names: Sequence[str], count: int) -> list[str]:
     return questions[:count]
 
 
+def _cached_vectors(texts: Sequence[str]) -> dict[str, NDArray[np.float32]]:
+    """The vectors of those ``texts`` that an other cached corpus already holds (the same
+    window text embedded by the same model is the same vector): the windows of a larger
+    corpus are cut at a different stride, so its first chunks are not a smaller corpus,
+    but many of its windows are."""
+    wanted = set(texts)
+    found: dict[str, NDArray[np.float32]] = {}
+    for meta_file in sorted(CACHE.glob(f"corpus-*-w{WINDOW_WORDS}-*.json")):
+        vectors_file = meta_file.with_suffix(".npy")
+        if not vectors_file.exists():
+            continue
+        cached_texts = json.loads(meta_file.read_text())["texts"]
+        rows = [i for i, text in enumerate(cached_texts) if text in wanted and text not in found]
+        if rows:
+            cached = np.load(vectors_file, mmap_mode="r")
+            found.update((cached_texts[i], np.asarray(cached[i], dtype=np.float32)) for i in rows)
+    return found
+
+
+async def _embed_reusing_cache(texts: Sequence[str]) -> tuple[NDArray[np.float32], float]:
+    """The vectors of ``texts`` (in order) and the seconds spent embedding the ones no
+    cached corpus held, 5,000 per batch with progress printed."""
+    reused = _cached_vectors(texts)
+    missing = [text for text in texts if text not in reused]
+    print(f"  {len(reused)} of {len(texts)} windows reused from the cache", flush=True)
+    embedder = MiniLmOnnxEmbedder()
+    started = time.perf_counter()
+    fresh: dict[str, NDArray[np.float32]] = {}
+    for i in range(0, len(missing), 5000):
+        batch = missing[i : i + 5000]
+        fresh.update(zip(batch, await embedder.embed_batch(batch), strict=True))
+        rate = len(fresh) / (time.perf_counter() - started)
+        print(f"  embedded {len(fresh)}/{len(missing)} chunks ({rate:.0f}/s)", flush=True)
+    embed_seconds = time.perf_counter() - started
+    vectors = np.stack([reused[t] if t in reused else fresh[t] for t in texts])
+    return vectors.astype(np.float32), embed_seconds
+
+
 async def load_corpus(n: int, *, queries: int, spdx: bool = True) -> Corpus:
     """``n`` chunks and ``queries`` questions with their vectors, from the cache when it
     holds them (the cache is keyed by ``n``, the window length and the sources)."""
@@ -160,16 +198,7 @@ async def load_corpus(n: int, *, queries: int, spdx: bool = True) -> Corpus:
         titles, texts, embed_seconds = meta["titles"], meta["texts"], meta["embed_seconds"]
     else:
         titles, texts = _windows([*_pdf_texts(), *licences], n)
-        embedder = MiniLmOnnxEmbedder()
-        started = time.perf_counter()
-        parts = []
-        for i in range(0, len(texts), 5000):
-            parts.append(await embedder.embed_batch(texts[i : i + 5000]))
-            done = i + len(parts[-1])
-            rate = done / (time.perf_counter() - started)
-            print(f"  embedded {done}/{len(texts)} chunks ({rate:.0f}/s)", flush=True)
-        embed_seconds = time.perf_counter() - started
-        vectors = np.concatenate(parts).astype(np.float32)
+        vectors, embed_seconds = await _embed_reusing_cache(texts)
         CACHE.mkdir(parents=True, exist_ok=True)
         np.save(vectors_file, vectors)
         meta_file.write_text(
