@@ -2,7 +2,7 @@
 several index builds (m, ef_construction) and search breadths (ef_search), on real legal
 text: the search benchmarks' corpus (benchmarks/search_corpus.py: 20-word windows of the
 corpus PDFs and the SPDX licence texts, real MiniLM vectors, cached), loaded through the
-store's own ``upsert_document``.
+store's bulk write (``vectorstores.bulk``).
 
 The exact top 10 comes from the same SELECT with the index off. Each build is the
 store's DDL with other options; the row with the service's defaults is marked. Prints a
@@ -147,7 +147,7 @@ def main() -> None:
         f"load average at start {at_start['load_average_at_start']}, "
         f"at end {result['load_average_at_end']}"
     )
-    name = "recall_sweep.json" if chunks == 20_000 else f"recall_sweep_{chunks}.json"
+    name = "recall_sweep.json" if args.quick or chunks == 20_000 else f"recall_sweep_{chunks}.json"
     out = write_json(name, {"machine": at_start, **result}, quick=args.quick)
     print(f"written to {out}")
 

@@ -35,6 +35,7 @@ from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.ingest.pdf import extract_pages
 from rag_app.postgres.pool import open_pool
 from rag_app.vectorstores.base import VectorStore, index_name
+from rag_app.vectorstores.bulk import DocumentVectors, upsert_documents
 from rag_app.vectorstores.pgvector import PgVectorStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +44,7 @@ PDFS = ROOT.parent / "shared" / "corpus" / "pdf"
 SPDX_PACKAGE = "spdx-license-list@6.12.0"
 WINDOW_WORDS = 20
 CHUNKS_PER_DOCUMENT = 1000
+DOCUMENTS_PER_WRITE = 10  # a bulk write of 10,000 rows
 # Metadata flags held by a fixed share of chunks (hash of the chunk number, so the share
 # is spread evenly across texts): filters matching 1 %, 5 % and 10 % of the corpus.
 # The service's own table for this model.
@@ -248,21 +250,25 @@ def chunks_of(corpus: Corpus, start: int, stop: int, document_id: str) -> list[C
 
 
 async def load_store(store: VectorStore, corpus: Corpus) -> float:
-    """Write the corpus through the store's own ``upsert_document``, CHUNKS_PER_DOCUMENT
-    chunks per document; returns the seconds it took. Only the chunks holding a flag carry
-    it in their metadata (as a user's tag would be)."""
+    """Write the corpus as a large load does, through the bulk write of
+    ``vectorstores.bulk`` (pgvector: one COPY per DOCUMENTS_PER_WRITE documents; another
+    store: ``upsert_document`` each), CHUNKS_PER_DOCUMENT chunks per document; returns the
+    seconds it took. Only the chunks holding a flag carry it in their metadata (as a user's
+    tag would be)."""
     started = time.perf_counter()
+    batch: list[DocumentVectors] = []
     for start in range(0, len(corpus), CHUNKS_PER_DOCUMENT):
         stop = min(len(corpus), start + CHUNKS_PER_DOCUMENT)
         doc = f"bench-{start // CHUNKS_PER_DOCUMENT:04d}"
-        await store.upsert_document(
-            doc, chunks_of(corpus, start, stop, doc), corpus.vectors[start:stop]
-        )
+        batch.append((doc, chunks_of(corpus, start, stop, doc), corpus.vectors[start:stop]))
+        if len(batch) == DOCUMENTS_PER_WRITE or stop == len(corpus):
+            await upsert_documents(store, batch)
+            batch = []
     return time.perf_counter() - started
 
 
 async def load_pgvector(url: str, corpus: Corpus) -> dict[str, float]:
-    """The corpus through the store's own upsert_document, with its HNSW index built after
+    """The corpus through the store's bulk write (``load_store``), with its HNSW index built after
     the load (as pgvector advises) by the store's own DDL; then ANALYZE."""
     pool = await open_pool(url, max_size=2)
     try:

@@ -397,6 +397,7 @@ def main() -> None:
         help="comma-separated hybrid fusions to score too on S3 Vectors (rrf, native), "
         "besides the configured one",
     )
+    parser.add_argument("--out", default=None, help="result file name (default by the sets)")
     args = parser.parse_args()
     defaults = Settings()
     sets_named = (args.sets or ("corpus-pdf" if args.sweep else ",".join(SETS))).split(",")
@@ -459,6 +460,8 @@ def main() -> None:
     if sets_named == ["paraphrase-pdf"]:  # its own file: the full run's stays whole
         name = "retrieval_paraphrase"
     out = out_dir / (f"{name}_fusions.json" if store_fusions else f"{name}.json")
+    if args.out:
+        out = out_dir / args.out
     out.write_text(json.dumps(report, indent=1) + "\n")
     print(f"\nwritten to {out.relative_to(ROOT)} in {report['seconds']} s")
 
