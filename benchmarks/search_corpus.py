@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
 import random
 import subprocess
@@ -169,18 +170,26 @@ def _cached_vectors(texts: Sequence[str]) -> dict[str, NDArray[np.float32]]:
     return found
 
 
-async def _embed_reusing_cache(texts: Sequence[str]) -> tuple[NDArray[np.float32], float]:
+async def _embed_reusing_cache(key: str, texts: Sequence[str]) -> tuple[NDArray[np.float32], float]:
     """The vectors of ``texts`` (in order) and the seconds spent embedding the ones no
-    cached corpus held, 5,000 per batch with progress printed."""
+    cached corpus held, 5,000 per batch with progress printed. Each batch is cached as a
+    part (``<key>-part-<hash>``) as soon as it is embedded, so a run that is stopped keeps
+    its work for the next one; the caller removes the parts once the whole corpus is
+    cached."""
     reused = _cached_vectors(texts)
     missing = [text for text in texts if text not in reused]
     print(f"  {len(reused)} of {len(texts)} windows reused from the cache", flush=True)
     embedder = MiniLmOnnxEmbedder()
     started = time.perf_counter()
     fresh: dict[str, NDArray[np.float32]] = {}
+    CACHE.mkdir(parents=True, exist_ok=True)
     for i in range(0, len(missing), 5000):
         batch = missing[i : i + 5000]
-        fresh.update(zip(batch, await embedder.embed_batch(batch), strict=True))
+        vectors = await embedder.embed_batch(batch)
+        part = f"{key}-part-{hashlib.sha256(batch[0].encode()).hexdigest()[:12]}"
+        np.save(CACHE / f"{part}.npy", vectors.astype(np.float32))
+        (CACHE / f"{part}.json").write_text(json.dumps({"texts": batch}))
+        fresh.update(zip(batch, vectors, strict=True))
         rate = len(fresh) / (time.perf_counter() - started)
         print(f"  embedded {len(fresh)}/{len(missing)} chunks ({rate:.0f}/s)", flush=True)
     embed_seconds = time.perf_counter() - started
@@ -200,12 +209,14 @@ async def load_corpus(n: int, *, queries: int, spdx: bool = True) -> Corpus:
         titles, texts, embed_seconds = meta["titles"], meta["texts"], meta["embed_seconds"]
     else:
         titles, texts = _windows([*_pdf_texts(), *licences], n)
-        vectors, embed_seconds = await _embed_reusing_cache(texts)
+        vectors, embed_seconds = await _embed_reusing_cache(key, texts)
         CACHE.mkdir(parents=True, exist_ok=True)
         np.save(vectors_file, vectors)
         meta_file.write_text(
             json.dumps({"titles": titles, "texts": texts, "embed_seconds": embed_seconds})
         )
+        for part in CACHE.glob(f"{key}-part-*"):  # the whole corpus holds them now
+            part.unlink()
     questions = _queries([name for name, _ in licences], queries)
     query_file = CACHE / f"{key}-queries-{len(questions)}.npy"
     if query_file.exists():
