@@ -13,13 +13,14 @@
   that paraphrase a passage without its distinctive words (at most one content word
   shared with its span); run alone, written to retrieval_paraphrase.json.
 
-Each set is ingested through the service into its own fresh database on embedded
-PostgreSQL + pgvector (the local model's vectors kept across runs by
-benchmarks/cached_embedder.py: a second run of the full SPDX set embeds nothing), then copied with ``rag-app migrate copy``'s code into a bucket of the
-local S3 Vectors server (the same chunks and vectors, not embedded twice); on each store
-``rag-app eval``'s harness scores hybrid, vector and keyword search. Prints a table per
-store and set and writes benchmarks/results/retrieval_quality.json, with the ratio hybrid
-MRR@10 / the better of vector and keyword MRR@10 (the issue's goal: >= 1.05).
+Each set is ingested through the service into its own fresh database on embedded PostgreSQL
++ pgvector (the local model's vectors kept across runs by benchmarks/cached_embedder.py: a
+second run of the full SPDX set embeds nothing), then copied with ``rag-app migrate copy``'s
+code into a bucket of the local S3 Vectors server (the same chunks and vectors, not embedded
+twice); on each store ``rag-app eval``'s harness scores hybrid, vector and keyword search.
+Prints a table per store and set and writes benchmarks/results/retrieval_quality.json, with
+the ratio hybrid MRR@10 / the better of vector and keyword MRR@10 (the issue's goal: >=
+1.05).
 
     .venv/bin/python -m benchmarks.spdx_eval [--quick] [--sets spdx,corpus-pdf]
         [--stores pgvector,s3vectors] [--chunk-size N --chunk-overlap N] [--sweep]
