@@ -55,7 +55,7 @@ def rebuild(url: str, m: int, ef_construction: int) -> float:
 
 
 async def run(
-    chunks: int, queries: int, root: Path, builds: list[tuple[int, int]], efs: list[int]
+    chunks: int, queries: int, root: Path, indexes: list[tuple[int, int]], efs: list[int]
 ) -> dict[str, Any]:
     corpus = await load_corpus(chunks, queries=queries)
     cluster = EmbeddedPostgres(root / "pg")
@@ -67,7 +67,7 @@ async def run(
             found_versions = await versions(conn)
         exact = await exact_neighbours(url, corpus.query_vectors)
         builds = []
-        for m, ef_construction in builds:
+        for m, ef_construction in indexes:
             seconds = rebuild(url, m, ef_construction)
             print(f"m {m}, ef_construction {ef_construction}: built in {seconds:.1f} s", flush=True)
             sweep = await ef_sweep(url, corpus, exact, efs)
@@ -84,7 +84,7 @@ async def run(
     return {
         "versions": found_versions,
         "parameters": {
-            "builds (m, ef_construction)": builds,
+            "builds (m, ef_construction)": indexes,
             "ef_search": efs,
             "top_k": 10,
             "corpus": f"{WINDOW_WORDS}-word windows, MiniLM int8 ONNX vectors",
