@@ -33,7 +33,7 @@ from rag_app.settings import Settings
 
 # (m, ef_construction): the store's build first (CREATE_TABLE in vectorstores/pgvector.py).
 BUILDS = [(16, 128), (16, 256), (32, 128)]
-EF_SEARCHES = [100, 200, 400, 800]
+EF_SEARCHES = [100, 200, 300, 400, 800]
 
 
 def rebuild(url: str, m: int, ef_construction: int) -> float:
