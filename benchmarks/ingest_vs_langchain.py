@@ -13,7 +13,13 @@ the last job is done (parse in the sandboxed child, chunk, embed, index, catalog
 ``add_embeddings``). Both write into a fresh table with the same HNSW index (cosine, m 16,
 ef_construction 64) each run. Per-stage times come from the job's own log record for (a).
 
+With ``--torch-python``, a third pipeline takes its turn each round: LangChain's usual
+local stack on PyTorch (``HuggingFaceEmbeddings``, sentence-transformers, its own model
+copy), run by benchmarks/langchain_torch_peer.py in that Python's virtualenv: ours against
+it is the own-embedder comparison; ours against (b) the same-embedder one.
+
     .venv/bin/python -m benchmarks.ingest_vs_langchain [--repeat N] [--rounds N] [--quick]
+        [--torch-python /work/peer-venv/bin/python]
 """
 
 from __future__ import annotations
