@@ -13,7 +13,13 @@ the last job is done (parse in the sandboxed child, chunk, embed, index, catalog
 ``add_embeddings``). Both write into a fresh table with the same HNSW index (cosine, m 16,
 ef_construction 64) each run. Per-stage times come from the job's own log record for (a).
 
+With ``--torch-python``, a third pipeline takes its turn each round: LangChain's usual
+local stack on PyTorch (``HuggingFaceEmbeddings``, sentence-transformers, its own model
+copy), run by benchmarks/langchain_torch_peer.py in that Python's virtualenv: ours against
+it is the own-embedder comparison; ours against (b) the same-embedder one.
+
     .venv/bin/python -m benchmarks.ingest_vs_langchain [--repeat N] [--rounds N] [--quick]
+        [--torch-python /work/peer-venv/bin/python]
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -207,6 +214,49 @@ def peer_run(url: str, embeddings: Any, docs: list[tuple[str, Path]], settings: 
     return Run("langchain", seconds, chunks, pages, stage)
 
 
+class TorchPeer:
+    """benchmarks/langchain_torch_peer.py in its own virtualenv's Python, model loaded once;
+    ``run`` is one round of LangChain's usual local pipeline on PyTorch."""
+
+    def __init__(self, python: Path) -> None:
+        script = Path(__file__).with_name("langchain_torch_peer.py")
+        self._process = subprocess.Popen(
+            [str(python), str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.ready: dict[str, Any] = self._answer()
+
+    def _answer(self) -> dict[str, Any]:
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the PyTorch peer exited ({self._process.wait()})")
+        return json.loads(line)  # type: ignore[no-any-return]
+
+    def run(self, url: str, docs: list[tuple[str, Path]], settings: Settings) -> Run:
+        assert self._process.stdin is not None
+        request = {
+            "url": url,
+            "docs": [[doc_id, str(f)] for doc_id, f in docs],
+            "chunk_size": settings.chunk_size,
+            "chunk_overlap": settings.chunk_overlap,
+        }
+        self._process.stdin.write(json.dumps(request) + "\n")
+        self._process.stdin.flush()
+        found = self._answer()
+        return Run(
+            "langchain-torch",
+            found["seconds"],
+            found["chunks"],
+            found["pages"],
+            found["stage_seconds"],
+        )
+
+    def close(self) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        self._process.wait(timeout=60)
+
+
 # --- (c) store write vs raw COPY ----------------------------------------------------------
 
 
@@ -310,7 +360,9 @@ async def versions(url: str) -> dict[str, str]:
     }  # fmt: skip
 
 
-async def run(files: list[Path], root: Path, repeat: int, rounds: int) -> dict[str, Any]:
+async def run(
+    files: list[Path], root: Path, repeat: int, rounds: int, torch_python: Path | None = None
+) -> dict[str, Any]:
     cluster = EmbeddedPostgres(root / "data" / "postgres")
     url = (await anyio.to_thread.run_sync(cluster.start)).url
     stages = StageLog()
@@ -326,16 +378,28 @@ async def run(files: list[Path], root: Path, repeat: int, rounds: int) -> dict[s
             await embedder.embed_batch(["warm-up"] * 4)
             ours: list[Run] = []
             peer: list[Run] = []
-            for n in range(rounds):
-                docs = documents(files, repeat, f"r{n}")
-                ours.append(await ours_run(services, url, docs, stages, pages * repeat))
-                peer.append(
-                    await anyio.to_thread.run_sync(peer_run, url, embeddings, docs, settings)
-                )
-                print(
-                    f"round {n + 1}: ours {ours[-1].chunks_per_second:.1f} chunks/s, "
-                    f"langchain {peer[-1].chunks_per_second:.1f} chunks/s"
-                )
+            torch_peer = TorchPeer(torch_python) if torch_python else None
+            torch_runs: list[Run] = []
+            try:
+                for n in range(rounds):  # the pipelines take turns, each round
+                    docs = documents(files, repeat, f"r{n}")
+                    ours.append(await ours_run(services, url, docs, stages, pages * repeat))
+                    peer.append(
+                        await anyio.to_thread.run_sync(peer_run, url, embeddings, docs, settings)
+                    )
+                    line = (
+                        f"round {n + 1}: ours {ours[-1].chunks_per_second:.1f} chunks/s, "
+                        f"langchain (our embedder) {peer[-1].chunks_per_second:.1f} chunks/s"
+                    )
+                    if torch_peer is not None:
+                        torch_runs.append(
+                            await anyio.to_thread.run_sync(torch_peer.run, url, docs, settings)
+                        )
+                        line += f", langchain on PyTorch {torch_runs[-1].chunks_per_second:.1f}"
+                    print(f"{line}; load average {os.getloadavg()[0]:.1f}", flush=True)
+            finally:
+                if torch_peer is not None:
+                    torch_peer.close()
             per_chunk = chunk_seconds(files, settings) * repeat
             for r in ours:  # split the extractor's time into parse and chunk
                 r.stage_seconds = {
@@ -380,6 +444,7 @@ async def run(files: list[Path], root: Path, repeat: int, rounds: int) -> dict[s
     bulk_rps = rows / median(write_bulk)
     copy_rps = rows / median(write_copy)
     copy_per_doc_rps = rows / median(write_copy_per_doc)
+    torch_found = torch_summary(ours, torch_runs, torch_peer) if torch_peer else None
     # Amdahl: with the same model, ours cannot beat the peer by more than the peer's whole
     # time over our embedding time alone.
     embed_bound = median([r.seconds for r in peer]) / median(
@@ -419,6 +484,7 @@ async def run(files: list[Path], root: Path, repeat: int, rounds: int) -> dict[s
             "median_pages_per_second": round(peer_pps, 2),
             "stage_shares": shares(peer),
         },
+        **({"langchain_torch": torch_found} if torch_found else {}),
         "store_write": {
             "rows": rows,
             "documents": len(written),
@@ -446,10 +512,33 @@ async def run(files: list[Path], root: Path, repeat: int, rounds: int) -> dict[s
     }
 
 
+def torch_summary(ours: list[Run], runs: list[Run], peer: TorchPeer) -> dict[str, Any]:
+    """The PyTorch peer's medians and its same-run ratios against ours (own embedders)."""
+    cps = median([r.chunks_per_second for r in runs])
+    pps = median([r.pages / r.seconds for r in runs])
+    return {
+        "chunks": runs[-1].chunks,
+        "pages": runs[-1].pages,
+        "median_chunks_per_second": round(cps, 2),
+        "median_pages_per_second": round(pps, 2),
+        "stage_shares": shares(runs),
+        "runs": [{**asdict(r), "chunks_per_second": round(r.chunks_per_second, 2)} for r in runs],
+        "peer": {k: v for k, v in peer.ready.items() if k != "ready"},
+        "ours_vs_langchain_torch_chunks_per_second": round(
+            median([r.chunks_per_second for r in ours]) / cps, 3
+        ),
+        "ours_vs_langchain_torch_pages_per_second": round(
+            median([r.pages / r.seconds for r in ours]) / pps, 3
+        ),
+    }
+
+
 def print_table(result: dict[str, Any]) -> None:
     o, p, w, r = result["ours"], result["langchain"], result["store_write"], result["ratios"]
     print(f"\n{'pipeline':<12}{'chunks':>8}{'chunks/s':>10}{'pages/s':>9}  stage shares")
-    for name, row in (("ours", o), ("langchain", p)):
+    t = result.get("langchain_torch")
+    rows = [("ours", o), ("langchain", p)] + ([("lc-torch", t)] if t else [])
+    for name, row in rows:
         stages = ", ".join(f"{k} {v:.0%}" for k, v in row["stage_shares"].items())
         print(
             f"{name:<12}{row['chunks']:>8}{row['median_chunks_per_second']:>10.1f}"
@@ -460,6 +549,14 @@ def print_table(result: dict[str, Any]) -> None:
         f"{r['ours_vs_langchain_pages_per_second']:.2f}x pages/s (goal {GOAL_END_TO_END}x; "
         f"ceiling with the same model {r['ceiling_with_same_model']:.2f}x)"
     )
+    if t:
+        print(
+            f"ratio ours/langchain on PyTorch (own embedders): "
+            f"{t['ours_vs_langchain_torch_chunks_per_second']:.2f}x chunks/s, "
+            f"{t['ours_vs_langchain_torch_pages_per_second']:.2f}x pages/s "
+            f"(goal {GOAL_END_TO_END}x; torch {t['peer']['torch']}, "
+            f"{t['peer']['torch_threads']} threads)"
+        )
     print(
         f"store write: ours {w['ours_rows_per_second']:.0f} rows/s, raw COPY "
         f"{w['raw_copy_rows_per_second']:.0f} rows/s over {w['rows']} rows: "
@@ -506,6 +603,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="copies of the corpus per run")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each pipeline")
     parser.add_argument("--quick", action="store_true", help="one PDF, one round")
+    parser.add_argument(
+        "--torch-python",
+        type=Path,
+        default=None,
+        help="the Python of a virtualenv holding the PyTorch peer's stack "
+        "(see benchmarks/langchain_torch_peer.py): also run LangChain's usual local pipeline",
+    )
     args = parser.parse_args()
     files = sorted(args.corpus.glob("*.pdf"))
     if not files:
@@ -518,7 +622,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="rag-bench-ingest-"))
     root.chmod(0o755)  # the embedded PostgreSQL's own user must reach it when run as root
     try:
-        result = asyncio.run(run(files, root, args.repeat, args.rounds))
+        result = asyncio.run(run(files, root, args.repeat, args.rounds, args.torch_python))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print_table(result)

@@ -2,7 +2,7 @@
 several index builds (m, ef_construction) and search breadths (ef_search), on real legal
 text: the search benchmarks' corpus (benchmarks/search_corpus.py: 20-word windows of the
 corpus PDFs and the SPDX licence texts, real MiniLM vectors, cached), loaded through the
-store's own ``upsert_document``.
+store's bulk write (``vectorstores.bulk``).
 
 The exact top 10 comes from the same SELECT with the index off. Each build is the
 store's DDL with other options; the row with the service's defaults is marked. Prints a
@@ -33,7 +33,7 @@ from rag_app.settings import Settings
 
 # (m, ef_construction): the store's build first (CREATE_TABLE in vectorstores/pgvector.py).
 BUILDS = [(16, 128), (16, 256), (32, 128)]
-EF_SEARCHES = [100, 200, 400, 800]
+EF_SEARCHES = [100, 200, 300, 400, 800]
 
 
 def rebuild(url: str, m: int, ef_construction: int) -> float:
@@ -54,7 +54,9 @@ def rebuild(url: str, m: int, ef_construction: int) -> float:
     return seconds
 
 
-async def run(chunks: int, queries: int, root: Path) -> dict[str, Any]:
+async def run(
+    chunks: int, queries: int, root: Path, indexes: list[tuple[int, int]], efs: list[int]
+) -> dict[str, Any]:
     corpus = await load_corpus(chunks, queries=queries)
     cluster = EmbeddedPostgres(root / "pg")
     url = cluster.start().url
@@ -65,10 +67,10 @@ async def run(chunks: int, queries: int, root: Path) -> dict[str, Any]:
             found_versions = await versions(conn)
         exact = await exact_neighbours(url, corpus.query_vectors)
         builds = []
-        for m, ef_construction in BUILDS:
+        for m, ef_construction in indexes:
             seconds = rebuild(url, m, ef_construction)
             print(f"m {m}, ef_construction {ef_construction}: built in {seconds:.1f} s", flush=True)
-            sweep = await ef_sweep(url, corpus, exact, EF_SEARCHES)
+            sweep = await ef_sweep(url, corpus, exact, efs)
             builds.append(
                 {
                     "m": m,
@@ -82,8 +84,8 @@ async def run(chunks: int, queries: int, root: Path) -> dict[str, Any]:
     return {
         "versions": found_versions,
         "parameters": {
-            "builds (m, ef_construction)": BUILDS,
-            "ef_search": EF_SEARCHES,
+            "builds (m, ef_construction)": indexes,
+            "ef_search": efs,
             "top_k": 10,
             "corpus": f"{WINDOW_WORDS}-word windows, MiniLM int8 ONNX vectors",
         },
@@ -103,7 +105,7 @@ def table(result: dict[str, Any]) -> str:
         f"{result['chunks']} chunks, {result['queries']} queries; recall@10 (raw SQL p95 ms, "
         "1 client); * = the service's defaults",
         f"{'m':>3} {'ef_c':>5} {'build s':>8} "
-        + " ".join(f"{'ef ' + str(ef):>16}" for ef in EF_SEARCHES),
+        + " ".join(f"{'ef ' + str(ef):>16}" for ef in result["parameters"]["ef_search"]),
     ]
     for b in result["builds"]:
         cells = []
@@ -125,13 +127,19 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=20_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--quick", action="store_true", help="2,000 chunks, 30 queries")
+    parser.add_argument(
+        "--builds", default=",".join(f"{m}x{c}" for m, c in BUILDS), help="m x ef_construction"
+    )
+    parser.add_argument("--ef-search", default=",".join(map(str, EF_SEARCHES)))
     args = parser.parse_args()
+    builds = [(int(m), int(c)) for m, c in (b.split("x") for b in args.builds.split(","))]
+    efs = [int(ef) for ef in args.ef_search.split(",")]
     chunks, queries = (2_000, 30) if args.quick else (args.chunks, args.queries)
     at_start = machine()
     root = Path(tempfile.mkdtemp(prefix="rag-bench-recall-"))
     root.chmod(0o755)  # as root, the embedded PostgreSQL's own user must reach it
     try:
-        result = asyncio.run(run(chunks, queries, root))
+        result = asyncio.run(run(chunks, queries, root, builds, efs))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(table(result))
@@ -139,7 +147,8 @@ def main() -> None:
         f"load average at start {at_start['load_average_at_start']}, "
         f"at end {result['load_average_at_end']}"
     )
-    out = write_json("recall_sweep.json", {"machine": at_start, **result}, quick=args.quick)
+    name = "recall_sweep.json" if args.quick or chunks == 20_000 else f"recall_sweep_{chunks}.json"
+    out = write_json(name, {"machine": at_start, **result}, quick=args.quick)
     print(f"written to {out}")
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
 import random
 import subprocess
@@ -35,6 +36,7 @@ from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.ingest.pdf import extract_pages
 from rag_app.postgres.pool import open_pool
 from rag_app.vectorstores.base import VectorStore, index_name
+from rag_app.vectorstores.bulk import DocumentVectors, upsert_documents
 from rag_app.vectorstores.pgvector import PgVectorStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +45,7 @@ PDFS = ROOT.parent / "shared" / "corpus" / "pdf"
 SPDX_PACKAGE = "spdx-license-list@6.12.0"
 WINDOW_WORDS = 20
 CHUNKS_PER_DOCUMENT = 1000
+DOCUMENTS_PER_WRITE = 10  # a bulk write of 10,000 rows
 # Metadata flags held by a fixed share of chunks (hash of the chunk number, so the share
 # is spread evenly across texts): filters matching 1 %, 5 % and 10 % of the corpus.
 # The service's own table for this model.
@@ -148,6 +151,52 @@ def _queries(licence_names: Sequence[str], count: int) -> list[str]:
     return questions[:count]
 
 
+def _cached_vectors(texts: Sequence[str]) -> dict[str, NDArray[np.float32]]:
+    """The vectors of those ``texts`` that an other cached corpus already holds (the same
+    window text embedded by the same model is the same vector): the windows of a larger
+    corpus are cut at a different stride, so its first chunks are not a smaller corpus,
+    but many of its windows are."""
+    wanted = set(texts)
+    found: dict[str, NDArray[np.float32]] = {}
+    for meta_file in sorted(CACHE.glob(f"corpus-*-w{WINDOW_WORDS}-*.json")):
+        vectors_file = meta_file.with_suffix(".npy")
+        if not vectors_file.exists():
+            continue
+        cached_texts = json.loads(meta_file.read_text())["texts"]
+        rows = [i for i, text in enumerate(cached_texts) if text in wanted and text not in found]
+        if rows:
+            cached = np.load(vectors_file, mmap_mode="r")
+            found.update((cached_texts[i], np.asarray(cached[i], dtype=np.float32)) for i in rows)
+    return found
+
+
+async def _embed_reusing_cache(key: str, texts: Sequence[str]) -> tuple[NDArray[np.float32], float]:
+    """The vectors of ``texts`` (in order) and the seconds spent embedding the ones no
+    cached corpus held, 5,000 per batch with progress printed. Each batch is cached as a
+    part (``<key>-part-<hash>``) as soon as it is embedded, so a run that is stopped keeps
+    its work for the next one; the caller removes the parts once the whole corpus is
+    cached."""
+    reused = _cached_vectors(texts)
+    missing = [text for text in texts if text not in reused]
+    print(f"  {len(reused)} of {len(texts)} windows reused from the cache", flush=True)
+    embedder = MiniLmOnnxEmbedder()
+    started = time.perf_counter()
+    fresh: dict[str, NDArray[np.float32]] = {}
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for i in range(0, len(missing), 5000):
+        batch = missing[i : i + 5000]
+        vectors = await embedder.embed_batch(batch)
+        part = f"{key}-part-{hashlib.sha256(batch[0].encode()).hexdigest()[:12]}"
+        np.save(CACHE / f"{part}.npy", vectors.astype(np.float32))
+        (CACHE / f"{part}.json").write_text(json.dumps({"texts": batch}))
+        fresh.update(zip(batch, vectors, strict=True))
+        rate = len(fresh) / (time.perf_counter() - started)
+        print(f"  embedded {len(fresh)}/{len(missing)} chunks ({rate:.0f}/s)", flush=True)
+    embed_seconds = time.perf_counter() - started
+    vectors = np.stack([reused[t] if t in reused else fresh[t] for t in texts])
+    return vectors.astype(np.float32), embed_seconds
+
+
 async def load_corpus(n: int, *, queries: int, spdx: bool = True) -> Corpus:
     """``n`` chunks and ``queries`` questions with their vectors, from the cache when it
     holds them (the cache is keyed by ``n``, the window length and the sources)."""
@@ -160,21 +209,14 @@ async def load_corpus(n: int, *, queries: int, spdx: bool = True) -> Corpus:
         titles, texts, embed_seconds = meta["titles"], meta["texts"], meta["embed_seconds"]
     else:
         titles, texts = _windows([*_pdf_texts(), *licences], n)
-        embedder = MiniLmOnnxEmbedder()
-        started = time.perf_counter()
-        parts = []
-        for i in range(0, len(texts), 5000):
-            parts.append(await embedder.embed_batch(texts[i : i + 5000]))
-            done = i + len(parts[-1])
-            rate = done / (time.perf_counter() - started)
-            print(f"  embedded {done}/{len(texts)} chunks ({rate:.0f}/s)", flush=True)
-        embed_seconds = time.perf_counter() - started
-        vectors = np.concatenate(parts).astype(np.float32)
+        vectors, embed_seconds = await _embed_reusing_cache(key, texts)
         CACHE.mkdir(parents=True, exist_ok=True)
         np.save(vectors_file, vectors)
         meta_file.write_text(
             json.dumps({"titles": titles, "texts": texts, "embed_seconds": embed_seconds})
         )
+        for part in CACHE.glob(f"{key}-part-*"):  # the whole corpus holds them now
+            part.unlink()
     questions = _queries([name for name, _ in licences], queries)
     query_file = CACHE / f"{key}-queries-{len(questions)}.npy"
     if query_file.exists():
@@ -219,21 +261,25 @@ def chunks_of(corpus: Corpus, start: int, stop: int, document_id: str) -> list[C
 
 
 async def load_store(store: VectorStore, corpus: Corpus) -> float:
-    """Write the corpus through the store's own ``upsert_document``, CHUNKS_PER_DOCUMENT
-    chunks per document; returns the seconds it took. Only the chunks holding a flag carry
-    it in their metadata (as a user's tag would be)."""
+    """Write the corpus as a large load does, through the bulk write of
+    ``vectorstores.bulk`` (pgvector: one COPY per DOCUMENTS_PER_WRITE documents; another
+    store: ``upsert_document`` each), CHUNKS_PER_DOCUMENT chunks per document; returns the
+    seconds it took. Only the chunks holding a flag carry it in their metadata (as a user's
+    tag would be)."""
     started = time.perf_counter()
+    batch: list[DocumentVectors] = []
     for start in range(0, len(corpus), CHUNKS_PER_DOCUMENT):
         stop = min(len(corpus), start + CHUNKS_PER_DOCUMENT)
         doc = f"bench-{start // CHUNKS_PER_DOCUMENT:04d}"
-        await store.upsert_document(
-            doc, chunks_of(corpus, start, stop, doc), corpus.vectors[start:stop]
-        )
+        batch.append((doc, chunks_of(corpus, start, stop, doc), corpus.vectors[start:stop]))
+        if len(batch) == DOCUMENTS_PER_WRITE or stop == len(corpus):
+            await upsert_documents(store, batch)
+            batch = []
     return time.perf_counter() - started
 
 
 async def load_pgvector(url: str, corpus: Corpus) -> dict[str, float]:
-    """The corpus through the store's own upsert_document, with its HNSW index built after
+    """The corpus through the store's bulk write (``load_store``), with its HNSW index built after
     the load (as pgvector advises) by the store's own DDL; then ANALYZE."""
     pool = await open_pool(url, max_size=2)
     try:

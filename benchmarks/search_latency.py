@@ -62,7 +62,7 @@ from rag_app.vectorstores.pgvector import (
 
 TOP_K = 10
 CONCURRENCY = (1, 4, 16)
-EF_SWEEP = (40, 64, 100, 200)
+EF_SWEEP = (40, 64, 100, 200, 300)  # 300: the default (recall_sweep.py, 100k chunks)
 MODEL_ID = MiniLmOnnxEmbedder.model_id
 DIMENSION = MiniLmOnnxEmbedder.dimension
 # Hybrid search asks each of its two lists for this many rows, for TOP_K results.

@@ -233,10 +233,12 @@ class Settings(BaseSettings):
         description="The weight of cosine similarity in the weighted fusion (the rest is "
         "normalised BM25)",
     )
-    # Measured (benchmarks/search_latency.py, 100k chunks): recall@10 0.858 at 100, 0.927 at
-    # 200, for 4.1 -> 6.7 ms raw p95; the query's embedding alone takes ~25 ms.
+    # Measured (benchmarks/recall_sweep.py, 100k chunks of real legal text, m 16,
+    # ef_construction 128): recall@10 0.890 at 100, 0.945 at 200, 0.959 at 300, 0.971 at
+    # 400, for 5.0 / 6.0 / 8.7 / 8.8 ms raw p95; 300 is the least that holds 0.95 (20k
+    # chunks: 0.967 at 200). The query's embedding alone takes ~11-25 ms.
     hnsw_ef_search: int = Field(
-        default=200,
+        default=300,
         ge=10,
         le=1000,
         description="Pgvector HNSW search breadth (never below the rows asked for)",

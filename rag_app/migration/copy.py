@@ -2,9 +2,10 @@
 the other, unchanged (no embedding calls), for the same embedding model and dimension.
 
 The catalog names the documents (oldest first); each is read whole from the source
-(``read_document``) and written whole to the target (``upsert_document`` replaces), and the
-checkpoint names the last one copied, so a re-run continues after it and a document copied
-twice is still stored once. At the end the two stores' chunk counts must agree.
+(``read_document``) and written whole to the target, a batch of documents per bulk write
+(``vectorstores.bulk``: each replaces its earlier set), and the checkpoint names the last
+one copied, so a re-run continues after it and a document copied twice is still stored
+once. At the end the two stores' chunk counts must agree.
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ from rag_app.domain import Document
 from rag_app.errors import ConfigurationError, RagError
 from rag_app.migration.checkpoint import Checkpoint, CheckpointStore
 from rag_app.vectorstores.base import VectorStore
+from rag_app.vectorstores.bulk import BulkWrite, DocumentVectors, upsert_documents
 
 PAGE = 100
+# A bulk write holds up to this many chunks or documents (a few MB of vectors at most).
+BATCH_ROWS = 2000
+BATCH_DOCUMENTS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,17 +108,26 @@ async def copy_store(
         start = ids.index(checkpoint.after_document) + 1
     on_start(len(documents), start)
     missing: list[str] = []
-    for document in documents[start:]:
+    batch: list[DocumentVectors] = []
+    done = start
+    # A store without a bulk path writes one document at a time anyway: a checkpoint each.
+    most = BATCH_DOCUMENTS if isinstance(target, BulkWrite) else 1
+    for n, document in enumerate(documents[start:], start + 1):
         chunks, vectors = await source.read_document(document.document_id)
         if chunks:
-            await target.upsert_document(document.document_id, chunks, vectors)
+            batch.append((document.document_id, chunks, vectors))
         elif document.chunks:
             missing.append(document.document_id)
-        checkpoint.after_document = document.document_id
-        checkpoint.documents_written += 1 if chunks else 0
-        checkpoint.rows_written += len(chunks)
-        await checkpoints.save(checkpoint)
-        on_progress(1)
+        rows = sum(len(c) for _, c, _ in batch)
+        if n == len(documents) or rows >= BATCH_ROWS or len(batch) >= most:
+            # One bulk write per batch; then the checkpoint names the batch's last document.
+            await upsert_documents(target, batch)
+            checkpoint.after_document = document.document_id
+            checkpoint.documents_written += len(batch)
+            checkpoint.rows_written += rows
+            await checkpoints.save(checkpoint)
+            on_progress(n - done)
+            done, batch = n, []
     source_count, target_count = await source.count({}), await target.count({})
     if source_count != target_count:
         raise CountMismatchError(

@@ -1,8 +1,9 @@
 """``migrate from-postgres``: source pages -> documents -> embeddings -> store + catalog.
 
 Pages are read in (document, id) order. A document is written once all its rows are in
-(the last document of a page waits for the next page), so it is written whole with
-``upsert_document``, which replaces any earlier set: a re-run cannot duplicate a chunk.
+(the last document of a page waits for the next page), so it is written whole, the page's
+documents in one bulk write (``vectorstores.bulk``), each replacing its earlier set: a
+re-run cannot duplicate a chunk.
 The embedder is called once per page, over every accepted row of the page's documents.
 """
 
@@ -22,6 +23,7 @@ from rag_app.migration.report import RunReport, Tally
 from rag_app.migration.rows import DocumentRows, Rejection, SkipReason, document_rows
 from rag_app.migration.source import Resume, SourceRow, SourceTable
 from rag_app.vectorstores.base import VectorStore
+from rag_app.vectorstores.bulk import DocumentVectors, upsert_documents
 
 Progress = Callable[[int], None]
 """Called with the number of source rows just handled."""
@@ -112,16 +114,19 @@ async def _write(documents: list[DocumentRows], target: Target) -> float:
     began = time.monotonic()
     vectors = await target.embedder.embed_batch(texts)
     embed_seconds = time.monotonic() - began
+    written: list[DocumentVectors] = []
     start = 0
     for document in documents:
-        if not document.chunks:
-            continue
-        end = start + len(document.chunks)
-        await target.store.upsert_document(
-            document.document_id, document.chunks, vectors[start:end]
-        )
-        await save_migrated_document(target.catalog, document)
-        start = end
+        if document.chunks:
+            end = start + len(document.chunks)
+            written.append((document.document_id, document.chunks, vectors[start:end]))
+            start = end
+    # The page's documents in one bulk write where the store has one; each still replaces
+    # its own earlier chunks, so a re-run after a failure stores every chunk once.
+    await upsert_documents(target.store, written)
+    for document in documents:
+        if document.chunks:
+            await save_migrated_document(target.catalog, document)
     return embed_seconds
 
 

@@ -361,7 +361,7 @@ class PgVectorStore:
         *,
         table: str,
         dimension: int,
-        ef_search: int = 200,
+        ef_search: int = 300,
         selective_share: float = SELECTIVE_SHARE,
         selective_floor: int = SELECTIVE_FLOOR,
     ) -> None:

@@ -50,7 +50,7 @@ def test_search_latency_quick_run_records_latency_ratios_recall_and_the_sweep() 
     assert data["errors"] == 0, "a /search came back with an error or fewer than top_k hits"
     assert data["parameters"]["api_client"] == "streams"
     assert 0.5 < data["recall_at_10"] <= 1.0
-    assert [s["ef_search"] for s in data["ef_search_sweep"]] == [40, 64, 100, 200]
+    assert [s["ef_search"] for s in data["ef_search_sweep"]] == [40, 64, 100, 200, 300]
     assert {"m", "ef_construction", "ef_search"} <= set(data["hnsw"])
     assert data["query_embedding_ms"]["p50"] > 0
     assert set(data["store_query_ms"]) == {"one_round_trip", "five_round_trips"}

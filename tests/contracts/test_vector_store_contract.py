@@ -17,6 +17,8 @@ from rag_app.domain import Chunk
 from rag_app.errors import InvalidInputError
 from rag_app.postgres.pool import open_pool
 from rag_app.vectorstores.base import NativeHybrid, VectorStore, index_name
+from rag_app.vectorstores.bulk import BulkWrite
+from rag_app.vectorstores.bulk import upsert_documents as bulk_upsert
 from rag_app.vectorstores.pgvector import PgVectorStore
 from rag_app.vectorstores.s3vectors import S3VectorsStore
 from rag_app_dev.s3vectors_local import LocalS3Vectors
@@ -456,3 +458,35 @@ async def test_keyword_scores_agree_across_backends(
     # length normalisation are not PostgreSQL's), so they are close, not equal.
     assert [h.chunk.chunk_id for h in pg_hits] == [h.chunk.chunk_id for h in s3_hits]
     assert np.allclose([h.text_rank for h in pg_hits], [h.text_rank for h in s3_hits], rtol=0.05)
+
+
+async def test_bulk_upsert_replaces_each_document_and_refuses_a_repeated_id(
+    store: VectorStore,
+) -> None:
+    """``vectorstores.bulk.upsert_documents``, the path of migrations and large loads: the
+    store's own bulk write where it has one (pgvector), else one document after the other."""
+    assert isinstance(store, BulkWrite) is isinstance(store, PgVectorStore)
+    await bulk_upsert(
+        store,
+        [
+            ("a", [chunk("a", i, f"old {i}") for i in range(3)], np.stack([unit(1)] * 3)),
+            ("b", [chunk("b", 0, "kept")], np.stack([unit(0, 1)])),
+        ],
+    )
+    await bulk_upsert(
+        store,
+        [
+            ("a", [chunk("a", 0, "new")], np.stack([unit(1)])),
+            ("c", [chunk("c", 0, "added")], np.stack([unit(1, 1)])),
+        ],
+    )
+    texts = {
+        (h.chunk.document_id, h.chunk.text)
+        for h in await store.query(unit(1), top_k=10, filters={})
+    }
+    assert texts == {("a", "new"), ("b", "kept"), ("c", "added")}
+    twice = [("d", [chunk("d", 0)], np.stack([unit(1)]))] * 2
+    with pytest.raises(ValueError, match="more than once"):
+        await bulk_upsert(store, twice)
+    await bulk_upsert(store, [])
+    assert await store.count({}) == 3
