@@ -42,14 +42,17 @@ PAGES = {
 @cache
 def page_html(name: str) -> bytes:
     """Page ``name`` (a key of ``PAGES``) as sent: the layout with its title, its script
-    (``static/<name>.js``), its header and its ``<main>``. No inline script or style."""
+    (``static/<name>.js``), its header and its ``<main>``; the ask and search pages share
+    ``$query_filters`` (the search-mode and collection selects). No inline script or style."""
     title, header = PAGES[name]
     layout = Template((TEMPLATES / "layout.html").read_text(encoding="utf-8"))
     return layout.substitute(
         title=title,
         name=name,
         header=(TEMPLATES / f"{header}.html").read_text(encoding="utf-8"),
-        main=(TEMPLATES / f"{name}.html").read_text(encoding="utf-8"),
+        main=Template((TEMPLATES / f"{name}.html").read_text(encoding="utf-8")).substitute(
+            query_filters=(TEMPLATES / "query-filters.html").read_text(encoding="utf-8")
+        ),
     ).encode()
 
 
