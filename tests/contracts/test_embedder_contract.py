@@ -1,5 +1,6 @@
-"""The Embedder contract over every backend: the local MiniLM (ONNX) and Bedrock Titan v2
-through the real boto3 client against the local Bedrock double."""
+"""The Embedder contract over every backend: the local MiniLM (ONNX model on OpenVINO, the
+default, and on ONNX Runtime) and Bedrock Titan v2 through the real boto3 client against the
+local Bedrock double."""
 
 from __future__ import annotations
 
@@ -19,12 +20,22 @@ pytestmark = pytest.mark.anyio
 TEXTS = ["The Tenant shall pay rent monthly.", "A late fee of $75 applies.", "Schedule A."]
 
 
-@pytest.fixture(params=["minilm", "bedrock-titan"])
+@pytest.fixture(scope="module")
+def minilm_on_onnxruntime() -> MiniLmOnnxEmbedder:
+    return MiniLmOnnxEmbedder(runtime="onnxruntime")
+
+
+@pytest.fixture(params=["minilm", "minilm-onnxruntime", "bedrock-titan"])
 def embedder(
-    request: pytest.FixtureRequest, embedder: MiniLmOnnxEmbedder, bedrock_server: LocalBedrock
+    request: pytest.FixtureRequest,
+    embedder: MiniLmOnnxEmbedder,
+    minilm_on_onnxruntime: MiniLmOnnxEmbedder,
+    bedrock_server: LocalBedrock,
 ) -> Any:
     if request.param == "minilm":
         return embedder
+    if request.param == "minilm-onnxruntime":
+        return minilm_on_onnxruntime
     client = local_client("bedrock-runtime", bedrock_server.endpoint_url)
     return BedrockTitanEmbedder(client, dimensions=256)
 

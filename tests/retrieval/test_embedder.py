@@ -10,6 +10,7 @@ from rag_app.embedders.base import Embedder
 from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
 from rag_app.embedders.shared import SharedEmbedder
 from rag_app.errors import ConfigurationError
+from tests.conftest import CORPUS
 
 pytestmark = pytest.mark.anyio
 
@@ -49,6 +50,27 @@ async def test_batching_and_order_do_not_change_vectors(any_embedder: Embedder) 
 
 async def test_empty_batch(any_embedder: Embedder) -> None:
     assert (await any_embedder.embed_batch([])).shape == (0, 384)
+
+
+CORPUS_PDF = CORPUS / "pdf" / "federal-register-2020-17221.pdf"
+
+
+async def test_both_engines_give_the_same_vectors_on_real_text(
+    embedder: MiniLmOnnxEmbedder,
+) -> None:
+    """An index built on one engine is searched with the other: the model id is the same, so
+    their vectors must agree (OpenVINO runs bfloat16 on this machine's AMX, ONNX Runtime float32)."""
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(CORPUS_PDF)
+    words = " ".join(page.get_textpage().get_text_range() for page in pdf).split()
+    # Chunk-sized (about 256 word-pieces, truncated) and sentence-sized texts.
+    texts = [" ".join(words[i : i + 180]) for i in range(0, 180 * 12, 180)]
+    texts += [" ".join(words[i : i + 15]) for i in range(0, 15 * 20, 15)]
+    reference = await MiniLmOnnxEmbedder(runtime="onnxruntime").embed_batch(texts)
+    vectors = await embedder.embed_batch(texts)
+    cosines = (vectors * reference).sum(axis=1)
+    assert cosines.min() >= 0.9999, cosines.min()
 
 
 def test_a_model_file_with_the_wrong_digest_is_refused(tmp_path: Path) -> None:
