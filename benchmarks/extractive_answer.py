@@ -13,7 +13,11 @@ per ask, the ratios, the load average, and how often each answers as the first d
 grounded flag, same first cited sentence, same set of cited sentences); writes
 benchmarks/results/extractive_answer.json.
 
-    .venv/bin/python benchmarks/extractive_answer.py [--rounds 3] [--candidates 8,6]
+With ``--onnxruntime``, one more variant answers as the default (cached) one does with a
+second copy of the model on ONNX Runtime (``RAG_EMBED_RUNTIME=onnxruntime``), the engine
+before OpenVINO became the default, for a same-run ratio between the two engines.
+
+    .venv/bin/python benchmarks/extractive_answer.py [--rounds 3] [--candidates 8,6] [--onnxruntime]
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from rag_app.answerers.base import Answerer
 from rag_app.answerers.extractive import SEMANTIC_CANDIDATES, ExtractiveAnswerer
 from rag_app.domain import Answer, JobStatus
 from rag_app.embedders.memo import MemoEmbedder
+from rag_app.embedders.minilm_onnx import MiniLmOnnxEmbedder
+from rag_app.embedders.shared import SharedEmbedder
 from rag_app.evaluation.questions import load_questions
 from rag_app.ingest.service import Upload
 from rag_app.postgres.embedded import EmbeddedPostgres
@@ -53,7 +59,12 @@ def _quotes(answer: Answer) -> list[str]:
     return [" ".join(c.quote.split()) for c in answer.citations]
 
 
-async def run(root: Path, rounds: int, candidate_counts: tuple[int, ...] = ()) -> dict[str, Any]:
+ON_ONNXRUNTIME = f"{CACHED}, on onnxruntime"
+
+
+async def run(
+    root: Path, rounds: int, candidate_counts: tuple[int, ...] = (), onnxruntime: bool = False
+) -> dict[str, Any]:
     cluster = EmbeddedPostgres(root / "pg")
     url = cluster.start().url
     try:
@@ -74,8 +85,25 @@ async def run(root: Path, rounds: int, candidate_counts: tuple[int, ...] = ()) -
                     semantic_candidates=candidates,
                 )
 
-            def memo() -> MemoEmbedder:  # one cache per variant: each meets sentences anew
-                return MemoEmbedder(services.embedder, capacity=settings.answer_sentence_cache)
+            def memo(embedder: Any = None) -> MemoEmbedder:  # one cache per variant
+                return MemoEmbedder(
+                    embedder or services.embedder, capacity=settings.answer_sentence_cache
+                )
+
+            # The same model on ONNX Runtime, shared and batched as the service's is.
+            other = (
+                SharedEmbedder(
+                    MiniLmOnnxEmbedder(
+                        batch_size=settings.embed_batch_size,
+                        threads=settings.embed_threads or os.cpu_count() or 1,
+                        runtime="onnxruntime",
+                    ),
+                    window_seconds=settings.embed_batch_window_ms / 1000,
+                    max_batch=settings.embed_batch_size,
+                ).for_queries()
+                if onnxruntime
+                else None
+            )
 
             answerers: dict[str, Answerer] = {
                 "every candidate sentence": extractive(services.embedder, EVERY_SENTENCE),
@@ -87,6 +115,7 @@ async def run(root: Path, rounds: int, candidate_counts: tuple[int, ...] = ()) -
                     f"{n} sentences + sentence cache": extractive(memo(), n)
                     for n in candidate_counts
                 },
+                **({ON_ONNXRUNTIME: extractive(memo(other), SEMANTIC_CANDIDATES)} if other else {}),
             }
             services_of = {
                 name: QueryService(
@@ -111,6 +140,14 @@ async def run(root: Path, rounds: int, candidate_counts: tuple[int, ...] = ()) -
                 return await original(texts)
 
             services.embedder.embed_batch = counting  # type: ignore[method-assign]
+            if other is not None:
+                original_other = other.embed_batch
+
+                async def counting_other(texts: Any) -> Any:
+                    counted[0] += len(texts)
+                    return await original_other(texts)
+
+                other.embed_batch = counting_other  # type: ignore[method-assign]
             top_k = 5
             for round_ in range(rounds):
                 for question in questions:
@@ -174,12 +211,17 @@ def main() -> None:
         default=(),
         help="also measure these counts of embedded sentences, with the cache (e.g. 8,6)",
     )
+    parser.add_argument(
+        "--onnxruntime",
+        action="store_true",
+        help="also answer with the model on ONNX Runtime (the engine before OpenVINO)",
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="rag-answer-"))
     root.chmod(0o755)  # as root, the embedded PostgreSQL's own user must reach it
     at_start = machine()
     try:
-        found = asyncio.run(run(root, args.rounds, args.candidates))
+        found = asyncio.run(run(root, args.rounds, args.candidates, args.onnxruntime))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     for name, f in found["figures"].items():
