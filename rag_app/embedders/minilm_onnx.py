@@ -24,6 +24,7 @@ MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
 # The upstream sentence-transformers/all-MiniLM-L6-v2 tokenizer.json digest.
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 MAX_TOKENS = 256  # the model's max_seq_length in sentence-transformers
+PAD_MULTIPLE = 16
 
 
 def _sha256(path: Path) -> str:
@@ -100,7 +101,13 @@ class MiniLmOnnxEmbedder:
         self._engine = engine(runtime, model_path, threads=threads)
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token, not a secret
+        # Lengths rounded up to 16 word pieces: at most 16 shapes per batch size, which the
+        # OpenVINO engine compiles once each and keeps (onnx_engines.py: SHAPE_CACHE).
+        self._tokenizer.enable_padding(
+            pad_id=0,
+            pad_token="[PAD]",  # noqa: S106 - a token, not a secret
+            pad_to_multiple_of=PAD_MULTIPLE,
+        )
         self._batch_size = batch_size
         # One inference at a time: the engine already uses every core we give it.
         self._lock = threading.Lock()

@@ -24,6 +24,13 @@ from numpy.typing import NDArray
 
 EngineName = Literal["openvino", "onnxruntime"]
 
+# OpenVINO compiles each new input shape once and keeps it (5,000 shapes by default). With
+# every length from 1 to 256 and batches of 1 to 32 it grew a server by 400 MiB in a
+# minute of the load test; lengths rounded to 16 (minilm_onnx.py) and this cap hold it:
+# measured on 800 inferences of mixed shapes, 210 -> 490-550 MiB, against 1,269 MiB for
+# unrounded lengths. Beyond the cap the least recently used shape is compiled again.
+SHAPE_CACHE = 256
+
 
 class OnnxEngine(Protocol):
     """Runs the model on one padded batch."""
@@ -85,6 +92,7 @@ class OpenVinoEngine:
                 # One request at a time on all the threads: the THROUGHPUT hint's several
                 # streams halved the rate of a single caller (58 against 109 chunks/s).
                 "PERFORMANCE_HINT": "LATENCY",
+                "CPU_RUNTIME_CACHE_CAPACITY": SHAPE_CACHE,
             },
         )
         self._request = self._compiled.create_infer_request()
