@@ -11,7 +11,6 @@ Slow: Textract's first poll waits 5 s (the app's setting)."""
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -25,9 +24,10 @@ from rag_app.api import create_app
 from rag_app.ingest.originals import blob_key, word_layer_key
 from rag_app.settings import Settings
 from rag_app_dev.local_http import LocalHttpServer, send
-from tests.conftest import CORPUS, wait_for_job
+from tests.conftest import CORPUS
 from tests.support.scans import scanned_pdf
 from tests.support.textract_blocks import detection_blocks, page_words
+from tests.web.scanned_quotes import quote_on_a_scan
 
 pytestmark = pytest.mark.slow
 BULLETIN = CORPUS / "pdf" / "la-precinct-bulletin-2014-p1.pdf"
@@ -81,28 +81,12 @@ def test_a_quote_on_a_page_textract_read_is_boxed_on_its_words(
     )
     scan = scanned_pdf(BULLETIN)
     with TestClient(create_app(settings)) as client:
-        response = client.post(
-            "/documents", files={"file": ("bulletin-scan.pdf", scan, "application/pdf")}
+        quoted = quote_on_a_scan(
+            client, "bulletin-scan.pdf", scan, query="burglary theft vehicle", timeout=300
         )
-        assert response.status_code == 202, response.text
-        document_id = response.json()["document_id"]
-        job = wait_for_job(client, response.json()["job_id"], timeout=300)
-        assert job["status"] == "succeeded", job
-        assert client.get(f"/documents/{document_id}").json()["pages_ocr"] == 1
+        document_id, boxes = quoted.document_id, quoted.boxes
         assert textract.objects
         assert textract.objects[0]["Bucket"] == bucket
-
-        hits = client.post("/search", json={"query": "burglary theft vehicle", "top_k": 3}).json()
-        text = hits["hits"][0]["text"]
-        assert hits["hits"][0]["ocr"] is True
-        words = re.findall(r"[A-Za-z]{5,}", text)
-        assert len(words) >= 4, text
-        first, last = text.index(words[0]), text.index(words[3]) + len(words[3])
-        quote = text[first:last]
-
-        found = client.get(f"/documents/{document_id}/pages/1/quote", params={"text": quote}).json()
-        assert found["found"] is True, quote
-        boxes: list[dict[str, Any]] = found["boxes"]
         placed: dict[str, list[tuple[float, float, float, float]]] = {}
         for line in page_words(BULLETIN, 1):
             for word, box in line:
@@ -119,7 +103,7 @@ def test_a_quote_on_a_page_textract_read_is_boxed_on_its_words(
             )
 
         # Each quoted word's box (one of its occurrences on the page) lies inside a drawn box.
-        for word in words[:4]:
+        for word in quoted.words:
             assert any(covered(box) for box in placed[word]), (word, placed[word], boxes)
         assert sum(b["w"] * b["h"] for b in boxes) < 0.1  # the quote, not the page
         missing = client.get(
