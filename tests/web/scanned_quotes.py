@@ -16,12 +16,14 @@ from tests.conftest import wait_for_job
 @dataclass(frozen=True)
 class ScanQuote:
     """The quoted words (the first four of the quote), the quote as the hit's text has it,
-    and the quote route's boxes for it on page 1 (fractions of the page as rendered)."""
+    the quote route's boxes for it on page 1 (fractions of the page as rendered) and the
+    page's size in points as the route gives it (width, height)."""
 
     document_id: str
     words: list[str]
     quote: str
     boxes: list[dict[str, Any]]
+    size_pt: tuple[float, float]
 
 
 def quote_on_a_scan(
@@ -53,4 +55,5 @@ def quote_on_a_scan(
 
     found = client.get(f"/documents/{document_id}/pages/1/quote", params={"text": quote}).json()
     assert found["found"] is True, quote
-    return ScanQuote(document_id, words[:4], quote, found["boxes"])
+    size = (found["width_pt"], found["height_pt"])
+    return ScanQuote(document_id, words[:4], quote, found["boxes"], size)
