@@ -103,6 +103,7 @@ async def test_an_idle_worker_long_polls_the_dead_letter_queue_and_stops_at_once
     job_polls = requests.receives(pair.url)
     assert dead_letter_polls == [20]
     assert job_polls == [20]
+    assert len(requests.made) == 2  # nothing else in those 3 s (the depth read follows a poll)
     assert stopped_in < 1, "stopping waited for a long poll"
     hourly = sum(3600 // wait for wait in dead_letter_polls + job_polls if wait)
     print(
