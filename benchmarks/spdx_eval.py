@@ -56,7 +56,7 @@ from typing import Any
 import psycopg
 from rich.console import Console
 
-from benchmarks import fusion_sweep
+from benchmarks import fusion_candidates, fusion_sweep
 from benchmarks.cached_embedder import CachedEmbedder
 from rag_app import __version__
 from rag_app.domain import JobStatus, SearchMode
@@ -292,6 +292,7 @@ async def score(
     modes: list[SearchMode] | None = None,
     *,
     fusions: bool = False,
+    store: str = "pgvector",
 ) -> tuple[Evaluation, float, dict[str, Any] | None]:
     """``rag-app eval``'s harness in ``modes`` (default: every mode); with ``fusions``, also
     every fusion of benchmarks/fusion_sweep.py over the same candidates."""
@@ -303,8 +304,13 @@ async def score(
         seconds = round(time.perf_counter() - t, 1)
         swept = None
         if fusions:
+            dump = CACHE / fusion_candidates.FOLDER / f"{eval_set.name}-{store}.json"
             swept = await fusion_sweep.sweep(
-                services.store, services.embedder, services.catalog, eval_set.questions
+                services.store,
+                services.embedder,
+                services.catalog,
+                eval_set.questions,
+                dump=(dump, eval_set.name, store),
             )
         return result, seconds, swept
 
@@ -365,7 +371,9 @@ async def run(
                                 }
                             )
                             cost = await copy_to_s3vectors(settings)
-                        result, eval_s, swept = await score(settings, eval_set, fusions=fusions)
+                        result, eval_s, swept = await score(
+                            settings, eval_set, fusions=fusions, store=store
+                        )
                         found = {**summary(result), **cost, "eval_seconds": eval_s}
                         if swept is not None:
                             found["fusion_sweep"] = swept
