@@ -63,3 +63,16 @@ def test_the_split_is_by_line_parity_and_figures_follow_the_ranks() -> None:
     assert scores["weighted 0.5 @40"]["full"]["questions_below_better_single"] == 0
     # Vector search alone would rank the keyword-first targets 3rd: 2 questions below.
     assert scores["weighted 0.9 @40"]["full"]["questions_below_better_single"] == 2
+
+
+def test_reach_counts_the_better_list_per_question_and_targets_found_by_neither() -> None:
+    lost = fusion_candidates.QuestionCandidates(
+        5, "q", frozenset({"t#0"}), [("o#1", 0.9, 0.0)], [("o#2", 0.1, 3.0)]
+    )
+    qs = [question(1, True), question(2, False), lost]
+    found = fusion_choice.reach(fusion_candidates.CandidateSet("spdx", "s3vectors", 100, False, qs))
+    assert found["full"] == {
+        "better_single_per_question_MRR@10": round(2 / 3, 4),
+        "target_in_neither_list_at_40": 1,
+    }
+    assert found["tune"]["target_in_neither_list_at_40"] == 0

@@ -1,4 +1,4 @@
-"""The normalised and rank-weighted fusions of rag_app/retrieval/score_fusion.py: pure
+"""The normalised and rank-weighted fusions of benchmarks/candidate_fusions.py: pure
 functions of two candidate lists, pinned on small lists whose right order is worked out
 by hand."""
 
@@ -8,8 +8,8 @@ import math
 
 import pytest
 
+from benchmarks.candidate_fusions import convex, min_max, union, weighted_rrf, z_score
 from rag_app.domain import Chunk, Hit
-from rag_app.retrieval.score_fusion import convex, min_max, union, weighted_rrf, z_score
 from rag_app.vectorstores.base import HybridCandidates
 
 

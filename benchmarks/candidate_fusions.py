@@ -1,4 +1,6 @@
-"""Fusions of a hybrid search's two signals that put each on the query's own scale first.
+"""Candidate fusions of a hybrid search's two signals, compared with the service's ``blend``
+by benchmarks/fusion_choice.py (none of them won; see docs/performance.md, "Fusion
+choice"): each puts the signals on the query's own scale first, or combines ranks.
 
 ``blend`` (fusion.py) adds the raw cosine similarity to BM25 over the best BM25: the two
 are on different scales, and how far apart they are changes from query to query (the
