@@ -1,6 +1,7 @@
 """Hybrid fusion choices compared on one set of candidates: each question's two candidate
-lists are fetched once from the store (``query_hybrid``, the depth the service asks for),
-then every fusion below ranks them, so the choices differ in nothing but the fusion.
+lists are fetched once from the store (``query_hybrid`` at depth 100, cut to the depth the
+service asks for), then every fusion below ranks them, so the choices differ in nothing but
+the fusion. The depth-100 lists can be kept for benchmarks/fusion_choice.py.
 
 ``weighted-zero`` is the fusion before every candidate was scored on both signals: a
 vector hit missing from the keyword list counted BM25 0. It is the same-run "before".

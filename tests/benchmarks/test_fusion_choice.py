@@ -1,14 +1,23 @@
 """benchmarks/fusion_candidates.py keeps candidate lists on disk and
 benchmarks/fusion_choice.py replays fusions over them: the lists come back as the store
-returned them, cut to a depth, and the split and the figures follow from the ranks."""
+returned them, cut to a depth, the split and the figures follow from the ranks, and the
+replayed default scores what the service's own hybrid search scored."""
 
 from __future__ import annotations
 
+import functools
+import json
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from benchmarks import fusion_candidates, fusion_choice
 from rag_app.domain import Chunk, Hit
+from rag_app.retrieval.fusion import blend
 from rag_app.vectorstores.base import HybridCandidates
+from tests.conftest import ROOT
 
 
 def hit(document: str, no: int, similarity: float, text_rank: float = 0.0) -> Hit:
@@ -76,3 +85,31 @@ def test_reach_counts_the_better_list_per_question_and_targets_found_by_neither(
         "target_in_neither_list_at_40": 1,
     }
     assert found["tune"]["target_in_neither_list_at_40"] == 0
+
+
+@pytest.mark.slow
+def test_the_kept_lists_replay_the_services_hybrid_figure() -> None:
+    out = "fusion_replay_check.json"
+    command = ["-m", "benchmarks.spdx_eval", "--quick", "--sets", "corpus-pdf", "--fusions"]
+    run = subprocess.run(
+        [sys.executable, *command, "--out", out],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads((ROOT / "benchmarks" / "results" / "quick" / out).read_text())
+    folder = ROOT / "benchmarks" / ".cache" / (fusion_candidates.FOLDER + "-quick")
+    default = {"weighted 0.75": functools.partial(blend, vector_weight=0.75)}
+    for store in ("pgvector", "s3vectors"):
+        kept = fusion_candidates.read(folder / f"corpus-pdf-{store}.json")
+        assert (kept.name, kept.store, kept.depth) == ("corpus-pdf", store, 100)
+        assert len(kept.questions) == 35
+        assert kept.vector_hits_scored is (store == "pgvector")
+        # Every question's target was found, so the relevant ids are known.
+        assert all(q.relevant for q in kept.questions)
+        replayed = fusion_choice.score_set(kept, default)["weighted 0.75 @40"]["full"]
+        served = report["results"][store]["corpus-pdf"]["hybrid"]["MRR@10"]
+        assert replayed["MRR@10"] == pytest.approx(served, abs=5e-4)
