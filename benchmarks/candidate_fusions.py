@@ -20,22 +20,16 @@ import math
 from collections.abc import Callable, Sequence
 
 from rag_app.domain import Hit
+from rag_app.retrieval.fusion import scored_union
 from rag_app.vectorstores.base import HybridCandidates
 
 Normaliser = Callable[[Sequence[float]], list[float]]
 
 
 def union(candidates: HybridCandidates) -> list[Hit]:
-    """Every candidate once (the keyword list's copy, which carries the BM25, when a chunk is
-    in both lists), in chunk id order; a vector hit's BM25 as ``blend`` counts it."""
-    unscored = None if candidates.vector_hits_scored else candidates.unscored_text_rank()
-    found: dict[str, Hit] = {}
-    for hit in candidates.by_vector:
-        found[hit.chunk.chunk_id] = (
-            hit if unscored is None else dataclasses.replace(hit, text_rank=unscored)
-        )
-    for hit in candidates.by_words:
-        found[hit.chunk.chunk_id] = hit
+    """Every candidate once, scored on both signals as ``blend`` scores it
+    (``scored_union``), in chunk id order."""
+    found = scored_union(candidates)
     return [found[key] for key in sorted(found)]
 
 
