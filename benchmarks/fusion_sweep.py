@@ -1,6 +1,7 @@
 """Hybrid fusion choices compared on one set of candidates: each question's two candidate
-lists are fetched once from the store (``query_hybrid``, the depth the service asks for),
-then every fusion below ranks them, so the choices differ in nothing but the fusion.
+lists are fetched once from the store (``query_hybrid`` at depth 100, cut to the depth the
+service asks for), then every fusion below ranks them, so the choices differ in nothing but
+the fusion. The depth-100 lists can be kept for benchmarks/fusion_choice.py.
 
 ``weighted-zero`` is the fusion before every candidate was scored on both signals: a
 vector hit missing from the keyword list counted BM25 0. It is the same-run "before".
@@ -12,8 +13,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+from benchmarks import fusion_candidates
 from rag_app.catalog.base import Catalog
 from rag_app.domain import MAX_TOP_K, Hit
 from rag_app.embedders.base import Embedder, embed_query
@@ -86,23 +89,40 @@ async def sweep(
     questions: Sequence[Question],
     *,
     top_k: int = CUTOFF,
+    dump: tuple[Path, str, str] | None = None,
 ) -> dict[str, Any]:
     """MRR@10 and friends of every fusion over the same candidates, with per-question
-    counts of where a fusion ranks below the better single list."""
+    counts of where a fusion ranks below the better single list. The lists are fetched at
+    the deepest depth (``MAX_TOP_K``) and cut to the service's; ``dump`` (path, set name,
+    store name) keeps the deep lists for benchmarks/fusion_choice.py."""
     ids = await resolve_documents(catalog, questions)
     targets = [Target(ids[q.document], q.page, q.span) for q in questions]
     depth = min(MAX_TOP_K, max(top_k * CANDIDATES_PER_RESULT, MIN_CANDIDATES))
     found = fusions()
     ranks: dict[str, list[int | None]] = {name: [] for name in found}
     singles: dict[str, list[int | None]] = {"vector": [], "keyword": []}
+    entries: list[dict[str, Any]] = []
+    scored = True
     for q, target in zip(questions, targets, strict=True):
         vector = await embed_query(embedder, q.question)
-        candidates = await store.query_hybrid(q.question, vector, top_k=depth, filters={})
+        deep = await store.query_hybrid(q.question, vector, top_k=MAX_TOP_K, filters={})
+        scored = deep.vector_hits_scored
+        relevant = {
+            h.chunk.chunk_id for h in [*deep.by_vector, *deep.by_words] if target.matches(h.chunk)
+        }
+        entries.append(fusion_candidates.record(q.line, q.question, deep, relevant))
+        candidates = dataclasses.replace(
+            deep, by_vector=deep.by_vector[:depth], by_words=deep.by_words[:depth], depth=depth
+        )
         for name, fusion in found.items():
             hits = fusion(candidates)[:top_k]
             ranks[name].append(first_relevant_rank(target.matches(h.chunk) for h in hits))
         for name, hits in (("vector", candidates.by_vector), ("keyword", candidates.by_words)):
             singles[name].append(first_relevant_rank(target.matches(h.chunk) for h in hits[:top_k]))
+
+    if dump is not None:
+        path, set_name, store_name = dump
+        fusion_candidates.write(path, set_name, store_name, MAX_TOP_K, scored, entries)
 
     def reciprocal(rank: int | None) -> float:
         return 0.0 if rank is None else 1.0 / rank

@@ -56,7 +56,7 @@ from typing import Any
 import psycopg
 from rich.console import Console
 
-from benchmarks import fusion_sweep
+from benchmarks import fusion_candidates, fusion_sweep
 from benchmarks.cached_embedder import CachedEmbedder
 from rag_app import __version__
 from rag_app.domain import JobStatus, SearchMode
@@ -291,10 +291,12 @@ async def score(
     eval_set: EvalSet,
     modes: list[SearchMode] | None = None,
     *,
-    fusions: bool = False,
+    fusions: Path | None = None,
+    store: str = "pgvector",
 ) -> tuple[Evaluation, float, dict[str, Any] | None]:
-    """``rag-app eval``'s harness in ``modes`` (default: every mode); with ``fusions``, also
-    every fusion of benchmarks/fusion_sweep.py over the same candidates."""
+    """``rag-app eval``'s harness in ``modes`` (default: every mode); with ``fusions`` (a
+    folder), also every fusion of benchmarks/fusion_sweep.py over the same candidates, the
+    candidate lists kept in that folder as ``<set>-<store>.json``."""
     async with open_services(settings, run_jobs=False, embedder=cached_embedder()) as services:
         t = time.perf_counter()
         result = await evaluate(
@@ -302,9 +304,14 @@ async def score(
         )
         seconds = round(time.perf_counter() - t, 1)
         swept = None
-        if fusions:
+        if fusions is not None:
+            dump = fusions / f"{eval_set.name}-{store}.json"
             swept = await fusion_sweep.sweep(
-                services.store, services.embedder, services.catalog, eval_set.questions
+                services.store,
+                services.embedder,
+                services.catalog,
+                eval_set.questions,
+                dump=(dump, eval_set.name, store),
             )
         return result, seconds, swept
 
@@ -326,7 +333,7 @@ async def run(
     chunks: list[tuple[int, int]],
     root: Path,
     *,
-    fusions: bool = False,
+    fusions: Path | None = None,
     store_fusions: list[str] | None = None,
 ) -> dict[str, Any]:
     cluster = EmbeddedPostgres(root / "pg")
@@ -365,7 +372,9 @@ async def run(
                                 }
                             )
                             cost = await copy_to_s3vectors(settings)
-                        result, eval_s, swept = await score(settings, eval_set, fusions=fusions)
+                        result, eval_s, swept = await score(
+                            settings, eval_set, fusions=fusions, store=store
+                        )
                         found = {**summary(result), **cost, "eval_seconds": eval_s}
                         if swept is not None:
                             found["fusion_sweep"] = swept
@@ -405,7 +414,10 @@ def main() -> None:
     parser.add_argument("--chunk-overlap", type=int, default=None)
     parser.add_argument("--sweep", action="store_true", help="chunk size x overlap grid")
     parser.add_argument(
-        "--fusions", action="store_true", help="also every fusion of fusion_sweep.py"
+        "--fusions",
+        action="store_true",
+        help="also every fusion of fusion_sweep.py; each set's candidate lists are kept in "
+        "benchmarks/.cache/fusion-candidates/ (-quick/ with --quick) for fusion_choice.py",
     )
     parser.add_argument(
         "--store-fusions",
@@ -430,13 +442,17 @@ def main() -> None:
             )
         ]
     store_fusions = [f for f in args.store_fusions.split(",") if f]
+    # A quick run's lists are kept apart: benchmarks/fusion_choice.py reads the full ones.
+    candidates = None
+    if args.fusions:
+        candidates = CACHE / (fusion_candidates.FOLDER + ("-quick" if args.quick else ""))
     t = time.perf_counter()
     sets = [spdx_set(args.quick) if name == "spdx" else corpus_set(name) for name in sets_named]
     root = Path(tempfile.mkdtemp(prefix="rag-eval-"))
     root.chmod(0o755)  # as root, the embedded PostgreSQL's own user must reach it
     try:
         found = asyncio.run(
-            run(sets, stores, chunks, root, fusions=args.fusions, store_fusions=store_fusions)
+            run(sets, stores, chunks, root, fusions=candidates, store_fusions=store_fusions)
         )
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -415,7 +415,10 @@ class Settings(BaseSettings):
         "its redrive policy's maxReceiveCount)",
     )
     queue_wait_seconds: float = Field(
-        default=20.0, ge=0.0, le=20.0, description="long poll of an idle worker"
+        default=20.0,
+        ge=0.0,
+        le=20.0,
+        description="long poll of an idle worker, on the job queue and on its dead-letter queue",
     )
     ingest_workers: int = Field(
         default=1,

@@ -288,8 +288,8 @@ def _common_assumptions(scenario: Scenario, work: Workload, hours: Decimal) -> l
         f"the API's pods, so Auto Mode adds a {w.node_instance_type} while it runs. Media "
         "jobs wait on Transcribe: their worker time is not counted.",
         f"SQS: {per.SQS_REQUESTS_PER_DOCUMENT} requests a job (send, receive, delete) and a "
-        "lease renewal every 40 s it runs; a running worker long-polls (20 s), checks the "
-        "dead-letter queue every 2 s and reads the queue depth twice a minute "
+        "lease renewal every 40 s it runs; a running worker long-polls (20 s) the queue and "
+        "its dead-letter queue and reads the queue depth twice a minute "
         f"({per.SQS_REQUESTS_PER_WORKER_HOUR:,} requests an hour); on Option 2 KEDA reads "
         f"the queue every 15 s all month. SQS's free million requests a month is not deducted.",
         (

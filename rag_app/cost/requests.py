@@ -20,10 +20,11 @@ CATALOG_BYTES_PER_DOCUMENT = 2048  # the document, its content claim and its job
 # ChangeMessageVisibility per third of the visibility timeout a job runs (the worker's
 # lease heartbeat, rag_app/jobqueue/worker.py).
 SQS_REQUESTS_PER_DOCUMENT = 3  # with no heartbeat: a job shorter than 40 s
-# A running worker, per hour: long polls of up to 20 s (rag_app/jobqueue/sqs.py
-# MAX_WAIT_SECONDS), its housekeeping's dead-letter receive every 2 s and the two queue
-# depth reads a minute (worker.py _housekeeping).
-SQS_REQUESTS_PER_WORKER_HOUR = Decimal(3600 // 20 + 3600 // 2 + 2 * 60)
+# A running worker, per hour: long polls of 20 s (rag_app/jobqueue/sqs.py MAX_WAIT_SECONDS)
+# on the queue and, by its housekeeping, on the dead-letter queue, and the two queue depth
+# reads a minute (worker.py _housekeeping). tests/queue/test_worker_sqs_polling.py counts
+# an idle worker's requests and pins this figure.
+SQS_REQUESTS_PER_WORKER_HOUR = Decimal(3600 // 20 + 3600 // 20 + 2 * 60)
 # KEDA's aws-sqs-queue scaler (Option 2): one GetQueueAttributes per pollingInterval (15 s,
 # charts/rag-app/templates/worker-scaling.yaml), all month, workers or not.
 SQS_REQUESTS_PER_KEDA_HOUR = Decimal(3600 // 15)

@@ -107,8 +107,11 @@ class JobQueue(Protocol):
         engine can (PostgreSQL)."""
         ...
 
-    async def dead_letters(self, *, max_messages: int) -> list[DeadLetter]:
-        """Dead messages not yet buried, without waiting; each is leased like a delivery."""
+    async def dead_letters(self, *, max_messages: int, wait_seconds: float) -> list[DeadLetter]:
+        """Dead messages not yet buried, each leased like a delivery. Waits up to
+        ``wait_seconds`` when there are none and returns as soon as one is dead (SQS: a long
+        poll of the dead-letter queue; PostgreSQL: it looks again every 2 s), then returns
+        ``[]``. ``wait_seconds=0``: one look, no wait."""
         ...
 
     async def bury(self, dead: DeadLetter) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
@@ -105,6 +106,11 @@ FROM rag_job_queue
 """
 
 
+# A waiting ``dead_letters`` looks again this often: dead jobs are rare, and a worker waits
+# on them all the time (its housekeeping), so less often than ``receive`` looks for jobs.
+DEAD_POLL_SECONDS = 2.0
+
+
 def _token(receipt: str) -> uuid.UUID:
     return uuid.UUID(receipt)
 
@@ -166,19 +172,27 @@ class PostgresJobQueue:
     async def send(self, job_id: str) -> None:
         await self._count(SEND, {"id": job_id, "max": self._max_attempts})
 
-    async def receive(self, *, max_messages: int, wait_seconds: float) -> list[Delivery]:
-        deadline = time.monotonic() + wait_seconds
+    async def _claim_within(
+        self, claim: Callable[[], Awaitable[list[dict[str, Any]]]], wait: float, every: float
+    ) -> list[dict[str, Any]]:
+        """``claim``'s rows, looking again every ``every`` seconds for up to ``wait``."""
+        deadline = time.monotonic() + wait
         while True:
-            await self._count(SWEEP, {})
-            rows = await self._rows(CLAIM, {"n": max_messages, "lease": self._lease})
+            rows = await claim()
             if rows or time.monotonic() >= deadline:
-                return [
-                    Delivery(
-                        receipt=str(r["lease_token"]), attempt=r["attempts"], job_id=r["job_id"]
-                    )
-                    for r in rows
-                ]
-            await asyncio.sleep(min(self._poll, max(0.0, deadline - time.monotonic())))
+                return rows
+            await asyncio.sleep(min(every, max(0.0, deadline - time.monotonic())))
+
+    async def receive(self, *, max_messages: int, wait_seconds: float) -> list[Delivery]:
+        async def claim() -> list[dict[str, Any]]:
+            await self._count(SWEEP, {})
+            return await self._rows(CLAIM, {"n": max_messages, "lease": self._lease})
+
+        rows = await self._claim_within(claim, wait_seconds, self._poll)
+        return [
+            Delivery(receipt=str(r["lease_token"]), attempt=r["attempts"], job_id=r["job_id"])
+            for r in rows
+        ]
 
     def _fence(self, delivery: Delivery) -> dict[str, Any]:
         return {"id": delivery.job_id, "token": _token(delivery.receipt), "lease": self._lease}
@@ -193,8 +207,11 @@ class PostgresJobQueue:
         params = {**self._fence(delivery), "reason": reason, "delay": delay_seconds}
         await self._count(RELEASE, params)
 
-    async def dead_letters(self, *, max_messages: int) -> list[DeadLetter]:
-        rows = await self._rows(CLAIM_DEAD, {"n": max_messages, "lease": self._lease})
+    async def dead_letters(self, *, max_messages: int, wait_seconds: float) -> list[DeadLetter]:
+        async def claim() -> list[dict[str, Any]]:
+            return await self._rows(CLAIM_DEAD, {"n": max_messages, "lease": self._lease})
+
+        rows = await self._claim_within(claim, wait_seconds, DEAD_POLL_SECONDS)
         return [
             DeadLetter(
                 receipt=str(r["lease_token"]),

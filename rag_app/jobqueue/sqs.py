@@ -5,14 +5,22 @@ event notifications of the documents bucket's ``inbox/`` prefix.
 boto3 is synchronous: each call runs in a worker thread. moto (server mode) speaks the
 same wire protocol in tests; where it differs from SQS (a stale receipt handle still
 works there, messages move to the DLQ lazily on the next receive) the worker does not
-depend on the difference: job effects are idempotent and dead letters are looked for
-after a receive.
+depend on the difference: job effects are idempotent and the dead-letter queue's long poll
+sees a message moved there by another receiver's receive.
+
+Every ``ReceiveMessage`` is a long poll (up to 20 s) on a daemon thread of its own: a poll
+abandoned on shutdown then cannot keep the process alive. The interpreter joins anyio's
+worker threads at exit, so a worker stopped by SIGTERM used to live on for the rest of its
+poll (17 s measured on moto's server with the default 20 s wait).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import unquote_plus
@@ -77,8 +85,42 @@ class SqsJobQueue:
         def call() -> T:
             return function(**kwargs)
 
-        # A long poll may be abandoned on shutdown: its message comes back after the lease.
+        # Cancelled on shutdown, a call is abandoned rather than awaited.
         return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+
+    async def _receive_message(self, url: str, *, max_messages: int, wait_seconds: float) -> Any:
+        """``ReceiveMessage`` on ``url``, a long poll of ``wait_seconds`` (whole seconds, at
+        most 20), on a daemon thread. Cancelled, the poll is abandoned: a message it then
+        receives comes back after the lease."""
+        loop = asyncio.get_running_loop()
+        received: asyncio.Future[Any] = loop.create_future()
+        kwargs = {
+            "QueueUrl": url,
+            "MaxNumberOfMessages": max(1, min(MAX_BATCH, max_messages)),
+            "WaitTimeSeconds": max(0, min(MAX_WAIT_SECONDS, round(wait_seconds))),
+            "VisibilityTimeout": round(self._lease),
+            "MessageSystemAttributeNames": ["ApproximateReceiveCount"],
+        }
+
+        def settle(response: Any, error: Exception | None) -> None:
+            if received.done():  # cancelled: nobody waits for it
+                return
+            if error is not None:
+                received.set_exception(error)
+            else:
+                received.set_result(response)
+
+        def poll() -> None:
+            response, error = None, None
+            try:
+                response = self._sqs.receive_message(**kwargs)
+            except Exception as e:
+                error = e
+            with contextlib.suppress(RuntimeError):  # the event loop is closed: shut down
+                loop.call_soon_threadsafe(settle, response, error)
+
+        threading.Thread(target=poll, name="sqs-receive", daemon=True).start()
+        return await received
 
     async def create(self) -> None:
         attributes = (
@@ -101,13 +143,8 @@ class SqsJobQueue:
         )
 
     async def receive(self, *, max_messages: int, wait_seconds: float) -> list[Delivery]:
-        response = await self._call(
-            self._sqs.receive_message,
-            QueueUrl=self._url,
-            MaxNumberOfMessages=max(1, min(MAX_BATCH, max_messages)),
-            WaitTimeSeconds=max(0, min(MAX_WAIT_SECONDS, round(wait_seconds))),
-            VisibilityTimeout=round(self._lease),
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        response = await self._receive_message(
+            self._url, max_messages=max_messages, wait_seconds=wait_seconds
         )
         deliveries = []
         for message in response.get("Messages", []):
@@ -161,13 +198,9 @@ class SqsJobQueue:
         except ClientError as e:
             log.warning("could not release a message (its lease was lost): %s", e)
 
-    async def dead_letters(self, *, max_messages: int) -> list[DeadLetter]:
-        response = await self._call(
-            self._sqs.receive_message,
-            QueueUrl=self._dlq,
-            MaxNumberOfMessages=max(1, min(MAX_BATCH, max_messages)),
-            WaitTimeSeconds=0,
-            VisibilityTimeout=round(self._lease),
+    async def dead_letters(self, *, max_messages: int, wait_seconds: float) -> list[DeadLetter]:
+        response = await self._receive_message(
+            self._dlq, max_messages=max_messages, wait_seconds=wait_seconds
         )
         letters = []
         for message in response.get("Messages", []):

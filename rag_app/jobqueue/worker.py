@@ -17,7 +17,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from rag_app.catalog.base import Catalog
 from rag_app.domain import JobStatus
@@ -29,6 +31,7 @@ from rag_app.jobqueue.inbox import InboxReader
 from rag_app.metrics import MetricsLog
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED)
 
@@ -97,20 +100,25 @@ class Worker:
                 return
             await asyncio.sleep(poll_seconds)
 
+    async def _unless_stopped(self, poll: Awaitable[T]) -> T | None:
+        """``poll``'s result, or None once stopping: a pending long poll is abandoned (a
+        message it then receives comes back after its lease)."""
+        polling = asyncio.ensure_future(poll)
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({polling, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not polling.done():
+            polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await polling
+            return None
+        return polling.result()
+
     async def _receive(self) -> list[Delivery] | None:
-        """The next deliveries, or None once stopping (a pending long poll is abandoned)."""
-        receiving = asyncio.ensure_future(
+        """The next deliveries, or None once stopping."""
+        return await self._unless_stopped(
             self._queue.receive(max_messages=1, wait_seconds=self._wait)
         )
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if not receiving.done():
-            receiving.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await receiving
-            return None
-        return receiving.result()
 
     async def _slot(self) -> None:
         while not self._stopping.is_set():
@@ -224,11 +232,25 @@ class Worker:
         await self._queue.complete(delivery)
 
     async def _housekeeping(self) -> None:
-        """Dead letters to failed jobs, and queue depth as metrics, now and then."""
+        """Dead letters to failed jobs, and queue depth as metrics every ``stats_seconds``.
+
+        Dead letters are waited for like jobs, ``wait_seconds`` at a time (SQS: a long poll
+        of the dead-letter queue, one request per 20 s while none arrives, and a dead letter
+        is taken as soon as it lands there). A wait that ends early with nothing (an error,
+        or no wait at all) is made up, so the queue is asked at most once per
+        ``wait_seconds`` (2 s with no wait) while nothing is dead."""
         last_stats = 0.0
+        period = self._wait or 2.0
         while not self._stopping.is_set():
+            started = time.monotonic()
+            found: list[DeadLetter] | None = []
             try:
-                for dead in await self._queue.dead_letters(max_messages=10):
+                found = await self._unless_stopped(
+                    self._queue.dead_letters(max_messages=10, wait_seconds=self._wait)
+                )
+                if found is None:
+                    return
+                for dead in found:
                     await self._bury(dead)
                 if time.monotonic() - last_stats >= self._stats_seconds:
                     last_stats = time.monotonic()
@@ -243,8 +265,11 @@ class Worker:
                     self._metrics.emit(values)
             except Exception as e:
                 log.warning("queue housekeeping failed: %s", e)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=min(2.0, self._wait or 2.0))
+                found = []
+            if not found:
+                rest = max(0.0, period - (time.monotonic() - started))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=rest)
 
     async def _bury(self, dead: DeadLetter) -> None:
         if dead.job_id is None:

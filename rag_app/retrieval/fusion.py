@@ -36,6 +36,21 @@ def fuse(rankings: list[list[Hit]], *, k: int = RRF_K) -> list[Hit]:
     return [dataclasses.replace(first[key], score=fused[key]) for key in order]
 
 
+def scored_union(candidates: HybridCandidates) -> dict[str, Hit]:
+    """Every candidate of both lists once, by chunk id, each with its similarity and its
+    BM25: a keyword hit's own; a vector hit's own when the store scored it
+    (``vector_hits_scored``), else ``candidates.unscored_text_rank()``."""
+    unscored = None if candidates.vector_hits_scored else candidates.unscored_text_rank()
+    found: dict[str, Hit] = {}
+    for hit in candidates.by_vector:
+        found[hit.chunk.chunk_id] = (
+            hit if unscored is None else dataclasses.replace(hit, text_rank=unscored)
+        )
+    for hit in candidates.by_words:
+        found[hit.chunk.chunk_id] = hit  # the copy that carries the text rank
+    return found
+
+
 def blend(candidates: HybridCandidates, *, vector_weight: float) -> list[Hit]:
     """Convex combination of scores (Bruch et al., 2023): ``vector_weight`` x cosine
     similarity + (1 - ``vector_weight``) x BM25 / the best BM25 among the candidates, over
@@ -47,14 +62,7 @@ def blend(candidates: HybridCandidates, *, vector_weight: float) -> list[Hit]:
     (0 only when the keyword list is short, so the chunk holds no query word). Counting
     a strong vector hit's BM25 as 0 is what buried first-ranked vector hits behind chunks
     that matched only generic words."""
-    unscored = None if candidates.vector_hits_scored else candidates.unscored_text_rank()
-    found: dict[str, Hit] = {}
-    for hit in candidates.by_vector:
-        found[hit.chunk.chunk_id] = (
-            hit if unscored is None else dataclasses.replace(hit, text_rank=unscored)
-        )
-    for hit in candidates.by_words:
-        found[hit.chunk.chunk_id] = hit  # the copy that carries the text rank
+    found = scored_union(candidates)
     best = max((h.text_rank for h in found.values()), default=0.0) or 1.0
     scored = {
         key: vector_weight * h.similarity + (1 - vector_weight) * h.text_rank / best

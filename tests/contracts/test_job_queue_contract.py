@@ -133,7 +133,7 @@ async def test_release_offers_the_job_again_after_the_delay(queue: JobQueue) -> 
 async def _dead_letters(queue: JobQueue) -> list[Any]:
     # SQS moves a message to its DLQ on the receive after its last attempt.
     assert await queue.receive(max_messages=1, wait_seconds=0) == []
-    return await queue.dead_letters(max_messages=10)
+    return await queue.dead_letters(max_messages=10, wait_seconds=0)
 
 
 async def test_after_its_last_failed_attempt_a_job_is_dead_and_offered_once(
@@ -153,8 +153,38 @@ async def test_after_its_last_failed_attempt_a_job_is_dead_and_offered_once(
     assert delivery.job_id == other
     assert (await queue.depth()).dead == 1
     await queue.bury(dead)
-    assert await queue.dead_letters(max_messages=10) == []
+    assert await queue.dead_letters(max_messages=10, wait_seconds=0) == []
     assert (await queue.depth()).dead == 0
+
+
+async def test_with_nothing_dead_a_dead_letter_wait_ends_empty(queue: JobQueue) -> None:
+    await queue.send(job_id())  # waiting, not dead
+    started = time.monotonic()
+    assert await queue.dead_letters(max_messages=10, wait_seconds=1) == []
+    assert time.monotonic() - started >= 0.9
+
+
+async def test_a_job_that_dies_during_a_dead_letter_wait_is_offered_before_it_ends(
+    queue: JobQueue,
+) -> None:
+    sent = job_id()
+    await queue.send(sent)
+    for _ in range(MAX_ATTEMPTS - 1):
+        [delivery] = await queue.receive(max_messages=1, wait_seconds=1)
+        await queue.release(delivery, reason="again", delay_seconds=0)
+    [last] = await queue.receive(max_messages=1, wait_seconds=1)
+
+    async def fail_last_attempt_later() -> None:
+        await asyncio.sleep(0.5)
+        await queue.release(last, reason="the last failure", delay_seconds=0)
+        assert await queue.receive(max_messages=1, wait_seconds=0) == []  # SQS: to the DLQ
+
+    started = time.monotonic()
+    failing = asyncio.ensure_future(fail_last_attempt_later())
+    [dead] = await queue.dead_letters(max_messages=10, wait_seconds=10)
+    await failing
+    assert dead.job_id == sent
+    assert time.monotonic() - started < 4  # PostgreSQL looks every 2 s; SQS at once
 
 
 @pytest.mark.slow  # three leases run out: 6 s per engine

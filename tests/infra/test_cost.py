@@ -655,9 +655,9 @@ IDLE = [
 @pytest.mark.parametrize(
     ("overrides", "option", "quoted"),
     [
-        (NAT_INSTEAD_OF_ENDPOINTS, "1", "$109.86"),
+        (NAT_INSTEAD_OF_ENDPOINTS, "1", "$109.85"),
         (NAT_INSTEAD_OF_ENDPOINTS, "2", "$273.98"),
-        (["eks.aurora_min_acu=1"], "2", "$470.86"),
+        (["eks.aurora_min_acu=1"], "2", "$470.85"),
         (IDLE, "1", "$229.29"),
         (IDLE, "2", "$422.70"),
     ],

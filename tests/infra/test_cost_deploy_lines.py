@@ -83,10 +83,10 @@ def test_sqs_counts_jobs_worker_hours_and_kedas_polls() -> None:
     two = estimate(Scenario(), load_prices())[1]
     (sqs1,) = [x for x in one.monthly if x.item == "SQS requests"]
     (sqs2,) = [x for x in two.monthly if x.item == "SQS requests"]
-    # 20 jobs x (3 + 3 renewals in 2 min) + 5.667 h x 2,100 = 12,020 requests;
+    # 20 jobs x (3 + 3 renewals in 2 min) + 5.667 h x 480 = 2,840 requests;
     # Option 2 adds KEDA's 240 an hour x 730 h = 175,200.
-    assert sqs1.quantity * 1_000_000 == Decimal(12_020)
-    assert sqs2.quantity * 1_000_000 == Decimal(12_020 + 175_200)
+    assert sqs1.quantity * 1_000_000 == Decimal(2_840)
+    assert sqs2.quantity * 1_000_000 == Decimal(2_840 + 175_200)
 
 
 def test_a_worker_pod_that_fits_no_node_is_refused() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pypdfium2 as pdfium
 import pytest
@@ -17,8 +16,9 @@ from litestar.testing import TestClient
 from rag_app.api import create_app
 from rag_app.ingest.originals import blob_key, ocr_layer_key
 from rag_app.settings import Settings
-from tests.conftest import CORPUS, wait_for_job
+from tests.conftest import CORPUS
 from tests.support.scans import scanned_pdf
+from tests.web.scanned_quotes import quote_on_a_scan
 
 pytestmark = pytest.mark.slow
 BULLETIN = CORPUS / "pdf" / "la-precinct-bulletin-2014-p1.pdf"
@@ -48,35 +48,22 @@ def word_centres(pdf: Path, words: list[str]) -> list[tuple[str, float, float]]:
 def test_a_quote_on_a_scanned_page_is_boxed_on_its_words(database_url: str, tmp_path: Path) -> None:
     settings = Settings(database_url=database_url, data_dir=tmp_path / "data", ocr="ocrmypdf")
     scan = scanned_pdf(BULLETIN)
+    born_digital = pdfium.PdfDocument(BULLETIN)[0].get_textpage().get_text_range()
     with TestClient(create_app(settings)) as client:
-        response = client.post(
-            "/documents", files={"file": ("bulletin-scan.pdf", scan, "application/pdf")}
-        )
-        assert response.status_code == 202, response.text
-        document_id = response.json()["document_id"]
-        job = wait_for_job(client, response.json()["job_id"], timeout=600)
-        assert job["status"] == "succeeded", job
-        assert client.get(f"/documents/{document_id}").json()["pages_ocr"] == 1
-
         # A quote from what OCR read: words the born-digital page has too, in a row.
-        hits = client.post("/search", json={"query": "burglary theft vehicle", "top_k": 3}).json()
-        text = hits["hits"][0]["text"]
-        assert hits["hits"][0]["ocr"] is True
-        born_digital = pdfium.PdfDocument(BULLETIN)[0].get_textpage().get_text_range()
-        words = [
-            w for w in re.findall(r"[A-Za-z]{5,}", text) if re.search(rf"\b{w}\b", born_digital)
-        ]
-        assert len(words) >= 4, text
-        first, last = text.index(words[0]), text.index(words[3]) + len(words[3])
-        quote = text[first:last]
-
-        found = client.get(f"/documents/{document_id}/pages/1/quote", params={"text": quote}).json()
-        assert found["found"] is True, quote
-        boxes: list[dict[str, Any]] = found["boxes"]
+        quoted = quote_on_a_scan(
+            client,
+            "bulletin-scan.pdf",
+            scan,
+            query="burglary theft vehicle",
+            timeout=600,
+            keep=lambda word: re.search(rf"\b{word}\b", born_digital) is not None,
+        )
+        document_id, quote, boxes = quoted.document_id, quoted.quote, quoted.boxes
         # Each word's characters on the born-digital page lie inside a drawn box (a scan at
         # 200 dpi: allow a pixel or two of slack).
         slack = 2 / (8.5 * 200)
-        for word, cx, cy in word_centres(BULLETIN, words[:4]):
+        for word, cx, cy in word_centres(BULLETIN, quoted.words):
             assert any(
                 b["x"] - slack <= cx <= b["x"] + b["w"] + slack
                 and b["y"] - slack <= cy <= b["y"] + b["h"] + slack
