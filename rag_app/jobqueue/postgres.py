@@ -7,6 +7,7 @@ serialization error instead of skipping the locked row."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -117,7 +118,10 @@ def _token(receipt: str) -> uuid.UUID:
 
 class PostgresJobQueue:
     """``rag_job_queue`` in the service's database. ``poll_seconds``: how often a waiting
-    ``receive`` looks again (PostgreSQL has no long poll; a claim is a cheap index scan)."""
+    ``receive`` looks again (PostgreSQL has no long poll; a claim is a cheap index scan).
+    A ``send`` through this same object wakes its waiting ``receive`` at once (a process
+    that both takes uploads and runs their jobs, as ``rag-app serve`` does); a job sent by
+    another process is found on the next look."""
 
     def __init__(
         self,
@@ -131,6 +135,7 @@ class PostgresJobQueue:
         self._lease = lease_seconds
         self._max_attempts = max_attempts
         self._poll = poll_seconds
+        self._sent = asyncio.Event()
 
     @property
     def lease_seconds(self) -> float:
@@ -171,24 +176,37 @@ class PostgresJobQueue:
 
     async def send(self, job_id: str) -> None:
         await self._count(SEND, {"id": job_id, "max": self._max_attempts})
+        self._sent.set()
 
     async def _claim_within(
-        self, claim: Callable[[], Awaitable[list[dict[str, Any]]]], wait: float, every: float
+        self,
+        claim: Callable[[], Awaitable[list[dict[str, Any]]]],
+        wait: float,
+        every: float,
+        wake: asyncio.Event | None = None,
     ) -> list[dict[str, Any]]:
-        """``claim``'s rows, looking again every ``every`` seconds for up to ``wait``."""
+        """``claim``'s rows, looking again every ``every`` seconds for up to ``wait``, and at
+        once when ``wake`` is set."""
         deadline = time.monotonic() + wait
         while True:
+            if wake is not None:
+                wake.clear()  # a send from here on is seen: by this claim or by the wait
             rows = await claim()
             if rows or time.monotonic() >= deadline:
                 return rows
-            await asyncio.sleep(min(every, max(0.0, deadline - time.monotonic())))
+            pause = min(every, max(0.0, deadline - time.monotonic()))
+            if wake is None:
+                await asyncio.sleep(pause)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), pause)
 
     async def receive(self, *, max_messages: int, wait_seconds: float) -> list[Delivery]:
         async def claim() -> list[dict[str, Any]]:
             await self._count(SWEEP, {})
             return await self._rows(CLAIM, {"n": max_messages, "lease": self._lease})
 
-        rows = await self._claim_within(claim, wait_seconds, self._poll)
+        rows = await self._claim_within(claim, wait_seconds, self._poll, self._sent)
         return [
             Delivery(receipt=str(r["lease_token"]), attempt=r["attempts"], job_id=r["job_id"])
             for r in rows

@@ -240,3 +240,30 @@ async def test_concurrent_receivers_never_get_the_same_job(queue: JobQueue) -> N
 
     await asyncio.gather(*(receiver() for _ in range(4)))
     assert sorted(received) == sorted(sent)
+
+
+async def test_postgres_a_send_wakes_a_waiting_receive_of_the_same_queue_at_once(
+    database_url: str,
+) -> None:
+    """``rag-app serve`` takes the upload and runs its job: the job starts without waiting
+    out the poll interval (30 s here)."""
+    pool = await open_pool(database_url, max_size=4)
+    try:
+        engine = PostgresJobQueue(
+            pool, lease_seconds=LEASE, max_attempts=MAX_ATTEMPTS, poll_seconds=30
+        )
+        await engine.create()
+        sent = job_id()
+
+        async def send_later() -> None:
+            await asyncio.sleep(0.3)
+            await engine.send(sent)
+
+        started = time.monotonic()
+        task = asyncio.ensure_future(send_later())
+        deliveries = await engine.receive(max_messages=1, wait_seconds=20)
+        await task
+        assert [d.job_id for d in deliveries] == [sent]
+        assert time.monotonic() - started < 3
+    finally:
+        await pool.close()

@@ -103,3 +103,29 @@ def test_every_hostile_pdf_fails_alone_within_10_s_and_512_mb() -> None:
     # the job saying so (tests/ingest/test_scanned_pdfs.py).
     assert outcomes["no text layer"] == "read: 1 page(s) repaired"
     assert "page(s) repaired" not in outcomes["a billion pages claimed"]
+
+
+def child_pid() -> int:
+    return os.getpid()
+
+
+def test_every_file_gets_a_fresh_child_started_before_it_was_needed() -> None:
+    """A waiting child saves the start-up, never the isolation: no child reads two files."""
+    from rag_app.ingest import isolation
+
+    pids = [run_isolated(child_pid, limits=LIMITS) for _ in range(3)]
+    assert len(set(pids)) == 3 and os.getpid() not in pids
+    waiting = isolation._spares._waiting[(LIMITS, __name__)]
+    assert waiting.poll() is None  # started, limits set, this module imported, blocked on stdin
+    assert run_isolated(child_pid, limits=LIMITS) == waiting.pid
+
+
+def test_a_waiting_child_that_died_is_replaced() -> None:
+    from rag_app.ingest import isolation
+
+    run_isolated(child_pid, limits=LIMITS)
+    waiting = isolation._spares._waiting[(LIMITS, __name__)]
+    waiting.kill()
+    waiting.wait()
+    pid = run_isolated(child_pid, limits=LIMITS)
+    assert pid != waiting.pid
