@@ -464,7 +464,10 @@ async def run(
             "rounds": rounds,
             "chunk_size": settings.chunk_size,
             "chunk_overlap": settings.chunk_overlap,
-            "embedder": f"{embedder.model_id} on {settings.embed_runtime}, batch {settings.embed_batch_size}, 2 threads",
+            "embedder": (
+                f"{embedder.model_id} on {settings.embed_runtime}, "
+                f"batch {settings.embed_batch_size}, 2 threads"
+            ),
             "ingest_concurrency": settings.ingest_concurrency,
             "hnsw": "cosine, m 16, ef_construction 64 (pgvector defaults) on both tables",
         },

@@ -114,7 +114,8 @@ def test_every_file_gets_a_fresh_child_started_before_it_was_needed() -> None:
     from rag_app.ingest import isolation
 
     pids = [run_isolated(child_pid, limits=LIMITS) for _ in range(3)]
-    assert len(set(pids)) == 3 and os.getpid() not in pids
+    assert len(set(pids)) == 3
+    assert os.getpid() not in pids
     waiting = isolation._spares._waiting[(LIMITS, __name__)]
     assert waiting.poll() is None  # started, limits set, this module imported, blocked on stdin
     assert run_isolated(child_pid, limits=LIMITS) == waiting.pid
