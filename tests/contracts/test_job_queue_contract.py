@@ -75,19 +75,24 @@ async def test_an_empty_queue_waits_then_returns_nothing(queue: JobQueue) -> Non
     assert time.monotonic() - started >= 0.9
 
 
-async def test_a_send_during_a_wait_is_received_before_the_wait_ends(queue: JobQueue) -> None:
+async def _sent_during_a_wait(queue: JobQueue, *, after: float, wait: float) -> float:
+    """Seconds a ``receive`` waiting ``wait`` took to get the job sent ``after`` seconds in."""
     sent = job_id()
 
     async def send_later() -> None:
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(after)
         await queue.send(sent)
 
     started = time.monotonic()
     task = asyncio.ensure_future(send_later())
-    deliveries = await queue.receive(max_messages=1, wait_seconds=5)
+    deliveries = await queue.receive(max_messages=1, wait_seconds=wait)
     await task
     assert [d.job_id for d in deliveries] == [sent]
-    assert time.monotonic() - started < 4
+    return time.monotonic() - started
+
+
+async def test_a_send_during_a_wait_is_received_before_the_wait_ends(queue: JobQueue) -> None:
+    assert await _sent_during_a_wait(queue, after=0.5, wait=5) < 4
 
 
 async def test_a_completed_job_is_never_delivered_again(queue: JobQueue) -> None:
@@ -253,17 +258,6 @@ async def test_postgres_a_send_wakes_a_waiting_receive_of_the_same_queue_at_once
             pool, lease_seconds=LEASE, max_attempts=MAX_ATTEMPTS, poll_seconds=30
         )
         await engine.create()
-        sent = job_id()
-
-        async def send_later() -> None:
-            await asyncio.sleep(0.3)
-            await engine.send(sent)
-
-        started = time.monotonic()
-        task = asyncio.ensure_future(send_later())
-        deliveries = await engine.receive(max_messages=1, wait_seconds=20)
-        await task
-        assert [d.job_id for d in deliveries] == [sent]
-        assert time.monotonic() - started < 3
+        assert await _sent_during_a_wait(engine, after=0.3, wait=20) < 3
     finally:
         await pool.close()
