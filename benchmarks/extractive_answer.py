@@ -133,21 +133,20 @@ async def run(
             embedded: dict[str, list[int]] = {}
             answers: dict[str, dict[str, Answer]] = {name: {} for name in answerers}
             counted = [0]
-            original = services.embedder.embed_batch
 
-            async def counting(texts: Any) -> Any:
-                counted[0] += len(texts)
-                return await original(texts)
+            def count_texts(embedder: Any) -> None:
+                """Adds the texts ``embedder`` embeds to ``counted``."""
+                original = embedder.embed_batch
 
-            services.embedder.embed_batch = counting  # type: ignore[method-assign]
-            if other is not None:
-                original_other = other.embed_batch
-
-                async def counting_other(texts: Any) -> Any:
+                async def counting(texts: Any) -> Any:
                     counted[0] += len(texts)
-                    return await original_other(texts)
+                    return await original(texts)
 
-                other.embed_batch = counting_other  # type: ignore[method-assign]
+                embedder.embed_batch = counting
+
+            count_texts(services.embedder)
+            if other is not None:
+                count_texts(other)
             top_k = 5
             for round_ in range(rounds):
                 for question in questions:
