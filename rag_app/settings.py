@@ -338,12 +338,11 @@ class Settings(BaseSettings):
         description="Local embedder: inference threads (None: the machine's cores)",
     )
     embed_runtime: Literal["openvino", "onnxruntime"] = Field(
-        default="onnxruntime",
-        description="Local embedder: the engine that runs the MiniLM ONNX model. onnxruntime "
-        "(float32, the default) or openvino (opt-in: bfloat16 on CPUs with AMX or AVX512-BF16, "
-        "about 4x faster there; vectors agree to cosine 0.9999, so an index built with one is "
-        "searched with the other). Not the default yet: a segfault was seen once in the test "
-        "process that also loads a Go library (helm_python); see docs/performance.md",
+        default="openvino",
+        description="Local embedder: the engine that runs the MiniLM ONNX model. openvino runs it "
+        "in bfloat16 on CPUs with AMX or AVX512-BF16 (float32 elsewhere), about 4x faster than "
+        "onnxruntime (float32) on such CPUs; vectors agree to cosine 0.9999, so an index built "
+        "with one is searched with the other",
     )
 
     # Scanned PDFs and media (README: "Audio, video and scanned PDFs").

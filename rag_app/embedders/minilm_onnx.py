@@ -93,7 +93,7 @@ class MiniLmOnnxEmbedder:
     dimension = 384
 
     def __init__(
-        self, *, batch_size: int = 32, threads: int = 2, runtime: EngineName = "onnxruntime"
+        self, *, batch_size: int = 32, threads: int = 2, runtime: EngineName = "openvino"
     ) -> None:
         from tokenizers import Tokenizer
 

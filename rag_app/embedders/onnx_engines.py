@@ -3,12 +3,12 @@
 Both read the same verified ``model.onnx`` and return its ``last_hidden_state``; tokenising
 and pooling stay in ``minilm_onnx.py``, so the two differ only in how the graph is executed:
 
-* ``openvino`` (opt-in): OpenVINO folds the model's int8-stored weights to constants once at
+* ``openvino`` (default): OpenVINO folds the model's int8-stored weights to constants once at
   load and runs at the CPU's fastest inference precision: bfloat16 on CPUs with AMX or
   AVX512-BF16 (Intel Sapphire Rapids and later), float32 elsewhere. On the project's machine
   (AMX) it embeds 200-word chunks about 4x faster than ONNX Runtime, its vectors within cosine
-  0.9999 of ONNX Runtime's (``tests/retrieval/test_embedder.py`` holds it to that).
-* ``onnxruntime`` (default): ONNX Runtime's CPU provider in float32, the reference.
+  0.9999 of ONNX Runtime's (``tests/contracts/test_embedder_contract.py`` holds both to that).
+* ``onnxruntime``: ONNX Runtime's CPU provider in float32, the reference.
 
 An engine runs one inference at a time; callers serialise (``MiniLmOnnxEmbedder`` holds a lock).
 Both release the GIL while they run, so the event loop keeps serving.

@@ -1,5 +1,5 @@
-"""The Embedder contract over every backend: the local MiniLM (ONNX model on ONNX Runtime, the
-default, and on OpenVINO) and Bedrock Titan v2 through the real boto3 client against the
+"""The Embedder contract over every backend: the local MiniLM (ONNX model on OpenVINO, the
+default, and on ONNX Runtime) and Bedrock Titan v2 through the real boto3 client against the
 local Bedrock double."""
 
 from __future__ import annotations
@@ -21,24 +21,21 @@ TEXTS = ["The Tenant shall pay rent monthly.", "A late fee of $75 applies.", "Sc
 
 
 @pytest.fixture(scope="module")
-def minilm_on_openvino() -> MiniLmOnnxEmbedder:
-    return MiniLmOnnxEmbedder(runtime="openvino")
+def minilm_on_onnxruntime() -> MiniLmOnnxEmbedder:
+    return MiniLmOnnxEmbedder(runtime="onnxruntime")
 
 
-# OpenVINO in the slow suite only: a segfault was seen once in the default suite's process,
-# which also loads helm_python's Go runtime (tests/infra/test_chart.py).
-@pytest.fixture(
-    params=["minilm", pytest.param("minilm-openvino", marks=pytest.mark.slow), "bedrock-titan"]
-)
+@pytest.fixture(params=["minilm", "minilm-onnxruntime", "bedrock-titan"])
 def embedder(
     request: pytest.FixtureRequest,
     embedder: MiniLmOnnxEmbedder,
+    minilm_on_onnxruntime: MiniLmOnnxEmbedder,
     bedrock_server: LocalBedrock,
 ) -> Any:
     if request.param == "minilm":
         return embedder
-    if request.param == "minilm-openvino":
-        return request.getfixturevalue("minilm_on_openvino")
+    if request.param == "minilm-onnxruntime":
+        return minilm_on_onnxruntime
     client = local_client("bedrock-runtime", bedrock_server.endpoint_url)
     return BedrockTitanEmbedder(client, dimensions=256)
 

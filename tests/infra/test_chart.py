@@ -1,4 +1,5 @@
-"""charts/rag-app rendered by the real Helm Go SDK (helm-python-sdk), every object validated
+"""charts/rag-app rendered by the real Helm Go SDK (helm-python-sdk, in a process of its own:
+tests/support/helm_chart.py), every object validated
 against the Kubernetes OpenAPI schemas offline (kubernetes-validate, strict), the values
 schema enforced, and checkov's Kubernetes checks run on what Pulumi would deploy."""
 
@@ -8,17 +9,18 @@ import datetime as dt
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import helm_python as helm
 import kubernetes_validate
 import pytest
 import yaml
 
 from components.eks_versions import END_OF_STANDARD_SUPPORT, in_standard_support
 from policy.graph import Declared
+from tests.support.helm_chart import HelmChart, HelmRefused
 from tests.support.pulumi_stacks import ROOT, of, record
 
 CHART = ROOT / "charts" / "rag-app"
@@ -39,8 +41,8 @@ ACCEPTED = {
 
 
 @pytest.fixture(scope="module")
-def chart() -> Iterator[Any]:
-    loaded = helm.Chart.load(str(CHART))
+def chart() -> Iterator[HelmChart]:
+    loaded = HelmChart(CHART)
     yield loaded
     loaded.close()
 
@@ -53,8 +55,8 @@ def stack_values() -> dict[str, Any]:
     return dict(app.inputs["values"])
 
 
-def render(chart: Any, values: dict[str, Any]) -> list[dict[str, Any]]:
-    files = chart.render(values, name="rag-app", namespace="rag", is_install=True)
+def render(chart: HelmChart, values: dict[str, Any]) -> list[dict[str, Any]]:
+    files = chart.render(values)
     return [
         doc
         for path, text in sorted(files.items())
@@ -86,12 +88,13 @@ def validate_all(objects: list[dict[str, Any]]) -> None:
             kubernetes_validate.validate(obj, version, strict=True)
 
 
-def test_default_values_need_an_image(chart: Any) -> None:
-    with pytest.raises(helm.HelmRenderError, match=r"image\.repository is required"):
+def test_default_values_need_an_image(chart: HelmChart) -> None:
+    with pytest.raises(HelmRefused, match=r"image\.repository is required") as refused:
         render(chart, {})
+    assert refused.value.kind == "HelmRenderError"
 
 
-def test_defaults_render_valid_hardened_objects(chart: Any) -> None:
+def test_defaults_render_valid_hardened_objects(chart: HelmChart) -> None:
     objects = render(chart, IMAGE)
     validate_all(objects)
     kinds = by_kind(objects)
@@ -123,7 +126,7 @@ def test_defaults_render_valid_hardened_objects(chart: Any) -> None:
 
 
 def test_the_stacks_values_render_what_pulumi_wires_up(
-    chart: Any, stack_values: dict[str, Any]
+    chart: HelmChart, stack_values: dict[str, Any]
 ) -> None:
     objects = render(chart, stack_values)
     validate_all(objects)
@@ -175,7 +178,7 @@ def test_the_stacks_values_render_what_pulumi_wires_up(
         assert kinds[kind]["metadata"]["annotations"]["pulumi.com/timeoutSeconds"] == "900"
 
 
-def test_https_ingress_redirects_and_a_digest_pins_the_image(chart: Any) -> None:
+def test_https_ingress_redirects_and_a_digest_pins_the_image(chart: HelmChart) -> None:
     digest = "sha256:" + "ab" * 32
     values = {"image": {**IMAGE["image"], "digest": digest}, "ingress": {"https": True}}
     kinds = by_kind(render(chart, values))
@@ -189,7 +192,7 @@ def test_https_ingress_redirects_and_a_digest_pins_the_image(chart: Any) -> None
     assert container["image"] == f"{IMAGE['image']['repository']}@{digest}"
 
 
-def test_the_optional_migration_job_is_a_hardened_pre_install_hook(chart: Any) -> None:
+def test_the_optional_migration_job_is_a_hardened_pre_install_hook(chart: HelmChart) -> None:
     objects = render(chart, {**IMAGE, "migration": {"enabled": True}})
     validate_all(objects)
     job = by_kind(objects)["Job"]
@@ -215,21 +218,22 @@ def test_the_optional_migration_job_is_a_hardened_pre_install_hook(chart: Any) -
     ],
 )
 def test_the_values_schema_refuses_unknown_and_secret_keys(
-    chart: Any, values: dict[str, Any], message: str
+    chart: HelmChart, values: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(helm.HelmValuesError, match=message):
+    with pytest.raises(HelmRefused, match=message) as refused:
         render(chart, values)
+    assert refused.value.kind == "HelmValuesError"
 
 
-def test_helm_lint_finds_no_errors() -> None:
-    result = helm.lint(str(CHART), IMAGE, strict=True)
+def test_helm_lint_finds_no_errors(chart: HelmChart) -> None:
+    result = chart.lint(IMAGE)
     assert result["errors"] == []
     assert [m for m in result["messages"] if m["severity"] > 1] == []
 
 
 @pytest.mark.needs_tool("checkov")
 def test_checkov_kubernetes_checks_pass_on_the_stacks_manifests(
-    chart: Any, stack_values: dict[str, Any], tmp_path: Path
+    chart: HelmChart, stack_values: dict[str, Any], tmp_path: Path
 ) -> None:
     checkov = os.environ.get("CHECKOV", "checkov")
     values = {**stack_values, "migration": {"enabled": True}}  # scan the Job's pod too
@@ -254,7 +258,7 @@ def test_checkov_kubernetes_checks_pass_on_the_stacks_manifests(
 
 
 def test_replicas_spread_over_nodes_and_zones_on_the_stacks_architecture(
-    chart: Any, stack_values: dict[str, Any]
+    chart: HelmChart, stack_values: dict[str, Any]
 ) -> None:
     pod = by_kind(render(chart, stack_values))["Deployment"]["spec"]["template"]["spec"]
     assert pod["nodeSelector"] == {
@@ -268,7 +272,7 @@ def test_replicas_spread_over_nodes_and_zones_on_the_stacks_architecture(
 
 
 def test_one_off_tasks_are_suspended_cronjobs_with_the_apps_pod(
-    chart: Any, stack_values: dict[str, Any]
+    chart: HelmChart, stack_values: dict[str, Any]
 ) -> None:
     values = {
         **stack_values,
@@ -298,7 +302,7 @@ def test_one_off_tasks_are_suspended_cronjobs_with_the_apps_pod(
 
 
 def test_jobs_are_not_counted_as_the_servers_replicas(
-    chart: Any, stack_values: dict[str, Any]
+    chart: HelmChart, stack_values: dict[str, Any]
 ) -> None:
     objects = render(chart, {**stack_values, "migration": {"enabled": True}})
     kinds = by_kind(objects)
@@ -318,7 +322,7 @@ def test_jobs_are_not_counted_as_the_servers_replicas(
 
 
 def test_every_replica_reads_the_one_session_secret(
-    chart: Any, stack_values: dict[str, Any]
+    chart: HelmChart, stack_values: dict[str, Any]
 ) -> None:
     """All pods get the same RAG_SESSION_SECRET_ID (from the ConfigMap every replica mounts),
     so a sign-in sealed by one pod opens on the next; the key itself is never in a value."""
@@ -333,3 +337,9 @@ def test_every_replica_reads_the_one_session_secret(
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     sources = [s["configMapRef"]["name"] for s in container["envFrom"]]
     assert config_map["metadata"]["name"] in sources
+
+
+def test_the_test_process_never_loads_helms_go_runtime(chart: HelmChart) -> None:
+    """Go's runtime stays in the chart's own process (tests/support/helm_chart.py)."""
+    assert chart.render(IMAGE)
+    assert "helm_python" not in sys.modules

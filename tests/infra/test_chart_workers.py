@@ -10,6 +10,7 @@ import pytest
 
 from policy.graph import Declared
 from tests.infra.test_chart import chart, render, stack_values, validate_all  # noqa: F401 - fixtures
+from tests.support.helm_chart import HelmChart
 from tests.support.pulumi_stacks import of, record
 
 WORKER = {"app.kubernetes.io/component": "worker"}
@@ -27,7 +28,7 @@ def _worker_objects(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def test_the_stack_renders_a_hardened_worker_scaled_on_the_queue(
-    chart: Any,  # noqa: F811
+    chart: HelmChart,  # noqa: F811
     stack_values: dict[str, Any],  # noqa: F811
 ) -> None:
     objects = render(chart, stack_values)
