@@ -12,11 +12,15 @@ or an ``UnprocessableDocumentError`` saying which limit it hit.
 
 Each document still gets a fresh child, but not the wait for one: the next child is started
 (limits set, the parser's module imported, then blocked on its stdin) as the current one is
-handed its file. Starting one and importing PDFium took about 70 ms of a 80 ms parse."""
+handed its file. Starting one and importing PDFium took about 70 ms of a 80 ms parse. The
+child exits without the interpreter's shutdown once its answer is written, since the parent
+waits for the exit: with both, the six corpus PDFs parse in 0.12 s isolated against 0.05 s
+in process (0.50 s before)."""
 
 from __future__ import annotations
 
 import atexit
+import functools
 import importlib
 import os
 import pickle
@@ -40,7 +44,10 @@ MIB = 1024 * 1024
 _BOOTSTRAP = (
     "import sys; sys.path[:0] = sys.argv[4:]; "
     "from rag_app.ingest.isolation import child_main; "
-    "child_main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])"
+    "child_main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]); "
+    # Its answer is sent: skip the interpreter's shutdown (10-15 ms), which the parent,
+    # waiting for the exit, would otherwise pay on every file.
+    "sys.stdout.flush(); sys.stderr.flush(); import os; os._exit(0)"
 )
 
 
@@ -129,7 +136,7 @@ def run_isolated(function: Callable[..., T], *args: Any, limits: ProcessLimits) 
     ``function`` and its arguments must be importable and picklable."""
     payload = pickle.dumps((function, args))
     started = time.monotonic()
-    with _spares.take(limits, function.__module__) as process:
+    with _spares.take(limits, _module_of(function)) as process:
         try:
             # A child that dies before reading all its input is not an error here.
             output, _ = process.communicate(payload, timeout=limits.wall_seconds)
@@ -153,6 +160,14 @@ def run_isolated(function: Callable[..., T], *args: Any, limits: ProcessLimits) 
         )
     elapsed = time.monotonic() - started
     raise UnprocessableDocumentError(f"the file could not be read ({value}; {elapsed:.1f} s)")
+
+
+def _module_of(function: Callable[..., Any]) -> str:
+    """The module that defines ``function``, through ``functools.partial`` (whose own
+    ``__module__`` is ``functools``: the waiting child would preload nothing useful)."""
+    while isinstance(function, functools.partial):
+        function = function.func
+    return str(function.__module__)
 
 
 def _death(exitcode: int | None, limits: ProcessLimits) -> str:

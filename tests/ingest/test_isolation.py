@@ -121,6 +121,31 @@ def test_every_file_gets_a_fresh_child_started_before_it_was_needed() -> None:
     assert run_isolated(child_pid, limits=LIMITS) == waiting.pid
 
 
+def pid_plus(offset: int) -> int:
+    return os.getpid() + offset
+
+
+def test_a_parser_given_as_a_partial_gets_its_own_module_preloaded() -> None:
+    """``functools.partial(extract_pages, max_pages=...)`` is how the extractor calls the PDF
+    parser; the waiting child must import the parser's module, not ``functools``."""
+    from rag_app.ingest import isolation
+
+    run_isolated(functools.partial(pid_plus, 0), limits=LIMITS)
+    assert (LIMITS, __name__) in isolation._spares._waiting
+    assert (LIMITS, "functools") not in isolation._spares._waiting
+
+
+def chatty() -> int:
+    print("a parser's own output, without a newline", end="")
+    sys.stdout.write("and more")
+    return 7
+
+
+def test_a_parsers_own_output_neither_corrupts_nor_delays_its_answer() -> None:
+    """The child exits without the interpreter's shutdown once its answer is sent."""
+    assert run_isolated(chatty, limits=LIMITS) == 7
+
+
 def test_a_waiting_child_that_died_is_replaced() -> None:
     from rag_app.ingest import isolation
 
