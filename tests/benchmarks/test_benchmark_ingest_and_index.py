@@ -3,32 +3,19 @@ script runs in its own process and its JSON must hold the figures the README quo
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-QUICK = ROOT / "benchmarks" / "results" / "quick"
+from tests.support.benchmarks import QUICK, run_benchmark
 
 
 def run_quick(script: str) -> dict[str, Any]:
-    out = QUICK / f"{Path(script).stem}.json"
-    out.unlink(missing_ok=True)
-    done = subprocess.run(
-        [sys.executable, "-m", f"benchmarks.{Path(script).stem}", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    stem = Path(script).stem
+    result = run_benchmark(stem, "--quick", out=f"{stem}.json", timeout=300)
+    out = QUICK / f"{stem}.json"
     assert out.with_suffix(".png").stat().st_size > 0
-    result: dict[str, Any] = json.loads(out.read_text())
     assert {"platform", "cpu_count"} <= set(result["machine"])
     assert result["versions"]["pgvector"]
     assert result["versions"]["postgresql"]

@@ -6,9 +6,6 @@ replayed default scores what the service's own hybrid search scored."""
 from __future__ import annotations
 
 import functools
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,7 @@ from rag_app.domain import Chunk, Hit
 from rag_app.retrieval.fusion import blend
 from rag_app.vectorstores.base import HybridCandidates
 from tests.conftest import ROOT
+from tests.support.benchmarks import run_benchmark
 
 
 def hit(document: str, no: int, similarity: float, text_rank: float = 0.0) -> Hit:
@@ -90,17 +88,8 @@ def test_reach_counts_the_better_list_per_question_and_targets_found_by_neither(
 @pytest.mark.slow
 def test_the_kept_lists_replay_the_services_hybrid_figure() -> None:
     out = "fusion_replay_check.json"
-    command = ["-m", "benchmarks.spdx_eval", "--quick", "--sets", "corpus-pdf", "--fusions"]
-    run = subprocess.run(
-        [sys.executable, *command, "--out", out],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    report = json.loads((ROOT / "benchmarks" / "results" / "quick" / out).read_text())
+    command = ["spdx_eval", "--quick", "--sets", "corpus-pdf", "--fusions"]
+    report = run_benchmark(*command, "--out", out, out=out)
     folder = ROOT / "benchmarks" / ".cache" / (fusion_candidates.FOLDER + "-quick")
     default = {"weighted 0.75": functools.partial(blend, vector_weight=0.75)}
     for store in ("pgvector", "s3vectors"):

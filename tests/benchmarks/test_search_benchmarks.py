@@ -5,32 +5,18 @@ filtered queries on both stores return the full top_k."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.benchmarks import QUICK, run_benchmark
+
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-QUICK = ROOT / "benchmarks" / "results" / "quick"
 
 
 def run_quick(script: str, result: str) -> dict[str, Any]:
-    out = QUICK / result
-    out.unlink(missing_ok=True)
-    done = subprocess.run(
-        [sys.executable, "-m", f"benchmarks.{Path(script).stem}", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    print(done.stdout)
-    data: dict[str, Any] = json.loads(out.read_text())
+    data = run_benchmark(Path(script).stem, "--quick", out=result, timeout=600)
     for key in ("machine", "versions", "parameters"):
         assert data[key], key
     assert set(data["versions"]) >= {"rag_app", "postgresql", "pgvector", "python"}

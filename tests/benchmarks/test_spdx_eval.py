@@ -3,31 +3,16 @@ JSON holds figures that follow from its ranks, so the script cannot rot."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 from rag_app.evaluation.metrics import Scores
-from tests.conftest import ROOT
-
-OUT = ROOT / "benchmarks" / "results" / "quick" / "retrieval_quality.json"
+from tests.support.benchmarks import run_benchmark
 
 
 @pytest.mark.slow
-def test_the_quick_run_writes_every_store_set_and_mode() -> None:
-    OUT.unlink(missing_ok=True)
-    run = subprocess.run(
-        [sys.executable, "-m", "benchmarks.spdx_eval", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    report = json.loads(OUT.read_text())
+def test_the_quick_run_writes_every_store_set_and_mode(capsys: pytest.CaptureFixture[str]) -> None:
+    report = run_benchmark("spdx_eval", "--quick", out="retrieval_quality.json")
+    printed = capsys.readouterr().out
     assert report["versions"]["postgresql"].startswith("18")
     assert report["versions"]["pgvector"]
     assert report["parameters"]["chunk_size/overlap"] == [[1000, 150]]
@@ -51,4 +36,4 @@ def test_the_quick_run_writes_every_store_set_and_mode() -> None:
             # Far above chance (5 of about 60 documents) in every mode.
             for mode in ("hybrid", "vector", "keyword"):
                 assert found[mode]["hit@5"] > 0.3
-            assert f"{name} on {store}" in run.stdout
+            assert f"{name} on {store}" in printed
