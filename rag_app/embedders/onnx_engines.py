@@ -7,7 +7,8 @@ and pooling stay in ``minilm_onnx.py``, so the two differ only in how the graph 
   load and runs at the CPU's fastest inference precision: bfloat16 on CPUs with AMX or
   AVX512-BF16 (Intel Sapphire Rapids and later), float32 elsewhere. On the project's machine
   (AMX) it embeds 200-word chunks about 4x faster than ONNX Runtime, its vectors within cosine
-  0.9999 of ONNX Runtime's (``tests/contracts/test_embedder_contract.py`` holds both to that).
+  0.9999 of ONNX Runtime's (``tests/retrieval/test_embedder.py`` holds it to that; the
+  embedder contract suite runs on both engines).
 * ``onnxruntime``: ONNX Runtime's CPU provider in float32, the reference.
 
 An engine runs one inference at a time; callers serialise (``MiniLmOnnxEmbedder`` holds a lock).
